@@ -1,0 +1,149 @@
+//! Configuration: the TOML file is parsed into raw serde types
+//! ([`raw`], unknown keys rejected) and then validated into the types below,
+//! which the rest of labwatch uses. Every problem is reported as
+//! `FILE:LINE:COL: message` with a hint on how to fix it.
+
+mod error;
+pub mod instance_url;
+mod raw;
+mod repository;
+pub mod scopes;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use repository::RepositoryRef;
+
+/// Where the config is looked for when `-c` is not given.
+pub const DEFAULT_PATHS: &[&str] = &["config/labwatch.toml", "/etc/labwatch/labwatch.toml"];
+/// Overrides [`DEFAULT_PATHS`].
+pub const CONFIG_ENV: &str = "LABWATCH_CONFIG";
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file it came from, for messages and SIGHUP reloads.
+    pub source: PathBuf,
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub engine: EngineConfig,
+    /// In file order; names are unique.
+    pub workspaces: Vec<WorkspaceConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// Address of the HTTP endpoints; loopback by default because the
+    /// read-only endpoints carry no authentication.
+    pub listen: SocketAddr,
+    /// File holding the admin bearer token; `None` turns the admin API off.
+    pub admin_token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreConfig {
+    /// Directory of the encrypted connection files.
+    pub dir: PathBuf,
+    /// The store's encryption key (created 0600 when missing).
+    pub key_file: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineConfig {
+    /// How many checks may run at once across all workspaces, so a daemon
+    /// watching many repositories does not open hundreds of connections.
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkspaceConfig {
+    pub name: String,
+    /// Normalised GitLab root: no trailing `/`, no `/api/v4`.
+    pub instance_url: Url,
+    pub required_scopes: Vec<String>,
+    pub repositories: Vec<RepositoryRef>,
+    /// Extra CA certificates (PEM) trusted for this instance, on top of the
+    /// system's.
+    pub ca_file: Option<PathBuf>,
+    /// DNS servers to ask instead of the system's; empty means the system's.
+    pub nameservers: Vec<SocketAddr>,
+    /// Budget of GitLab API requests per second (may be below 1).
+    pub requests_per_second: f64,
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// A TLS certificate that expires within this is a warning.
+    pub tls_expiry_warning: Duration,
+    pub renewal: RenewalPolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenewalMode {
+    /// Rotate through GitLab's API when renewal is due.
+    Auto,
+    /// Rotate when Alertmanager says so.
+    Alert,
+    /// Only tell a person.
+    Manual,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RenewBefore {
+    /// A fixed time before expiry.
+    Duration(Duration),
+    /// A fraction of the token's lifetime (created → expires).
+    Fraction(f64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenewalPolicy {
+    pub mode: RenewalMode,
+    pub renew_before: RenewBefore,
+    /// Lifetime asked for on rotation, capped at the instance maximum.
+    pub lifetime: Duration,
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: path.to_path_buf(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read the config file: {e}; pass the right file with -c or set {CONFIG_ENV}"),
+            }])
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Validates config text; `path` is only used in messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+        validate::parse(path, text)
+    }
+
+    pub fn workspace(&self, name: &str) -> Option<&WorkspaceConfig> {
+        self.workspaces.iter().find(|w| w.name == name)
+    }
+}
+
+/// The config path to use: `-c`, else `LABWATCH_CONFIG`, else the first of
+/// [`DEFAULT_PATHS`] that exists (the last one when none does, so the error
+/// names the system path).
+pub fn resolve_path(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    if let Some(p) = std::env::var_os(CONFIG_ENV) {
+        return PathBuf::from(p);
+    }
+    DEFAULT_PATHS
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PATHS[DEFAULT_PATHS.len() - 1]))
+}

@@ -1,0 +1,65 @@
+//! The TOML file as written: serde types that reject unknown keys and keep the
+//! span of every value, so validation can point at `FILE:LINE:COL`.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub server: Option<Spanned<RawServer>>,
+    pub store: Option<Spanned<RawStore>>,
+    pub defaults: Option<Spanned<RawDefaults>>,
+    #[serde(default)]
+    pub workspace: Vec<Spanned<RawWorkspace>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: Option<Spanned<String>>,
+    pub admin_token_file: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    pub dir: Option<Spanned<String>>,
+    pub key_file: Option<Spanned<String>>,
+}
+
+/// Settings every workspace inherits unless it sets its own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    pub interval: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub concurrency: Option<Spanned<i64>>,
+    pub tls_expiry_warning: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkspace {
+    pub name: Spanned<String>,
+    pub instance_url: Option<Spanned<String>>,
+    pub required_scopes: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub repositories: Vec<Spanned<String>>,
+    pub ca_file: Option<Spanned<String>>,
+    #[serde(default)]
+    pub nameservers: Vec<Spanned<String>>,
+    pub requests_per_second: Option<Spanned<f64>>,
+    pub interval: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub tls_expiry_warning: Option<Spanned<String>>,
+    pub renewal: Option<Spanned<RawRenewal>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRenewal {
+    pub mode: Option<Spanned<String>>,
+    pub renew_before: Option<Spanned<String>>,
+    pub lifetime: Option<Spanned<String>>,
+}

@@ -1,0 +1,442 @@
+//! Raw config → validated [`Config`]. Collects every problem with its
+//! location instead of stopping at the first.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::error::{ConfigError, ConfigErrors, Locator, suggest};
+use super::raw::{RawConfig, RawDefaults, RawRenewal, RawWorkspace};
+use super::{
+    Config, EngineConfig, RenewBefore, RenewalMode, RenewalPolicy, RepositoryRef, ServerConfig, StoreConfig,
+    WorkspaceConfig, instance_url, scopes,
+};
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:9471";
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_CONCURRENCY: i64 = 16;
+const DEFAULT_TLS_WARNING: Duration = Duration::from_secs(14 * 86_400);
+const DEFAULT_RPS: f64 = 5.0;
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(90 * 86_400);
+/// GitLab's ceiling with `buffered_token_expiration_limit` (FACTS §4); the
+/// instance's own maximum (365 days by default) caps it again at rotation.
+const MAX_LIFETIME: Duration = Duration::from_secs(400 * 86_400);
+/// Checks more often than this would hammer GitLab for no gain.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+    let loc = Locator::new(path, text);
+    let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigErrors(vec![syntax_error(&loc, &e)]))?;
+    let mut v = Validator {
+        loc,
+        errors: Vec::new(),
+    };
+    let config = v.config(path, raw);
+    if v.errors.is_empty() {
+        return Ok(config);
+    }
+    v.errors.sort_by_key(|e| (e.line, e.column));
+    Err(ConfigErrors(v.errors))
+}
+
+/// toml's message, with a "did you mean" for misspelt keys.
+fn syntax_error(loc: &Locator<'_>, e: &toml::de::Error) -> ConfigError {
+    let message = e.message().trim().to_owned();
+    let hint = unknown_field_hint(&message);
+    let full = match hint {
+        Some(h) => format!("{message}; {h}"),
+        None => format!("{message}; see config/labwatch.toml for a commented example"),
+    };
+    match e.span() {
+        Some(span) => loc.error(span, full),
+        None => loc.whole_file(full),
+    }
+}
+
+/// toml says "unknown field `x`, expected one of `a`, `b`": turn that into a
+/// suggestion of the closest expected key.
+fn unknown_field_hint(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, expected) = rest.split_once('`')?;
+    let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match suggest(field, &names) {
+        Some(s) => Some(format!("did you mean `{s}`?")),
+        None => Some(format!("remove `{field}` or use one of the keys listed")),
+    }
+}
+
+struct Validator<'a> {
+    loc: Locator<'a>,
+    errors: Vec<ConfigError>,
+}
+
+impl Validator<'_> {
+    fn err<T>(&mut self, spanned: &Spanned<T>, message: impl Into<String>) {
+        self.errors.push(self.loc.error(spanned.span(), message));
+    }
+
+    fn config(&mut self, path: &Path, raw: RawConfig) -> Config {
+        let server = self.server(raw.server);
+        let store = self.store(raw.store);
+        let defaults = raw.defaults.map(Spanned::into_inner);
+        let (engine, base) = self.defaults(defaults);
+        let mut workspaces = Vec::new();
+        let mut names = HashSet::new();
+        if raw.workspace.is_empty() {
+            self.errors.push(self.loc.whole_file(
+                "no [[workspace]] is configured; add one with at least `name = \"…\"` (see config/labwatch.toml)",
+            ));
+        }
+        for ws in raw.workspace {
+            let ws = ws.into_inner();
+            if !names.insert(ws.name.get_ref().clone()) {
+                self.err(
+                    &ws.name,
+                    format!(
+                        "workspace `{}` is defined twice; workspace names must be unique",
+                        ws.name.get_ref()
+                    ),
+                );
+            }
+            workspaces.push(self.workspace(ws, &base));
+        }
+        Config {
+            source: path.to_path_buf(),
+            server,
+            store,
+            engine,
+            workspaces,
+        }
+    }
+
+    fn server(&mut self, raw: Option<Spanned<super::raw::RawServer>>) -> ServerConfig {
+        let raw = raw.map(Spanned::into_inner);
+        let listen = match raw.as_ref().and_then(|r| r.listen.as_ref()) {
+            None => DEFAULT_LISTEN.parse().expect("constant is a valid socket address"),
+            Some(s) => s.get_ref().parse().unwrap_or_else(|_| {
+                self.err(
+                    s,
+                    format!(
+                        "`{}` is not an address to listen on; write IP:PORT, for example \"127.0.0.1:9471\"",
+                        s.get_ref()
+                    ),
+                );
+                DEFAULT_LISTEN.parse().expect("constant is a valid socket address")
+            }),
+        };
+        let admin_token_file = raw.and_then(|r| r.admin_token_file).map(|p| self.path(&p));
+        ServerConfig {
+            listen,
+            admin_token_file,
+        }
+    }
+
+    fn store(&mut self, raw: Option<Spanned<super::raw::RawStore>>) -> StoreConfig {
+        let raw = raw.map(Spanned::into_inner);
+        let dir = raw.as_ref().and_then(|r| r.dir.as_ref()).map(|p| self.path(p));
+        let key_file = raw.as_ref().and_then(|r| r.key_file.as_ref()).map(|p| self.path(p));
+        StoreConfig {
+            dir: dir.unwrap_or_else(|| PathBuf::from("/var/lib/labwatch")),
+            key_file: key_file.unwrap_or_else(|| PathBuf::from("/etc/labwatch/store.key")),
+        }
+    }
+
+    fn path(&mut self, raw: &Spanned<String>) -> PathBuf {
+        if raw.get_ref().trim().is_empty() {
+            self.err(
+                raw,
+                "the path is empty; give a file or directory path, or remove the key",
+            );
+        }
+        PathBuf::from(raw.get_ref())
+    }
+
+    /// Engine settings and the per-workspace defaults.
+    fn defaults(&mut self, raw: Option<RawDefaults>) -> (EngineConfig, Inherited) {
+        let mut base = Inherited {
+            interval: DEFAULT_INTERVAL,
+            timeout: DEFAULT_TIMEOUT,
+            tls_expiry_warning: DEFAULT_TLS_WARNING,
+        };
+        let mut concurrency = DEFAULT_CONCURRENCY;
+        if let Some(raw) = raw {
+            base = self.inherit(
+                &base,
+                raw.interval.as_ref(),
+                raw.timeout.as_ref(),
+                raw.tls_expiry_warning.as_ref(),
+            );
+            if let Some(c) = raw.concurrency {
+                if !(1..=1024).contains(c.get_ref()) {
+                    self.err(
+                        &c,
+                        format!("concurrency must be between 1 and 1024, not {}", c.get_ref()),
+                    );
+                } else {
+                    concurrency = *c.get_ref();
+                }
+            }
+        }
+        let concurrency = usize::try_from(concurrency).unwrap_or(1);
+        (EngineConfig { concurrency }, base)
+    }
+
+    fn inherit(
+        &mut self,
+        base: &Inherited,
+        interval: Option<&Spanned<String>>,
+        timeout: Option<&Spanned<String>>,
+        tls_warning: Option<&Spanned<String>>,
+    ) -> Inherited {
+        let interval_v = interval
+            .and_then(|s| self.duration(s, "interval"))
+            .unwrap_or(base.interval);
+        let timeout_v = timeout
+            .and_then(|s| self.duration(s, "timeout"))
+            .unwrap_or(base.timeout);
+        let tls = tls_warning
+            .and_then(|s| self.duration(s, "tls_expiry_warning"))
+            .unwrap_or(base.tls_expiry_warning);
+        if let Some(s) = interval {
+            if interval_v < MIN_INTERVAL {
+                self.err(s, "interval must be at least 1s; GitLab should not be polled faster");
+            }
+        }
+        if timeout_v > interval_v {
+            let at = timeout.or(interval);
+            let message = format!(
+                "timeout ({}) is longer than interval ({}); a check must finish before the next one is due — lower timeout or raise interval",
+                humantime::format_duration(timeout_v),
+                humantime::format_duration(interval_v)
+            );
+            match at {
+                Some(s) => self.err(s, message),
+                None => self.errors.push(self.loc.whole_file(message)),
+            }
+        }
+        Inherited {
+            interval: interval_v,
+            timeout: timeout_v,
+            tls_expiry_warning: tls,
+        }
+    }
+
+    /// A positive humantime duration ("90s", "14d").
+    fn duration(&mut self, raw: &Spanned<String>, key: &str) -> Option<Duration> {
+        match humantime::parse_duration(raw.get_ref()) {
+            Ok(d) if d.is_zero() => {
+                self.err(raw, format!("{key} must be greater than zero"));
+                None
+            }
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.err(
+                    raw,
+                    format!(
+                        "`{}` is not a duration ({e}); write it like \"90s\", \"5m\" or \"14d\"",
+                        raw.get_ref()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn workspace(&mut self, raw: RawWorkspace, base: &Inherited) -> WorkspaceConfig {
+        let name = raw.name.get_ref().clone();
+        if !valid_name(&name) {
+            self.err(
+                &raw.name,
+                format!("workspace name `{name}` must be 1-63 characters of a-z, 0-9, `-` or `_`, starting with a letter or digit (it appears in URLs and metric labels)"),
+            );
+        }
+        let instance_url = match &raw.instance_url {
+            None => instance_url::normalize(instance_url::DEFAULT_INSTANCE).expect("constant URL is valid"),
+            Some(s) => instance_url::normalize(s.get_ref()).unwrap_or_else(|m| {
+                self.err(s, m);
+                instance_url::normalize(instance_url::DEFAULT_INSTANCE).expect("constant URL is valid")
+            }),
+        };
+        let t = self.inherit(
+            base,
+            raw.interval.as_ref(),
+            raw.timeout.as_ref(),
+            raw.tls_expiry_warning.as_ref(),
+        );
+        WorkspaceConfig {
+            required_scopes: self.scopes(raw.required_scopes),
+            repositories: self.repositories(raw.repositories),
+            ca_file: raw.ca_file.as_ref().and_then(|p| self.ca_file(p)),
+            nameservers: raw.nameservers.iter().filter_map(|s| self.nameserver(s)).collect(),
+            requests_per_second: self.rps(raw.requests_per_second.as_ref()),
+            interval: t.interval,
+            timeout: t.timeout,
+            tls_expiry_warning: t.tls_expiry_warning,
+            renewal: self.renewal(raw.renewal.map(Spanned::into_inner)),
+            name,
+            instance_url,
+        }
+    }
+
+    fn scopes(&mut self, raw: Option<Vec<Spanned<String>>>) -> Vec<String> {
+        let Some(raw) = raw else {
+            return scopes::DEFAULT_REQUIRED.iter().map(|s| (*s).to_owned()).collect();
+        };
+        let mut out: Vec<String> = Vec::new();
+        for s in raw {
+            let scope = s.get_ref();
+            if !scopes::KNOWN.contains(&scope.as_str()) {
+                let hint = suggest(scope, scopes::KNOWN).map_or_else(
+                    || format!("known scopes are: {}", scopes::KNOWN.join(", ")),
+                    |m| format!("did you mean `{m}`?"),
+                );
+                self.err(&s, format!("`{scope}` is not a GitLab token scope; {hint}"));
+            } else if !out.contains(scope) {
+                out.push(scope.clone());
+            }
+        }
+        out
+    }
+
+    fn repositories(&mut self, raw: Vec<Spanned<String>>) -> Vec<RepositoryRef> {
+        let mut out: Vec<RepositoryRef> = Vec::new();
+        for s in raw {
+            match RepositoryRef::parse(s.get_ref()) {
+                Ok(r) if out.iter().any(|o| o.path == r.path && o.host == r.host) => {
+                    self.err(&s, format!("repository `{}` is listed twice", r.path));
+                }
+                Ok(r) => out.push(r),
+                Err(m) => self.err(&s, m),
+            }
+        }
+        out
+    }
+
+    /// The CA file must exist and hold at least one PEM certificate now,
+    /// not at the first TLS handshake hours later.
+    fn ca_file(&mut self, raw: &Spanned<String>) -> Option<PathBuf> {
+        let path = PathBuf::from(raw.get_ref());
+        match crate::tls::load_ca_file(&path) {
+            Ok(_) => Some(path),
+            Err(m) => {
+                self.err(raw, m);
+                None
+            }
+        }
+    }
+
+    fn nameserver(&mut self, raw: &Spanned<String>) -> Option<SocketAddr> {
+        let s = raw.get_ref();
+        if let Ok(addr) = s.parse::<SocketAddr>() {
+            return Some(addr);
+        }
+        if let Ok(ip) = s.parse::<IpAddr>() {
+            return Some(SocketAddr::new(ip, 53));
+        }
+        self.err(raw, format!("`{s}` is not a DNS server address; write an IP, optionally with a port: \"10.0.0.53\", \"127.0.0.1:5353\" or \"[::1]:53\""));
+        None
+    }
+
+    fn rps(&mut self, raw: Option<&Spanned<f64>>) -> f64 {
+        match raw {
+            None => DEFAULT_RPS,
+            Some(r) if r.get_ref().is_finite() && *r.get_ref() > 0.0 && *r.get_ref() <= 1000.0 => *r.get_ref(),
+            Some(r) => {
+                self.err(r, format!("requests_per_second must be above 0 and at most 1000 (0.2 means one request every 5 s), not {}", r.get_ref()));
+                DEFAULT_RPS
+            }
+        }
+    }
+
+    fn renewal(&mut self, raw: Option<RawRenewal>) -> RenewalPolicy {
+        let mut policy = RenewalPolicy {
+            mode: RenewalMode::Manual,
+            renew_before: RenewBefore::Fraction(1.0 / 3.0),
+            lifetime: DEFAULT_LIFETIME,
+        };
+        let Some(raw) = raw else { return policy };
+        if let Some(m) = &raw.mode {
+            policy.mode = match m.get_ref().as_str() {
+                "auto" => RenewalMode::Auto,
+                "alert" => RenewalMode::Alert,
+                "manual" => RenewalMode::Manual,
+                other => {
+                    self.err(
+                        m,
+                        format!("renewal mode `{other}` is unknown; use \"auto\", \"alert\" or \"manual\""),
+                    );
+                    RenewalMode::Manual
+                }
+            };
+        }
+        if let Some(l) = &raw.lifetime {
+            if let Some(d) = self.duration(l, "lifetime") {
+                if d < Duration::from_secs(86_400) || d > MAX_LIFETIME {
+                    self.err(l, "lifetime must be between 1d and 400d (GitLab caps tokens at 365 days, 400 with the buffered limit)");
+                } else {
+                    policy.lifetime = d;
+                }
+            }
+        }
+        if let Some(b) = &raw.renew_before {
+            if let Some(rb) = self.renew_before(b) {
+                if let RenewBefore::Duration(d) = rb {
+                    if d >= policy.lifetime {
+                        self.err(
+                            b,
+                            "renew_before must be shorter than lifetime, or every new token would be due at once",
+                        );
+                    }
+                }
+                policy.renew_before = rb;
+            }
+        }
+        policy
+    }
+
+    /// "14d", or a fraction of the lifetime: "1/3", "0.25", "25%".
+    fn renew_before(&mut self, raw: &Spanned<String>) -> Option<RenewBefore> {
+        let s = raw.get_ref().trim();
+        let fraction = if let Some((a, b)) = s.split_once('/') {
+            match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
+                (Ok(a), Ok(b)) if b != 0.0 => Some(a / b),
+                _ => None,
+            }
+        } else if let Some(p) = s.strip_suffix('%') {
+            p.trim().parse::<f64>().ok().map(|p| p / 100.0)
+        } else {
+            s.parse::<f64>().ok()
+        };
+        match fraction {
+            Some(f) if f > 0.0 && f < 1.0 => Some(RenewBefore::Fraction(f)),
+            Some(_) => {
+                self.err(raw, "renew_before as a fraction of the lifetime must be between 0 and 1, for example \"1/3\" or \"25%\"");
+                None
+            }
+            None => self.duration(raw, "renew_before").map(RenewBefore::Duration),
+        }
+    }
+}
+
+/// Interval, timeout and TLS warning, inherited from `[defaults]`.
+struct Inherited {
+    interval: Duration,
+    timeout: Duration,
+    tls_expiry_warning: Duration,
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    first_ok
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}

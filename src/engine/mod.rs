@@ -1,0 +1,16 @@
+//! The check engine: the [`Check`] trait and its [`Outcome`], the reason-code
+//! registry, the scheduler that runs checks on intervals with jitter, timeouts,
+//! a concurrency limit and a dependency graph, and the [`StatusStore`] that
+//! keeps what they found.
+
+mod check;
+mod outcome;
+pub mod reason;
+mod scheduler;
+mod store;
+
+pub use check::{Check, CheckFuture, RunContext};
+pub use outcome::{Outcome, Status};
+pub use reason::Reason;
+pub use scheduler::{Plan, PlannedCheck, Scheduler, run_once};
+pub use store::{CheckKey, CheckState, CheckView, Layout, StatusStore, WorkspaceView, aggregate};

@@ -1,0 +1,283 @@
+//! The registry of built-in reason codes: each stable kebab-case code, what it
+//! means, and the generic steps that fix it.
+//!
+//! Codes are part of the interface (status JSON, metrics labels, alert rules),
+//! so they are listed here once, explicitly, and a test checks they are unique
+//! and documented in the README. Remediation text may hold `{url}`, `{host}`,
+//! `{port}` and `{workspace}` placeholders that checks fill in with
+//! [`Outcome::fill`](super::Outcome::fill).
+
+/// Every built-in reason code. Plugins may report codes of their own; those
+/// travel as plain strings in [`Outcome::reason`](super::Outcome::reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    // any check
+    Ok,
+    Pending,
+    Blocked,
+    CheckTimeout,
+    CheckCrashed,
+    PluginError,
+    // instance
+    DnsNxdomain,
+    DnsTimeout,
+    DnsFailure,
+    TcpRefused,
+    TcpTimeout,
+    TlsCertExpired,
+    TlsCertUntrusted,
+    TlsHostnameMismatch,
+    TlsCertExpiring,
+    TlsFailure,
+    HttpTimeout,
+    HttpServerError,
+    NotGitlab,
+    InstanceUrlInvalid,
+}
+
+impl Reason {
+    /// Every code, in the order the README lists them.
+    pub const ALL: &'static [Reason] = &[
+        Reason::Ok,
+        Reason::Pending,
+        Reason::Blocked,
+        Reason::CheckTimeout,
+        Reason::CheckCrashed,
+        Reason::PluginError,
+        Reason::DnsNxdomain,
+        Reason::DnsTimeout,
+        Reason::DnsFailure,
+        Reason::TcpRefused,
+        Reason::TcpTimeout,
+        Reason::TlsCertExpired,
+        Reason::TlsCertUntrusted,
+        Reason::TlsHostnameMismatch,
+        Reason::TlsCertExpiring,
+        Reason::TlsFailure,
+        Reason::HttpTimeout,
+        Reason::HttpServerError,
+        Reason::NotGitlab,
+        Reason::InstanceUrlInvalid,
+    ];
+
+    pub fn code(self) -> &'static str {
+        self.entry().0
+    }
+
+    /// Which check reports it ("any" for engine-level codes).
+    pub fn check(self) -> &'static str {
+        self.entry().1
+    }
+
+    /// One sentence: what the code means.
+    pub fn meaning(self) -> &'static str {
+        self.entry().2
+    }
+
+    /// The generic steps that fix it, for a person.
+    pub fn remediation(self) -> &'static [&'static str] {
+        self.entry().3
+    }
+
+    pub fn from_code(code: &str) -> Option<Reason> {
+        Reason::ALL.iter().copied().find(|r| r.code() == code)
+    }
+
+    fn entry(self) -> (&'static str, &'static str, &'static str, &'static [&'static str]) {
+        match self {
+            Reason::Ok => ("ok", "any", "The check passed.", &[]),
+            Reason::Pending => (
+                "pending",
+                "any",
+                "The check has not run yet: the daemon just started or its configuration was reloaded.",
+                &["Wait for the first round to finish (`/readyz` turns 200)."],
+            ),
+            Reason::Blocked => (
+                "blocked",
+                "any",
+                "Not run because a check it depends on is failing; `blocked_by` names the root cause.",
+                &["Fix the check named in `blocked_by` first; this one runs again as soon as that one passes."],
+            ),
+            Reason::CheckTimeout => (
+                "check-timeout",
+                "any",
+                "The check did not finish within its timeout and was cancelled.",
+                &[
+                    "Check whether GitLab at {url} is slow or overloaded (try it in a browser).",
+                    "If the instance is just slow, raise `timeout` for workspace `{workspace}` in the config.",
+                ],
+            ),
+            Reason::CheckCrashed => (
+                "check-crashed",
+                "any",
+                "The check stopped unexpectedly (a bug in labwatch); the daemon kept running.",
+                &[
+                    "Look for the panic message in labwatch's log and report it with the labwatch version.",
+                    "The check runs again at its next interval.",
+                ],
+            ),
+            Reason::PluginError => (
+                "plugin-error",
+                "any",
+                "An external check could not be run or broke its protocol.",
+                &[
+                    "Run the plugin by hand and look at its output and exit code.",
+                    "It must exit 0-3 and print a summary line (Nagios plugin API) or a JSON object with \"labwatch\": 1.",
+                ],
+            ),
+            Reason::DnsNxdomain => (
+                "dns-nxdomain",
+                "instance",
+                "The instance host name does not exist in DNS.",
+                &[
+                    "Verify your instance URL {url}: is the host name `{host}` spelt correctly?",
+                    "If it is an internal host, check that this machine uses the DNS servers that know it (or set `nameservers` for the workspace).",
+                ],
+            ),
+            Reason::DnsTimeout => (
+                "dns-timeout",
+                "instance",
+                "No DNS server answered for the instance host in time.",
+                &[
+                    "Check that this machine can reach its DNS servers (or the `nameservers` configured for workspace `{workspace}`).",
+                    "Check that your network or firewall allows DNS traffic (UDP and TCP port 53).",
+                ],
+            ),
+            Reason::DnsFailure => (
+                "dns-failure",
+                "instance",
+                "DNS answered with an error, or with no address for the instance host.",
+                &[
+                    "Verify your instance URL {url}: does `{host}` have an A or AAAA record?",
+                    "Ask whoever runs your DNS whether the server is failing (SERVFAIL or REFUSED).",
+                ],
+            ),
+            Reason::TcpRefused => (
+                "tcp-refused",
+                "instance",
+                "The instance host refused the connection: nothing listens on that port.",
+                &[
+                    "Verify your instance URL {url}: are the host and port ({port}) right?",
+                    "Check that GitLab is running on `{host}` and listening on port {port}.",
+                    "Check that your network allows connections to GitLab (firewall, proxy, VPN).",
+                ],
+            ),
+            Reason::TcpTimeout => (
+                "tcp-timeout",
+                "instance",
+                "Connecting to the instance host timed out: packets are dropped on the way.",
+                &[
+                    "Check that your network allows connections to GitLab at `{host}` port {port} (firewall, VPN, security groups).",
+                    "Verify your instance URL {url}: a wrong port often looks like this.",
+                ],
+            ),
+            Reason::TlsCertExpired => (
+                "tls-cert-expired",
+                "instance",
+                "The instance's TLS certificate has expired.",
+                &[
+                    "Tell the GitLab administrator: the certificate of `{host}` must be renewed.",
+                    "Do not work around it by turning off verification; connections would no longer be safe.",
+                ],
+            ),
+            Reason::TlsCertUntrusted => (
+                "tls-cert-untrusted",
+                "instance",
+                "The instance's TLS certificate is not signed by a trusted certificate authority.",
+                &[
+                    "If `{host}` uses an internal CA, set `ca_file` for workspace `{workspace}` to that CA's PEM file.",
+                    "Otherwise the connection may be intercepted (proxy, captive portal): check your network.",
+                ],
+            ),
+            Reason::TlsHostnameMismatch => (
+                "tls-hostname-mismatch",
+                "instance",
+                "The instance's TLS certificate is for a different host name.",
+                &[
+                    "Verify your instance URL {url}: use the host name the certificate was issued for.",
+                    "If the URL is right, the GitLab administrator must install a certificate that covers `{host}`.",
+                ],
+            ),
+            Reason::TlsCertExpiring => (
+                "tls-cert-expiring",
+                "instance",
+                "The instance's TLS certificate expires soon.",
+                &["Tell the GitLab administrator that the certificate of `{host}` must be renewed before it expires."],
+            ),
+            Reason::TlsFailure => (
+                "tls-failure",
+                "instance",
+                "The TLS handshake with the instance failed.",
+                &[
+                    "Verify your instance URL {url}: if the server speaks plain HTTP on port {port}, use http:// instead of https://.",
+                    "Check that no proxy or middlebox on your network interferes with TLS to `{host}`.",
+                ],
+            ),
+            Reason::HttpTimeout => (
+                "http-timeout",
+                "instance",
+                "The instance accepted the connection but did not answer the HTTP request in time.",
+                &[
+                    "Check whether GitLab at {url} is overloaded or still starting (try it in a browser).",
+                    "If the instance is just slow, raise `timeout` for workspace `{workspace}` in the config.",
+                ],
+            ),
+            Reason::HttpServerError => (
+                "http-server-error",
+                "instance",
+                "The instance answered with a server error (5xx).",
+                &[
+                    "GitLab or a proxy in front of it is failing: check GitLab's status page or ask its administrator.",
+                    "If a proxy answers (502/504), check that GitLab behind it is running.",
+                ],
+            ),
+            Reason::NotGitlab => (
+                "not-gitlab",
+                "instance",
+                "Something answered at the instance URL, but it is not GitLab's API.",
+                &[
+                    "Verify your instance URL {url}: it must be the GitLab root (for example https://gitlab.example.com), without /api/v4 or a project path.",
+                    "If GitLab is served under a sub-path, include it (for example https://example.com/gitlab).",
+                ],
+            ),
+            Reason::InstanceUrlInvalid => (
+                "instance-url-invalid",
+                "instance",
+                "The instance URL cannot be used: it must be an http(s) URL with a host.",
+                &[
+                    "Set `instance_url` for workspace `{workspace}` to the address of your GitLab, for example https://gitlab.com.",
+                ],
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_kebab_case_and_round_trip() {
+        let mut seen = HashSet::new();
+        for reason in Reason::ALL {
+            let code = reason.code();
+            assert!(seen.insert(code), "duplicate reason code {code}");
+            assert!(
+                code.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{code} is not kebab-case"
+            );
+            assert_eq!(Reason::from_code(code), Some(*reason));
+            assert!(!reason.meaning().is_empty());
+        }
+    }
+
+    #[test]
+    fn every_failure_code_carries_remediation() {
+        for reason in Reason::ALL {
+            if *reason != Reason::Ok {
+                assert!(!reason.remediation().is_empty(), "{} has no remediation", reason.code());
+            }
+        }
+    }
+}

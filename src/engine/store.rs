@@ -1,0 +1,258 @@
+//! The [`StatusStore`]: what every check last found, per workspace, in the
+//! order the checks were planned. Endpoints, metrics and reports read
+//! snapshots of it; only the scheduler writes.
+
+use std::sync::RwLock;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use super::{Outcome, Status};
+
+/// Identifies one check of one workspace (and its target, for per-repository
+/// checks).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CheckKey {
+    pub workspace: String,
+    pub check: String,
+    pub target: Option<String>,
+}
+
+/// What the store keeps per check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckState {
+    pub outcome: Outcome,
+    /// The root-cause check when this one was not run because of it.
+    pub blocked_by: Option<String>,
+    /// How long the last run took (zero when blocked).
+    pub duration: Duration,
+    pub last_run: OffsetDateTime,
+    /// Last time the check passed (ok or warning: the thing worked).
+    pub last_success: Option<OffsetDateTime>,
+    /// Critical or unknown runs in a row; blocked rounds do not count, since
+    /// the check did not run.
+    pub consecutive_failures: u32,
+}
+
+impl CheckState {
+    pub fn is_blocked(&self) -> bool {
+        self.blocked_by.is_some()
+    }
+}
+
+/// A read-only copy of one workspace's results.
+#[derive(Debug, Clone)]
+pub struct WorkspaceView {
+    pub name: String,
+    pub instance_url: String,
+    pub checks: Vec<CheckView>,
+    /// Completed scheduler passes; 0 until the first round finished.
+    pub passes: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckView {
+    pub check: String,
+    pub target: Option<String>,
+    /// `None` until the check first ran.
+    pub state: Option<CheckState>,
+}
+
+impl WorkspaceView {
+    /// The worst status among checks that ran; blocked checks are left out so
+    /// one outage counts once (its root cause carries the status). `Unknown`
+    /// before anything ran.
+    pub fn status(&self) -> Status {
+        aggregate(self.checks.iter().filter_map(|c| c.state.as_ref()))
+    }
+}
+
+/// Worst status of non-blocked states; `Unknown` when there is none.
+pub fn aggregate<'a>(states: impl Iterator<Item = &'a CheckState>) -> Status {
+    let mut worst = None;
+    for s in states.filter(|s| !s.is_blocked()) {
+        worst = Some(worst.map_or(s.outcome.status, |w: Status| w.max(s.outcome.status)));
+    }
+    worst.unwrap_or(Status::Unknown)
+}
+
+struct Slot {
+    check: String,
+    target: Option<String>,
+    state: Option<CheckState>,
+}
+
+struct WorkspaceEntry {
+    name: String,
+    instance_url: String,
+    slots: Vec<Slot>,
+    passes: u64,
+}
+
+/// Shared between the scheduler (writer) and the endpoints (readers).
+pub struct StatusStore {
+    workspaces: RwLock<Vec<WorkspaceEntry>>,
+    /// Bumped after every scheduler pass, so tests and `/readyz` can wait for
+    /// rounds instead of sleeping.
+    passes: watch::Sender<u64>,
+}
+
+impl Default for StatusStore {
+    fn default() -> Self {
+        StatusStore::new()
+    }
+}
+
+/// The planned checks of one workspace: `(name, instance_url, [(check, target)])`.
+pub type Layout = (String, String, Vec<(String, Option<String>)>);
+
+impl StatusStore {
+    pub fn new() -> Self {
+        StatusStore {
+            workspaces: RwLock::new(Vec::new()),
+            passes: watch::Sender::new(0),
+        }
+    }
+
+    /// Sets which workspaces and checks exist, keeping the results of checks
+    /// that survive (a config reload must not forget what is known).
+    pub fn set_layout(&self, layout: Vec<Layout>) {
+        let mut guard = self.write();
+        let mut old: Vec<WorkspaceEntry> = std::mem::take(&mut *guard);
+        for (name, instance_url, checks) in layout {
+            let prev = old
+                .iter_mut()
+                .find(|w| w.name == name && w.instance_url == instance_url);
+            let mut slots = Vec::with_capacity(checks.len());
+            for (check, target) in checks {
+                let state = prev.as_ref().and_then(|p| {
+                    p.slots
+                        .iter()
+                        .find(|s| s.check == check && s.target == target)
+                        .and_then(|s| s.state.clone())
+                });
+                slots.push(Slot { check, target, state });
+            }
+            let passes = prev.map_or(0, |p| p.passes);
+            guard.push(WorkspaceEntry {
+                name,
+                instance_url,
+                slots,
+                passes,
+            });
+        }
+    }
+
+    /// Stores a check's new outcome and updates its history.
+    pub fn record(
+        &self,
+        key: &CheckKey,
+        outcome: Outcome,
+        blocked_by: Option<String>,
+        duration: Duration,
+        ran_at: OffsetDateTime,
+    ) {
+        let mut guard = self.write();
+        let Some(slot) = find_slot(&mut guard, key) else {
+            // The layout changed under a running check (reload): drop the result.
+            return;
+        };
+        let prev = slot.state.take();
+        let success = blocked_by.is_none() && outcome.status.is_usable();
+        let last_success = if success {
+            Some(ran_at)
+        } else {
+            prev.as_ref().and_then(|p| p.last_success)
+        };
+        let prev_failures = prev.as_ref().map_or(0, |p| p.consecutive_failures);
+        let consecutive_failures = match (&blocked_by, success) {
+            (Some(_), _) => prev_failures,
+            (None, true) => 0,
+            (None, false) => prev_failures.saturating_add(1),
+        };
+        slot.state = Some(CheckState {
+            outcome,
+            blocked_by,
+            duration,
+            last_run: ran_at,
+            last_success,
+            consecutive_failures,
+        });
+    }
+
+    pub fn get(&self, key: &CheckKey) -> Option<CheckState> {
+        let guard = self.read();
+        let ws = guard.iter().find(|w| w.name == key.workspace)?;
+        ws.slots
+            .iter()
+            .find(|s| s.check == key.check && s.target == key.target)?
+            .state
+            .clone()
+    }
+
+    /// Marks one scheduler pass over a workspace as finished.
+    pub fn finish_pass(&self, workspace: &str) {
+        if let Some(ws) = self.write().iter_mut().find(|w| w.name == workspace) {
+            ws.passes += 1;
+        }
+        self.passes.send_modify(|n| *n += 1);
+    }
+
+    /// True once every workspace finished its first round.
+    pub fn first_round_done(&self) -> bool {
+        let guard = self.read();
+        !guard.is_empty() && guard.iter().all(|w| w.passes > 0)
+    }
+
+    /// A receiver that changes after every pass of any workspace.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.passes.subscribe()
+    }
+
+    pub fn snapshot(&self) -> Vec<WorkspaceView> {
+        self.read().iter().map(view).collect()
+    }
+
+    pub fn workspace(&self, name: &str) -> Option<WorkspaceView> {
+        self.read().iter().find(|w| w.name == name).map(view)
+    }
+
+    pub fn workspace_names(&self) -> Vec<String> {
+        self.read().iter().map(|w| w.name.clone()).collect()
+    }
+
+    // A poisoned lock means a panic while holding it; the data is plain
+    // values that are consistent after every assignment, so keep serving.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<WorkspaceEntry>> {
+        self.workspaces.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<WorkspaceEntry>> {
+        self.workspaces.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn find_slot<'a>(workspaces: &'a mut [WorkspaceEntry], key: &CheckKey) -> Option<&'a mut Slot> {
+    let ws = workspaces.iter_mut().find(|w| w.name == key.workspace)?;
+    ws.slots
+        .iter_mut()
+        .find(|s| s.check == key.check && s.target == key.target)
+}
+
+fn view(w: &WorkspaceEntry) -> WorkspaceView {
+    WorkspaceView {
+        name: w.name.clone(),
+        instance_url: w.instance_url.clone(),
+        checks: w
+            .slots
+            .iter()
+            .map(|s| CheckView {
+                check: s.check.clone(),
+                target: s.target.clone(),
+                state: s.state.clone(),
+            })
+            .collect(),
+        passes: w.passes,
+    }
+}

@@ -1,0 +1,123 @@
+//! The HTTP API (axum). Handlers are a few lines each: they read the status
+//! store and render; nothing here runs checks or calls GitLab.
+//!
+//! - `/livez`, `/readyz`, `/health`: probes ([`probes`]).
+//! - `/status`, `/status/{workspace}`: the JSON document ([`status`]).
+//! - `/metrics`: Prometheus text format.
+
+mod probes;
+mod status;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+use crate::engine::StatusStore;
+use crate::metrics::Metrics;
+
+pub use probes::verdict;
+
+/// Request bodies above this get 413 (DESIGN §3.2).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<StatusStore>,
+    pub metrics: Arc<Metrics>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/livez", get(probes::livez))
+        .route("/readyz", get(probes::readyz))
+        .route("/health", get(probes::health))
+        .route("/status", get(status::all))
+        .route("/status/{workspace}", get(status::one))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = state.metrics.render();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// Until the status page exists, `/` says where to look.
+async fn index() -> Response {
+    let body = format!(
+        "labwatch {}\n\n/health   integration health (200 or 503)\n/status   JSON status of every check\n/metrics  Prometheus metrics\n/readyz   readiness\n/livez    liveness\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+async fn not_found() -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "No such endpoint; see / for the list.",
+    )
+    .into_response()
+}
+
+/// The JSON error shape of every endpoint: `{"error": code, "message": text}`.
+#[derive(Debug, Serialize)]
+pub struct ApiError {
+    #[serde(skip)]
+    status: StatusCode,
+    error: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            error,
+            message: message.into(),
+        }
+    }
+
+    pub fn unknown_workspace(name: &str, known: &[String]) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown-workspace",
+            format!(
+                "There is no workspace `{name}`; configured workspaces: {}.",
+                known.join(", ")
+            ),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(&self)).into_response()
+    }
+}

@@ -1,0 +1,117 @@
+//! `/livez`, `/readyz` and `/health`: plain-text probes for orchestrators and
+//! pollers, answering 200 or 503 with a line per problem.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::{ApiError, AppState};
+use crate::engine::{Status, WorkspaceView};
+use crate::report::{check_label, shown_outcome};
+
+pub async fn livez() -> Response {
+    plain(StatusCode::OK, "ok\n".to_owned())
+}
+
+/// 200 once the config is loaded (it is, or we would not serve) and every
+/// workspace finished its first round.
+pub async fn readyz(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let round = state.store.first_round_done();
+    let code = if round {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    if !q.contains_key("verbose") {
+        let body = if round {
+            "ok\n"
+        } else {
+            "first round of checks not finished\n"
+        };
+        return plain(code, body.to_owned());
+    }
+    let mut body = String::from("[+] config ok\n");
+    for ws in state.store.snapshot() {
+        let (mark, word) = if ws.passes > 0 {
+            ("[+]", "ok")
+        } else {
+            ("[-]", "first-round-pending")
+        };
+        let _ = writeln!(body, "{mark} workspace:{} {word}", ws.name);
+    }
+    body.push_str(if round {
+        "readyz check passed\n"
+    } else {
+        "readyz check failed\n"
+    });
+    plain(code, body)
+}
+
+/// Integration health: 503 when something is critical or unknown (other
+/// than blocked, whose root cause already fails), or a warning with `strict`.
+pub async fn health(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let views = match q.get("workspace") {
+        None => state.store.snapshot(),
+        Some(name) => match state.store.workspace(name) {
+            Some(v) => vec![v],
+            None => return ApiError::unknown_workspace(name, &state.store.workspace_names()).into_response(),
+        },
+    };
+    if views.iter().any(|w| w.passes == 0) {
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "first round of checks not finished\n".to_owned(),
+        );
+    }
+    let (healthy, body) = verdict(&views, q.contains_key("strict"), q.contains_key("verbose"));
+    plain(
+        if healthy {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        body,
+    )
+}
+
+/// Whether the views are healthy, and the body listing failing (or, with
+/// `verbose`, all) checks as `workspace/check status reason: summary`.
+pub fn verdict(views: &[WorkspaceView], strict: bool, verbose: bool) -> (bool, String) {
+    let mut healthy = true;
+    let mut body = String::new();
+    for ws in views {
+        for c in &ws.checks {
+            let o = shown_outcome(c);
+            let blocked = c.state.as_ref().is_some_and(|s| s.is_blocked());
+            let failing = match o.status {
+                Status::Ok => false,
+                Status::Warning => strict,
+                Status::Critical => true,
+                Status::Unknown => !blocked,
+            };
+            healthy &= !failing;
+            if failing || verbose {
+                let _ = writeln!(
+                    body,
+                    "{}/{} {} {}: {}",
+                    ws.name,
+                    check_label(c),
+                    o.status,
+                    o.reason,
+                    o.summary
+                );
+            }
+        }
+    }
+    if healthy && body.is_empty() {
+        body.push_str("ok\n");
+    }
+    (healthy, body)
+}
+
+fn plain(code: StatusCode, body: String) -> Response {
+    (code, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}

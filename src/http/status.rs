@@ -1,0 +1,21 @@
+//! `GET /status` and `GET /status/{workspace}`: the JSON document of DESIGN §3.3.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use time::OffsetDateTime;
+
+use super::{ApiError, AppState};
+use crate::report::{StatusDoc, WorkspaceDoc};
+
+/// Always 200: the document itself says how things are.
+pub async fn all(State(state): State<AppState>) -> Json<StatusDoc> {
+    Json(StatusDoc::new(&state.store.snapshot(), OffsetDateTime::now_utc()))
+}
+
+pub async fn one(State(state): State<AppState>, Path(workspace): Path<String>) -> Response {
+    match state.store.workspace(&workspace) {
+        Some(view) => Json(WorkspaceDoc::new(&view)).into_response(),
+        None => ApiError::unknown_workspace(&workspace, &state.store.workspace_names()).into_response(),
+    }
+}

@@ -1,0 +1,33 @@
+//! labwatch keeps a development workspace's GitLab connection healthy: it
+//! checks, on a schedule, everything that breaks such a connection, explains
+//! each failure with the steps that fix it, and serves the results to people,
+//! pollers and Prometheus.
+//!
+//! A map of the modules, in the order data flows:
+//!
+//! - [`config`]: the TOML file → raw serde types → a validated [`config::Config`];
+//!   errors point at `FILE:LINE:COL`.
+//! - [`engine`]: the [`engine::Check`] trait and its [`engine::Outcome`], the
+//!   reason-code registry, the scheduler (interval with jitter, timeout,
+//!   concurrency limit, dependency graph) and the [`engine::StatusStore`].
+//! - [`checks`]: the built-in checks and the explicit registry that builds a
+//!   workspace's list of them.
+//! - [`tls`]: trust roots and rustls configs shared by everything that talks TLS.
+//! - [`metrics`]: Prometheus rendering of the status store on an explicit registry.
+//! - [`http`]: the axum router for `/livez`, `/readyz`, `/health`, `/status`,
+//!   `/metrics`.
+//! - [`daemon`]: wires config, scheduler and server together; reloads on SIGHUP,
+//!   stops on SIGTERM/SIGINT.
+//! - [`report`]: text, JSON and Nagios renderings used by `labwatch check`.
+//! - [`cli`]: the command line; [`commands`]: what each command does.
+
+pub mod checks;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod daemon;
+pub mod engine;
+pub mod http;
+pub mod metrics;
+pub mod report;
+pub mod tls;

@@ -1,0 +1,193 @@
+//! Prometheus metrics on an explicit [`Registry`] (never the global one).
+//!
+//! Check results are rendered from the [`StatusStore`] at scrape time by a
+//! custom collector, so a scrape shows exactly what the last scheduled runs
+//! found, never triggers a GitLab call, and never shows series of checks that
+//! a reload removed.
+
+use std::sync::Arc;
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{Encoder, GaugeVec, IntGaugeVec, Opts, Registry, TextEncoder};
+
+use crate::engine::{CheckState, StatusStore, WorkspaceView};
+
+const FROM_SCHEDULE: &str = "(from the last scheduled run; scrapes never trigger GitLab calls)";
+
+/// The registry and everything registered on it.
+pub struct Metrics {
+    registry: Registry,
+}
+
+impl Metrics {
+    pub fn new(store: Arc<StatusStore>) -> Metrics {
+        let registry = Registry::new();
+        let collector = StatusCollector::new(store);
+        // Registration fails only on duplicate or inconsistent descriptors,
+        // which the constant definitions below rule out.
+        if let Err(e) = registry.register(Box::new(collector)) {
+            tracing::error!(error = %e, "Metrics registration failed");
+        }
+        let build = IntGaugeVec::new(
+            Opts::new("labwatch_build_info", "labwatch build information; always 1."),
+            &["version"],
+        )
+        .expect("constant metric definition is valid");
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        if let Err(e) = registry.register(Box::new(build)) {
+            tracing::error!(error = %e, "Metrics registration failed");
+        }
+        Metrics { registry }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
+            tracing::error!(error = %e, "Metrics encoding failed");
+        }
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+/// Gauge families built fresh from the store on every scrape.
+struct Families {
+    status: IntGaugeVec,
+    reason: IntGaugeVec,
+    duration: GaugeVec,
+    last_success: GaugeVec,
+    phase: GaugeVec,
+    tls_expiry: GaugeVec,
+}
+
+impl Families {
+    fn new() -> Families {
+        let check_labels = &["workspace", "check", "target"];
+        let g = |name: &str, help: String, labels: &[&str]| {
+            GaugeVec::new(Opts::new(name, help), labels).expect("constant metric definition is valid")
+        };
+        let ig = |name: &str, help: String, labels: &[&str]| {
+            IntGaugeVec::new(Opts::new(name, help), labels).expect("constant metric definition is valid")
+        };
+        Families {
+            status: ig(
+                "labwatch_check_status",
+                format!("Check status: 0 ok, 1 warning, 2 critical, 3 unknown {FROM_SCHEDULE}."),
+                check_labels,
+            ),
+            reason: ig(
+                "labwatch_check_reason_info",
+                format!("1 for the check's current reason code {FROM_SCHEDULE}."),
+                &["workspace", "check", "target", "reason"],
+            ),
+            duration: g(
+                "labwatch_check_duration_seconds",
+                format!("Duration of the check's last run {FROM_SCHEDULE}."),
+                check_labels,
+            ),
+            last_success: g(
+                "labwatch_check_last_success_timestamp_seconds",
+                format!("Unix time the check last passed {FROM_SCHEDULE}."),
+                check_labels,
+            ),
+            phase: g(
+                "labwatch_instance_phase_duration_seconds",
+                format!("Duration of each phase of the instance probe: dns, connect, tls, http {FROM_SCHEDULE}."),
+                &["workspace", "phase"],
+            ),
+            tls_expiry: g(
+                "labwatch_tls_cert_expiry_timestamp_seconds",
+                format!("Unix time the instance's TLS leaf certificate expires {FROM_SCHEDULE}."),
+                &["workspace"],
+            ),
+        }
+    }
+
+    fn all(&self) -> [&dyn Collector; 6] {
+        [
+            &self.status,
+            &self.reason,
+            &self.duration,
+            &self.last_success,
+            &self.phase,
+            &self.tls_expiry,
+        ]
+    }
+
+    fn fill(&self, ws: &WorkspaceView) {
+        for c in &ws.checks {
+            let Some(state) = &c.state else { continue };
+            let target = c.target.as_deref().unwrap_or("");
+            let labels = [ws.name.as_str(), c.check.as_str(), target];
+            self.status
+                .with_label_values(&labels)
+                .set(i64::from(state.outcome.status.code()));
+            self.reason
+                .with_label_values(&[
+                    ws.name.as_str(),
+                    c.check.as_str(),
+                    target,
+                    state.outcome.reason.as_str(),
+                ])
+                .set(1);
+            self.duration
+                .with_label_values(&labels)
+                .set(state.duration.as_secs_f64());
+            if let Some(t) = state.last_success {
+                self.last_success
+                    .with_label_values(&labels)
+                    .set(t.unix_timestamp() as f64);
+            }
+            if c.check == "instance" && c.target.is_none() {
+                self.fill_instance(&ws.name, state);
+            }
+        }
+    }
+
+    /// The instance check reports its phases as measurements; these become
+    /// their own series because they are what people graph.
+    fn fill_instance(&self, workspace: &str, state: &CheckState) {
+        for phase in ["dns", "connect", "tls", "http"] {
+            if let Some(v) = state.outcome.measurements.get(&format!("{phase}_seconds")) {
+                self.phase.with_label_values(&[workspace, phase]).set(*v);
+            }
+        }
+        if let Some(v) = state.outcome.measurements.get("tls_cert_expiry_timestamp_seconds") {
+            self.tls_expiry.with_label_values(&[workspace]).set(*v);
+        }
+    }
+}
+
+struct StatusCollector {
+    store: Arc<StatusStore>,
+    /// Only for `desc()`: the registry checks descriptors once at registration.
+    templates: Families,
+}
+
+impl StatusCollector {
+    fn new(store: Arc<StatusStore>) -> StatusCollector {
+        StatusCollector {
+            store,
+            templates: Families::new(),
+        }
+    }
+}
+
+impl Collector for StatusCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.templates.all().into_iter().flat_map(|c| c.desc()).collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let families = Families::new();
+        for ws in self.store.snapshot() {
+            families.fill(&ws);
+        }
+        families.all().into_iter().flat_map(|c| c.collect()).collect()
+    }
+}

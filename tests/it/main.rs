@@ -1,0 +1,10 @@
+//! labwatch's integration tests: one test binary (ripgrep style), one module
+//! per area, shared servers and helpers in `support`.
+
+mod cli;
+mod config;
+mod daemon;
+mod engine;
+mod http;
+mod readme;
+mod support;

@@ -1,0 +1,113 @@
+//! A minimal GitLab-like HTTP server on loopback whose answer the test
+//! controls, and which can be stopped and restarted on the same port to make
+//! the instance "go down" and "come back".
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+/// What the stub answers to every request.
+#[derive(Clone)]
+pub enum Answer {
+    /// 200 with GitLab's /version body.
+    Gitlab,
+    /// Any status and body.
+    Raw {
+        status: u16,
+        content_type: &'static str,
+        body: &'static str,
+    },
+    /// Hold the request until `release` is notified, then answer like GitLab.
+    HoldThenGitlab(Arc<Notify>),
+}
+
+pub struct Stub {
+    pub addr: SocketAddr,
+    answer: Arc<Mutex<Answer>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Stub {
+    pub async fn start(answer: Answer) -> Stub {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind stub");
+        let addr = listener.local_addr().expect("stub address");
+        let answer = Arc::new(Mutex::new(answer));
+        let task = Some(tokio::spawn(serve(listener, answer.clone())));
+        Stub { addr, answer, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn set(&self, answer: Answer) {
+        *self.answer.lock().expect("stub lock") = answer;
+    }
+
+    /// Closes the port: connections are refused from now on.
+    pub async fn stop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let listener = TcpListener::bind(self.addr)
+            .await
+            .expect("re-bind stub on the same port");
+        self.task = Some(tokio::spawn(serve(listener, self.answer.clone())));
+    }
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+async fn serve(listener: TcpListener, answer: Arc<Mutex<Answer>>) {
+    let mut conns = tokio::task::JoinSet::new();
+    while let Ok((mut sock, _)) = listener.accept().await {
+        let answer = answer.lock().expect("stub lock").clone();
+        conns.spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            let mut read = 0;
+            while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                match sock.read(&mut buf[read..]).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => read += n,
+                }
+                if read == buf.len() {
+                    return;
+                }
+            }
+            let (status, ctype, body) = match answer {
+                Answer::Gitlab => (200, "application/json", r#"{"version":"17.5.0","revision":"abc123"}"#),
+                Answer::Raw {
+                    status,
+                    content_type,
+                    body,
+                } => (status, content_type, body),
+                Answer::HoldThenGitlab(release) => {
+                    release.notified().await;
+                    (200, "application/json", r#"{"version":"17.5.0","revision":"abc123"}"#)
+                }
+            };
+            let response = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(response.as_bytes()).await;
+            let _ = sock.shutdown().await;
+        });
+    }
+}
