@@ -250,7 +250,7 @@ async fn a_crashing_check_is_reported_and_the_others_still_run() {
 async fn the_store_keeps_last_success_and_counts_failures_in_a_row() {
     let check = Fake::new("instance", &[], Act::Answer(Status::Ok));
     let store = Arc::new(StatusStore::new());
-    let p = plan(&[check.clone()], HOUR, TEN_S);
+    let p = plan(std::slice::from_ref(&check), HOUR, TEN_S);
     store.set_layout(vec![p.layout()]);
     let trigger = Arc::new(Notify::new());
     let mut passes = store.subscribe();
@@ -281,7 +281,7 @@ async fn the_store_keeps_last_success_and_counts_failures_in_a_row() {
 async fn checks_repeat_on_their_interval_within_the_jitter() {
     let check = Fake::new("instance", &[], Act::Answer(Status::Ok));
     let store = Arc::new(StatusStore::new());
-    let p = plan(&[check.clone()], Duration::from_secs(100), TEN_S);
+    let p = plan(std::slice::from_ref(&check), Duration::from_secs(100), TEN_S);
     store.set_layout(vec![p.layout()]);
     let mut passes = store.subscribe();
     let task = tokio::spawn(Scheduler::new(store.clone(), 4).run_workspace(p, Arc::new(Notify::new())));
