@@ -12,6 +12,8 @@
 //!   concurrency limit, dependency graph) and the [`engine::StatusStore`].
 //! - [`checks`]: the built-in checks and the explicit registry that builds a
 //!   workspace's list of them.
+//! - [`gitlab`]: the GitLab API client: typed calls, error taxonomy, request
+//!   budget, auth breaker.
 //! - [`tls`]: trust roots and rustls configs shared by everything that talks TLS.
 //! - [`metrics`]: Prometheus rendering of the status store on an explicit registry.
 //! - [`http`]: the axum router for `/livez`, `/readyz`, `/health`, `/status`,
@@ -27,6 +29,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod gitlab;
 pub mod http;
 pub mod metrics;
 pub mod report;

@@ -1,0 +1,172 @@
+//! Typed calls for the GitLab endpoints labwatch uses.
+
+use reqwest::Method;
+use reqwest::header::LINK;
+
+use super::types::{Project, TokenInfo, User, Version};
+use super::{Auth, GitlabClient, GitlabError};
+
+/// Page size for listings; GitLab's maximum (FACTS §7).
+pub const PER_PAGE: &str = "100";
+
+impl GitlabClient {
+    /// `GET /version` with the token.
+    pub async fn version(&self) -> Result<Version, GitlabError> {
+        self.get_json("/version", &[]).await
+    }
+
+    /// `GET /user`: who the token belongs to.
+    pub async fn user(&self) -> Result<User, GitlabError> {
+        self.get_json("/user", &[]).await
+    }
+
+    /// `GET /personal_access_tokens/self`: the token's own metadata.
+    pub async fn token_self(&self) -> Result<TokenInfo, GitlabError> {
+        self.get_json("/personal_access_tokens/self", &[]).await
+    }
+
+    /// Every project the user is a member of, full shape (with visibility and
+    /// permissions), 100 per page: keyset pagination, or offset pagination
+    /// on GitLab versions that refuse keyset for this request.
+    pub async fn member_projects(&self) -> Result<Vec<Project>, GitlabError> {
+        let mut url = self.api_url("/projects");
+        url.query_pairs_mut().extend_pairs([
+            ("membership", "true"),
+            ("pagination", "keyset"),
+            ("order_by", "id"),
+            ("sort", "asc"),
+            ("per_page", PER_PAGE),
+        ]);
+        let mut out = Vec::new();
+        let mut next = Some(url);
+        while let Some(url) = next.take() {
+            let answer = match self.send(Method::GET, url, Auth::Token).await {
+                Err(GitlabError::Unexpected { status: 405 }) if out.is_empty() => {
+                    return self.member_projects_offset().await;
+                }
+                other => other?,
+            };
+            let page: Vec<Project> = answer.json()?;
+            out.extend(page);
+            next = next_link(&answer.headers).and_then(|l| url::Url::parse(&l).ok());
+        }
+        Ok(out)
+    }
+
+    async fn member_projects_offset(&self) -> Result<Vec<Project>, GitlabError> {
+        let mut out = Vec::new();
+        let mut page = "1".to_owned();
+        loop {
+            let mut url = self.api_url("/projects");
+            url.query_pairs_mut()
+                .extend_pairs([("membership", "true"), ("per_page", PER_PAGE), ("page", &page)]);
+            let answer = self.send(Method::GET, url, Auth::Token).await?;
+            let items: Vec<Project> = answer.json()?;
+            out.extend(items);
+            // X-Next-Page is present but empty on the last page (FACTS §7).
+            match answer
+                .headers
+                .get("x-next-page")
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+            {
+                Some(n) if !n.is_empty() && n != page => page = n.to_owned(),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// `GET /projects/:path`. A moved project answers
+    /// [`GitlabError::Moved`] with the new project's API location.
+    pub async fn project(&self, path: &str) -> Result<Project, GitlabError> {
+        let url = self.api_url(&format!("/projects/{}", encode_path(path)));
+        self.send(Method::GET, url, Auth::Token).await?.json()
+    }
+
+    /// Follows a [`GitlabError::Moved`] location (same instance only).
+    pub async fn project_at(&self, location: &str) -> Result<Project, GitlabError> {
+        let url = self.base().join(location).map_err(|e| GitlabError::Decode {
+            message: format!("bad Location `{location}`: {e}"),
+        })?;
+        self.send(Method::GET, url, Auth::Token).await?.json()
+    }
+
+    /// Projects whose path or name contains `term`, as GitLab searches them.
+    pub async fn search_projects(&self, term: &str) -> Result<Vec<Project>, GitlabError> {
+        self.get_json("/projects", &[("search", term), ("per_page", "20"), ("order_by", "id")])
+            .await
+    }
+
+    /// Git smart-HTTP ref advertisement with the token as Basic password:
+    /// what `git clone` asks first.
+    pub async fn info_refs(&self, path: &str) -> Result<CloneProbe, GitlabError> {
+        let mut url = self.web_url(&format!("{path}.git/info/refs"));
+        url.query_pairs_mut().append_pair("service", "git-upload-pack");
+        match self.send(Method::GET, url, Auth::Basic).await {
+            Ok(_) => Ok(CloneProbe::Allowed),
+            Err(GitlabError::TokenUnknown | GitlabError::TokenExpired | GitlabError::TokenRevoked) => {
+                Ok(CloneProbe::Unauthorized)
+            }
+            Err(GitlabError::Forbidden { message }) => Ok(CloneProbe::Forbidden(message)),
+            Err(GitlabError::NotFound) => Ok(CloneProbe::NotFound),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// What Git's first request of a clone got (FACTS §11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloneProbe {
+    /// 200: the ref advertisement; `git clone` would work.
+    Allowed,
+    /// 401 "HTTP Basic: Access denied".
+    Unauthorized,
+    /// 403 with GitLab's text ("You are not allowed to download code…").
+    Forbidden(String),
+    /// 404 "The project you were looking for could not be found…".
+    NotFound,
+}
+
+/// The `rel="next"` URL of a `Link` header.
+pub fn next_link(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let link = headers.get(LINK)?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim() == "rel=\"next\"")
+            .then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_owned())
+    })
+}
+
+/// `group/sub/project` → `group%2Fsub%2Fproject` (FACTS §8).
+pub fn encode_path(path: &str) -> String {
+    url::form_urlencoded::byte_serialize(path.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn finds_the_next_link_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            LINK,
+            HeaderValue::from_static(
+                "<https://g.example/api/v4/projects?page=1>; rel=\"first\", <https://g.example/api/v4/projects?id_after=42>; rel=\"next\"",
+            ),
+        );
+        assert_eq!(
+            next_link(&h).as_deref(),
+            Some("https://g.example/api/v4/projects?id_after=42")
+        );
+        assert_eq!(next_link(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn project_paths_are_url_encoded() {
+        assert_eq!(encode_path("acme/sub/app"), "acme%2Fsub%2Fapp");
+    }
+}

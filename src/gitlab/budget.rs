@@ -1,0 +1,138 @@
+//! The per-workspace request budget: a token bucket at `requests_per_second`
+//! (which may be below 1), plus GitLab's own word — `Retry-After` after a
+//! 429 and `RateLimit-Remaining: 0` until `RateLimit-Reset` — as a
+//! "not before" time that holds every request back.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::HeaderMap;
+use tokio::time::Instant;
+
+pub struct Budget {
+    rate: f64,
+    /// Tokens kept at most; bursts up to this many requests go out at once.
+    burst: f64,
+    state: Mutex<State>,
+}
+
+struct State {
+    tokens: f64,
+    refilled: Instant,
+    not_before: Option<Instant>,
+}
+
+impl Budget {
+    pub fn new(requests_per_second: f64) -> Budget {
+        let rate = requests_per_second.max(0.001);
+        let burst = rate.max(1.0);
+        Budget {
+            rate,
+            burst,
+            state: Mutex::new(State {
+                tokens: burst,
+                refilled: Instant::now(),
+                not_before: None,
+            }),
+        }
+    }
+
+    /// Takes one request from the budget, waiting at most `max_wait`.
+    /// Returns how long the caller would have had to wait when that is more.
+    pub async fn acquire(&self, max_wait: Duration) -> Result<(), Duration> {
+        loop {
+            let wait = self.try_take();
+            if wait.is_zero() {
+                return Ok(());
+            }
+            if wait > max_wait {
+                return Err(wait);
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Zero when a token was taken, else the time until one is available.
+    fn try_take(&self) -> Duration {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if let Some(nb) = s.not_before {
+            if nb > now {
+                return nb - now;
+            }
+            s.not_before = None;
+        }
+        let elapsed = now.saturating_duration_since(s.refilled).as_secs_f64();
+        s.tokens = (s.tokens + elapsed * self.rate).min(self.burst);
+        s.refilled = now;
+        if s.tokens >= 1.0 {
+            s.tokens -= 1.0;
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64((1.0 - s.tokens) / self.rate)
+        }
+    }
+
+    /// Holds requests back for `d` (GitLab said so).
+    pub fn pause_for(&self, d: Duration) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let until = Instant::now() + d;
+        s.not_before = Some(s.not_before.map_or(until, |nb| nb.max(until)));
+    }
+
+    /// Reads GitLab's rate-limit headers: when nothing remains, wait for the
+    /// reset. Returns `RateLimit-Remaining` when present.
+    pub fn observe(&self, headers: &HeaderMap) -> Option<i64> {
+        let remaining = header_num(headers, "ratelimit-remaining");
+        if remaining == Some(0) {
+            if let Some(reset) = header_num(headers, "ratelimit-reset") {
+                self.pause_for(until_epoch(reset));
+            }
+        }
+        remaining
+    }
+}
+
+/// `Retry-After` in seconds (GitLab sends seconds, never a date).
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    header_num(headers, "retry-after")
+        .and_then(|s| u64::try_from(s).ok())
+        .map(Duration::from_secs)
+}
+
+fn header_num(headers: &HeaderMap, name: &str) -> Option<i64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// Time until a Unix epoch second, capped at an hour so a clock skew or a
+/// bogus header cannot stall a workspace for long.
+fn until_epoch(epoch: i64) -> Duration {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = u64::try_from(epoch).unwrap_or(0).saturating_sub(now);
+    Duration::from_secs(secs.min(3600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_budget_below_one_per_second_spaces_requests_out() {
+        let b = Budget::new(0.5);
+        assert_eq!(b.acquire(Duration::ZERO).await, Ok(()));
+        assert_eq!(b.acquire(Duration::from_secs(1)).await, Err(Duration::from_secs(2)));
+        let start = Instant::now();
+        assert_eq!(b.acquire(Duration::from_secs(5)).await, Ok(()));
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_holds_every_request_back() {
+        let b = Budget::new(100.0);
+        b.pause_for(Duration::from_secs(30));
+        assert_eq!(b.acquire(Duration::from_secs(1)).await, Err(Duration::from_secs(30)));
+        let start = Instant::now();
+        assert_eq!(b.acquire(Duration::from_secs(60)).await, Ok(()));
+        assert_eq!(start.elapsed(), Duration::from_secs(30));
+    }
+}

@@ -1,0 +1,319 @@
+//! [`GitlabClient`]: one per workspace. A pooled reqwest client with the
+//! workspace's TLS trust, a request budget, and an auth breaker: after a 401
+//! for a token, no authenticated call goes out until the token changes, so a
+//! dead token cannot get the host banned for failed logins (FACTS §1, §10).
+//!
+//! Redirects are never followed automatically: the token must only ever go
+//! to its own instance (DESIGN §4.8). The one redirect labwatch cares about,
+//! a moved project's 301, is returned as [`GitlabError::Moved`].
+
+use std::sync::{Mutex, RwLock};
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::budget::{self, Budget};
+use super::{GitlabError, GitlabMetrics};
+
+/// Longest a call waits for the request budget before giving up with
+/// [`GitlabError::RateLimited`]; the engine's check timeout bounds it too.
+const MAX_BUDGET_WAIT: Duration = Duration::from_secs(30);
+/// GitLab error bodies are small; anything larger is not worth reading.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// An HTTP answer labwatch accepted (2xx or a status the caller handles).
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, GitlabError> {
+        serde_json::from_slice(&self.body).map_err(|e| GitlabError::Decode { message: e.to_string() })
+    }
+}
+
+struct Token {
+    /// Bumped on every change, so the breaker knows whether the token it
+    /// tripped on is still the one in use.
+    generation: u64,
+    secret: Option<SecretString>,
+}
+
+pub struct GitlabClient {
+    http: reqwest::Client,
+    /// Instance root without trailing slash, e.g. `https://gitlab.example.com`.
+    base: Url,
+    workspace: String,
+    token: RwLock<Token>,
+    /// The 401 that paused authenticated calls, and for which token generation.
+    breaker: Mutex<Option<(u64, GitlabError)>>,
+    budget: Budget,
+    metrics: GitlabMetrics,
+}
+
+/// Options for building a client.
+pub struct ClientOptions<'a> {
+    pub workspace: &'a str,
+    pub base: &'a Url,
+    pub tls: std::sync::Arc<rustls::ClientConfig>,
+    pub requests_per_second: f64,
+    /// Per-request timeout (connect + answer).
+    pub timeout: Duration,
+    pub token: Option<SecretString>,
+    pub metrics: GitlabMetrics,
+}
+
+impl GitlabClient {
+    pub fn new(opts: ClientOptions<'_>) -> Result<GitlabClient, String> {
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured((*opts.tls).clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(opts.timeout)
+            .user_agent(concat!("labwatch/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let mut base = opts.base.clone();
+        let trimmed = base.path().trim_end_matches('/').to_owned();
+        base.set_path(&trimmed);
+        Ok(GitlabClient {
+            http,
+            base,
+            workspace: opts.workspace.to_owned(),
+            token: RwLock::new(Token {
+                generation: 0,
+                secret: opts.token,
+            }),
+            breaker: Mutex::new(None),
+            budget: Budget::new(opts.requests_per_second),
+            metrics: opts.metrics,
+        })
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    pub fn has_token(&self) -> bool {
+        self.read_token().secret.is_some()
+    }
+
+    /// Replaces the token and closes the breaker: a new token deserves a try.
+    pub fn set_token(&self, token: Option<SecretString>) {
+        let mut t = self.token.write().unwrap_or_else(|e| e.into_inner());
+        t.generation += 1;
+        t.secret = token;
+        *self.breaker.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The token generation, for callers that cache per token.
+    pub fn token_generation(&self) -> u64 {
+        self.read_token().generation
+    }
+
+    /// The 401 that paused authenticated calls, if any.
+    pub fn paused_by(&self) -> Option<GitlabError> {
+        let generation = self.token_generation();
+        let b = self.breaker.lock().unwrap_or_else(|e| e.into_inner());
+        b.as_ref().filter(|(g, _)| *g == generation).map(|(_, e)| e.clone())
+    }
+
+    /// `{base}/api/v4{path}`.
+    pub fn api_url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        let joined = format!("{}/api/v4{path}", url.path());
+        url.set_path(&joined);
+        url
+    }
+
+    /// `{base}/{path}` for non-API routes (Git smart HTTP).
+    pub fn web_url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        let joined = format!("{}/{}", url.path(), path.trim_start_matches('/'));
+        url.set_path(&joined);
+        url
+    }
+
+    /// An authenticated GET of an API path, decoded.
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T, GitlabError> {
+        let mut url = self.api_url(path);
+        url.query_pairs_mut().extend_pairs(query);
+        self.send(Method::GET, url, Auth::Token).await?.json()
+    }
+
+    /// Sends one request under the budget and the breaker, and maps GitLab's
+    /// error answers to [`GitlabError`]. 2xx comes back as an [`Answer`].
+    pub async fn send(&self, method: Method, url: Url, auth: Auth) -> Result<Answer, GitlabError> {
+        if !same_origin(&url, &self.base) {
+            // Never reached through labwatch's own URLs; guards Link headers.
+            return Err(GitlabError::Decode {
+                message: format!("refusing to send the token to {}", url.origin().ascii_serialization()),
+            });
+        }
+        let (generation, header) = self.auth_header(auth)?;
+        self.budget
+            .acquire(MAX_BUDGET_WAIT)
+            .await
+            .map_err(|retry_after| GitlabError::RateLimited { retry_after })?;
+        let mut request = self.http.request(method, url);
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
+        }
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                self.metrics.request(&self.workspace, "error");
+                return Err(GitlabError::transport(&e));
+            }
+        };
+        let status = response.status();
+        self.metrics.request(&self.workspace, status.as_str());
+        let headers = response.headers().clone();
+        if let Some(remaining) = self.budget.observe(&headers) {
+            self.metrics.ratelimit_remaining(&self.workspace, remaining);
+        }
+        let body = read_body(response).await?;
+        if status.is_success() {
+            return Ok(Answer { status, headers, body });
+        }
+        let error = classify(status, &headers, &body);
+        if let GitlabError::RateLimited { retry_after } = &error {
+            self.budget.pause_for(*retry_after);
+        }
+        // Only API 401s trip the breaker; a clone probe's 401 is reported as
+        // clone denied, and happens at most once per token change.
+        if error.is_auth_failure() && auth == Auth::Token {
+            self.trip(generation, &error);
+        }
+        Err(error)
+    }
+
+    fn auth_header(&self, auth: Auth) -> Result<(u64, Option<(&'static str, HeaderValue)>), GitlabError> {
+        let t = self.read_token();
+        if auth == Auth::None {
+            return Ok((t.generation, None));
+        }
+        if let Some(cause) = self.paused_by() {
+            return Err(GitlabError::AuthPaused { cause: Box::new(cause) });
+        }
+        let Some(secret) = &t.secret else {
+            return Err(GitlabError::TokenUnknown);
+        };
+        let value = match auth {
+            Auth::Basic => {
+                use base64::Engine as _;
+                let pair = format!("oauth2:{}", secret.expose_secret());
+                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+            }
+            _ => secret.expose_secret().to_owned(),
+        };
+        let mut value = HeaderValue::from_str(&value).map_err(|_| GitlabError::TokenUnknown)?;
+        value.set_sensitive(true);
+        let name = if auth == Auth::Basic {
+            AUTHORIZATION.as_str()
+        } else {
+            "private-token"
+        };
+        Ok((t.generation, Some((name, value))))
+    }
+
+    fn trip(&self, generation: u64, error: &GitlabError) {
+        let mut b = self.breaker.lock().unwrap_or_else(|e| e.into_inner());
+        if b.is_none() {
+            tracing::warn!(workspace = %self.workspace, error = %error, "Pausing authenticated GitLab calls until the token changes");
+        }
+        *b = Some((generation, error.clone()));
+    }
+
+    fn read_token(&self) -> std::sync::RwLockReadGuard<'_, Token> {
+        self.token.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// How a request authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    None,
+    /// `PRIVATE-TOKEN` header (API).
+    Token,
+    /// HTTP Basic `oauth2:<token>` (Git smart HTTP).
+    Basic,
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
+}
+
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, GitlabError> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_BODY {
+                    return Err(GitlabError::Decode {
+                        message: "the answer is larger than 16 MiB".into(),
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(GitlabError::transport(&e)),
+        }
+    }
+}
+
+/// GitLab's error answers, by status and body (FACTS §1, §3, §10, §12).
+pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> GitlabError {
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
+    let text = |key: &str| json.get(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+    match status.as_u16() {
+        301 | 302 | 307 | 308 => GitlabError::Moved {
+            location: headers
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned(),
+        },
+        400 if text("message").contains("requires token type to be a personal access token") => {
+            GitlabError::NotPersonalAccessToken
+        }
+        400 => GitlabError::BadRequest {
+            message: message_of(&json, body),
+        },
+        401 => {
+            let description = text("error_description").to_ascii_lowercase();
+            if text("error") == "invalid_token" && description.contains("expired") {
+                GitlabError::TokenExpired
+            } else if text("error") == "invalid_token" && description.contains("revoked") {
+                GitlabError::TokenRevoked
+            } else {
+                GitlabError::TokenUnknown
+            }
+        }
+        403 if text("error") == "insufficient_scope" => GitlabError::InsufficientScope { scope: text("scope") },
+        403 => GitlabError::Forbidden {
+            message: message_of(&json, body),
+        },
+        404 => GitlabError::NotFound,
+        429 => GitlabError::RateLimited {
+            retry_after: budget::retry_after(headers).unwrap_or(Duration::from_secs(60)),
+        },
+        s @ 500..=599 => GitlabError::Server { status: s },
+        s => GitlabError::Unexpected { status: s },
+    }
+}
+
+/// GitLab's `message` (a string, or a map of field errors), else the text.
+fn message_of(json: &serde_json::Value, body: &[u8]) -> String {
+    let m = match json.get("message").or_else(|| json.get("error")) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::from_utf8_lossy(body).trim().to_owned(),
+    };
+    m.chars().take(300).collect()
+}

@@ -1,0 +1,97 @@
+//! What can go wrong talking to GitLab, told apart the way the checks need:
+//! which token problem, which access problem, or which transport problem.
+
+use std::time::Duration;
+
+/// One failed GitLab call. Never carries the token.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GitlabError {
+    /// 401 `invalid_token` "Token is expired".
+    #[error("the token has expired (GitLab answered 401 invalid_token)")]
+    TokenExpired,
+    /// 401 `invalid_token` "Token was revoked".
+    #[error("the token was revoked (GitLab answered 401 invalid_token)")]
+    TokenRevoked,
+    /// 401 without detail: unknown or mistyped token, or no token at all.
+    #[error("GitLab does not accept the token (401 Unauthorized)")]
+    TokenUnknown,
+    /// No further authenticated calls until the token changes (DESIGN §4.2);
+    /// `cause` is the 401 that opened the breaker.
+    #[error("authenticated calls are paused after an earlier 401: {cause}")]
+    AuthPaused { cause: Box<GitlabError> },
+    /// 403 `insufficient_scope`; `scope` lists the scopes the endpoint takes.
+    #[error("the token lacks a scope this call needs (one of: {scope})")]
+    InsufficientScope { scope: String },
+    /// 400 "This endpoint requires token type to be a personal access token".
+    #[error("the token is not a personal access token")]
+    NotPersonalAccessToken,
+    /// Any other 403: a blocked account, or an IP ban after failed logins.
+    #[error("GitLab refused the request (403): {message}")]
+    Forbidden { message: String },
+    /// 404: not found *or* no access (GitLab does not tell them apart).
+    #[error("not found or no access (404)")]
+    NotFound,
+    /// 301 for a project that moved; `location` is where GitLab points.
+    #[error("moved permanently to {location}")]
+    Moved { location: String },
+    /// 400 with GitLab's message (validation errors and the like).
+    #[error("GitLab rejected the request (400): {message}")]
+    BadRequest { message: String },
+    /// 429, or our own budget would be exceeded for longer than the caller can wait.
+    #[error("rate limited by GitLab; retry in {}", humantime::format_duration(*retry_after))]
+    RateLimited { retry_after: Duration },
+    /// 5xx.
+    #[error("GitLab answered {status} (server error)")]
+    Server { status: u16 },
+    /// Another status labwatch did not expect.
+    #[error("GitLab answered an unexpected {status}")]
+    Unexpected { status: u16 },
+    /// The request never got an HTTP answer.
+    #[error("{message}")]
+    Transport { message: String },
+    /// An answer that is not the JSON GitLab sends.
+    #[error("GitLab's answer could not be read: {message}")]
+    Decode { message: String },
+}
+
+impl GitlabError {
+    /// True for errors that say the token itself is unusable; these open
+    /// the auth breaker.
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(
+            self,
+            GitlabError::TokenExpired | GitlabError::TokenRevoked | GitlabError::TokenUnknown
+        )
+    }
+
+    /// The error behind an [`GitlabError::AuthPaused`], or itself.
+    pub fn root(&self) -> &GitlabError {
+        match self {
+            GitlabError::AuthPaused { cause } => cause,
+            other => other,
+        }
+    }
+
+    /// A transport error as a sentence, walking the source chain so "error
+    /// sending request" becomes "connection refused".
+    pub fn transport(err: &reqwest::Error) -> GitlabError {
+        let mut message = if err.is_timeout() {
+            "the request to GitLab timed out".to_owned()
+        } else if err.is_connect() {
+            "cannot connect to GitLab".to_owned()
+        } else {
+            "the request to GitLab failed".to_owned()
+        };
+        let mut source = std::error::Error::source(err);
+        let mut last = None;
+        while let Some(s) = source {
+            last = Some(s.to_string());
+            source = s.source();
+        }
+        if let Some(detail) = last {
+            message.push_str(": ");
+            message.push_str(&detail);
+        }
+        GitlabError::Transport { message }
+    }
+}
