@@ -63,7 +63,8 @@ fn config_check(args: &ConfigArg) -> Result<u8, CommandError> {
 
 async fn check(args: CheckArgs) -> Result<u8, CommandError> {
     let config = load(&args.config)?;
-    let mut plans = daemon::plans(&config);
+    let shared = crate::checks::Shared::default();
+    let mut plans = daemon::plans(&config, &shared);
     if let Some(name) = &args.workspace {
         plans.retain(|p| &p.workspace == name);
         if plans.is_empty() {
@@ -82,7 +83,7 @@ async fn check(args: CheckArgs) -> Result<u8, CommandError> {
         Output::Text => report::text(&views),
         Output::Nagios => report::nagios(&views),
         Output::Json => {
-            let doc = report::StatusDoc::new(&views, OffsetDateTime::now_utc());
+            let doc = report::StatusDoc::new(&views, &shared.connections, OffsetDateTime::now_utc());
             let mut s = serde_json::to_string_pretty(&doc).map_err(|e| CommandError::Io(e.to_string()))?;
             s.push('\n');
             s

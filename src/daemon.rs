@@ -10,19 +10,19 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::checks;
+use crate::checks::{self, Shared};
 use crate::config::{Config, ConfigErrors, instance_url};
 use crate::engine::{Plan, PlannedCheck, Scheduler, StatusStore};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 
 /// The checks of every workspace, scheduled with the workspace's settings.
-pub fn plans(config: &Config) -> Vec<Arc<Plan>> {
+pub fn plans(config: &Config, shared: &Shared) -> Vec<Arc<Plan>> {
     config
         .workspaces
         .iter()
         .map(|ws| {
-            let checks = checks::for_workspace(ws)
+            let checks = checks::for_workspace(ws, shared)
                 .into_iter()
                 .map(|check| PlannedCheck {
                     check,
@@ -49,6 +49,8 @@ struct Running {
 /// Scheduled workspaces over one status store. Dropping it stops them.
 pub struct Engine {
     store: Arc<StatusStore>,
+    /// Lives across reloads: metrics counters and connection views persist.
+    shared: Shared,
     running: Vec<Running>,
     config: Config,
 }
@@ -58,6 +60,7 @@ impl Engine {
     pub fn start(config: Config) -> Engine {
         let mut engine = Engine {
             store: Arc::new(StatusStore::new()),
+            shared: Shared::default(),
             running: Vec::new(),
             config: config.clone(),
         };
@@ -69,7 +72,7 @@ impl Engine {
     /// still exist are kept; all checks run again at once.
     pub fn apply(&mut self, config: Config) {
         self.stop();
-        let plans = plans(&config);
+        let plans = plans(&config, &self.shared);
         self.store.set_layout(plans.iter().map(|p| p.layout()).collect());
         let scheduler = Scheduler::new(self.store.clone(), config.engine.concurrency);
         for plan in plans {
@@ -100,6 +103,19 @@ impl Engine {
 
     pub fn store(&self) -> Arc<StatusStore> {
         self.store.clone()
+    }
+
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// The HTTP layer's view of this engine.
+    pub fn app_state(&self) -> AppState {
+        AppState {
+            store: self.store.clone(),
+            metrics: Arc::new(Metrics::new(self.store.clone(), &self.shared.gitlab_metrics)),
+            connections: self.shared.connections.clone(),
+        }
     }
 
     pub fn config(&self) -> &Config {
@@ -140,11 +156,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let path = config.source.clone();
     let mut engine = Engine::start(config);
-    let store = engine.store();
-    let state = AppState {
-        metrics: Arc::new(Metrics::new(store.clone())),
-        store,
-    };
+    let state = engine.app_state();
     let addr = listener.local_addr()?;
     tracing::info!(listen = %addr, workspaces = engine.config().workspaces.len(), "Serving");
     let server = tokio::spawn(http::serve(listener, state, shutdown));

@@ -7,6 +7,7 @@
 //!
 //! - [`config`]: the TOML file → raw serde types → a validated [`config::Config`];
 //!   errors point at `FILE:LINE:COL`.
+//! - [`connections`]: identity and token metadata per workspace, for `/status`.
 //! - [`engine`]: the [`engine::Check`] trait and its [`engine::Outcome`], the
 //!   reason-code registry, the scheduler (interval with jitter, timeout,
 //!   concurrency limit, dependency graph) and the [`engine::StatusStore`].
@@ -27,6 +28,7 @@ pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod connections;
 pub mod daemon;
 pub mod engine;
 pub mod gitlab;

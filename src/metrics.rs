@@ -12,6 +12,7 @@ use prometheus::proto::MetricFamily;
 use prometheus::{Encoder, GaugeVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
 use crate::engine::{CheckState, StatusStore, WorkspaceView};
+use crate::gitlab::GitlabMetrics;
 
 const FROM_SCHEDULE: &str = "(from the last scheduled run; scrapes never trigger GitLab calls)";
 
@@ -21,8 +22,11 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new(store: Arc<StatusStore>) -> Metrics {
+    pub fn new(store: Arc<StatusStore>, gitlab: &GitlabMetrics) -> Metrics {
         let registry = Registry::new();
+        if let Err(e) = gitlab.register(&registry) {
+            tracing::error!(error = %e, "Metrics registration failed");
+        }
         let collector = StatusCollector::new(store);
         // Registration fails only on duplicate or inconsistent descriptors,
         // which the constant definitions below rule out.
@@ -63,6 +67,9 @@ struct Families {
     last_success: GaugeVec,
     phase: GaugeVec,
     tls_expiry: GaugeVec,
+    token_expiry: GaugeVec,
+    renewal_due: GaugeVec,
+    scope_missing: GaugeVec,
 }
 
 impl Families {
@@ -105,10 +112,25 @@ impl Families {
                 format!("Unix time the instance's TLS leaf certificate expires {FROM_SCHEDULE}."),
                 &["workspace"],
             ),
+            token_expiry: g(
+                "labwatch_token_expiry_timestamp_seconds",
+                format!("Unix time the workspace's token stops working: 00:00 UTC of its expires_at {FROM_SCHEDULE}."),
+                &["workspace"],
+            ),
+            renewal_due: g(
+                "labwatch_token_renewal_due_timestamp_seconds",
+                format!("Unix time the renewal policy wants a new token {FROM_SCHEDULE}."),
+                &["workspace"],
+            ),
+            scope_missing: g(
+                "labwatch_token_scope_missing",
+                format!("1 for each required scope the token lacks, 0 for those it has {FROM_SCHEDULE}."),
+                &["workspace", "scope"],
+            ),
         }
     }
 
-    fn all(&self) -> [&dyn Collector; 6] {
+    fn all(&self) -> [&dyn Collector; 9] {
         [
             &self.status,
             &self.reason,
@@ -116,6 +138,9 @@ impl Families {
             &self.last_success,
             &self.phase,
             &self.tls_expiry,
+            &self.token_expiry,
+            &self.renewal_due,
+            &self.scope_missing,
         ]
     }
 
@@ -143,8 +168,11 @@ impl Families {
                     .with_label_values(&labels)
                     .set(t.unix_timestamp() as f64);
             }
-            if c.check == "instance" && c.target.is_none() {
-                self.fill_instance(&ws.name, state);
+            match (c.check.as_str(), c.target.is_none()) {
+                ("instance", true) => self.fill_instance(&ws.name, state),
+                ("token", true) => self.fill_token(&ws.name, state),
+                ("scopes", true) => self.fill_scopes(&ws.name, state),
+                _ => {}
             }
         }
     }
@@ -159,6 +187,26 @@ impl Families {
         }
         if let Some(v) = state.outcome.measurements.get("tls_cert_expiry_timestamp_seconds") {
             self.tls_expiry.with_label_values(&[workspace]).set(*v);
+        }
+    }
+}
+
+impl Families {
+    fn fill_token(&self, workspace: &str, state: &CheckState) {
+        let m = &state.outcome.measurements;
+        if let Some(v) = m.get("expiry_timestamp_seconds") {
+            self.token_expiry.with_label_values(&[workspace]).set(*v);
+        }
+        if let Some(v) = m.get("renewal_due_timestamp_seconds") {
+            self.renewal_due.with_label_values(&[workspace]).set(*v);
+        }
+    }
+
+    fn fill_scopes(&self, workspace: &str, state: &CheckState) {
+        for (name, value) in &state.outcome.measurements {
+            if let Some(scope) = name.strip_prefix("scope_missing:") {
+                self.scope_missing.with_label_values(&[workspace, scope]).set(*value);
+            }
         }
     }
 }

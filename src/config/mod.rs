@@ -79,6 +79,17 @@ pub struct WorkspaceConfig {
     /// A TLS certificate that expires within this is a warning.
     pub tls_expiry_warning: Duration,
     pub renewal: RenewalPolicy,
+    /// Bootstrap path until connections are made through the admin API: a
+    /// file holding the token, read once into a secret at start and reload.
+    pub token_file: Option<PathBuf>,
+    /// A token this close to expiry is critical (the renewal threshold makes
+    /// it a warning earlier).
+    pub token_expiry_critical: Duration,
+    /// Watched repositories need at least this access level (GitLab's
+    /// numbers: 10 guest, 20 reporter, 30 developer, …).
+    pub min_access_level: u32,
+    /// Probe `git clone` (info/refs) once per token change per repository.
+    pub clone_probe: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,4 +157,34 @@ pub fn resolve_path(explicit: Option<&Path>) -> PathBuf {
         .map(PathBuf::from)
         .find(|p| p.exists())
         .unwrap_or_else(|| PathBuf::from(DEFAULT_PATHS[DEFAULT_PATHS.len() - 1]))
+}
+
+impl RenewalPolicy {
+    /// When a token is due for renewal: `renew_before` ahead of the moment it
+    /// stops working (00:00 UTC on `expires_at`), or that fraction of its
+    /// lifetime before it. Without a creation time a fraction falls back to
+    /// the configured lifetime.
+    pub fn renewal_due(
+        &self,
+        created_at: Option<time::OffsetDateTime>,
+        expires: time::OffsetDateTime,
+    ) -> time::OffsetDateTime {
+        let before = match self.renew_before {
+            RenewBefore::Duration(d) => d,
+            RenewBefore::Fraction(f) => {
+                let lifetime = created_at
+                    .map(|c| (expires - c).unsigned_abs())
+                    .filter(|l| !l.is_zero())
+                    .unwrap_or(self.lifetime);
+                lifetime.mul_f64(f)
+            }
+        };
+        expires - before
+    }
+}
+
+/// The moment a token with this expiry date stops working: 00:00 UTC on
+/// that date (FACTS §4).
+pub fn expiry_moment(expires_at: time::Date) -> time::OffsetDateTime {
+    expires_at.midnight().assume_utc()
 }

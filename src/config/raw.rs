@@ -54,6 +54,10 @@ pub struct RawWorkspace {
     pub timeout: Option<Spanned<String>>,
     pub tls_expiry_warning: Option<Spanned<String>>,
     pub renewal: Option<Spanned<RawRenewal>>,
+    pub token_file: Option<Spanned<String>>,
+    pub token_expiry_critical: Option<Spanned<String>>,
+    pub min_access_level: Option<Spanned<String>>,
+    pub clone_probe: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

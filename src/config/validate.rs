@@ -21,6 +21,18 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_CONCURRENCY: i64 = 16;
 const DEFAULT_TLS_WARNING: Duration = Duration::from_secs(14 * 86_400);
 const DEFAULT_RPS: f64 = 5.0;
+const DEFAULT_TOKEN_CRITICAL: Duration = Duration::from_secs(3 * 86_400);
+/// Reporter: the lowest role that can clone a private project.
+const DEFAULT_MIN_ACCESS: u32 = 20;
+/// GitLab's role names and access levels (FACTS §8).
+const ACCESS_LEVELS: &[(&str, u32)] = &[
+    ("guest", 10),
+    ("planner", 15),
+    ("reporter", 20),
+    ("developer", 30),
+    ("maintainer", 40),
+    ("owner", 50),
+];
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(90 * 86_400);
 /// GitLab's ceiling with `buffered_token_expiration_limit` (FACTS §4); the
 /// instance's own maximum (365 days by default) caps it again at rotation.
@@ -277,6 +289,17 @@ impl Validator<'_> {
             timeout: t.timeout,
             tls_expiry_warning: t.tls_expiry_warning,
             renewal: self.renewal(raw.renewal.map(Spanned::into_inner)),
+            token_file: raw.token_file.as_ref().and_then(|p| self.token_file(p)),
+            token_expiry_critical: raw
+                .token_expiry_critical
+                .as_ref()
+                .and_then(|s| self.duration(s, "token_expiry_critical"))
+                .unwrap_or(DEFAULT_TOKEN_CRITICAL),
+            min_access_level: raw
+                .min_access_level
+                .as_ref()
+                .map_or(DEFAULT_MIN_ACCESS, |s| self.access_level(s)),
+            clone_probe: raw.clone_probe.unwrap_or(true),
             name,
             instance_url,
         }
@@ -327,6 +350,52 @@ impl Validator<'_> {
                 None
             }
         }
+    }
+
+    /// The token file must be readable and hold something now; its content
+    /// is read again (into a secret) when the workspace starts.
+    fn token_file(&mut self, raw: &Spanned<String>) -> Option<PathBuf> {
+        let path = PathBuf::from(raw.get_ref());
+        match std::fs::read_to_string(&path) {
+            Ok(text) if text.trim().is_empty() => {
+                self.err(
+                    raw,
+                    format!(
+                        "token_file `{}` is empty; put the personal access token in it",
+                        path.display()
+                    ),
+                );
+                None
+            }
+            Ok(_) => Some(path),
+            Err(e) => {
+                self.err(
+                    raw,
+                    format!(
+                        "cannot read token_file `{}`: {e}; check the path and its permissions",
+                        path.display()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn access_level(&mut self, raw: &Spanned<String>) -> u32 {
+        let name = raw.get_ref().trim().to_ascii_lowercase();
+        if let Some((_, level)) = ACCESS_LEVELS.iter().find(|(n, _)| *n == name) {
+            return *level;
+        }
+        let names: Vec<&str> = ACCESS_LEVELS.iter().map(|(n, _)| *n).collect();
+        self.err(
+            raw,
+            format!(
+                "`{}` is not a GitLab role; use one of: {}",
+                raw.get_ref(),
+                names.join(", ")
+            ),
+        );
+        DEFAULT_MIN_ACCESS
     }
 
     fn nameserver(&mut self, raw: &Spanned<String>) -> Option<SocketAddr> {

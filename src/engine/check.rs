@@ -24,6 +24,10 @@ pub struct RunContext {
     /// Wall-clock "now" for date logic (token and certificate expiry), taken
     /// once per run so a check sees one consistent moment.
     pub now: OffsetDateTime,
+    /// Number of the scheduler pass this run belongs to. Checks that share
+    /// work within a round (one project listing for every repository) key
+    /// their cache by it.
+    pub round: u64,
 }
 
 impl RunContext {

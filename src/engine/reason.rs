@@ -33,6 +33,29 @@ pub enum Reason {
     HttpServerError,
     NotGitlab,
     InstanceUrlInvalid,
+    // token
+    NotConnected,
+    TokenInvalid,
+    TokenExpired,
+    TokenRevoked,
+    TokenExpiring,
+    NotPersonalAccessToken,
+    AccountBlocked,
+    AccessForbidden,
+    RateLimited,
+    AuthPaused,
+    RequestFailed,
+    GitlabAnswerInvalid,
+    // scopes
+    ScopesMissing,
+    // repository
+    RepoNotFoundOrNoAccess,
+    RepoOnOtherInstance,
+    RepoMoved,
+    RepoArchived,
+    RepoAccessInsufficient,
+    RepoCloneDenied,
+    RepoDisabled,
 }
 
 impl Reason {
@@ -58,6 +81,26 @@ impl Reason {
         Reason::HttpServerError,
         Reason::NotGitlab,
         Reason::InstanceUrlInvalid,
+        Reason::NotConnected,
+        Reason::TokenInvalid,
+        Reason::TokenExpired,
+        Reason::TokenRevoked,
+        Reason::TokenExpiring,
+        Reason::NotPersonalAccessToken,
+        Reason::AccountBlocked,
+        Reason::AccessForbidden,
+        Reason::RateLimited,
+        Reason::AuthPaused,
+        Reason::RequestFailed,
+        Reason::GitlabAnswerInvalid,
+        Reason::ScopesMissing,
+        Reason::RepoNotFoundOrNoAccess,
+        Reason::RepoOnOtherInstance,
+        Reason::RepoMoved,
+        Reason::RepoArchived,
+        Reason::RepoAccessInsufficient,
+        Reason::RepoCloneDenied,
+        Reason::RepoDisabled,
     ];
 
     pub fn code(self) -> &'static str {
@@ -131,7 +174,7 @@ impl Reason {
                 "The instance host name does not exist in DNS.",
                 &[
                     "Verify your instance URL {url}: is the host name `{host}` spelt correctly?",
-                    "If it is an internal host, check that this machine uses the DNS servers that know it (or set `nameservers` for the workspace).",
+                    "If it is an internal host, check that this machine uses the DNS servers that know it (or set `nameservers` for workspace `{workspace}`).",
                 ],
             ),
             Reason::DnsTimeout => (
@@ -155,7 +198,7 @@ impl Reason {
             Reason::TcpRefused => (
                 "tcp-refused",
                 "instance",
-                "The instance host refused the connection: nothing listens on that port.",
+                "The instance host refused the connection (nothing listens on that port), or the network rejected it (no route to host).",
                 &[
                     "Verify your instance URL {url}: are the host and port ({port}) right?",
                     "Check that GitLab is running on `{host}` and listening on port {port}.",
@@ -225,7 +268,7 @@ impl Reason {
             Reason::HttpServerError => (
                 "http-server-error",
                 "instance",
-                "The instance answered with a server error (5xx).",
+                "The instance answered with a server error (5xx), or dropped the connection without answering.",
                 &[
                     "GitLab or a proxy in front of it is failing: check GitLab's status page or ask its administrator.",
                     "If a proxy answers (502/504), check that GitLab behind it is running.",
@@ -246,6 +289,173 @@ impl Reason {
                 "The instance URL cannot be used: it must be an http(s) URL with a host.",
                 &[
                     "Set `instance_url` for workspace `{workspace}` to the address of your GitLab, for example https://gitlab.com.",
+                ],
+            ),
+            Reason::NotConnected => (
+                "not-connected",
+                "token",
+                "The workspace has no GitLab token, so nothing beyond the instance can be checked.",
+                &[
+                    "Create a personal access token in GitLab: Preferences → Access Tokens → Add new token, with the scopes this workspace needs.",
+                    "Put it in a file readable only by labwatch and set `token_file` for workspace `{workspace}` to that file, then reload labwatch (SIGHUP).",
+                ],
+            ),
+            Reason::TokenInvalid => (
+                "token-invalid",
+                "token",
+                "GitLab does not know the token (401 Unauthorized): it is mistyped, was deleted, or belongs to another instance.",
+                &[
+                    "Check that the token was copied whole (personal access tokens start with `glpat-`) and belongs to {url}.",
+                    "If in doubt, create a new token in GitLab (Preferences → Access Tokens) and replace the old one.",
+                ],
+            ),
+            Reason::TokenExpired => (
+                "token-expired",
+                "token",
+                "The token has expired; GitLab rejects it from 00:00 UTC on its expiry date.",
+                &[
+                    "Create a new personal access token in GitLab (Preferences → Access Tokens) with the same scopes; an expired token cannot be renewed.",
+                    "Replace the token of workspace `{workspace}` with the new one.",
+                ],
+            ),
+            Reason::TokenRevoked => (
+                "token-revoked",
+                "token",
+                "The token was revoked in GitLab (by a person, an administrator, or a rotation that replaced it).",
+                &[
+                    "Create a new personal access token in GitLab (Preferences → Access Tokens) with the same scopes.",
+                    "Replace the token of workspace `{workspace}` with the new one.",
+                    "If nobody revoked it on purpose, check GitLab's audit events: a leaked token may have been revoked automatically.",
+                ],
+            ),
+            Reason::TokenExpiring => (
+                "token-expiring",
+                "token",
+                "The token expires soon: it is due for renewal (a warning), or about to stop working (critical).",
+                &[
+                    "Renew the token before it expires: rotate it in GitLab (Preferences → Access Tokens → Rotate), or create a new one with the same scopes.",
+                    "Replace the token of workspace `{workspace}` with the new one.",
+                ],
+            ),
+            Reason::NotPersonalAccessToken => (
+                "not-personal-access-token",
+                "token",
+                "The token is not a personal access token (for example an OAuth token), which labwatch cannot inspect or renew.",
+                &["Create a personal access token in GitLab (Preferences → Access Tokens) and use it instead."],
+            ),
+            Reason::AccountBlocked => (
+                "account-blocked",
+                "token",
+                "The GitLab account behind the token is blocked or deactivated.",
+                &[
+                    "Ask a GitLab administrator of {url} to unblock or reactivate the account, or connect the workspace with another account's token.",
+                ],
+            ),
+            Reason::AccessForbidden => (
+                "access-forbidden",
+                "token",
+                "GitLab refused the request (403) without naming a scope: an IP ban after many failed sign-ins, or an administrator policy.",
+                &[
+                    "Wait for a ban to expire (GitLab.com bans for 15 minutes) and make sure no other tool on this host uses a wrong token.",
+                    "If it persists, ask the GitLab administrator of {url} whether this host or account is restricted.",
+                ],
+            ),
+            Reason::RateLimited => (
+                "rate-limited",
+                "token",
+                "GitLab is rate limiting labwatch's requests; the check will try again after the time GitLab asked for.",
+                &[
+                    "Lower `requests_per_second` or raise `interval` for workspace `{workspace}` if this keeps happening.",
+                ],
+            ),
+            Reason::AuthPaused => (
+                "auth-paused",
+                "token",
+                "labwatch stopped sending the token after GitLab rejected it (401), so the host does not get banned for failed sign-ins; it resumes when the token changes.",
+                &[
+                    "Replace the token of workspace `{workspace}` with a valid one; checks resume on their own once it changes.",
+                ],
+            ),
+            Reason::RequestFailed => (
+                "request-failed",
+                "any",
+                "A request to GitLab failed before an answer arrived (connection reset, timeout, server error).",
+                &[
+                    "Check whether GitLab at {url} is overloaded or restarting; the check retries at its next interval.",
+                    "If it keeps failing, check proxies or firewalls between labwatch and GitLab.",
+                ],
+            ),
+            Reason::GitlabAnswerInvalid => (
+                "gitlab-answer-invalid",
+                "any",
+                "GitLab answered with something labwatch could not read.",
+                &[
+                    "Verify your instance URL {url}: a proxy or another application may answer instead of GitLab.",
+                    "If the URL is right, report the labwatch version and the GitLab version: the answer format may have changed.",
+                ],
+            ),
+            Reason::ScopesMissing => (
+                "scopes-missing",
+                "scopes",
+                "The token lacks scopes this workspace needs.",
+                &[
+                    "GitLab cannot add scopes to an existing token: create a new personal access token (Preferences → Access Tokens) with the missing scopes and the ones it has.",
+                    "Replace the token of workspace `{workspace}` with the new one.",
+                ],
+            ),
+            Reason::RepoNotFoundOrNoAccess => (
+                "repo-not-found-or-no-access",
+                "repository",
+                "GitLab answered 404: the project does not exist, or the token's user cannot see it (GitLab never says which).",
+                &[
+                    "Check the project path for typos (compare with the URL in your browser).",
+                    "Check that the user behind the token is a member of the project (at least Reporter to clone a private project).",
+                    "Check that the project lives on {url} and not on another GitLab instance.",
+                ],
+            ),
+            Reason::RepoOnOtherInstance => (
+                "repo-on-other-instance",
+                "repository",
+                "The repository URL points to another host than the workspace's GitLab instance.",
+                &[
+                    "Watch it from a workspace connected to that instance, or use the path on {url} if the project was copied there.",
+                ],
+            ),
+            Reason::RepoMoved => (
+                "repo-moved",
+                "repository",
+                "The project was renamed or moved; GitLab still redirects the old path, but the redirect ends when someone reuses it.",
+                &["Update the watched repository (and your Git remotes) to the new path."],
+            ),
+            Reason::RepoArchived => (
+                "repo-archived",
+                "repository",
+                "The project is archived: it is read-only and can no longer be pushed to.",
+                &["Ask a project owner to unarchive it (Settings → General → Advanced), or stop watching it."],
+            ),
+            Reason::RepoAccessInsufficient => (
+                "repo-access-insufficient",
+                "repository",
+                "The token's user is a member of the project, but with a lower role than this workspace requires.",
+                &[
+                    "Ask a project maintainer to raise the user's role (Manage → Members), or lower `min_access_level` for workspace `{workspace}`.",
+                ],
+            ),
+            Reason::RepoCloneDenied => (
+                "repo-clone-denied",
+                "repository",
+                "The API can see the project, but Git over HTTPS refuses to clone it with this token.",
+                &[
+                    "Check that the token has the `read_repository` (or `api`) scope.",
+                    "Check that the user's role may download code (Guests cannot on private projects).",
+                ],
+            ),
+            Reason::RepoDisabled => (
+                "repo-disabled",
+                "repository",
+                "The project's repository feature is disabled, so there is no Git repository to clone.",
+                &[
+                    "Ask a project owner to enable Repository under Settings → General → Visibility, project features, permissions.",
                 ],
             ),
         }

@@ -133,8 +133,10 @@ impl Scheduler {
         let mut due = vec![Instant::now(); plan.checks.len()];
         let mut rng = fastrand::Rng::new();
         let mut first = true;
+        let mut round = 0;
         loop {
-            self.pass(&plan, &mut due, &mut rng).await;
+            round += 1;
+            self.pass(&plan, &mut due, &mut rng, round).await;
             self.store.finish_pass(&plan.workspace);
             if first {
                 tracing::info!(workspace = %plan.workspace, "First round finished");
@@ -155,7 +157,7 @@ impl Scheduler {
 
     /// One pass: layer by layer, block what depends on a failing check, run
     /// what is due.
-    pub async fn pass(&self, plan: &Arc<Plan>, due: &mut [Instant], rng: &mut fastrand::Rng) {
+    pub async fn pass(&self, plan: &Arc<Plan>, due: &mut [Instant], rng: &mut fastrand::Rng, round: u64) {
         for layer in &plan.layers {
             let mut runs = JoinSet::new();
             let mut running = HashMap::new();
@@ -176,7 +178,7 @@ impl Scheduler {
                 }
                 let was_blocked = prev.is_some_and(|p| p.is_blocked());
                 if due[idx] <= now || was_blocked {
-                    let id = runs.spawn(run_one(self.limit.clone(), plan.clone(), idx)).id();
+                    let id = runs.spawn(run_one(self.limit.clone(), plan.clone(), idx, round)).id();
                     running.insert(id, idx);
                 }
             }
@@ -224,9 +226,9 @@ impl Scheduler {
                     state.outcome.status, state.outcome.reason
                 ),
             };
-            let outcome = engine_outcome(plan, Status::Unknown, Reason::Blocked, summary).with_first_step(format!(
+            let outcome = engine_outcome(plan, Status::Unknown, Reason::Blocked, summary).with_remediation([format!(
                 "Fix `{root}` first (see its remediation); this check runs again as soon as `{root}` passes."
-            ));
+            )]);
             return Some((root, outcome));
         }
         None
@@ -234,7 +236,12 @@ impl Scheduler {
 }
 
 /// Runs one check under the concurrency limit and the engine's timeout.
-async fn run_one(limit: Arc<Semaphore>, plan: Arc<Plan>, idx: usize) -> (usize, Outcome, Duration, OffsetDateTime) {
+async fn run_one(
+    limit: Arc<Semaphore>,
+    plan: Arc<Plan>,
+    idx: usize,
+    round: u64,
+) -> (usize, Outcome, Duration, OffsetDateTime) {
     // The semaphore is never closed, so acquire only fails if it were; then
     // running without a permit is the safe choice.
     let _permit = limit.acquire_owned().await.ok();
@@ -245,6 +252,7 @@ async fn run_one(limit: Arc<Semaphore>, plan: Arc<Plan>, idx: usize) -> (usize, 
         workspace: plan.workspace.clone(),
         deadline: started + pc.timeout,
         now: ran_at,
+        round,
     };
     let outcome = match tokio::time::timeout(pc.timeout, pc.check.run(&ctx)).await {
         Ok(outcome) => outcome,
@@ -297,7 +305,7 @@ pub async fn run_once(plans: Vec<Arc<Plan>>, store: Arc<StatusStore>, concurrenc
         let s = scheduler.clone();
         set.spawn(async move {
             let mut due = vec![Instant::now(); plan.checks.len()];
-            s.pass(&plan, &mut due, &mut fastrand::Rng::new()).await;
+            s.pass(&plan, &mut due, &mut fastrand::Rng::new(), 1).await;
             s.store.finish_pass(&plan.workspace);
         });
     }

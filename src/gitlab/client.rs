@@ -126,7 +126,7 @@ impl GitlabClient {
     /// `{base}/api/v4{path}`.
     pub fn api_url(&self, path: &str) -> Url {
         let mut url = self.base.clone();
-        let joined = format!("{}/api/v4{path}", url.path());
+        let joined = format!("{}/api/v4{path}", url.path().trim_end_matches('/'));
         url.set_path(&joined);
         url
     }
@@ -134,7 +134,7 @@ impl GitlabClient {
     /// `{base}/{path}` for non-API routes (Git smart HTTP).
     pub fn web_url(&self, path: &str) -> Url {
         let mut url = self.base.clone();
-        let joined = format!("{}/{}", url.path(), path.trim_start_matches('/'));
+        let joined = format!("{}/{}", url.path().trim_end_matches('/'), path.trim_start_matches('/'));
         url.set_path(&joined);
         url
     }
@@ -193,7 +193,7 @@ impl GitlabClient {
         Err(error)
     }
 
-    fn auth_header(&self, auth: Auth) -> Result<(u64, Option<(&'static str, HeaderValue)>), GitlabError> {
+    fn auth_header(&self, auth: Auth) -> Result<(u64, Option<AuthHeader>), GitlabError> {
         let t = self.read_token();
         if auth == Auth::None {
             return Ok((t.generation, None));
@@ -234,6 +234,9 @@ impl GitlabClient {
         self.token.read().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+/// Header name and (sensitive) value carrying the token.
+type AuthHeader = (&'static str, HeaderValue);
 
 /// How a request authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

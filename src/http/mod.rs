@@ -19,6 +19,7 @@ use axum::routing::get;
 use serde::Serialize;
 use tokio::net::TcpListener;
 
+use crate::connections::Connections;
 use crate::engine::StatusStore;
 use crate::metrics::Metrics;
 
@@ -32,6 +33,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub struct AppState {
     pub store: Arc<StatusStore>,
     pub metrics: Arc<Metrics>,
+    pub connections: Arc<Connections>,
 }
 
 pub fn router(state: AppState) -> Router {

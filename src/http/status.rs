@@ -10,12 +10,16 @@ use crate::report::{StatusDoc, WorkspaceDoc};
 
 /// Always 200: the document itself says how things are.
 pub async fn all(State(state): State<AppState>) -> Json<StatusDoc> {
-    Json(StatusDoc::new(&state.store.snapshot(), OffsetDateTime::now_utc()))
+    Json(StatusDoc::new(
+        &state.store.snapshot(),
+        &state.connections,
+        OffsetDateTime::now_utc(),
+    ))
 }
 
 pub async fn one(State(state): State<AppState>, Path(workspace): Path<String>) -> Response {
     match state.store.workspace(&workspace) {
-        Some(view) => Json(WorkspaceDoc::new(&view)).into_response(),
+        Some(view) => Json(WorkspaceDoc::new(&view, &state.connections)).into_response(),
         None => ApiError::unknown_workspace(&workspace, &state.store.workspace_names()).into_response(),
     }
 }

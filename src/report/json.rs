@@ -6,6 +6,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::connections::{ConnectionView, Connections};
 use crate::engine::{Status, WorkspaceView};
 
 #[derive(Debug, Serialize)]
@@ -21,15 +22,8 @@ pub struct WorkspaceDoc {
     pub name: String,
     pub instance_url: String,
     pub status: Status,
-    pub connection: ConnectionDoc,
+    pub connection: ConnectionView,
     pub checks: Vec<CheckDoc>,
-}
-
-/// The workspace's GitLab connection. Only `connected` is known until
-/// connections exist (token, identity and expiry come with them).
-#[derive(Debug, Serialize)]
-pub struct ConnectionDoc {
-    pub connected: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -49,23 +43,23 @@ pub struct CheckDoc {
 }
 
 impl StatusDoc {
-    pub fn new(views: &[WorkspaceView], now: OffsetDateTime) -> StatusDoc {
+    pub fn new(views: &[WorkspaceView], connections: &Connections, now: OffsetDateTime) -> StatusDoc {
         StatusDoc {
             status: super::overall(views),
             generated_at: rfc3339(now),
             version: env!("CARGO_PKG_VERSION"),
-            workspaces: views.iter().map(WorkspaceDoc::new).collect(),
+            workspaces: views.iter().map(|v| WorkspaceDoc::new(v, connections)).collect(),
         }
     }
 }
 
 impl WorkspaceDoc {
-    pub fn new(view: &WorkspaceView) -> WorkspaceDoc {
+    pub fn new(view: &WorkspaceView, connections: &Connections) -> WorkspaceDoc {
         WorkspaceDoc {
             name: view.name.clone(),
             instance_url: view.instance_url.clone(),
             status: view.status(),
-            connection: ConnectionDoc { connected: false },
+            connection: connections.get(&view.name),
             checks: view.checks.iter().map(CheckDoc::new).collect(),
         }
     }

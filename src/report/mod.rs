@@ -5,7 +5,7 @@ mod json;
 mod nagios;
 mod text;
 
-pub use json::{CheckDoc, StatusDoc, WorkspaceDoc};
+pub use json::{CheckDoc, StatusDoc, WorkspaceDoc, rfc3339};
 pub use nagios::nagios;
 pub use text::text;
 

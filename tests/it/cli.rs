@@ -3,7 +3,6 @@
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use std::sync::Arc;
 
 use crate::support::client::get;
 use crate::support::config::{ConfigFile, single};
@@ -127,8 +126,8 @@ fn config_check_accepts_the_example_and_honours_labwatch_config() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_daemon_is_ready_after_its_first_round_reloads_on_sighup_and_stops_on_sigterm() {
-    let release = Arc::new(tokio::sync::Notify::new());
-    let gitlab = Stub::start(Answer::HoldThenGitlab(release.clone())).await;
+    let (release, latch) = tokio::sync::watch::channel(false);
+    let gitlab = Stub::start(Answer::HoldThenGitlab(latch)).await;
     let text = single(&gitlab.url(), "").replace("timeout = \"5s\"", "timeout = \"5m\"");
     let file = ConfigFile::new(&text);
     let mut daemon = tokio::task::block_in_place(|| Daemon::start(&file.path));
@@ -139,7 +138,7 @@ async fn the_daemon_is_ready_after_its_first_round_reloads_on_sighup_and_stops_o
     assert_eq!(get(daemon.addr, "/livez").await.0, 200);
     assert_eq!(get(daemon.addr, "/health").await.0, 503);
 
-    release.notify_one();
+    release.send_replace(true);
     tokio::task::block_in_place(|| daemon.wait_for("First round finished"));
     assert_eq!(get(daemon.addr, "/readyz").await, (200, "ok\n".into()));
     assert_eq!(get(daemon.addr, "/health").await, (200, "ok\n".into()));

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
+use labwatch::connections::Connections;
 use labwatch::daemon::Engine;
+use labwatch::gitlab::GitlabMetrics;
 use labwatch::http::{AppState, serve};
 use labwatch::metrics::Metrics;
 use tokio::net::TcpListener;
@@ -28,7 +30,8 @@ async fn start(config: labwatch::config::Config) -> Running {
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let state = AppState {
-        metrics: Arc::new(Metrics::new(store.clone())),
+        metrics: Arc::new(Metrics::new(store.clone(), &GitlabMetrics::new())),
+        connections: Arc::new(Connections::new()),
         store,
     };
     tokio::spawn(serve(listener, state, async move {

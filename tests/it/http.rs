@@ -6,7 +6,9 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use labwatch::connections::Connections;
 use labwatch::engine::{CheckKey, Outcome, Reason, Status, StatusStore};
+use labwatch::gitlab::GitlabMetrics;
 use labwatch::http::{AppState, router};
 use labwatch::metrics::Metrics;
 use time::OffsetDateTime;
@@ -81,7 +83,8 @@ fn instance_down(store: &StatusStore) {
 async fn get(store: &Arc<StatusStore>, uri: &str) -> (StatusCode, String) {
     let state = AppState {
         store: store.clone(),
-        metrics: Arc::new(Metrics::new(store.clone())),
+        metrics: Arc::new(Metrics::new(store.clone(), &GitlabMetrics::new())),
+        connections: Arc::new(Connections::new()),
     };
     let response = router(state)
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())

@@ -6,5 +6,6 @@ mod config;
 mod daemon;
 mod engine;
 mod http;
+mod instance;
 mod readme;
 mod support;

@@ -2,7 +2,7 @@
 
 pub mod client;
 pub mod config;
-// pub mod net; (temporarily off)
+pub mod net;
 pub mod process;
 pub mod stub;
 pub mod tools;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// What the stub answers to every request.
@@ -21,8 +21,8 @@ pub enum Answer {
         content_type: &'static str,
         body: &'static str,
     },
-    /// Hold the request until `release` is notified, then answer like GitLab.
-    HoldThenGitlab(Arc<Notify>),
+    /// Hold every request until the latch turns true, then answer like GitLab.
+    HoldThenGitlab(watch::Receiver<bool>),
 }
 
 pub struct Stub {
@@ -90,16 +90,21 @@ async fn serve(listener: TcpListener, answer: Arc<Mutex<Answer>>) {
                     return;
                 }
             }
+            let path = String::from_utf8_lossy(&buf[..read])
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .to_owned();
             let (status, ctype, body) = match answer {
-                Answer::Gitlab => (200, "application/json", r#"{"version":"17.5.0","revision":"abc123"}"#),
+                Answer::Gitlab => gitlab(&path),
                 Answer::Raw {
                     status,
                     content_type,
                     body,
                 } => (status, content_type, body),
-                Answer::HoldThenGitlab(release) => {
-                    release.notified().await;
-                    (200, "application/json", r#"{"version":"17.5.0","revision":"abc123"}"#)
+                Answer::HoldThenGitlab(mut latch) => {
+                    let _ = latch.wait_for(|open| *open).await;
+                    gitlab(&path)
                 }
             };
             let response = format!(
@@ -111,3 +116,23 @@ async fn serve(listener: TcpListener, answer: Arc<Mutex<Answer>>) {
         });
     }
 }
+
+/// Just enough GitLab for the built-in checks with a valid `api` token that
+/// expires in a year: version, token, user, an empty project list.
+fn gitlab(path: &str) -> (u16, &'static str, &'static str) {
+    let json = "application/json";
+    let route = path.split('?').next().unwrap_or(path);
+    match route {
+        "/api/v4/version" => (200, json, r#"{"version":"17.5.0","revision":"abc123"}"#),
+        "/api/v4/personal_access_tokens/self" => (200, json, TOKEN),
+        "/api/v4/user" => (
+            200,
+            json,
+            r#"{"id":3,"username":"alice","name":"Alice","state":"active"}"#,
+        ),
+        "/api/v4/projects" => (200, json, "[]"),
+        _ => (404, json, r#"{"error":"404 Not Found"}"#),
+    }
+}
+
+const TOKEN: &str = r#"{"id":4,"name":"workspace","revoked":false,"active":true,"scopes":["api"],"user_id":3,"created_at":"2026-01-01T00:00:00.000Z","expires_at":"2099-01-01"}"#;

@@ -1,0 +1,151 @@
+//! [`WorkspaceGitlab`]: what the token, scopes and repository checks of one
+//! workspace share — the GitLab client, the token metadata the token check
+//! fetched (so scopes costs no call), one project listing per round for all
+//! repository checks, and clone-probe results per token.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use secrecy::SecretString;
+
+use crate::config::WorkspaceConfig;
+use crate::connections::Connections;
+use crate::gitlab::api::CloneProbe;
+use crate::gitlab::types::{Project, TokenInfo, User};
+use crate::gitlab::{ClientOptions, GitlabClient, GitlabError, GitlabMetrics};
+
+/// What every workspace's checks are built with.
+#[derive(Clone, Default)]
+pub struct Shared {
+    pub gitlab_metrics: GitlabMetrics,
+    pub connections: Arc<Connections>,
+}
+
+/// Member projects by lower-cased path.
+pub type Listing = HashMap<String, Project>;
+
+/// (round, token generation, result) of a listing, reused within the round.
+type CachedListing = (u64, u64, Result<Arc<Listing>, GitlabError>);
+
+pub struct WorkspaceGitlab {
+    pub config: WorkspaceConfig,
+    /// `Err` when the client could not be built (bad TLS setup); checks
+    /// report it instead of running.
+    pub client: Result<GitlabClient, String>,
+    pub connections: Arc<Connections>,
+    /// The token check's last answer, for the scopes check.
+    token: Mutex<Option<(u64, TokenInfo)>>,
+    /// `/user`, fetched once per token.
+    identity: Mutex<Option<(u64, User)>>,
+    /// The last member-project listing.
+    listing: tokio::sync::Mutex<Option<CachedListing>>,
+    /// Clone probe answers per repository path, per token generation.
+    probes: Mutex<HashMap<String, (u64, CloneProbe)>>,
+}
+
+impl WorkspaceGitlab {
+    pub fn new(ws: &WorkspaceConfig, shared: &Shared) -> WorkspaceGitlab {
+        let client = crate::tls::client_config(ws.ca_file.as_deref()).and_then(|tls| {
+            GitlabClient::new(ClientOptions {
+                workspace: &ws.name,
+                base: &ws.instance_url,
+                tls,
+                requests_per_second: ws.requests_per_second,
+                timeout: ws.timeout,
+                token: read_token(ws),
+                metrics: shared.gitlab_metrics.clone(),
+            })
+        });
+        WorkspaceGitlab {
+            config: ws.clone(),
+            client,
+            connections: shared.connections.clone(),
+            token: Mutex::new(None),
+            identity: Mutex::new(None),
+            listing: tokio::sync::Mutex::new(None),
+            probes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn remember_token(&self, generation: u64, info: TokenInfo) {
+        *lock(&self.token) = Some((generation, info));
+    }
+
+    /// The token metadata the token check fetched for the current token.
+    pub fn token_info(&self, generation: u64) -> Option<TokenInfo> {
+        lock(&self.token)
+            .as_ref()
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, t)| t.clone())
+    }
+
+    /// `/user` for the current token, fetched at most once per token.
+    pub async fn identity(&self, client: &GitlabClient) -> Result<User, GitlabError> {
+        let generation = client.token_generation();
+        if let Some((g, user)) = lock(&self.identity).as_ref() {
+            if *g == generation {
+                return Ok(user.clone());
+            }
+        }
+        let user = client.user().await?;
+        *lock(&self.identity) = Some((generation, user.clone()));
+        Ok(user)
+    }
+
+    /// Member projects, listed once per round and token for all repository
+    /// checks (about one request per 100 projects).
+    pub async fn listing(&self, client: &GitlabClient, round: u64) -> Result<Arc<Listing>, GitlabError> {
+        let generation = client.token_generation();
+        let mut cached = self.listing.lock().await;
+        if let Some((r, g, result)) = cached.as_ref() {
+            if *r == round && *g == generation {
+                return result.clone();
+            }
+        }
+        let result = client.member_projects().await.map(|projects| {
+            Arc::new(
+                projects
+                    .into_iter()
+                    .map(|p| (p.path_with_namespace.to_lowercase(), p))
+                    .collect::<Listing>(),
+            )
+        });
+        *cached = Some((round, generation, result.clone()));
+        result
+    }
+
+    /// The clone probe for `path`, run at most once per token.
+    pub async fn clone_probe(&self, client: &GitlabClient, path: &str) -> Result<CloneProbe, GitlabError> {
+        let generation = client.token_generation();
+        if let Some((g, probe)) = lock(&self.probes).get(path) {
+            if *g == generation {
+                return Ok(probe.clone());
+            }
+        }
+        let probe = client.info_refs(path).await?;
+        lock(&self.probes).insert(path.to_owned(), (generation, probe.clone()));
+        Ok(probe)
+    }
+}
+
+/// Reads the bootstrap `token_file` into a secret; config validation already
+/// checked it is readable, so a failure here (file removed since) is logged
+/// and the workspace runs without a token (`not-connected`).
+fn read_token(ws: &WorkspaceConfig) -> Option<SecretString> {
+    let path = ws.token_file.as_ref()?;
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => Some(SecretString::from(text.trim().to_owned())),
+        Ok(_) => {
+            tracing::error!(workspace = %ws.name, file = %path.display(), "Token file is empty");
+            None
+        }
+        Err(e) => {
+            tracing::error!(workspace = %ws.name, file = %path.display(), error = %e, "Cannot read the token file");
+            None
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

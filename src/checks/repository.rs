@@ -1,0 +1,207 @@
+//! The `repository` check, one per watched repository: can the token's user
+//! see it, with enough access, and clone it? All repositories of a workspace
+//! share one member-project listing per round; only projects missing from it
+//! cost a request of their own (to tell moved, public and missing apart).
+
+use std::sync::Arc;
+
+use super::context::WorkspaceGitlab;
+use super::gitlab_errors;
+use crate::config::{RepositoryRef, instance_url};
+use crate::engine::{Check, CheckFuture, Outcome, Reason, RunContext, Status};
+use crate::gitlab::api::CloneProbe;
+use crate::gitlab::types::{Project, access_level_name};
+use crate::gitlab::{GitlabClient, GitlabError};
+
+pub struct RepositoryCheck {
+    ws: Arc<WorkspaceGitlab>,
+    repo: RepositoryRef,
+}
+
+impl RepositoryCheck {
+    pub fn new(ws: Arc<WorkspaceGitlab>, repo: RepositoryRef) -> RepositoryCheck {
+        RepositoryCheck { ws, repo }
+    }
+
+    async fn probe(&self, ctx: &RunContext) -> Outcome {
+        if let Some(outcome) = self.other_instance() {
+            return outcome;
+        }
+        let client = match &self.ws.client {
+            Ok(c) => c,
+            Err(e) => {
+                return Outcome::new(
+                    Status::Unknown,
+                    Reason::TlsFailure,
+                    format!("Cannot set up the GitLab client: {e}."),
+                );
+            }
+        };
+        let listing = match self.ws.listing(client, ctx.round).await {
+            Ok(l) => l,
+            Err(e) => return gitlab_errors::outcome(&e, "the project listing"),
+        };
+        if let Some(project) = listing.get(&self.repo.path.to_lowercase()) {
+            return self.judge(client, project, None).await;
+        }
+        match client.project(&self.repo.path).await {
+            Ok(project) => self.judge(client, &project, None).await,
+            Err(GitlabError::Moved { location }) => match client.project_at(&location).await {
+                Ok(project) => self.judge(client, &project, Some(&self.repo.path)).await,
+                Err(e) => gitlab_errors::outcome(&e, "the moved project"),
+            },
+            Err(GitlabError::NotFound) => self.not_found(client).await,
+            Err(e) => gitlab_errors::outcome(&e, "the project"),
+        }
+    }
+
+    /// A URL on another host than the workspace's instance.
+    fn other_instance(&self) -> Option<Outcome> {
+        let host = self.repo.host.as_deref()?;
+        let url = &self.ws.config.instance_url;
+        let ours = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            (None, _) => String::new(),
+        };
+        if host.eq_ignore_ascii_case(&ours) {
+            return None;
+        }
+        let summary = format!(
+            "`{}` is on {host}, but workspace `{}` is connected to {ours}.",
+            self.repo.written, self.ws.config.name
+        );
+        Some(Outcome::new(Status::Critical, Reason::RepoOnOtherInstance, summary))
+    }
+
+    /// A project the token can see: archived, disabled, access, clone.
+    async fn judge(&self, client: &GitlabClient, p: &Project, moved_from: Option<&str>) -> Outcome {
+        let visibility = p.visibility.as_deref().unwrap_or("unknown visibility");
+        let access = p.access_level();
+        let role = access.map_or_else(
+            || "not a member".to_owned(),
+            |l| format!("you are {}", access_level_name(l)),
+        );
+        let base = |o: Outcome| o.with_measurement("project_id", p.id as f64);
+        if let Some(old) = moved_from {
+            let summary = format!(
+                "`{old}` moved to `{}`; GitLab redirects the old path for now.",
+                p.path_with_namespace
+            );
+            return base(Outcome::new(Status::Warning, Reason::RepoMoved, summary))
+                .with_first_step(format!("Watch `{}` instead of `{old}`.", p.path_with_namespace));
+        }
+        if p.repository_access_level.as_deref() == Some("disabled") {
+            let summary = format!("`{}` has its repository disabled.", p.path_with_namespace);
+            return base(Outcome::new(Status::Critical, Reason::RepoDisabled, summary));
+        }
+        if let Some(level) = access.filter(|l| *l < self.ws.config.min_access_level) {
+            let summary = format!(
+                "On `{}` you are {} but {} is required.",
+                p.path_with_namespace,
+                access_level_name(level),
+                access_level_name(self.ws.config.min_access_level)
+            );
+            return base(Outcome::new(Status::Critical, Reason::RepoAccessInsufficient, summary));
+        }
+        if let Some(denied) = self.clone_denied(client, p).await {
+            return base(denied);
+        }
+        if p.archived {
+            let summary = format!(
+                "`{}` is archived (read-only); {visibility}, {role}.",
+                p.path_with_namespace
+            );
+            return base(Outcome::new(Status::Warning, Reason::RepoArchived, summary));
+        }
+        base(Outcome::ok(format!(
+            "`{}` is reachable: {visibility}, {role}.",
+            p.path_with_namespace
+        )))
+    }
+
+    /// Runs the clone probe (once per token) when enabled.
+    async fn clone_denied(&self, client: &GitlabClient, p: &Project) -> Option<Outcome> {
+        if !self.ws.config.clone_probe || p.empty_repo == Some(true) {
+            return None;
+        }
+        let summary = |why: &str| format!("`git clone` of `{}` is refused: {why}", p.path_with_namespace);
+        match self.ws.clone_probe(client, &p.path_with_namespace).await {
+            Ok(CloneProbe::Allowed) => None,
+            Ok(CloneProbe::Forbidden(text)) => {
+                Some(Outcome::new(Status::Critical, Reason::RepoCloneDenied, summary(&text)))
+            }
+            Ok(CloneProbe::Unauthorized) => Some(Outcome::new(
+                Status::Critical,
+                Reason::RepoCloneDenied,
+                summary("HTTP Basic: Access denied (401)."),
+            )),
+            Ok(CloneProbe::NotFound) => Some(Outcome::new(
+                Status::Critical,
+                Reason::RepoCloneDenied,
+                summary("Git over HTTPS answers 404 although the API sees the project."),
+            )),
+            // A failing probe (network, rate limit) says nothing about access.
+            Err(_) => None,
+        }
+    }
+
+    /// GitLab's 404, narrowed down with a search for similar paths.
+    async fn not_found(&self, client: &GitlabClient) -> Outcome {
+        let name = self.repo.path.rsplit('/').next().unwrap_or(&self.repo.path);
+        let mut outcome = Outcome::new(
+            Status::Critical,
+            Reason::RepoNotFoundOrNoAccess,
+            format!(
+                "GitLab answers 404 for `{}`: the project does not exist, or {} cannot see it.",
+                self.repo.path,
+                self.username()
+            ),
+        );
+        if let Ok(found) = client.search_projects(name).await {
+            let close: Vec<String> = found
+                .iter()
+                .map(|p| p.path_with_namespace.clone())
+                .filter(|p| !p.eq_ignore_ascii_case(&self.repo.path))
+                .take(3)
+                .collect();
+            if !close.is_empty() {
+                outcome.summary.push_str(&format!(
+                    " Did you mean {}?",
+                    close.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                ));
+                outcome =
+                    outcome.with_first_step(format!("If you meant {}, watch that path instead.", close.join(" or ")));
+            }
+        }
+        outcome
+    }
+
+    fn username(&self) -> String {
+        let name = self.ws.connections.get(&self.ws.config.name).username;
+        name.map_or_else(|| "the token's user".to_owned(), |u| format!("@{u}"))
+    }
+}
+
+impl Check for RepositoryCheck {
+    fn name(&self) -> &str {
+        "repository"
+    }
+
+    fn target(&self) -> Option<&str> {
+        Some(&self.repo.path)
+    }
+
+    fn depends_on(&self) -> &[&str] {
+        &["scopes"]
+    }
+
+    fn run<'a>(&'a self, ctx: &'a RunContext) -> CheckFuture<'a> {
+        Box::pin(async move {
+            let url = instance_url::display(&self.ws.config.instance_url);
+            self.probe(ctx)
+                .await
+                .fill(&[("url", &url), ("workspace", &self.ws.config.name)])
+        })
+    }
+}

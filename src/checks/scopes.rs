@@ -1,0 +1,87 @@
+//! The `scopes` check: does the token carry every scope the workspace needs?
+//! It reads what the token check fetched this round, so it costs no request.
+
+use std::sync::Arc;
+
+use super::context::WorkspaceGitlab;
+use crate::config::{instance_url, scopes};
+use crate::engine::{Check, CheckFuture, Outcome, Reason, RunContext, Status};
+
+pub struct ScopesCheck {
+    ws: Arc<WorkspaceGitlab>,
+}
+
+impl ScopesCheck {
+    pub fn new(ws: Arc<WorkspaceGitlab>) -> ScopesCheck {
+        ScopesCheck { ws }
+    }
+
+    fn judge(&self) -> Outcome {
+        let Some(info) = self
+            .ws
+            .client
+            .as_ref()
+            .ok()
+            .and_then(|c| self.ws.token_info(c.token_generation()))
+        else {
+            return Outcome::new(
+                Status::Unknown,
+                Reason::Blocked,
+                "The token's scopes are not known yet.",
+            );
+        };
+        let required = &self.ws.config.required_scopes;
+        let missing = scopes::missing(required, &info.scopes);
+        let mut outcome = if missing.is_empty() {
+            Outcome::ok(format!("The token has every required scope ({}).", required.join(", ")))
+        } else {
+            let has = if info.scopes.is_empty() {
+                "none".to_owned()
+            } else {
+                info.scopes.join(", ")
+            };
+            let summary = format!("The token lacks scope {} (it has: {has}).", quoted(&missing));
+            let wanted: Vec<String> = info
+                .scopes
+                .iter()
+                .cloned()
+                .chain(missing.iter().map(|s| (*s).to_owned()))
+                .collect();
+            Outcome::new(Status::Critical, Reason::ScopesMissing, summary).with_first_step(format!(
+                "Create a new token with the scopes {} — GitLab cannot add {} to the existing token.",
+                wanted.join(", "),
+                quoted(&missing)
+            ))
+        };
+        for scope in required {
+            let value = if missing.contains(&scope.as_str()) { 1.0 } else { 0.0 };
+            outcome = outcome.with_measurement(format!("scope_missing:{scope}"), value);
+        }
+        outcome
+    }
+}
+
+fn quoted(scopes: &[&str]) -> String {
+    scopes
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+impl Check for ScopesCheck {
+    fn name(&self) -> &str {
+        "scopes"
+    }
+
+    fn depends_on(&self) -> &[&str] {
+        &["token"]
+    }
+
+    fn run<'a>(&'a self, _ctx: &'a RunContext) -> CheckFuture<'a> {
+        Box::pin(async move {
+            let url = instance_url::display(&self.ws.config.instance_url);
+            self.judge().fill(&[("url", &url), ("workspace", &self.ws.config.name)])
+        })
+    }
+}

@@ -1,0 +1,163 @@
+//! The `token` check: is the workspace's token accepted, whose is it, and
+//! when must it be renewed? One `GET /personal_access_tokens/self` per round
+//! (its answer also feeds the scopes check), plus `GET /user` once per token.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use super::context::WorkspaceGitlab;
+use super::gitlab_errors;
+use crate::config::{expiry_moment, instance_url};
+use crate::connections::{ConnectionView, TokenView};
+use crate::engine::{Check, CheckFuture, Outcome, Reason, RunContext, Status};
+use crate::gitlab::types::{TokenInfo, format_date};
+use crate::report::rfc3339;
+
+pub struct TokenCheck {
+    ws: Arc<WorkspaceGitlab>,
+}
+
+impl TokenCheck {
+    pub fn new(ws: Arc<WorkspaceGitlab>) -> TokenCheck {
+        TokenCheck { ws }
+    }
+
+    async fn probe(&self, ctx: &RunContext) -> Outcome {
+        let client = match &self.ws.client {
+            Ok(c) => c,
+            Err(e) => {
+                return Outcome::new(
+                    Status::Unknown,
+                    Reason::TlsFailure,
+                    format!("Cannot set up the GitLab client: {e}."),
+                );
+            }
+        };
+        if !client.has_token() {
+            self.ws.connections.set(&self.ws.config.name, ConnectionView::default());
+            let summary = format!("Workspace `{}` has no GitLab token.", self.ws.config.name);
+            return Outcome::new(Status::Critical, Reason::NotConnected, summary);
+        }
+        let generation = client.token_generation();
+        let info = match client.token_self().await {
+            Ok(info) => info,
+            Err(e) => {
+                self.ws.connections.update(&self.ws.config.name, |c| c.connected = true);
+                return gitlab_errors::outcome(&e, "the token");
+            }
+        };
+        self.ws.remember_token(generation, info.clone());
+        let identity = self.ws.identity(client).await;
+        let (username, user_id) = match &identity {
+            Ok(u) => (Some(u.username.clone()), Some(u.id)),
+            Err(_) => (None, info.user_id),
+        };
+        let outcome = self.judge(&info, username.as_deref(), ctx.now);
+        let due = info
+            .expires_at
+            .map(|d| self.ws.config.renewal.renewal_due(info.created_at, expiry_moment(d)));
+        self.ws.connections.set(
+            &self.ws.config.name,
+            ConnectionView {
+                connected: true,
+                username,
+                user_id,
+                token: Some(TokenView {
+                    id: info.id,
+                    name: info.name.clone(),
+                    scopes: info.scopes.clone(),
+                    expires_at: info.expires_at.map(format_date),
+                    renewal_due: due.map(rfc3339),
+                }),
+            },
+        );
+        match identity {
+            Err(e) if outcome.status == Status::Ok => gitlab_errors::outcome(&e, "the user of the token"),
+            _ => outcome,
+        }
+    }
+
+    /// Expiry and renewal, from the token's metadata.
+    fn judge(&self, info: &TokenInfo, username: Option<&str>, now: OffsetDateTime) -> Outcome {
+        let who = username.map_or_else(|| format!("user #{}", info.user_id.unwrap_or(0)), |u| format!("@{u}"));
+        let Some(expires_at) = info.expires_at else {
+            return Outcome::ok(format!("Token `{}` of {who} is valid and never expires.", info.name));
+        };
+        let expires = expiry_moment(expires_at);
+        let due = self.ws.config.renewal.renewal_due(info.created_at, expires);
+        let left = expires - now;
+        let date = format_date(expires_at);
+        let outcome = if left <= time::Duration::ZERO || info.revoked || !info.active {
+            if info.revoked {
+                Outcome::new(
+                    Status::Critical,
+                    Reason::TokenRevoked,
+                    format!("Token `{}` of {who} was revoked.", info.name),
+                )
+            } else {
+                Outcome::new(
+                    Status::Critical,
+                    Reason::TokenExpired,
+                    format!("The token expired on {date}."),
+                )
+            }
+        } else if left.unsigned_abs() <= self.ws.config.token_expiry_critical {
+            let summary = format!(
+                "Token `{}` of {who} stops working on {date} (in {}).",
+                info.name,
+                human(left)
+            );
+            Outcome::new(Status::Critical, Reason::TokenExpiring, summary)
+        } else if now >= due {
+            let summary = format!(
+                "Token `{}` of {who} expires on {date} (in {}); renewal was due on {}.",
+                info.name,
+                human(left),
+                format_date(due.date())
+            );
+            Outcome::new(Status::Warning, Reason::TokenExpiring, summary)
+        } else {
+            Outcome::ok(format!(
+                "Token `{}` of {who} is valid until {date} (in {}).",
+                info.name,
+                human(left)
+            ))
+        };
+        outcome
+            .with_measurement("expires_in_seconds", left.whole_seconds() as f64)
+            .with_measurement("expiry_timestamp_seconds", expires.unix_timestamp() as f64)
+            .with_measurement("renewal_due_timestamp_seconds", due.unix_timestamp() as f64)
+    }
+}
+
+/// "5 days", "20 hours": how people say time left.
+fn human(d: time::Duration) -> String {
+    let days = d.whole_days();
+    if days >= 2 {
+        format!("{days} days")
+    } else if d.whole_hours() >= 2 {
+        format!("{} hours", d.whole_hours())
+    } else {
+        format!("{} minutes", d.whole_minutes().max(0))
+    }
+}
+
+impl Check for TokenCheck {
+    fn name(&self) -> &str {
+        "token"
+    }
+
+    fn depends_on(&self) -> &[&str] {
+        &["instance"]
+    }
+
+    fn run<'a>(&'a self, ctx: &'a RunContext) -> CheckFuture<'a> {
+        Box::pin(async move {
+            let url = instance_url::display(&self.ws.config.instance_url);
+            self.probe(ctx)
+                .await
+                .fill(&[("url", &url), ("workspace", &self.ws.config.name)])
+        })
+    }
+}
