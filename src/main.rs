@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use labwatch::cli::{Cli, LogFormat};
+use labwatch::cli::{Cli, Command, LogFormat};
 use labwatch::commands::{self, EX_USAGE};
 use tracing_subscriber::EnvFilter;
 
@@ -19,7 +19,14 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_logging(cli.log_format);
+    // The daemon logs its life; one-shot commands print their result and
+    // only log what went wrong with labwatch itself.
+    let level = if matches!(cli.command, Command::Run(_)) {
+        "info"
+    } else {
+        "error"
+    };
+    init_logging(cli.log_format, level);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -36,8 +43,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -198,3 +198,27 @@ fn the_daemon_reports_a_taken_port() {
         .code(69)
         .stderr(predicate::str::contains(format!("cannot listen on {addr}")));
 }
+
+#[tokio::test]
+async fn check_reports_a_name_that_does_not_resolve_as_dns_nxdomain() {
+    let dns = crate::support::net::DnsServer::start(crate::support::net::Zone::new()).await;
+    let extra = format!("nameservers = [\"{}\"]", dns.addr);
+    let file = ConfigFile::new(&single("https://gitlab.nowhere.test", &extra));
+    let path = file.path.clone();
+    let out = tokio::task::spawn_blocking(move || labwatch().args(["check", "-c"]).arg(&path).output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("[CRITICAL] instance dns-nxdomain"), "{stdout}");
+    assert!(stdout.contains("`gitlab.nowhere.test`"), "{stdout}");
+    assert!(
+        stdout.contains("1. Verify your instance URL https://gitlab.nowhere.test"),
+        "{stdout}"
+    );
+    assert!(
+        dns.queries().iter().any(|q| q.starts_with("gitlab.nowhere.test")),
+        "{:?}",
+        dns.queries()
+    );
+}
