@@ -222,3 +222,42 @@ async fn check_reports_a_name_that_does_not_resolve_as_dns_nxdomain() {
         dns.queries()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_never_leaves_for_logs_status_metrics_or_errors() {
+    use crate::support::config::TOKEN;
+    let gitlab = Stub::start(Answer::Revoked).await;
+    let file = ConfigFile::new(&single(&gitlab.url(), "repositories = [\"acme/app\"]"));
+    let mut daemon = tokio::task::block_in_place(|| Daemon::start(&file.path));
+    tokio::task::block_in_place(|| daemon.wait_for("First round finished"));
+
+    let (_, status) = get(daemon.addr, "/status").await;
+    assert!(status.contains("\"reason\":\"token-revoked\""), "{status}");
+    let mut bodies = vec![status];
+    for path in [
+        "/metrics",
+        "/health?verbose",
+        "/status/acme",
+        "/status/nope",
+        "/readyz?verbose",
+        "/nope",
+    ] {
+        bodies.push(get(daemon.addr, path).await.1);
+    }
+    daemon.signal("TERM");
+    tokio::task::block_in_place(|| daemon.wait_for("Shut down"));
+    for body in &bodies {
+        assert!(!body.contains(TOKEN), "the token leaked into a response:\n{body}");
+    }
+    assert!(
+        daemon
+            .seen
+            .iter()
+            .any(|l| l.contains("Pausing authenticated GitLab calls")),
+        "{:?}",
+        daemon.seen
+    );
+    for line in &daemon.seen {
+        assert!(!line.contains(TOKEN), "the token leaked into the log:\n{line}");
+    }
+}

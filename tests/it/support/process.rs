@@ -14,6 +14,8 @@ const EVENT_DEADLINE: Duration = Duration::from_secs(60);
 
 pub struct Daemon {
     child: Child,
+    /// Every log line read so far, raw, for leak checks.
+    pub seen: Vec<String>,
     logs: mpsc::Receiver<serde_json::Value>,
     pub addr: SocketAddr,
 }
@@ -34,7 +36,14 @@ impl Daemon {
         let (tx, logs) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let event = serde_json::from_str(&line).unwrap_or_else(|_| serde_json::json!({ "raw": line }));
+                let event = serde_json::from_str::<serde_json::Value>(&line).unwrap_or_else(|_| serde_json::json!({}));
+                let event = match event {
+                    serde_json::Value::Object(mut m) => {
+                        m.insert("raw".into(), line.into());
+                        serde_json::Value::Object(m)
+                    }
+                    _ => serde_json::json!({ "raw": line }),
+                };
                 if tx.send(event).is_err() {
                     break;
                 }
@@ -42,6 +51,7 @@ impl Daemon {
         });
         let mut d = Daemon {
             child,
+            seen: Vec::new(),
             logs,
             addr: "127.0.0.1:0".parse().unwrap(),
         };
@@ -60,6 +70,7 @@ impl Daemon {
                 .logs
                 .recv_timeout(EVENT_DEADLINE)
                 .unwrap_or_else(|_| panic!("labwatch did not log `{message}`"));
+            self.seen.push(event["raw"].as_str().unwrap_or_default().to_owned());
             if event["message"] == message {
                 return event;
             }

@@ -21,6 +21,8 @@ pub enum Answer {
         content_type: &'static str,
         body: &'static str,
     },
+    /// Like `Gitlab`, but the token was revoked: API calls get GitLab's 401.
+    Revoked,
     /// Hold every request until the latch turns true, then answer like GitLab.
     HoldThenGitlab(watch::Receiver<bool>),
 }
@@ -97,6 +99,8 @@ async fn serve(listener: TcpListener, answer: Arc<Mutex<Answer>>) {
                 .to_owned();
             let (status, ctype, body) = match answer {
                 Answer::Gitlab => gitlab(&path),
+                Answer::Revoked if path.starts_with("/api/v4/version") => gitlab(&path),
+                Answer::Revoked => (401, "application/json", REVOKED),
                 Answer::Raw {
                     status,
                     content_type,
@@ -136,3 +140,6 @@ fn gitlab(path: &str) -> (u16, &'static str, &'static str) {
 }
 
 const TOKEN: &str = r#"{"id":4,"name":"workspace","revoked":false,"active":true,"scopes":["api"],"user_id":3,"created_at":"2026-01-01T00:00:00.000Z","expires_at":"2099-01-01"}"#;
+
+const REVOKED: &str =
+    r#"{"error":"invalid_token","error_description":"Token was revoked. You have to re-authorize from the user."}"#;
