@@ -35,4 +35,5 @@ pub mod gitlab;
 pub mod http;
 pub mod metrics;
 pub mod report;
+pub mod sim;
 pub mod tls;

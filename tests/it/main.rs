@@ -8,4 +8,5 @@ mod engine;
 mod http;
 mod instance;
 mod readme;
+mod sim;
 mod support;

@@ -1,0 +1,87 @@
+//! The parts of an API request handlers look at: path, query parameters (in
+//! order, for rebuilding `Link` URLs), the token it carries, and typed
+//! parameter parsing with Grape's error bodies.
+
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+
+use super::api_error::ApiError;
+
+/// The token of a request, GitLab's order: `private_token` parameter, then
+/// `PRIVATE-TOKEN` header, then `Authorization: Bearer`. Blank counts as none.
+pub fn credential(headers: &HeaderMap, query: &[(String, String)]) -> Option<String> {
+    let from_param = query.iter().find(|(k, _)| k == "private_token").map(|(_, v)| v.clone());
+    let from_header = || {
+        headers
+            .get("private-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let from_bearer = || {
+        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    };
+    from_param
+        .or_else(from_header)
+        .or_else(from_bearer)
+        .filter(|t| !t.trim().is_empty())
+}
+
+pub fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
+    raw.map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub secret: Option<String>,
+    pub headers: HeaderMap,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiRequest {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parse_query(parts.uri.query());
+        Ok(ApiRequest {
+            path: parts.uri.path().to_owned(),
+            secret: credential(&parts.headers, &query),
+            query,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl ApiRequest {
+    /// The last value of a parameter (Rack keeps the last of repeated keys).
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.query.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// A Grape `Boolean` parameter.
+    pub fn flag(&self, key: &str) -> Result<bool, ApiError> {
+        match self.param(key) {
+            None => Ok(false),
+            Some("true" | "1" | "t" | "yes") => Ok(true),
+            Some("false" | "0" | "f" | "no") => Ok(false),
+            Some(_) => Err(ApiError::Param(format!("{key} is invalid"))),
+        }
+    }
+
+    /// A Grape `Integer` parameter.
+    pub fn integer(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        self.param(key)
+            .map(|v| {
+                v.trim()
+                    .parse::<i64>()
+                    .map_err(|_| ApiError::Param(format!("{key} is invalid")))
+            })
+            .transpose()
+    }
+}
