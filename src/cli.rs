@@ -30,6 +30,31 @@ pub enum Command {
     /// Configuration commands.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Start the GitLab simulator with a populated scenario and the daemon
+    /// pointed at it; print the URLs; run until Ctrl-C.
+    Demo(DemoArgs),
+    /// Run the GitLab simulator alone.
+    Sim(SimArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Where the daemon listens (the simulator takes a free loopback port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9471")]
+    pub listen: std::net::SocketAddr,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SimArgs {
+    /// Where the simulator listens.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9470")]
+    pub listen: std::net::SocketAddr,
+    /// Scenario file (TOML); the built-in demo scenario when omitted.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Also write the scenario summary (users, tokens, projects) as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use crate::cli::{CheckArgs, Command, ConfigArg, Output};
 use crate::config::{self, Config, ConfigErrors};
 use crate::daemon;
+use crate::demo::{self, DemoError};
 use crate::engine::{StatusStore, run_once};
 use crate::report;
 
@@ -28,6 +29,15 @@ pub enum CommandError {
     Io(String),
 }
 
+impl From<DemoError> for CommandError {
+    fn from(e: DemoError) -> CommandError {
+        match e {
+            DemoError::Scenario(m) => CommandError::Usage(m),
+            DemoError::Io(m) => CommandError::Io(m),
+        }
+    }
+}
+
 impl CommandError {
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -43,6 +53,11 @@ pub async fn execute(command: Command) -> Result<u8, CommandError> {
         Command::Run(args) => run(args).await,
         Command::Check(args) => check(args).await,
         Command::Config(crate::cli::ConfigCommand::Check(args)) => config_check(&args),
+        Command::Demo(args) => demo::run_demo(args.listen).await.map(|()| 0).map_err(Into::into),
+        Command::Sim(args) => demo::run_sim(args.listen, args.scenario.as_deref(), args.summary_json.as_deref())
+            .await
+            .map(|()| 0)
+            .map_err(Into::into),
     }
 }
 

@@ -30,6 +30,7 @@ pub mod commands;
 pub mod config;
 pub mod connections;
 pub mod daemon;
+pub mod demo;
 pub mod engine;
 pub mod gitlab;
 pub mod http;

@@ -16,11 +16,14 @@ use crate::gitlab::{GitlabClient, GitlabError};
 pub struct RepositoryCheck {
     ws: Arc<WorkspaceGitlab>,
     repo: RepositoryRef,
+    /// [`RepositoryRef::key`]: the path, with the host when it is elsewhere.
+    target: String,
 }
 
 impl RepositoryCheck {
     pub fn new(ws: Arc<WorkspaceGitlab>, repo: RepositoryRef) -> RepositoryCheck {
-        RepositoryCheck { ws, repo }
+        let target = repo.key();
+        RepositoryCheck { ws, repo, target }
     }
 
     async fn probe(&self, ctx: &RunContext) -> Outcome {
@@ -58,12 +61,7 @@ impl RepositoryCheck {
     /// A URL on another host than the workspace's instance.
     fn other_instance(&self) -> Option<Outcome> {
         let host = self.repo.host.as_deref()?;
-        let url = &self.ws.config.instance_url;
-        let ours = match (url.host_str(), url.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_owned(),
-            (None, _) => String::new(),
-        };
+        let ours = RepositoryRef::host_of(&self.ws.config.instance_url);
         if host.eq_ignore_ascii_case(&ours) {
             return None;
         }
@@ -158,23 +156,41 @@ impl RepositoryCheck {
                 self.username()
             ),
         );
-        if let Ok(found) = client.search_projects(name).await {
-            let close: Vec<String> = found
-                .iter()
-                .map(|p| p.path_with_namespace.clone())
-                .filter(|p| !p.eq_ignore_ascii_case(&self.repo.path))
-                .take(3)
-                .collect();
-            if !close.is_empty() {
-                outcome.summary.push_str(&format!(
-                    " Did you mean {}?",
-                    close.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
-                ));
-                outcome =
-                    outcome.with_first_step(format!("If you meant {}, watch that path instead.", close.join(" or ")));
-            }
+        let close = self.similar(client, name).await;
+        if !close.is_empty() {
+            let listed = close.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+            outcome.summary.push_str(&format!(" Did you mean {listed}?"));
+            outcome = outcome.with_first_step(format!("If you meant {}, watch that path instead.", close.join(" or ")));
         }
         outcome
+    }
+
+    /// Up to three visible projects with a similar path, closest first.
+    /// GitLab searches substrings, so a typo ("backnd") finds nothing: then
+    /// a prefix of the name is tried once more.
+    async fn similar(&self, client: &GitlabClient, name: &str) -> Vec<String> {
+        let wanted = self.repo.path.to_lowercase();
+        let prefix: String = name.chars().take(name.chars().count().div_ceil(2).max(3)).collect();
+        let mut terms = vec![name.to_owned()];
+        if prefix.len() < name.len() {
+            terms.push(prefix);
+        }
+        for term in terms {
+            let Ok(found) = client.search_projects(&term).await else {
+                return Vec::new();
+            };
+            let mut close: Vec<String> = found
+                .into_iter()
+                .map(|p| p.path_with_namespace)
+                .filter(|p| !p.eq_ignore_ascii_case(&wanted))
+                .collect();
+            if !close.is_empty() {
+                close.sort_by_key(|p| crate::config::edit_distance(&p.to_lowercase(), &wanted));
+                close.truncate(3);
+                return close;
+            }
+        }
+        Vec::new()
     }
 
     fn username(&self) -> String {
@@ -189,7 +205,7 @@ impl Check for RepositoryCheck {
     }
 
     fn target(&self) -> Option<&str> {
-        Some(&self.repo.path)
+        Some(&self.target)
     }
 
     fn depends_on(&self) -> &[&str] {

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use url::Url;
 
-pub use error::{ConfigError, ConfigErrors};
+pub use error::{ConfigError, ConfigErrors, edit_distance};
 pub use repository::RepositoryRef;
 
 /// Where the config is looked for when `-c` is not given.

@@ -10,8 +10,9 @@ use url::Url;
 pub struct RepositoryRef {
     /// Full path, `group/subgroup/project`.
     pub path: String,
-    /// Host and port when given as a URL; compared with the instance's to
-    /// spot repositories that live on another GitLab.
+    /// Host (and port) when given as a URL on a host other than the
+    /// workspace's instance: a repository that lives on another GitLab.
+    /// `None` for paths and for URLs on the instance itself.
     pub host: Option<String>,
     /// What the user wrote, for messages.
     pub written: String,
@@ -24,8 +25,39 @@ impl fmt::Display for RepositoryRef {
 }
 
 impl RepositoryRef {
+    /// The check target: the path, prefixed with the host for repositories
+    /// on another instance, so `acme/app` here and `acme/app` elsewhere are
+    /// two checks.
+    pub fn key(&self) -> String {
+        match &self.host {
+            Some(h) => format!("{h}/{}", self.path),
+            None => self.path.clone(),
+        }
+    }
+
+    /// Drops the host when it is the instance's own (`host[:port]`).
+    pub fn relative_to(mut self, instance_host: &str) -> RepositoryRef {
+        if self
+            .host
+            .as_deref()
+            .is_some_and(|h| h.eq_ignore_ascii_case(instance_host))
+        {
+            self.host = None;
+        }
+        self
+    }
+
     /// Accepts `group/project`, `https://host/group/project(.git)`, and
     /// browser URLs with a `/-/…` suffix. The error says what was expected.
+    /// The host of a URL as `host[:port]`, the form [`RepositoryRef::host`] uses.
+    pub fn host_of(url: &Url) -> String {
+        match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            (None, _) => String::new(),
+        }
+    }
+
     pub fn parse(written: &str) -> Result<RepositoryRef, String> {
         let trimmed = written.trim();
         let (host, path) = if trimmed.contains("://") {

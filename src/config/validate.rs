@@ -281,7 +281,7 @@ impl Validator<'_> {
         );
         WorkspaceConfig {
             required_scopes: self.scopes(raw.required_scopes),
-            repositories: self.repositories(raw.repositories),
+            repositories: self.repositories(raw.repositories, &RepositoryRef::host_of(&instance_url)),
             ca_file: raw.ca_file.as_ref().and_then(|p| self.ca_file(p)),
             nameservers: raw.nameservers.iter().filter_map(|s| self.nameserver(s)).collect(),
             requests_per_second: self.rps(raw.requests_per_second.as_ref()),
@@ -325,12 +325,12 @@ impl Validator<'_> {
         out
     }
 
-    fn repositories(&mut self, raw: Vec<Spanned<String>>) -> Vec<RepositoryRef> {
+    fn repositories(&mut self, raw: Vec<Spanned<String>>, instance_host: &str) -> Vec<RepositoryRef> {
         let mut out: Vec<RepositoryRef> = Vec::new();
         for s in raw {
-            match RepositoryRef::parse(s.get_ref()) {
-                Ok(r) if out.iter().any(|o| o.path == r.path && o.host == r.host) => {
-                    self.err(&s, format!("repository `{}` is listed twice", r.path));
+            match RepositoryRef::parse(s.get_ref()).map(|r| r.relative_to(instance_host)) {
+                Ok(r) if out.iter().any(|o| o.key().eq_ignore_ascii_case(&r.key())) => {
+                    self.err(&s, format!("repository `{}` is listed twice", r.key()));
                 }
                 Ok(r) => out.push(r),
                 Err(m) => self.err(&s, m),

@@ -106,6 +106,13 @@ impl Outcome {
         self
     }
 
+    /// Whether checks that depend on this one must wait: critical or
+    /// unknown, unless the reason says the thing still works for now (a
+    /// token that expires in two days is critical, yet still authenticates).
+    pub fn blocks_dependents(&self) -> bool {
+        !self.status.is_usable() && !Reason::from_code(&self.reason).is_some_and(Reason::still_works)
+    }
+
     /// Replaces `{key}` placeholders in the remediation steps, so the
     /// registry's generic text can name the URL, host or port at hand.
     pub fn fill(mut self, vars: &[(&str, &str)]) -> Self {

@@ -122,6 +122,12 @@ impl Reason {
         self.entry().3
     }
 
+    /// Reasons that may be critical while the checked thing still works:
+    /// they warn about what is coming, so dependents keep running.
+    pub fn still_works(self) -> bool {
+        matches!(self, Reason::TokenExpiring | Reason::TlsCertExpiring)
+    }
+
     pub fn from_code(code: &str) -> Option<Reason> {
         Reason::ALL.iter().copied().find(|r| r.code() == code)
     }

@@ -215,7 +215,7 @@ impl Scheduler {
                 target: None,
             };
             let Some(state) = self.store.get(&key) else { continue };
-            if state.outcome.status.is_usable() {
+            if !state.outcome.blocks_dependents() {
                 continue;
             }
             let root = state.blocked_by.clone().unwrap_or_else(|| (*dep).to_owned());

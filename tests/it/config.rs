@@ -23,8 +23,12 @@ fn the_example_config_loads_with_every_documented_value() {
     assert_eq!(ws.interval, Duration::from_secs(300));
     assert_eq!(ws.timeout, Duration::from_secs(10));
     assert_eq!(ws.required_scopes, ["read_api", "read_repository"]);
-    let repos: Vec<_> = ws.repositories.iter().map(|r| r.path.as_str()).collect();
-    assert_eq!(repos, ["acme/backend", "acme/frontend"]);
+    let repos: Vec<_> = ws.repositories.iter().map(|r| r.key()).collect();
+    assert_eq!(
+        repos,
+        ["acme/backend", "acme/frontend"],
+        "a URL on the instance itself is just a path"
+    );
     assert_eq!(ws.renewal.mode, RenewalMode::Alert);
     assert_eq!(
         ws.renewal.renew_before,
@@ -130,6 +134,20 @@ timeout = "10m"
             errs.join("\n")
         );
     }
+}
+
+#[test]
+fn a_repository_listed_as_path_and_as_url_of_the_instance_is_a_duplicate() {
+    let errs = errors(
+        "[[workspace]]\nname = \"a\"\ninstance_url = \"https://git.example.com\"\n\
+         repositories = [\"acme/app\", \"https://git.example.com/acme/app.git\", \"https://other.example/acme/app\"]\n",
+    );
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("lw.toml:4:29:") && errs[0].contains("`acme/app` is listed twice"),
+        "{}",
+        errs[0]
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod daemon;
 mod engine;
+mod gitlab_checks;
 mod http;
 mod instance;
 mod readme;
