@@ -684,3 +684,34 @@ fn fail(status: u16, prefix: &str, body: &str) -> FailSpec {
         headers: Default::default(),
     }
 }
+
+#[tokio::test]
+async fn after_a_429_no_request_goes_out_before_retry_after() {
+    let lab = Lab::start(&["api"], Expiry::InDays(60)).await;
+    let engine = labwatch::daemon::Engine::start(lab.connected(""));
+    let store = engine.store();
+    let mut passes = store.subscribe();
+    passes.changed().await.unwrap();
+
+    let mut spec = fail(429, "/api/v4/personal_access_tokens/self", "Retry later");
+    spec.headers.insert("Retry-After".into(), "600".into());
+    lab.sim.sim().fail_next(spec);
+    for _ in 0..3 {
+        passes.borrow_and_update();
+        engine.run_now(None);
+        passes.changed().await.unwrap();
+    }
+    let counters = lab.sim.sim().counters();
+    assert_eq!(counters.status(429), 1, "{counters:#?}");
+    let token_calls = counters.route("GET /api/v4/personal_access_tokens/self");
+    assert_eq!(
+        token_calls, 2,
+        "one before and one answered 429, then none for 10 minutes: {counters:#?}"
+    );
+    assert_outcome(
+        &state(&store, "token", None),
+        Status::Warning,
+        Reason::RateLimited,
+        "retry in",
+    );
+}

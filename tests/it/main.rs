@@ -4,8 +4,10 @@
 mod cli;
 mod config;
 mod daemon;
+mod demo;
 mod engine;
 mod gitlab_checks;
+mod gitlab_client;
 mod http;
 mod instance;
 mod readme;

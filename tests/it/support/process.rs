@@ -16,6 +16,9 @@ pub struct Daemon {
     child: Child,
     /// Every log line read so far, raw, for leak checks.
     pub seen: Vec<String>,
+    /// Events read but not yet waited for: stdout and stderr arrive on two
+    /// threads, so their order is not fixed.
+    pending: std::collections::VecDeque<serde_json::Value>,
     logs: mpsc::Receiver<serde_json::Value>,
     pub addr: SocketAddr,
 }
@@ -23,17 +26,35 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `labwatch --log-format json run -c config` and waits until it serves.
     pub fn start(config: &Path) -> Daemon {
+        let mut d = Daemon::spawn(&["run".as_ref(), "-c".as_ref(), config.as_os_str()]);
+        d.wait_serving();
+        d
+    }
+
+    /// Starts `labwatch --log-format json ARGS…`; stdout lines arrive as
+    /// events `{"stdout": line}`, stderr log lines as their JSON.
+    pub fn spawn(args: &[&std::ffi::OsStr]) -> Daemon {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin!("labwatch"))
-            .args(["--log-format", "json", "run", "-c"])
-            .arg(config)
+            .args(["--log-format", "json"])
+            .args(args)
             .env("RUST_LOG", "labwatch=debug")
+            .env_remove("LABWATCH_CONFIG")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start labwatch");
-        let stderr = child.stderr.take().expect("piped stderr");
         let (tx, logs) = mpsc::channel();
+        let stderr = child.stderr.take().expect("piped stderr");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let tx_out = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx_out.send(serde_json::json!({ "stdout": line, "raw": line })).is_err() {
+                    break;
+                }
+            }
+        });
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let event = serde_json::from_str::<serde_json::Value>(&line).unwrap_or_else(|_| serde_json::json!({}));
@@ -49,31 +70,55 @@ impl Daemon {
                 }
             }
         });
-        let mut d = Daemon {
+        Daemon {
             child,
             seen: Vec::new(),
+            pending: Default::default(),
             logs,
             addr: "127.0.0.1:0".parse().unwrap(),
-        };
-        let serving = d.wait_for("Serving");
-        d.addr = serving["listen"]
+        }
+    }
+
+    /// Waits for the daemon's "Serving" event and learns its address.
+    pub fn wait_serving(&mut self) {
+        let serving = self.wait_for("Serving");
+        self.addr = serving["listen"]
             .as_str()
             .and_then(|s| s.parse().ok())
             .expect("Serving log names the address");
-        d
+    }
+
+    /// Waits for a stdout line starting with `prefix` and returns it.
+    pub fn wait_for_stdout(&mut self, prefix: &str) -> String {
+        let event = self.wait_until(prefix, |e| {
+            e["stdout"].as_str().is_some_and(|l| l.trim_start().starts_with(prefix))
+        });
+        event["stdout"].as_str().unwrap_or_default().to_owned()
     }
 
     /// Waits for the next log event whose message is `message`.
     pub fn wait_for(&mut self, message: &str) -> serde_json::Value {
+        self.wait_until(message, |e| e["message"] == message)
+    }
+
+    /// The first event, read earlier or arriving within the deadline, that
+    /// matches; the others stay pending for later waits.
+    fn wait_until(&mut self, what: &str, matches: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        if let Some(i) = self.pending.iter().position(&matches) {
+            return self.pending.remove(i).expect("index from position");
+        }
+        let deadline = std::time::Instant::now() + EVENT_DEADLINE;
         loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
             let event = self
                 .logs
-                .recv_timeout(EVENT_DEADLINE)
-                .unwrap_or_else(|_| panic!("labwatch did not log `{message}`"));
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("labwatch did not print `{what}`"));
             self.seen.push(event["raw"].as_str().unwrap_or_default().to_owned());
-            if event["message"] == message {
+            if matches(&event) {
                 return event;
             }
+            self.pending.push_back(event);
         }
     }
 
