@@ -66,7 +66,8 @@ pub async fn run_sim(listen: SocketAddr, file: Option<&Path>, summary_json: Opti
 }
 
 /// `labwatch demo`: the simulator with the demo scenario and the daemon
-/// watching three workspaces on it, until SIGTERM/SIGINT.
+/// watching four workspaces on it, with the admin API on, until
+/// SIGTERM/SIGINT.
 pub async fn run_demo(listen: SocketAddr) -> Result<(), DemoError> {
     let gitlab = start_sim(scenario(None)?, "127.0.0.1:0".parse().expect("constant address")).await?;
     let summary = gitlab.sim().summary();
@@ -74,6 +75,8 @@ pub async fn run_demo(listen: SocketAddr) -> Result<(), DemoError> {
         .prefix("labwatch-demo-")
         .tempdir()
         .map_err(|e| DemoError::Io(format!("cannot create a temporary directory: {e}")))?;
+    let admin_token = random_token()?;
+    write_secret(&dir.path().join("admin.token"), &admin_token)?;
     let config = demo_config(&summary, gitlab.base_url(), listen, dir.path())?;
     let listener = TcpListener::bind(listen).await.map_err(|e| {
         DemoError::Io(format!(
@@ -83,7 +86,12 @@ pub async fn run_demo(listen: SocketAddr) -> Result<(), DemoError> {
     let reloads = daemon::Sighup::install().map_err(|e| DemoError::Io(e.to_string()))?;
     println!(
         "{}",
-        banner(&summary, gitlab.base_url(), listener.local_addr().unwrap_or(listen))
+        banner(
+            &summary,
+            gitlab.base_url(),
+            listener.local_addr().unwrap_or(listen),
+            &admin_token
+        )
     );
     daemon::run(config, listener, reloads, daemon::termination())
         .await
@@ -93,7 +101,8 @@ pub async fn run_demo(listen: SocketAddr) -> Result<(), DemoError> {
 
 /// The demo's workspaces: `healthy` (alice), `expiring` (bob: token expires
 /// in days, a scope missing), `repositories` (alice, watching repositories
-/// that are missing, moved, archived or on another instance). Token files
+/// that are missing, moved, archived or on another instance), `spare` (not
+/// connected, for trying `labwatch connect`). Token files
 /// go to `dir`, which lives as long as the demo.
 pub fn demo_config(summary: &Summary, sim_url: &str, listen: SocketAddr, dir: &Path) -> Result<Config, DemoError> {
     let token = |user: &str| -> Result<String, DemoError> {
@@ -109,9 +118,16 @@ pub fn demo_config(summary: &Summary, sim_url: &str, listen: SocketAddr, dir: &P
         Ok(path.display().to_string())
     };
     let (alice, bob) = (token("alice")?, token("bob")?);
+    let base = dir;
+    let dir = base.display();
     let text = format!(
         r#"[server]
 listen = "{listen}"
+admin_token_file = "{dir}/admin.token"
+
+[store]
+dir = "{dir}/store"
+key_file = "{dir}/store.key"
 
 [defaults]
 interval = "{DEMO_INTERVAL}"
@@ -136,9 +152,14 @@ name = "repositories"
 instance_url = "{sim_url}"
 token_file = "{alice}"
 repositories = ["acme/backend", "acme/backnd", "acme/old-platform", "acme/legacy-api", "https://gitlab.other.example/acme/backend"]
+
+# Not connected: try `labwatch connect --workspace spare` with a token of the simulator.
+[[workspace]]
+name = "spare"
+instance_url = "{sim_url}"
 "#
     );
-    let path = dir.join("labwatch-demo.toml");
+    let path = base.join("labwatch-demo.toml");
     std::fs::write(&path, &text).map_err(|e| DemoError::Io(format!("cannot write {}: {e}", path.display())))?;
     Config::parse(&path, &text).map_err(|e| DemoError::Scenario(format!("the generated demo config is invalid:\n{e}")))
 }
@@ -156,7 +177,14 @@ fn write_secret(path: &Path, secret: &str) -> Result<(), DemoError> {
         .map_err(|e| DemoError::Io(format!("cannot write {}: {e}", path.display())))
 }
 
-fn banner(summary: &Summary, sim_url: &str, listen: SocketAddr) -> String {
+/// 32 random bytes as hex, for the demo's admin token.
+fn random_token() -> Result<String, DemoError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| DemoError::Io(format!("no randomness for the admin token: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn banner(summary: &Summary, sim_url: &str, listen: SocketAddr, admin_token: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -172,7 +200,7 @@ fn banner(summary: &Summary, sim_url: &str, listen: SocketAddr) -> String {
     );
     let _ = writeln!(
         out,
-        "Workspaces: healthy (alice), expiring (bob), repositories (alice); checks run every {DEMO_INTERVAL}."
+        "Workspaces: healthy (alice), expiring (bob), repositories (alice), spare (not connected); checks run every {DEMO_INTERVAL}."
     );
     if let Some(t) = summary
         .users
@@ -184,6 +212,24 @@ fn banner(summary: &Summary, sim_url: &str, listen: SocketAddr) -> String {
             out,
             "Try: curl -X POST {sim_url}/-/sim/tokens/{}/revoke   (alice's token; see `healthy` turn critical)",
             t.id
+        );
+    }
+    let _ = writeln!(out, "\nAdmin API token (demo only): {admin_token}");
+    let _ = writeln!(
+        out,
+        "  export LABWATCH_ADMIN_TOKEN={admin_token} LABWATCH_DAEMON=http://{listen}"
+    );
+    let _ = writeln!(out, "  labwatch rotate --workspace healthy");
+    if let Some(t) = summary
+        .users
+        .iter()
+        .find(|u| u.username == "bob")
+        .and_then(|u| u.tokens.first())
+    {
+        let _ = writeln!(
+            out,
+            "  echo {} | labwatch connect --workspace spare --instance-url {sim_url}",
+            t.token
         );
     }
     let _ = write!(out, "Ctrl-C stops.");

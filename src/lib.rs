@@ -11,6 +11,8 @@
 //! - [`engine`]: the [`engine::Check`] trait and its [`engine::Outcome`], the
 //!   reason-code registry, the scheduler (interval with jitter, timeout,
 //!   concurrency limit, dependency graph) and the [`engine::StatusStore`].
+//! - [`actions`]: connect, update token, rotate, disconnect, repositories:
+//!   the only code that changes a connection.
 //! - [`checks`]: the built-in checks and the explicit registry that builds a
 //!   workspace's list of them.
 //! - [`gitlab`]: the GitLab API client: typed calls, error taxonomy, request
@@ -24,6 +26,7 @@
 //! - [`report`]: text, JSON and Nagios renderings used by `labwatch check`.
 //! - [`cli`]: the command line; [`commands`]: what each command does.
 
+pub mod actions;
 pub mod checks;
 pub mod cli;
 pub mod commands;
@@ -37,4 +40,5 @@ pub mod http;
 pub mod metrics;
 pub mod report;
 pub mod sim;
+pub mod store;
 pub mod tls;

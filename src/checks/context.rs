@@ -13,6 +13,7 @@ use crate::connections::Connections;
 use crate::gitlab::api::CloneProbe;
 use crate::gitlab::types::{Project, TokenInfo, User};
 use crate::gitlab::{ClientOptions, GitlabClient, GitlabError, GitlabMetrics};
+use crate::store::Store;
 
 /// What every workspace's checks are built with.
 #[derive(Clone, Default)]
@@ -41,10 +42,44 @@ pub struct WorkspaceGitlab {
     listing: tokio::sync::Mutex<Option<CachedListing>>,
     /// Clone probe answers per repository path, per token generation.
     probes: Mutex<HashMap<String, (u64, CloneProbe)>>,
+    /// The connection store, when the daemon has one: the token check uses
+    /// it to settle a rotation that a crash interrupted.
+    pub store: Option<Arc<Store>>,
+    /// Why the stored connection could not be read (wrong key, tampered
+    /// file); the token check reports it instead of running.
+    pub store_error: Option<String>,
+}
+
+/// Where a workspace's token comes from.
+pub enum TokenSource {
+    /// The bootstrap `token_file` of the config.
+    ConfigFile,
+    /// The connection store: the token (if connected), or why it could not
+    /// be read.
+    Store {
+        store: Arc<Store>,
+        token: Result<Option<SecretString>, String>,
+    },
 }
 
 impl WorkspaceGitlab {
+    /// With the token from `token_file` (no store: `labwatch check`).
     pub fn new(ws: &WorkspaceConfig, shared: &Shared) -> WorkspaceGitlab {
+        WorkspaceGitlab::with_source(ws, shared, TokenSource::ConfigFile)
+    }
+
+    pub fn with_source(ws: &WorkspaceConfig, shared: &Shared, source: TokenSource) -> WorkspaceGitlab {
+        let (token, store, store_error) = match source {
+            TokenSource::ConfigFile => (read_token(ws), None, None),
+            TokenSource::Store {
+                store,
+                token: Ok(Some(t)),
+            } => (Some(t), Some(store), None),
+            // Connected through the store or not at all: the bootstrap file
+            // still counts until a connection replaces it.
+            TokenSource::Store { store, token: Ok(None) } => (read_token(ws), Some(store), None),
+            TokenSource::Store { store, token: Err(e) } => (None, Some(store), Some(e)),
+        };
         let client = crate::tls::client_config(ws.ca_file.as_deref()).and_then(|tls| {
             GitlabClient::new(ClientOptions {
                 workspace: &ws.name,
@@ -52,7 +87,7 @@ impl WorkspaceGitlab {
                 tls,
                 requests_per_second: ws.requests_per_second,
                 timeout: ws.timeout,
-                token: read_token(ws),
+                token,
                 metrics: shared.gitlab_metrics.clone(),
             })
         });
@@ -64,6 +99,8 @@ impl WorkspaceGitlab {
             identity: Mutex::new(None),
             listing: tokio::sync::Mutex::new(None),
             probes: Mutex::new(HashMap::new()),
+            store,
+            store_error,
         }
     }
 

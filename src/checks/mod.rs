@@ -6,7 +6,7 @@
 //! (one per watched repository).
 
 mod context;
-mod gitlab_errors;
+pub(crate) mod gitlab_errors;
 pub mod instance;
 mod repository;
 mod scopes;
@@ -14,7 +14,7 @@ mod token;
 
 use std::sync::Arc;
 
-pub use context::{Shared, WorkspaceGitlab};
+pub use context::{Shared, TokenSource, WorkspaceGitlab};
 pub use repository::RepositoryCheck;
 pub use scopes::ScopesCheck;
 pub use token::TokenCheck;
@@ -22,9 +22,14 @@ pub use token::TokenCheck;
 use crate::config::WorkspaceConfig;
 use crate::engine::Check;
 
-/// The checks of one workspace, dependencies before dependents.
+/// The checks of one workspace, dependencies before dependents, with the
+/// token from `token_file`.
 pub fn for_workspace(ws: &WorkspaceConfig, shared: &Shared) -> Vec<Arc<dyn Check>> {
-    let gitlab = Arc::new(WorkspaceGitlab::new(ws, shared));
+    with_gitlab(ws, Arc::new(WorkspaceGitlab::new(ws, shared)))
+}
+
+/// The checks of one workspace over an existing GitLab context.
+pub fn with_gitlab(ws: &WorkspaceConfig, gitlab: Arc<WorkspaceGitlab>) -> Vec<Arc<dyn Check>> {
     let mut checks: Vec<Arc<dyn Check>> = vec![
         Arc::new(instance::InstanceCheck::new(ws)),
         Arc::new(TokenCheck::new(gitlab.clone())),

@@ -34,19 +34,49 @@ impl TokenCheck {
                 );
             }
         };
+        if let Some(e) = &self.ws.store_error {
+            let summary = format!(
+                "The stored connection of workspace `{}` cannot be read: {e}",
+                self.ws.config.name
+            );
+            return Outcome::new(Status::Critical, Reason::StoreUnreadable, summary);
+        }
         if !client.has_token() {
             self.ws.connections.set(&self.ws.config.name, ConnectionView::default());
             let summary = format!("Workspace `{}` has no GitLab token.", self.ws.config.name);
             return Outcome::new(Status::Critical, Reason::NotConnected, summary);
         }
         let generation = client.token_generation();
+        let marker = self
+            .ws
+            .store
+            .as_ref()
+            .and_then(|s| s.read_marker(&self.ws.config.name).ok().flatten());
         let info = match client.token_self().await {
             Ok(info) => info,
             Err(e) => {
                 self.ws.connections.update(&self.ws.config.name, |c| c.connected = true);
+                if let Some(m) = marker.filter(|_| e.root().is_auth_failure()) {
+                    let summary = format!(
+                        "A token rotation ({}, started {}) was interrupted after GitLab revoked token {}; the new token was never stored.",
+                        m.trigger,
+                        rfc3339(m.started_at),
+                        m.old_token_id
+                    );
+                    return Outcome::new(Status::Critical, Reason::TokenLostInRotation, summary);
+                }
                 return gitlab_errors::outcome(&e, "the token");
             }
         };
+        if marker.is_some() {
+            // The stored token works: the interrupted rotation either never
+            // reached GitLab or was saved in time. Nothing is lost.
+            if let Some(store) = &self.ws.store {
+                if store.clear_marker(&self.ws.config.name).is_ok() {
+                    tracing::info!(workspace = %self.ws.config.name, token_id = info.id, "Interrupted rotation settled: the stored token works");
+                }
+            }
+        }
         self.ws.remember_token(generation, info.clone());
         let identity = self.ws.identity(client).await;
         let (username, user_id) = match &identity {

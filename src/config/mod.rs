@@ -34,6 +34,8 @@ pub struct Config {
     pub engine: EngineConfig,
     /// In file order; names are unique.
     pub workspaces: Vec<WorkspaceConfig>,
+    /// Instances `connect` may use; empty means any http(s) URL.
+    pub allowed_instances: Vec<Url>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +141,15 @@ impl Config {
 
     pub fn workspace(&self, name: &str) -> Option<&WorkspaceConfig> {
         self.workspaces.iter().find(|w| w.name == name)
+    }
+
+    /// Whether `connect` may use this (normalised) instance URL.
+    pub fn instance_allowed(&self, url: &Url) -> bool {
+        self.allowed_instances.is_empty()
+            || self
+                .allowed_instances
+                .iter()
+                .any(|a| instance_url::display(a) == instance_url::display(url))
     }
 }
 

@@ -12,6 +12,7 @@ pub struct RawConfig {
     pub defaults: Option<Spanned<RawDefaults>>,
     #[serde(default)]
     pub workspace: Vec<Spanned<RawWorkspace>>,
+    pub allowed_instances: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

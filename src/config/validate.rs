@@ -116,12 +116,20 @@ impl Validator<'_> {
             }
             workspaces.push(self.workspace(ws, &base));
         }
+        let mut allowed_instances = Vec::new();
+        for s in raw.allowed_instances.unwrap_or_default() {
+            match instance_url::normalize(s.get_ref()) {
+                Ok(u) => allowed_instances.push(u),
+                Err(m) => self.err(&s, m),
+            }
+        }
         Config {
             source: path.to_path_buf(),
             server,
             store,
             engine,
             workspaces,
+            allowed_instances,
         }
     }
 

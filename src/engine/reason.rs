@@ -56,6 +56,11 @@ pub enum Reason {
     RepoAccessInsufficient,
     RepoCloneDenied,
     RepoDisabled,
+    // renewal
+    RenewalFailed,
+    RenewalImpossible,
+    TokenLostInRotation,
+    StoreUnreadable,
 }
 
 impl Reason {
@@ -101,6 +106,10 @@ impl Reason {
         Reason::RepoAccessInsufficient,
         Reason::RepoCloneDenied,
         Reason::RepoDisabled,
+        Reason::RenewalFailed,
+        Reason::RenewalImpossible,
+        Reason::TokenLostInRotation,
+        Reason::StoreUnreadable,
     ];
 
     pub fn code(self) -> &'static str {
@@ -454,6 +463,42 @@ impl Reason {
                 &[
                     "Check that the token has the `read_repository` (or `api`) scope.",
                     "Check that the user's role may download code (Guests cannot on private projects).",
+                ],
+            ),
+            Reason::RenewalFailed => (
+                "renewal-failed",
+                "token",
+                "GitLab refused to rotate the token; the current token still works.",
+                &[
+                    "Read GitLab's message above: an `expires_at` beyond the instance's maximum lifetime is the usual cause.",
+                    "Retry the rotation, or create a new token by hand and update the token of workspace `{workspace}`.",
+                ],
+            ),
+            Reason::RenewalImpossible => (
+                "renewal-impossible",
+                "token",
+                "The token cannot be rotated through the API: it is expired or revoked, lacks the `api` or `self_rotate` scope, or GitLab is older than 16.10.",
+                &[
+                    "Create a new personal access token in GitLab (Preferences → Access Tokens) with the scopes the workspace needs (add `self_rotate` so labwatch can rotate it next time).",
+                    "Update the token of workspace `{workspace}`: `labwatch renew --workspace {workspace}`.",
+                ],
+            ),
+            Reason::TokenLostInRotation => (
+                "token-lost-in-rotation",
+                "token",
+                "A rotation was interrupted after GitLab revoked the old token, and labwatch never stored the new one.",
+                &[
+                    "In GitLab (Preferences → Access Tokens) revoke the token that the interrupted rotation created (same name, created at the time of the rotation).",
+                    "Create a new token and update workspace `{workspace}`: `labwatch renew --workspace {workspace}`.",
+                ],
+            ),
+            Reason::StoreUnreadable => (
+                "store-unreadable",
+                "token",
+                "The stored connection cannot be decrypted or read: a different store key, or a damaged or tampered file.",
+                &[
+                    "Restore the store key that wrote it (`key_file` or LABWATCH_STORE_KEY); labwatch never overwrites the file.",
+                    "If the key is lost, remove the workspace's file from the store directory and connect the workspace again.",
                 ],
             ),
             Reason::RepoDisabled => (

@@ -3,6 +3,8 @@
 use reqwest::Method;
 use reqwest::header::LINK;
 
+use secrecy::SecretString;
+
 use super::types::{Project, TokenInfo, User, Version};
 use super::{Auth, GitlabClient, GitlabError};
 
@@ -23,6 +25,56 @@ impl GitlabClient {
     /// `GET /personal_access_tokens/self`: the token's own metadata.
     pub async fn token_self(&self) -> Result<TokenInfo, GitlabError> {
         self.get_json("/personal_access_tokens/self", &[]).await
+    }
+
+    /// `POST /personal_access_tokens/self/rotate`: GitLab revokes this token
+    /// at once and answers with its successor (FACTS §2). Never retry this
+    /// with the same token: a second call with a rotated token revokes the
+    /// whole token family.
+    pub async fn rotate_self(&self, expires_at: Option<time::Date>) -> Result<(TokenInfo, SecretString), GitlabError> {
+        let mut url = self.api_url("/personal_access_tokens/self/rotate");
+        if let Some(date) = expires_at {
+            url.query_pairs_mut()
+                .append_pair("expires_at", &super::types::format_date(date));
+        }
+        let answer = self.send(Method::POST, url, Auth::Token).await?;
+        #[derive(serde::Deserialize)]
+        struct Rotated {
+            #[serde(flatten)]
+            info: TokenInfo,
+            token: String,
+        }
+        let rotated: Rotated = answer.json()?;
+        Ok((rotated.info, SecretString::from(rotated.token)))
+    }
+
+    /// `DELETE /personal_access_tokens/self`: revokes the token in use.
+    pub async fn revoke_self(&self) -> Result<(), GitlabError> {
+        let url = self.api_url("/personal_access_tokens/self");
+        self.send(Method::DELETE, url, Auth::Token).await.map(|_| ())
+    }
+
+    /// One page of the user's projects (full shape), optionally filtered by
+    /// GitLab's search, with whether another page follows.
+    pub async fn member_projects_page(
+        &self,
+        search: Option<&str>,
+        page: u32,
+    ) -> Result<(Vec<Project>, Option<u32>), GitlabError> {
+        let mut url = self.api_url("/projects");
+        let page_s = page.to_string();
+        url.query_pairs_mut()
+            .extend_pairs([("membership", "true"), ("per_page", "20"), ("page", page_s.as_str())]);
+        if let Some(q) = search.filter(|q| !q.is_empty()) {
+            url.query_pairs_mut().append_pair("search", q);
+        }
+        let answer = self.send(Method::GET, url, Auth::Token).await?;
+        let next = answer
+            .headers
+            .get("x-next-page")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        Ok((answer.json()?, next))
     }
 
     /// Every project the user is a member of, full shape (with visibility and

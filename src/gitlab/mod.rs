@@ -19,6 +19,10 @@ use prometheus::{IntCounterVec, IntGaugeVec, Opts};
 pub struct GitlabMetrics {
     requests: IntCounterVec,
     ratelimit_remaining: IntGaugeVec,
+    /// Token rotations and failed attempts, by trigger; they are GitLab calls
+    /// too, and live here so one registration covers every counter.
+    renewals: IntCounterVec,
+    renewal_failures: IntCounterVec,
 }
 
 impl GitlabMetrics {
@@ -40,12 +44,38 @@ impl GitlabMetrics {
                 &["workspace"],
             )
             .expect("constant metric definition is valid"),
+            renewals: IntCounterVec::new(
+                Opts::new(
+                    "labwatch_token_renewals_total",
+                    "Token rotations that succeeded, by trigger (schedule, alert, manual).",
+                ),
+                &["workspace", "trigger"],
+            )
+            .expect("constant metric definition is valid"),
+            renewal_failures: IntCounterVec::new(
+                Opts::new(
+                    "labwatch_token_renewal_failures_total",
+                    "Token rotations that failed, by trigger (schedule, alert, manual).",
+                ),
+                &["workspace", "trigger"],
+            )
+            .expect("constant metric definition is valid"),
         }
     }
 
     pub fn register(&self, registry: &prometheus::Registry) -> prometheus::Result<()> {
         registry.register(Box::new(self.requests.clone()))?;
+        registry.register(Box::new(self.renewals.clone()))?;
+        registry.register(Box::new(self.renewal_failures.clone()))?;
         registry.register(Box::new(self.ratelimit_remaining.clone()))
+    }
+
+    pub fn renewal(&self, workspace: &str, trigger: &str) {
+        self.renewals.with_label_values(&[workspace, trigger]).inc();
+    }
+
+    pub fn renewal_failure(&self, workspace: &str, trigger: &str) {
+        self.renewal_failures.with_label_values(&[workspace, trigger]).inc();
     }
 
     fn request(&self, workspace: &str, code: &str) {

@@ -5,6 +5,7 @@
 //! - `/status`, `/status/{workspace}`: the JSON document ([`status`]).
 //! - `/metrics`: Prometheus text format.
 
+pub mod admin;
 mod probes;
 mod status;
 
@@ -34,6 +35,8 @@ pub struct AppState {
     pub store: Arc<StatusStore>,
     pub metrics: Arc<Metrics>,
     pub connections: Arc<Connections>,
+    /// The admin API; `None` when no admin token is configured.
+    pub admin: Option<Arc<admin::AdminState>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -45,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/status", get(status::all))
         .route("/status/{workspace}", get(status::one))
         .route("/metrics", get(metrics))
+        .merge(admin::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
@@ -93,15 +97,15 @@ async fn not_found() -> Response {
 pub struct ApiError {
     #[serde(skip)]
     status: StatusCode,
-    error: &'static str,
+    error: String,
     message: String,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn new(status: StatusCode, error: impl Into<String>, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
-            error,
+            error: error.into(),
             message: message.into(),
         }
     }

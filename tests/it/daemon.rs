@@ -1,13 +1,8 @@
 //! The daemon in-process: scheduled checks behind the real HTTP server on
 //! port 0, with rounds triggered and awaited instead of slept for.
 
-use std::sync::Arc;
-
-use labwatch::connections::Connections;
 use labwatch::daemon::Engine;
-use labwatch::gitlab::GitlabMetrics;
-use labwatch::http::{AppState, serve};
-use labwatch::metrics::Metrics;
+use labwatch::http::serve;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -24,16 +19,11 @@ struct Running {
 
 async fn start(config: labwatch::config::Config) -> Running {
     let engine = Engine::start(config);
-    let store = engine.store();
-    let passes = store.subscribe();
+    let passes = engine.store().subscribe();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let state = AppState {
-        metrics: Arc::new(Metrics::new(store.clone(), &GitlabMetrics::new())),
-        connections: Arc::new(Connections::new()),
-        store,
-    };
+    let state = engine.app_state();
     tokio::spawn(serve(listener, state, async move {
         let _ = stopped.await;
     }));

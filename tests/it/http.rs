@@ -85,6 +85,7 @@ async fn get(store: &Arc<StatusStore>, uri: &str) -> (StatusCode, String) {
         store: store.clone(),
         metrics: Arc::new(Metrics::new(store.clone(), &GitlabMetrics::new())),
         connections: Arc::new(Connections::new()),
+        admin: None,
     };
     let response = router(state)
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())

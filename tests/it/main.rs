@@ -1,8 +1,10 @@
 //! labwatch's integration tests: one test binary (ripgrep style), one module
 //! per area, shared servers and helpers in `support`.
 
+mod admin;
 mod cli;
 mod config;
+mod crash;
 mod daemon;
 mod demo;
 mod engine;
@@ -12,4 +14,5 @@ mod http;
 mod instance;
 mod readme;
 mod sim;
+mod store;
 mod support;

@@ -34,7 +34,13 @@ impl Daemon {
     /// Starts `labwatch --log-format json ARGS…`; stdout lines arrive as
     /// events `{"stdout": line}`, stderr log lines as their JSON.
     pub fn spawn(args: &[&std::ffi::OsStr]) -> Daemon {
+        Daemon::spawn_with_env(args, &[])
+    }
+
+    /// [`Daemon::spawn`] with extra environment variables.
+    pub fn spawn_with_env(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Daemon {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin!("labwatch"))
+            .envs(env.iter().copied())
             .args(["--log-format", "json"])
             .args(args)
             .env("RUST_LOG", "labwatch=debug")

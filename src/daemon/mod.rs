@@ -1,20 +1,25 @@
-//! The running daemon: turns a [`Config`] into scheduled workspaces and an
-//! HTTP server, reloads the config on SIGHUP (keeping the old one when the new
-//! one is invalid) and stops gracefully on SIGTERM or SIGINT.
+//! The running daemon: turns a [`Config`] into scheduled workspaces
+//! ([`Engine`]) and an HTTP server, reloads the config on SIGHUP (keeping the
+//! old one when the new one is invalid) and stops gracefully on SIGTERM or
+//! SIGINT.
+
+mod engine;
+
+pub use engine::Engine;
 
 use std::future::Future;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use secrecy::SecretString;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 
+use crate::actions::{Actions, run_auto_renewal};
 use crate::checks::{self, Shared};
 use crate::config::{Config, ConfigErrors, instance_url};
-use crate::engine::{Plan, PlannedCheck, Scheduler, StatusStore};
-use crate::http::{self, AppState};
-use crate::metrics::Metrics;
+use crate::engine::{Plan, PlannedCheck};
+use crate::http::{self, admin::AdminState};
+use crate::store::Store;
 
 /// The checks of every workspace, scheduled with the workspace's settings.
 pub fn plans(config: &Config, shared: &Shared) -> Vec<Arc<Plan>> {
@@ -39,102 +44,6 @@ pub fn plans(config: &Config, shared: &Shared) -> Vec<Arc<Plan>> {
         .collect()
 }
 
-/// A workspace's scheduler task and the handle that makes it run now.
-struct Running {
-    workspace: String,
-    task: JoinHandle<()>,
-    trigger: Arc<Notify>,
-}
-
-/// Scheduled workspaces over one status store. Dropping it stops them.
-pub struct Engine {
-    store: Arc<StatusStore>,
-    /// Lives across reloads: metrics counters and connection views persist.
-    shared: Shared,
-    running: Vec<Running>,
-    config: Config,
-}
-
-impl Engine {
-    /// Starts scheduling `config`'s workspaces. Needs a tokio runtime.
-    pub fn start(config: Config) -> Engine {
-        let mut engine = Engine {
-            store: Arc::new(StatusStore::new()),
-            shared: Shared::default(),
-            running: Vec::new(),
-            config: config.clone(),
-        };
-        engine.apply(config);
-        engine
-    }
-
-    /// Replaces the running schedule with `config`'s. Results of checks that
-    /// still exist are kept; all checks run again at once.
-    pub fn apply(&mut self, config: Config) {
-        self.stop();
-        let plans = plans(&config, &self.shared);
-        self.store.set_layout(plans.iter().map(|p| p.layout()).collect());
-        let scheduler = Scheduler::new(self.store.clone(), config.engine.concurrency);
-        for plan in plans {
-            let trigger = Arc::new(Notify::new());
-            let workspace = plan.workspace.clone();
-            let task = tokio::spawn(scheduler.clone().run_workspace(plan, trigger.clone()));
-            self.running.push(Running {
-                workspace,
-                task,
-                trigger,
-            });
-        }
-        self.config = config;
-    }
-
-    /// Makes every check of `workspace` (or of all workspaces) due now.
-    /// Returns false for an unknown workspace.
-    pub fn run_now(&self, workspace: Option<&str>) -> bool {
-        let mut found = false;
-        for r in &self.running {
-            if workspace.is_none_or(|w| w == r.workspace) {
-                r.trigger.notify_one();
-                found = true;
-            }
-        }
-        found
-    }
-
-    pub fn store(&self) -> Arc<StatusStore> {
-        self.store.clone()
-    }
-
-    pub fn shared(&self) -> &Shared {
-        &self.shared
-    }
-
-    /// The HTTP layer's view of this engine.
-    pub fn app_state(&self) -> AppState {
-        AppState {
-            store: self.store.clone(),
-            metrics: Arc::new(Metrics::new(self.store.clone(), &self.shared.gitlab_metrics)),
-            connections: self.shared.connections.clone(),
-        }
-    }
-
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    fn stop(&mut self) {
-        for r in self.running.drain(..) {
-            r.task.abort();
-        }
-    }
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 /// Loads the config at `path` and applies it; on error the engine keeps
 /// running the old one and the errors are returned for the log.
 pub fn reload(engine: &mut Engine, path: &Path) -> Result<(), ConfigErrors> {
@@ -155,19 +64,39 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let path = config.source.clone();
-    let mut engine = Engine::start(config);
-    let state = engine.app_state();
+    let store = Arc::new(Store::open(&config.store.dir, &config.store.key_file).map_err(|e| {
+        std::io::Error::other(format!(
+            "cannot open the connection store: {e}; fix its permissions or change [store] in the config"
+        ))
+    })?);
+    let admin_token = match &config.server.admin_token_file {
+        Some(file) => Some(read_admin_token(file)?),
+        None => None,
+    };
+    let engine = Arc::new(Mutex::new(Engine::start_with_store(config, Some(store.clone()))));
+    let actions = Arc::new(Actions::new(engine.clone(), store));
+    let mut state = lock(&engine).app_state();
+    state.admin = admin_token.map(|token| {
+        Arc::new(AdminState {
+            token,
+            actions: actions.clone(),
+        })
+    });
+    let admin_on = state.admin.is_some();
+    let renewal = tokio::spawn(run_auto_renewal(actions));
     let addr = listener.local_addr()?;
-    tracing::info!(listen = %addr, workspaces = engine.config().workspaces.len(), "Serving");
+    let workspaces = lock(&engine).config().workspaces.len();
+    tracing::info!(listen = %addr, workspaces, admin_api = admin_on, "Serving");
     let server = tokio::spawn(http::serve(listener, state, shutdown));
     tokio::pin!(server);
     loop {
         tokio::select! {
             result = &mut server => {
+                renewal.abort();
                 tracing::info!("Shut down");
                 return result.unwrap_or_else(|e| Err(std::io::Error::other(e)));
             }
-            () = reloads.next() => match reload(&mut engine, &path) {
+            () = reloads.next() => match reload(&mut lock(&engine), &path) {
                 Ok(()) => tracing::info!(file = %path.display(), "Configuration reloaded"),
                 Err(errors) => tracing::error!(
                     file = %path.display(), errors = %errors,
@@ -176,6 +105,24 @@ pub async fn run(
             },
         }
     }
+}
+
+fn lock(engine: &Mutex<Engine>) -> std::sync::MutexGuard<'_, Engine> {
+    engine.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The admin bearer token: the file's content, trimmed; it must not be empty.
+fn read_admin_token(file: &Path) -> std::io::Result<SecretString> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| std::io::Error::other(format!("cannot read admin_token_file {}: {e}", file.display())))?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(std::io::Error::other(format!(
+            "admin_token_file {} is empty; put a long random token in it (for example `openssl rand -hex 32`)",
+            file.display()
+        )));
+    }
+    Ok(SecretString::from(token.to_owned()))
 }
 
 /// Something that says "reload the config now" (SIGHUP in production).

@@ -1,0 +1,133 @@
+//! connect: validate a token against an instance and store the connection.
+
+use secrecy::SecretString;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::{ActionError, Actions, Actor, TokenSummary, verify};
+use crate::config::instance_url;
+use crate::store::StoredConnection;
+
+pub struct ConnectRequest {
+    /// Empty or absent: `https://gitlab.com`.
+    pub instance_url: Option<String>,
+    pub token: SecretString,
+    /// Repositories to watch; `None` keeps the config's list.
+    pub repositories: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Connected {
+    pub workspace: String,
+    pub instance_url: String,
+    pub user: UserSummary,
+    pub token: TokenSummary,
+    /// What the workspace watches now.
+    pub watched: Vec<String>,
+    /// The first page of repositories the account can access.
+    pub accessible: Vec<super::repositories::RepoSummary>,
+    pub accessible_next_page: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserSummary {
+    pub id: u64,
+    pub username: String,
+}
+
+impl Actions {
+    pub async fn connect(&self, workspace: &str, req: ConnectRequest) -> Result<Connected, ActionError> {
+        let result = self.try_connect(workspace, req).await;
+        match &result {
+            Ok(c) => self.audit(
+                workspace,
+                Actor::AdminApi,
+                "connect",
+                "ok",
+                Some(c.token.id),
+                Some(format!("@{} on {}", c.user.username, c.instance_url)),
+            ),
+            Err(e) => self.audit(
+                workspace,
+                Actor::AdminApi,
+                "connect",
+                &e.code,
+                None,
+                Some(e.message.clone()),
+            ),
+        }
+        result
+    }
+
+    async fn try_connect(&self, workspace: &str, req: ConnectRequest) -> Result<Connected, ActionError> {
+        let mut ws = self.workspace(workspace)?;
+        let raw = req
+            .instance_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or(instance_url::DEFAULT_INSTANCE);
+        let url = instance_url::normalize(raw).map_err(|m| ActionError::new(422, "instance-url-invalid", m))?;
+        if !self.engine().config().instance_allowed(&url) {
+            return Err(ActionError::new(
+                403,
+                "instance-not-allowed",
+                format!(
+                    "{} is not in `allowed_instances`; ask the operator to add it to the config.",
+                    instance_url::display(&url)
+                ),
+            ));
+        }
+        ws.instance_url = url.clone();
+        verify::reachable(&ws).await?;
+        let client = self.client(&ws, &url, req.token.clone())?;
+        let (info, user) = verify::identify(&client, &ws).await?;
+        let existing = self.store.load(workspace).map_err(super::store_error)?;
+        if let Some(existing) = &existing {
+            if existing.user_id != user.id || existing.instance_url != instance_url::display(&url) {
+                return Err(ActionError::new(
+                    409,
+                    "conflict",
+                    format!(
+                        "Workspace `{workspace}` is connected to @{} on {}; one account per workspace: disconnect first (`labwatch disconnect --workspace {workspace}`).",
+                        existing.username, existing.instance_url
+                    ),
+                ));
+            }
+        }
+        verify::scopes(&info, &ws)?;
+        let watched = match &req.repositories {
+            Some(list) => Some(verify::repositories(&client, &ws, list).await?),
+            None => None,
+        };
+        let (page, next) = client.member_projects_page(None, 1).await.unwrap_or_default();
+        let conn = StoredConnection {
+            workspace: workspace.to_owned(),
+            instance_url: instance_url::display(&url),
+            token: req.token,
+            user_id: user.id,
+            username: user.username.clone(),
+            token_id: info.id,
+            token_name: info.name.clone(),
+            scopes: info.scopes.clone(),
+            expires_at: info.expires_at,
+            created_at: info.created_at,
+            connected_at: OffsetDateTime::now_utc(),
+            // Reconnecting keeps an earlier choice unless a new one is given.
+            repositories: watched.clone().or_else(|| existing.and_then(|e| e.repositories)),
+        };
+        self.store.save(&conn).map_err(super::store_error)?;
+        self.replan(workspace);
+        Ok(Connected {
+            workspace: workspace.to_owned(),
+            instance_url: conn.instance_url.clone(),
+            user: UserSummary {
+                id: user.id,
+                username: user.username,
+            },
+            token: TokenSummary::of(&conn),
+            watched: watched.unwrap_or_else(|| ws.repositories.iter().map(|r| r.key()).collect()),
+            accessible: page.iter().map(super::repositories::RepoSummary::of).collect(),
+            accessible_next_page: next,
+        })
+    }
+}

@@ -1,0 +1,211 @@
+//! The actions: the only code that changes a connection. Connect, update
+//! token, rotate, disconnect, choose repositories, run checks now. Each
+//! validates against GitLab first, writes the encrypted store before anything
+//! else, appends an audit line, and re-plans the workspace so its checks run
+//! again at once.
+//!
+//! The rules that protect a working token (DESIGN §4.3): one rotation at a
+//! time per workspace; a pending-rotation marker before the call; the new
+//! token persisted (fsync) before anything else; never a retry with the old
+//! token.
+
+mod connect;
+mod disconnect;
+mod error;
+mod renewal;
+mod repositories;
+mod rotate;
+mod update;
+mod verify;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Serialize;
+use time::OffsetDateTime;
+use tokio::time::Instant;
+
+pub use connect::ConnectRequest;
+pub use error::ActionError;
+pub use renewal::run_auto_renewal;
+pub use rotate::Trigger;
+
+use crate::config::WorkspaceConfig;
+use crate::daemon::Engine;
+use crate::gitlab::{ClientOptions, GitlabClient};
+use crate::store::{AuditEntry, Store, StoredConnection};
+
+/// Least time between two "run checks now" requests for the same scope, so
+/// the admin API cannot be used to hammer GitLab.
+const RUN_NOW_SPACING: Duration = Duration::from_secs(5);
+
+/// Env var naming a point in an action at which the daemon stops and waits
+/// forever, so the crash-safety test can SIGKILL it exactly there. Only
+/// tests set it.
+pub const PAUSE_AT_ENV: &str = "LABWATCH_PAUSE_AT";
+
+/// Who asked for an action (the audit log's `actor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    AdminApi,
+    Alert,
+    Schedule,
+}
+
+impl Actor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Actor::AdminApi => "admin-api",
+            Actor::Alert => "alert",
+            Actor::Schedule => "schedule",
+        }
+    }
+}
+
+/// Everything the actions need; shared by the admin API and the renewal task.
+pub struct Actions {
+    engine: Arc<Mutex<Engine>>,
+    store: Arc<Store>,
+    /// Single flight per workspace for rotation.
+    rotations: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Last "run now" per workspace (`None`: all).
+    last_run: Mutex<HashMap<Option<String>, Instant>>,
+}
+
+/// The token metadata actions report; never the token itself.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TokenSummary {
+    pub id: u64,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<String>,
+}
+
+impl TokenSummary {
+    fn of(conn: &StoredConnection) -> TokenSummary {
+        TokenSummary {
+            id: conn.token_id,
+            name: conn.token_name.clone(),
+            scopes: conn.scopes.clone(),
+            expires_at: conn.expires_at.map(crate::gitlab::types::format_date),
+        }
+    }
+}
+
+impl Actions {
+    pub fn new(engine: Arc<Mutex<Engine>>, store: Arc<Store>) -> Actions {
+        Actions {
+            engine,
+            store,
+            rotations: Mutex::default(),
+            last_run: Mutex::default(),
+        }
+    }
+
+    pub fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The configured workspace, or 404.
+    fn workspace(&self, name: &str) -> Result<WorkspaceConfig, ActionError> {
+        self.engine()
+            .config()
+            .workspace(name)
+            .cloned()
+            .ok_or_else(|| ActionError::unknown_workspace(name))
+    }
+
+    /// The stored connection, or 409 not connected.
+    fn connection(&self, name: &str) -> Result<StoredConnection, ActionError> {
+        match self.store.load(name) {
+            Ok(Some(c)) => Ok(c),
+            Ok(None) => Err(ActionError::not_connected(name)),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// A client for `base` with `token`, trusting what the workspace trusts.
+    fn client(&self, ws: &WorkspaceConfig, base: &url::Url, token: SecretString) -> Result<GitlabClient, ActionError> {
+        let tls = crate::tls::client_config(ws.ca_file.as_deref())
+            .map_err(|e| ActionError::new(500, "tls-failure", format!("Cannot set up TLS: {e}")))?;
+        let metrics = self.engine().shared().gitlab_metrics.clone();
+        GitlabClient::new(ClientOptions {
+            workspace: &ws.name,
+            base,
+            tls,
+            requests_per_second: ws.requests_per_second,
+            timeout: ws.timeout,
+            token: Some(token),
+            metrics,
+        })
+        .map_err(|e| ActionError::new(500, "internal-error", e))
+    }
+
+    /// Re-plans the workspace: its checks pick up the stored connection and
+    /// run at once.
+    fn replan(&self, name: &str) {
+        self.engine().replan(name);
+    }
+
+    fn audit(
+        &self,
+        workspace: &str,
+        actor: Actor,
+        action: &str,
+        result: &str,
+        token_id: Option<u64>,
+        detail: Option<String>,
+    ) {
+        let entry = AuditEntry {
+            at: OffsetDateTime::now_utc(),
+            workspace: workspace.to_owned(),
+            actor: actor.as_str().to_owned(),
+            action: action.to_owned(),
+            result: result.to_owned(),
+            token_id,
+            detail,
+        };
+        if let Err(e) = self.store.audit(&entry) {
+            tracing::error!(workspace, action, error = %e, "Cannot write the audit log");
+        }
+    }
+
+    /// Makes the checks of one workspace (or all) run now, at most once per
+    /// [`RUN_NOW_SPACING`]; `Err(retry_after)` when asked too soon.
+    pub fn run_now(&self, workspace: Option<&str>) -> Result<(), Result<Duration, ActionError>> {
+        let key = workspace.map(str::to_owned);
+        let mut last = self.last_run.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = last.get(&key) {
+            let since = at.elapsed();
+            if since < RUN_NOW_SPACING {
+                return Err(Ok(RUN_NOW_SPACING - since));
+            }
+        }
+        if !self.engine().run_now(workspace) {
+            return Err(Err(ActionError::unknown_workspace(workspace.unwrap_or(""))));
+        }
+        last.insert(key, Instant::now());
+        Ok(())
+    }
+
+    /// The single-flight lock of a workspace's rotation.
+    fn rotation_lock(&self, workspace: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.rotations.lock().unwrap_or_else(|e| e.into_inner());
+        locks.entry(workspace.to_owned()).or_default().clone()
+    }
+}
+
+fn store_error(e: crate::store::StoreError) -> ActionError {
+    ActionError::new(500, "store-error", e.to_string())
+}
+
+/// Stops here forever when the crash-safety test asked for it (see
+/// [`PAUSE_AT_ENV`]); the test then kills the process.
+async fn pause_point(point: &str) {
+    if std::env::var(PAUSE_AT_ENV).is_ok_and(|p| p == point) {
+        tracing::warn!(point, "Paused at a test pause point");
+        std::future::pending::<()>().await;
+    }
+}

@@ -1,0 +1,77 @@
+//! Automatic renewal (`mode = "auto"`): after each round, a workspace whose
+//! token is due for renewal is rotated, once, with jitter so many workspaces
+//! do not rotate in the same second; a failure waits an hour before the next
+//! attempt, so a broken rotation cannot hammer GitLab.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::{Actions, Trigger};
+use crate::config::RenewalMode;
+use crate::engine::{CheckKey, Status};
+
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(3600);
+/// Up to this long after the due time, chosen at random per attempt.
+const MAX_JITTER: Duration = Duration::from_secs(300);
+
+/// Runs until the task is aborted.
+pub async fn run_auto_renewal(actions: Arc<Actions>) {
+    let status = actions.engine().store();
+    let mut passes = status.subscribe();
+    let mut backoff: HashMap<String, tokio::time::Instant> = HashMap::new();
+    let mut rng = fastrand::Rng::new();
+    while passes.changed().await.is_ok() {
+        let due: Vec<String> = {
+            let engine = actions.engine();
+            engine
+                .config()
+                .workspaces
+                .iter()
+                .filter(|w| w.renewal.mode == RenewalMode::Auto)
+                .filter(|w| renewal_due(&status, &w.name))
+                .map(|w| w.name.clone())
+                .collect()
+        };
+        for ws in due {
+            if backoff
+                .get(&ws)
+                .is_some_and(|until| tokio::time::Instant::now() < *until)
+            {
+                continue;
+            }
+            let jitter = MAX_JITTER.mul_f64(rng.f64());
+            tokio::time::sleep(jitter).await;
+            match actions.rotate(&ws, None, Trigger::Schedule).await {
+                Ok(r) => tracing::info!(workspace = %ws, token_id = r.token.id, "Token rotated on schedule"),
+                Err(e) => {
+                    tracing::warn!(workspace = %ws, error = %e, "Scheduled rotation failed");
+                    backoff.insert(ws, tokio::time::Instant::now() + RETRY_AFTER_FAILURE);
+                }
+            }
+        }
+    }
+}
+
+/// The token check passed (or warns) and its renewal time has come.
+fn renewal_due(status: &crate::engine::StatusStore, workspace: &str) -> bool {
+    let key = CheckKey {
+        workspace: workspace.to_owned(),
+        check: "token".into(),
+        target: None,
+    };
+    let Some(state) = status.get(&key) else { return false };
+    if state.is_blocked() || !matches!(state.outcome.status, Status::Ok | Status::Warning | Status::Critical) {
+        return false;
+    }
+    if !matches!(state.outcome.reason.as_str(), "ok" | "token-expiring") {
+        return false;
+    }
+    state
+        .outcome
+        .measurements
+        .get("renewal_due_timestamp_seconds")
+        .is_some_and(|due| OffsetDateTime::now_utc().unix_timestamp() as f64 >= *due)
+}

@@ -1,0 +1,164 @@
+//! Repository listing, search and selection.
+
+use serde::Serialize;
+
+use super::{ActionError, Actions, Actor, verify};
+use crate::config::{RepositoryRef, instance_url};
+use crate::engine::{Outcome, Reason, Status};
+use crate::gitlab::GitlabError;
+use crate::gitlab::types::{Project, access_level_name};
+
+#[derive(Debug, Serialize)]
+pub struct RepoSummary {
+    pub path: String,
+    pub visibility: Option<String>,
+    pub access: Option<String>,
+    pub archived: bool,
+    pub web_url: Option<String>,
+}
+
+impl RepoSummary {
+    pub fn of(p: &Project) -> RepoSummary {
+        RepoSummary {
+            path: p.path_with_namespace.clone(),
+            visibility: p.visibility.clone(),
+            access: p.access_level().map(|l| access_level_name(l).to_owned()),
+            archived: p.archived,
+            web_url: p.web_url.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RepoPage {
+    pub page: u32,
+    pub next_page: Option<u32>,
+    pub repositories: Vec<RepoSummary>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Watched {
+    pub workspace: String,
+    pub repositories: Vec<String>,
+}
+
+impl Actions {
+    /// Repositories the account can access; `search` may be a name, a path
+    /// or a full URL (a URL on another host is `repo-on-other-instance`).
+    pub async fn repositories(
+        &self,
+        workspace: &str,
+        search: Option<&str>,
+        page: u32,
+    ) -> Result<RepoPage, ActionError> {
+        let mut ws = self.workspace(workspace)?;
+        let conn = self.connection(workspace)?;
+        ws.instance_url =
+            instance_url::normalize(&conn.instance_url).map_err(|m| ActionError::new(500, "store-error", m))?;
+        let client = self.client(&ws, &ws.instance_url.clone(), conn.token.clone())?;
+        let page = page.max(1);
+        let fill = |o: Outcome| o.fill(&[("url", &conn.instance_url), ("workspace", workspace)]);
+        if let Some(q) = search.filter(|q| q.contains("://") || q.contains('/')) {
+            let repo = RepositoryRef::parse(q)
+                .map_err(|m| ActionError::new(422, "repository-invalid", m))?
+                .relative_to(&RepositoryRef::host_of(&ws.instance_url));
+            if let Some(host) = &repo.host {
+                let summary = format!(
+                    "`{q}` is on {host}, but workspace `{workspace}` is connected to {}.",
+                    conn.instance_url
+                );
+                return Err(ActionError::from_outcome(fill(Outcome::new(
+                    Status::Critical,
+                    Reason::RepoOnOtherInstance,
+                    summary,
+                ))));
+            }
+            return match client.project(&repo.path).await {
+                Ok(p) => Ok(RepoPage {
+                    page: 1,
+                    next_page: None,
+                    repositories: vec![RepoSummary::of(&p)],
+                }),
+                Err(GitlabError::Moved { location }) => {
+                    let p = client
+                        .project_at(&location)
+                        .await
+                        .map_err(|e| gitlab_failure(&e, workspace, &conn.instance_url))?;
+                    Ok(RepoPage {
+                        page: 1,
+                        next_page: None,
+                        repositories: vec![RepoSummary::of(&p)],
+                    })
+                }
+                Err(GitlabError::NotFound) => {
+                    // Fall back to a search on the last segment: maybe a typo.
+                    let name = repo.path.rsplit('/').next().unwrap_or(&repo.path).to_owned();
+                    let (found, next) = client
+                        .member_projects_page(Some(&name), page)
+                        .await
+                        .map_err(|e| gitlab_failure(&e, workspace, &conn.instance_url))?;
+                    Ok(RepoPage {
+                        page,
+                        next_page: next,
+                        repositories: found.iter().map(RepoSummary::of).collect(),
+                    })
+                }
+                Err(e) => Err(gitlab_failure(&e, workspace, &conn.instance_url)),
+            };
+        }
+        let (found, next) = client
+            .member_projects_page(search, page)
+            .await
+            .map_err(|e| gitlab_failure(&e, workspace, &conn.instance_url))?;
+        Ok(RepoPage {
+            page,
+            next_page: next,
+            repositories: found.iter().map(RepoSummary::of).collect(),
+        })
+    }
+
+    /// Sets the watched repositories after verifying each.
+    pub async fn set_repositories(&self, workspace: &str, wanted: Vec<String>) -> Result<Watched, ActionError> {
+        let result = self.try_set_repositories(workspace, wanted).await;
+        match &result {
+            Ok(w) => self.audit(
+                workspace,
+                Actor::AdminApi,
+                "set-repositories",
+                "ok",
+                None,
+                Some(w.repositories.join(", ")),
+            ),
+            Err(e) => self.audit(
+                workspace,
+                Actor::AdminApi,
+                "set-repositories",
+                &e.code,
+                None,
+                Some(e.message.clone()),
+            ),
+        }
+        result
+    }
+
+    async fn try_set_repositories(&self, workspace: &str, wanted: Vec<String>) -> Result<Watched, ActionError> {
+        let mut ws = self.workspace(workspace)?;
+        let mut conn = self.connection(workspace)?;
+        ws.instance_url =
+            instance_url::normalize(&conn.instance_url).map_err(|m| ActionError::new(500, "store-error", m))?;
+        let client = self.client(&ws, &ws.instance_url.clone(), conn.token.clone())?;
+        let verified = verify::repositories(&client, &ws, &wanted).await?;
+        conn.repositories = Some(verified.clone());
+        self.store.save(&conn).map_err(super::store_error)?;
+        self.replan(workspace);
+        Ok(Watched {
+            workspace: workspace.to_owned(),
+            repositories: verified,
+        })
+    }
+}
+
+fn gitlab_failure(e: &GitlabError, workspace: &str, url: &str) -> ActionError {
+    let o = crate::checks::gitlab_errors::outcome(e, "the project listing");
+    ActionError::from_outcome(o.fill(&[("url", url), ("workspace", workspace)]))
+}

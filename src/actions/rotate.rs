@@ -1,0 +1,281 @@
+//! rotate: replace the token through GitLab's rotation API.
+//!
+//! GitLab revokes the old token the moment it answers, and a second rotate
+//! call with the old token revokes the whole family (FACTS §2). So: one
+//! rotation at a time per workspace; a marker on disk before the call (a
+//! crash then shows as `token-lost-in-rotation` instead of a silently dead
+//! token); the new token saved (fsync) before anything else; no retry.
+
+use serde::Serialize;
+use time::{Date, Duration, OffsetDateTime};
+
+use super::{ActionError, Actions, Actor, TokenSummary, pause_point, verify};
+use crate::config::instance_url;
+use crate::engine::Reason;
+use crate::gitlab::GitlabError;
+use crate::store::{RotationMarker, StoredConnection};
+
+/// GitLab's default maximum token lifetime (FACTS §4); rotation asks for no
+/// more. Instances with the 400-day buffer or a lower admin limit answer
+/// with a validation error, which is reported as `renewal-failed`.
+const MAX_LIFETIME_DAYS: i64 = 365;
+
+/// What made a rotation happen (`labwatch_token_renewals_total{trigger}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Manual,
+    Alert,
+    Schedule,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Manual => "manual",
+            Trigger::Alert => "alert",
+            Trigger::Schedule => "schedule",
+        }
+    }
+
+    fn actor(self) -> Actor {
+        match self {
+            Trigger::Manual => Actor::AdminApi,
+            Trigger::Alert => Actor::Alert,
+            Trigger::Schedule => Actor::Schedule,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Rotated {
+    pub workspace: String,
+    pub token: TokenSummary,
+    pub previous_token_id: u64,
+}
+
+impl Actions {
+    /// Rotates the workspace's token; `expires_at` defaults to today plus
+    /// the renewal policy's lifetime, capped at GitLab's maximum.
+    pub async fn rotate(
+        &self,
+        workspace: &str,
+        expires_at: Option<Date>,
+        trigger: Trigger,
+    ) -> Result<Rotated, ActionError> {
+        let lock = self.rotation_lock(workspace);
+        let Ok(_guard) = lock.try_lock() else {
+            return Err(ActionError::new(
+                409,
+                "rotation-in-progress",
+                format!("A rotation of workspace `{workspace}` is already running; wait for it."),
+            ));
+        };
+        let result = self.try_rotate(workspace, expires_at, trigger).await;
+        let metrics = self.engine().shared().gitlab_metrics.clone();
+        match &result {
+            Ok(r) => {
+                metrics.renewal(workspace, trigger.as_str());
+                self.audit(
+                    workspace,
+                    trigger.actor(),
+                    "rotate",
+                    "ok",
+                    Some(r.token.id),
+                    Some(format!("replaces token {}", r.previous_token_id)),
+                );
+            }
+            Err(e) => {
+                metrics.renewal_failure(workspace, trigger.as_str());
+                self.audit(
+                    workspace,
+                    trigger.actor(),
+                    "rotate",
+                    &e.code,
+                    None,
+                    Some(e.message.clone()),
+                );
+            }
+        }
+        result
+    }
+
+    async fn try_rotate(
+        &self,
+        workspace: &str,
+        expires_at: Option<Date>,
+        trigger: Trigger,
+    ) -> Result<Rotated, ActionError> {
+        let mut ws = self.workspace(workspace)?;
+        let old = self.connection(workspace)?;
+        ws.instance_url =
+            instance_url::normalize(&old.instance_url).map_err(|m| ActionError::new(500, "store-error", m))?;
+        let today = OffsetDateTime::now_utc().date();
+        let expires_at = match expires_at {
+            Some(d) => check_date(d, today)?,
+            None => {
+                let days = (ws.renewal.lifetime.as_secs() / 86_400) as i64;
+                today + Duration::days(days.clamp(1, MAX_LIFETIME_DAYS))
+            }
+        };
+        let client = self.client(&ws, &ws.instance_url.clone(), old.token.clone())?;
+        preflight(&client, &ws).await?;
+
+        let marker = RotationMarker {
+            workspace: workspace.to_owned(),
+            old_token_id: old.token_id,
+            started_at: OffsetDateTime::now_utc(),
+            trigger: trigger.as_str().to_owned(),
+        };
+        self.store.write_marker(&marker).map_err(super::store_error)?;
+        pause_point("rotate-before-call").await;
+        let answer = client.rotate_self(Some(expires_at)).await;
+        pause_point("rotate-after-answer").await;
+        let (info, secret) = match answer {
+            Ok(a) => a,
+            Err(e) => return Err(self.rotation_failed(workspace, &client, e).await),
+        };
+        let new = StoredConnection {
+            token: secret,
+            token_id: info.id,
+            token_name: info.name.clone(),
+            scopes: info.scopes.clone(),
+            expires_at: info.expires_at,
+            created_at: info.created_at,
+            ..old.clone()
+        };
+        if let Err(e) = self.store.save(&new) {
+            // GitLab already revoked the old token; the new one exists only in
+            // memory. Keep the marker so a restart diagnoses it.
+            tracing::error!(workspace, error = %e, new_token_id = info.id, "Cannot persist the rotated token");
+            return Err(ActionError::new(
+                500,
+                Reason::TokenLostInRotation.code(),
+                format!(
+                    "GitLab rotated the token (new token id {}) but it could not be saved: {e}. Create a new token by hand and update the workspace.",
+                    info.id
+                ),
+            ));
+        }
+        pause_point("rotate-after-persist").await;
+        if let Err(e) = self.store.clear_marker(workspace) {
+            tracing::warn!(workspace, error = %e, "Cannot clear the rotation marker; the next check clears it");
+        }
+        self.replan(workspace);
+        Ok(Rotated {
+            workspace: workspace.to_owned(),
+            token: TokenSummary::of(&new),
+            previous_token_id: old.token_id,
+        })
+    }
+
+    /// After a failed rotate call: did GitLab rotate anyway? Only a read of
+    /// the old token tells (never another rotate).
+    async fn rotation_failed(
+        &self,
+        workspace: &str,
+        client: &crate::gitlab::GitlabClient,
+        e: GitlabError,
+    ) -> ActionError {
+        let old_still_works = client.token_self().await.is_ok_and(|i| i.active);
+        if old_still_works {
+            let _ = self.store.clear_marker(workspace);
+            let status = if matches!(e, GitlabError::BadRequest { .. }) {
+                422
+            } else {
+                502
+            };
+            return ActionError::new(
+                status,
+                Reason::RenewalFailed.code(),
+                format!("GitLab did not rotate the token: {e}. The current token still works."),
+            )
+            .with_steps(
+                Reason::RenewalFailed
+                    .remediation()
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect(),
+            );
+        }
+        ActionError::new(
+            500,
+            Reason::TokenLostInRotation.code(),
+            format!("The rotation failed ({e}) and the old token no longer works: GitLab may have issued a new token that labwatch never received."),
+        )
+        .with_steps(Reason::TokenLostInRotation.remediation().iter().map(|s| s.replace("{workspace}", workspace)).collect())
+    }
+}
+
+/// A rotation that cannot work is refused before the marker and the call:
+/// a dead token, no api/self_rotate scope, GitLab before 16.10.
+async fn preflight(
+    client: &crate::gitlab::GitlabClient,
+    ws: &crate::config::WorkspaceConfig,
+) -> Result<(), ActionError> {
+    let impossible = |why: String| {
+        let steps = Reason::RenewalImpossible
+            .remediation()
+            .iter()
+            .map(|s| s.replace("{workspace}", &ws.name))
+            .collect();
+        ActionError::new(422, Reason::RenewalImpossible.code(), why).with_steps(steps)
+    };
+    let (info, _) = match verify::identify(client, ws).await {
+        Ok(found) => found,
+        Err(e) => {
+            return Err(impossible(format!(
+                "The current token cannot rotate itself: {}",
+                e.message
+            )));
+        }
+    };
+    if !info.scopes.iter().any(|s| s == "api" || s == "self_rotate") {
+        return Err(impossible(format!(
+            "The token has scopes {} but rotating itself needs `api` or `self_rotate`.",
+            info.scopes.join(", ")
+        )));
+    }
+    if let Ok(v) = client.version().await {
+        if version_below(&v.version, 16, 10) {
+            return Err(impossible(format!(
+                "GitLab {} cannot rotate a token by itself (that came in 16.10).",
+                v.version
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_date(d: Date, today: Date) -> Result<Date, ActionError> {
+    if d <= today || d > today + Duration::days(MAX_LIFETIME_DAYS) {
+        return Err(ActionError::new(
+            422,
+            "expires-at-invalid",
+            format!("expires_at must be after today and at most {MAX_LIFETIME_DAYS} days ahead (GitLab's limit)."),
+        ));
+    }
+    Ok(d)
+}
+
+/// `16.9.2-ee` < 16.10.
+fn version_below(version: &str, major: u32, minor: u32) -> bool {
+    let mut parts = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (Some(ma), Some(mi)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    (ma, mi) < (major, minor)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn versions_compare_numerically() {
+        assert!(super::version_below("16.9.2-ee", 16, 10));
+        assert!(!super::version_below("16.10.0", 16, 10));
+        assert!(!super::version_below("17.5.0-pre", 16, 10));
+        assert!(!super::version_below("garbage", 16, 10));
+    }
+}

@@ -1,0 +1,213 @@
+//! The encrypted connection store (DESIGN §5): one file per workspace in the
+//! store directory, holding its GitLab connection encrypted with
+//! XChaCha20-Poly1305 under the store key; a pending-rotation marker per
+//! workspace; and the audit log. Every write is atomic and durable (temp file,
+//! fsync, rename, fsync of the directory), every file is 0600, and a file that
+//! does not decrypt is an error that leaves the file as it is.
+//!
+//! - `key`: the store key (`LABWATCH_STORE_KEY` or the key file).
+//! - `cipher`: the envelope format and the AEAD.
+//! - `connection`: [`StoredConnection`] and its plaintext form.
+//! - `marker`: [`RotationMarker`].
+//! - `audit`: [`AuditEntry`] and the append-only log.
+//! - `atomic`: durable file operations.
+//! - `error`: [`StoreError`].
+
+mod atomic;
+mod audit;
+mod cipher;
+mod connection;
+mod error;
+mod key;
+mod marker;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use audit::{AUDIT_LOG, AuditEntry};
+pub use connection::StoredConnection;
+pub use error::StoreError;
+pub use key::{KEY_ENV, KEY_LEN, Key};
+pub use marker::RotationMarker;
+
+use atomic::Contents;
+use cipher::Cipher;
+
+/// Suffix of a workspace's connection file.
+pub const CONNECTION_SUFFIX: &str = ".conn";
+/// Suffix of a workspace's pending-rotation marker.
+pub const MARKER_SUFFIX: &str = ".rotation";
+
+/// Store files are a few KiB; a bigger one is not ours and is not loaded.
+const MAX_FILE_LEN: u64 = 1024 * 1024;
+
+const FIX_MARKER: &str = "it records a rotation that did not finish: check the workspace's token in GitLab, \
+     then remove the file (or reconnect the workspace)";
+
+/// The store directory and the cipher made from the store key. Cheap to
+/// clone; `Debug` shows the directory only.
+#[derive(Clone)]
+pub struct Store {
+    /// Where `<workspace>.conn`, `<workspace>.rotation` and `audit.log` live.
+    dir: PathBuf,
+    /// Holds a copy of the key, wiped on drop.
+    cipher: Cipher,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .field("key", &"[REDACTED]")
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating `dir` 0700 if missing) with the key from
+    /// `LABWATCH_STORE_KEY` (64 hex chars or base64 of 32 bytes) if set and not
+    /// empty, else from `key_file`, which is created with 32 random bytes and
+    /// mode 0600 (parent dirs created) when missing. A key file of the wrong
+    /// size or format is an error and is never overwritten.
+    pub fn open(dir: &Path, key_file: &Path) -> Result<Store, StoreError> {
+        let key = Key::from_env_or_file(key_file)?;
+        Store::from_key(dir, &key)
+    }
+
+    /// Same, with the key given (tests).
+    pub fn with_key(dir: &Path, key: [u8; 32]) -> Result<Store, StoreError> {
+        Store::from_key(dir, &Key::from_bytes(key))
+    }
+
+    /// Same, with a parsed key (see [`Key::parse`]).
+    pub fn from_key(dir: &Path, key: &Key) -> Result<Store, StoreError> {
+        atomic::ensure_private_dir(dir)?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            cipher: Cipher::new(key),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Path of `workspace`'s connection file (it may not exist).
+    pub fn connection_path(&self, workspace: &str) -> Result<PathBuf, StoreError> {
+        Ok(self.dir.join(file_name(workspace, CONNECTION_SUFFIX)?))
+    }
+
+    /// The connection of `workspace`, or `None` when there is no file. A file
+    /// that is unreadable, malformed, for another workspace or does not
+    /// decrypt is an error, and the file is left as it is.
+    pub fn load(&self, workspace: &str) -> Result<Option<StoredConnection>, StoreError> {
+        let path = self.connection_path(workspace)?;
+        let Some(bytes) = read_file(&path)? else {
+            return Ok(None);
+        };
+        let (instance_url, plaintext) = self.cipher.open(&path, workspace, &bytes)?;
+        let conn = StoredConnection::from_plaintext(&plaintext).map_err(|p| cipher::format_error(&path, p))?;
+        // The AD already binds both; a mismatch here means a bug, not an attack, but never use such a file.
+        if conn.workspace != workspace || conn.instance_url != instance_url {
+            return Err(cipher::format_error(
+                &path,
+                "the encrypted connection names another workspace or instance than its envelope".to_owned(),
+            ));
+        }
+        Ok(Some(conn))
+    }
+
+    /// Writes `conn` atomically: temp file in the same dir (0600), write,
+    /// fsync, rename, fsync of the directory.
+    pub fn save(&self, conn: &StoredConnection) -> Result<(), StoreError> {
+        let name = file_name(&conn.workspace, CONNECTION_SUFFIX)?;
+        let path = self.dir.join(&name);
+        let plaintext = conn.to_plaintext().map_err(|e| StoreError::Encode {
+            path: path.clone(),
+            problem: e.to_string(),
+        })?;
+        let bytes = self
+            .cipher
+            .seal(&path, &conn.workspace, &conn.instance_url, &plaintext)?;
+        atomic::write_atomic(&self.dir, &name, &bytes)
+    }
+
+    /// Removes `workspace`'s connection file (and fsyncs the directory). Ok if absent.
+    pub fn remove(&self, workspace: &str) -> Result<(), StoreError> {
+        atomic::remove_durable(&self.dir, &file_name(workspace, CONNECTION_SUFFIX)?)
+    }
+
+    /// Records a pending rotation, with the same atomic write as [`Store::save`].
+    pub fn write_marker(&self, marker: &RotationMarker) -> Result<(), StoreError> {
+        let name = file_name(&marker.workspace, MARKER_SUFFIX)?;
+        let bytes = serde_json::to_vec_pretty(marker).map_err(|e| StoreError::Encode {
+            path: self.dir.join(&name),
+            problem: e.to_string(),
+        })?;
+        atomic::write_atomic(&self.dir, &name, &bytes)
+    }
+
+    /// The pending rotation of `workspace`, or `None`. A malformed marker is
+    /// an error and is left as it is: it may be the only trace of a lost token.
+    pub fn read_marker(&self, workspace: &str) -> Result<Option<RotationMarker>, StoreError> {
+        let path = self.dir.join(file_name(workspace, MARKER_SUFFIX)?);
+        let Some(bytes) = read_file(&path)? else {
+            return Ok(None);
+        };
+        let marker: RotationMarker = serde_json::from_slice(&bytes).map_err(|e| StoreError::Format {
+            path: path.clone(),
+            problem: format!("not a rotation marker ({e})"),
+            fix: FIX_MARKER,
+        })?;
+        if marker.workspace != workspace {
+            return Err(StoreError::Format {
+                path,
+                problem: format!("it is the marker of workspace `{}`", marker.workspace),
+                fix: FIX_MARKER,
+            });
+        }
+        Ok(Some(marker))
+    }
+
+    /// Removes `workspace`'s marker (and fsyncs the directory). Ok if absent.
+    pub fn clear_marker(&self, workspace: &str) -> Result<(), StoreError> {
+        atomic::remove_durable(&self.dir, &file_name(workspace, MARKER_SUFFIX)?)
+    }
+
+    /// Appends one JSON line to `<dir>/audit.log` (0600, fsync after write).
+    pub fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        audit::append(&self.dir, entry)
+    }
+}
+
+fn read_file(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    match atomic::read_bounded(path, MAX_FILE_LEN)? {
+        None => Ok(None),
+        Some(Contents::Bytes(b)) => Ok(Some(b)),
+        Some(Contents::Oversized) => Err(cipher::format_error(
+            path,
+            format!("it is over {MAX_FILE_LEN} bytes, far more than labwatch writes"),
+        )),
+    }
+}
+
+/// `<workspace><suffix>`, after checking the name is one config accepts
+/// (`[a-z0-9][a-z0-9_-]{0,62}`), which also keeps it inside the directory.
+fn file_name(workspace: &str, suffix: &str) -> Result<String, StoreError> {
+    if !valid_workspace(workspace) {
+        return Err(StoreError::InvalidWorkspace {
+            name: workspace.to_owned(),
+        });
+    }
+    Ok(format!("{workspace}{suffix}"))
+}
+
+fn valid_workspace(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    let Some(first) = bytes.next() else {
+        return false;
+    };
+    name.len() <= 63
+        && (first.is_ascii_lowercase() || first.is_ascii_digit())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}

@@ -1,0 +1,724 @@
+//! The admin API end to end against the simulator: connect, update token,
+//! rotate, disconnect, repositories, and their failure paths; with a canary
+//! token that must never show up in responses, metrics, the store's bytes
+//! or the audit log.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use labwatch::actions::Actions;
+use labwatch::config::Config;
+use labwatch::daemon::Engine;
+use labwatch::http::admin::AdminState;
+use labwatch::sim::{self, AccessLevel, Expiry, NewToken, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec};
+use labwatch::store::Store;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::sync::{oneshot, watch};
+
+const ADMIN: &str = "admin-secret-for-tests";
+const CANARY: &str = "glpat-canary-admin-api-0000000001";
+
+struct Lab {
+    sim: SimHandle,
+    alice: NewToken,
+    alice2: NewToken,
+    bob: NewToken,
+    narrow: NewToken,
+    dir: TempDir,
+    addr: SocketAddr,
+    http: reqwest::Client,
+    passes: watch::Receiver<u64>,
+    store: Arc<Store>,
+    _stop: oneshot::Sender<()>,
+}
+
+async fn lab(admin: bool, extra_config: &str) -> Lab {
+    let mut s = Scenario::empty();
+    s.add_user(UserSpec::new("alice")).unwrap();
+    s.add_user(UserSpec::new("bob")).unwrap();
+    let alice = s
+        .add_token(
+            TokenSpec::new("alice", "workspace")
+                .scopes(&["api"])
+                .secret(CANARY)
+                .expires(Expiry::InDays(60)),
+        )
+        .unwrap();
+    let alice2 = s
+        .add_token(
+            TokenSpec::new("alice", "laptop")
+                .scopes(&["api"])
+                .expires(Expiry::InDays(90)),
+        )
+        .unwrap();
+    let narrow = s
+        .add_token(
+            TokenSpec::new("alice", "narrow")
+                .scopes(&["read_api"])
+                .expires(Expiry::InDays(90)),
+        )
+        .unwrap();
+    let bob = s
+        .add_token(
+            TokenSpec::new("bob", "bob")
+                .scopes(&["api"])
+                .expires(Expiry::InDays(90)),
+        )
+        .unwrap();
+    s.add_project(ProjectSpec::new("acme/backend").member("alice", AccessLevel::DEVELOPER))
+        .unwrap();
+    s.add_project(ProjectSpec::new("acme/frontend").member("alice", AccessLevel::DEVELOPER))
+        .unwrap();
+    s.add_project(
+        ProjectSpec::new("acme/renamed")
+            .member("alice", AccessLevel::DEVELOPER)
+            .redirect_from("acme/legacy"),
+    )
+    .unwrap();
+    let sim = sim::start(s, tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{extra_config}\n[store]\ndir = \"{d}/store\"\nkey_file = \"{d}/store.key\"\n[defaults]\ninterval = \"1h\"\ntimeout = \"10s\"\n\
+         [[workspace]]\nname = \"acme\"\ninstance_url = \"{url}\"\n\
+         [[workspace]]\nname = \"narrow\"\ninstance_url = \"{url}\"\nrequired_scopes = [\"read_api\"]\n",
+        d = dir.path().display(),
+        url = sim.base_url()
+    );
+    let config = Config::parse(&dir.path().join("lw.toml"), &text).unwrap();
+    let store = Arc::new(Store::open(&config.store.dir, &config.store.key_file).unwrap());
+    let engine = Arc::new(Mutex::new(Engine::start_with_store(config, Some(store.clone()))));
+    let actions = Arc::new(Actions::new(engine.clone(), store.clone()));
+    let (mut state, passes) = {
+        let e = engine.lock().unwrap();
+        (e.app_state(), e.store().subscribe())
+    };
+    if admin {
+        state.admin = Some(Arc::new(AdminState {
+            token: SecretString::from(ADMIN),
+            actions,
+        }));
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(labwatch::http::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    // Keep the engine alive as long as the server: it is owned by the actions.
+    std::mem::forget(engine);
+    Lab {
+        sim,
+        alice,
+        alice2,
+        bob,
+        narrow,
+        dir,
+        addr,
+        http: http_client(),
+        passes,
+        store,
+        _stop: stop,
+    }
+}
+
+impl Lab {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("http://{}{path}", self.addr))
+            .bearer_auth(ADMIN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn connect(&self, ws: &str, token: &str, extra: Value) -> (u16, Value) {
+        let mut body = json!({ "instance_url": self.sim.base_url(), "token": token });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        self.call(
+            reqwest::Method::POST,
+            &format!("/api/v1/workspaces/{ws}/connect"),
+            Some(body),
+        )
+        .await
+    }
+
+    /// Waits, round by round, until the workspace's /status satisfies
+    /// `done` (actions re-plan the workspace, so its checks run again).
+    async fn until(&mut self, ws: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let status = self.get(&format!("/status/{ws}")).await;
+            let ran = status["checks"]
+                .as_array()
+                .is_some_and(|c| c.iter().all(|c| c["reason"] != "pending"));
+            if ran && done(&status) {
+                return status;
+            }
+            tokio::time::timeout_at(deadline, self.passes.changed())
+                .await
+                .unwrap_or_else(|_| panic!("/status/{ws} never became as expected: {status}"))
+                .unwrap();
+        }
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let text = self
+            .http
+            .get(format!("http://{}{path}", self.addr))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    }
+
+    fn check<'a>(status: &'a Value, name: &str) -> &'a Value {
+        status["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == name)
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_admin_api_is_off_without_an_admin_token_and_needs_the_token_when_on() {
+    let off = lab(false, "").await;
+    let (code, body) = off.connect("acme", CANARY, json!({})).await;
+    assert_eq!((code, body["error"].as_str()), (404, Some("admin-api-off")), "{body}");
+
+    let on = lab(true, "").await;
+    for auth in [None, Some("Bearer wrong"), Some("Basic YWRtaW4=")] {
+        let mut req = on
+            .http
+            .post(format!("http://{}/api/v1/workspaces/acme/connect", on.addr))
+            .json(&json!({"token": CANARY}));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 401);
+        assert!(resp.headers().contains_key("www-authenticate"));
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"], "unauthorized");
+    }
+}
+
+#[tokio::test]
+async fn bad_bodies_get_json_errors_and_large_ones_413() {
+    let lab = lab(true, "").await;
+    let (code, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/workspaces/acme/connect",
+            Some(json!({"tokn": "x"})),
+        )
+        .await;
+    assert_eq!((code, body["error"].as_str()), (422, Some("bad-request")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("tokn"), "{body}");
+    let huge = "x".repeat(70 * 1024);
+    let (code, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/workspaces/acme/connect",
+            Some(json!({ "token": huge })),
+        )
+        .await;
+    assert_eq!((code, body["error"].as_str()), (413, Some("body-too-large")), "{body}");
+    let (code, body) = lab.connect("nope", CANARY, json!({})).await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (404, Some("unknown-workspace")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn connect_stores_the_connection_encrypted_and_the_checks_run_with_it() {
+    let mut lab = lab(true, "").await;
+    let (code, body) = lab
+        .connect(
+            "acme",
+            CANARY,
+            json!({ "repositories": ["acme/backend", "acme/legacy"] }),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["user"]["username"], "alice");
+    assert_eq!(body["token"]["id"], lab.alice.id);
+    assert_eq!(
+        body["watched"],
+        json!(["acme/backend", "acme/renamed"]),
+        "a moved path is stored as its new path"
+    );
+    let accessible: Vec<&str> = body["accessible"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert!(accessible.contains(&"acme/frontend"), "{accessible:?}");
+
+    let status = lab.until("acme", |s| Lab::check(s, "token")["status"] == "ok").await;
+    assert_eq!(status["connection"]["username"], "alice");
+    let repos: Vec<&str> = status["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["target"].as_str())
+        .collect();
+    assert_eq!(repos, ["acme/backend", "acme/renamed"]);
+
+    let file = lab.store.dir().join("acme.conn");
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&bytes).contains(CANARY),
+        "the store holds the token in plain text"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+#[tokio::test]
+async fn connect_refuses_with_the_troubleshooting_steps() {
+    let lab = lab(true, "").await;
+    let (code, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/workspaces/acme/connect",
+            Some(json!({"instance_url": "ftp://gitlab.example.com", "token": CANARY})),
+        )
+        .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (422, Some("instance-url-invalid")),
+        "{body}"
+    );
+
+    let (code, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/workspaces/acme/connect",
+            Some(json!({"instance_url": "http://127.0.0.1:1", "token": CANARY})),
+        )
+        .await;
+    assert_eq!((code, body["error"].as_str()), (422, Some("tcp-refused")), "{body}");
+    assert!(
+        body["remediation"][0]
+            .as_str()
+            .unwrap()
+            .contains("Verify your instance URL"),
+        "{body}"
+    );
+
+    lab.sim.sim().expire_token(lab.alice2.id).unwrap();
+    let (code, body) = lab.connect("acme", &lab.alice2.token, json!({})).await;
+    assert_eq!((code, body["error"].as_str()), (422, Some("token-expired")), "{body}");
+
+    let (code, body) = lab.connect("acme", &lab.narrow.token, json!({})).await;
+    assert_eq!((code, body["error"].as_str()), (422, Some("scopes-missing")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("read_repository"), "{body}");
+
+    let (code, body) = lab
+        .connect("acme", CANARY, json!({ "repositories": ["acme/backen"] }))
+        .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (422, Some("repo-not-found-or-no-access")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Did you mean `acme/backend`"),
+        "{body}"
+    );
+    assert!(
+        body["remediation"][0]
+            .as_str()
+            .unwrap()
+            .contains("labwatch repos --workspace acme --search backen"),
+        "{body}"
+    );
+
+    let (code, body) = lab
+        .connect(
+            "acme",
+            CANARY,
+            json!({ "repositories": ["https://gitlab.other.example/acme/backend"] }),
+        )
+        .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (422, Some("repo-on-other-instance")),
+        "{body}"
+    );
+    assert!(
+        lab.store.load("acme").unwrap().is_none(),
+        "nothing is stored after a refused connect"
+    );
+}
+
+#[tokio::test]
+async fn only_allowed_instances_can_be_connected() {
+    let lab = lab(true, "allowed_instances = [\"https://gitlab.example.com\"]").await;
+    let (code, body) = lab.connect("acme", CANARY, json!({})).await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (403, Some("instance-not-allowed")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn one_account_per_workspace() {
+    let lab = lab(true, "").await;
+    assert_eq!(lab.connect("acme", CANARY, json!({})).await.0, 200);
+    let (code, body) = lab.connect("acme", &lab.bob.token, json!({})).await;
+    assert_eq!((code, body["error"].as_str()), (409, Some("conflict")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("disconnect first"), "{body}");
+    // The same account may reconnect (with another token).
+    assert_eq!(lab.connect("acme", &lab.alice2.token, json!({})).await.0, 200);
+}
+
+#[tokio::test]
+async fn update_token_swaps_to_the_same_accounts_new_token_and_can_revoke_the_old() {
+    let mut lab = lab(true, "").await;
+    assert_eq!(lab.connect("acme", CANARY, json!({})).await.0, 200);
+    let path = "/api/v1/workspaces/acme/token";
+    let (code, body) = lab
+        .call(reqwest::Method::PUT, path, Some(json!({"token": lab.bob.token})))
+        .await;
+    assert_eq!((code, body["error"].as_str()), (409, Some("conflict")), "{body}");
+
+    let (code, body) = lab
+        .call(
+            reqwest::Method::PUT,
+            path,
+            Some(json!({"token": lab.alice2.token, "revoke_old": true})),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        (body["token"]["id"].as_u64(), body["old_token_revoked"].as_bool()),
+        (Some(lab.alice2.id), Some(true))
+    );
+    assert!(lab.sim.sim().token(lab.alice.id).unwrap().revoked);
+    let status = lab
+        .until("acme", |s| s["connection"]["token"]["name"] == "laptop")
+        .await;
+    assert_eq!(Lab::check(&status, "token")["status"], "ok");
+}
+
+#[tokio::test]
+async fn rotate_replaces_the_token_and_counts_the_renewal() {
+    let mut lab = lab(true, "").await;
+    assert_eq!(lab.connect("acme", CANARY, json!({})).await.0, 200);
+    lab.sim.sim().reset_counters();
+    let (code, body) = lab
+        .call(reqwest::Method::POST, "/api/v1/workspaces/acme/rotate", None)
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["previous_token_id"], lab.alice.id);
+    let new_id = body["token"]["id"].as_u64().unwrap();
+    assert_ne!(new_id, lab.alice.id);
+    assert_eq!(
+        lab.sim
+            .sim()
+            .counters()
+            .route("POST /api/v4/personal_access_tokens/self/rotate"),
+        1
+    );
+    assert!(
+        lab.sim.sim().token(lab.alice.id).unwrap().revoked,
+        "GitLab revoked the old token"
+    );
+    assert_eq!(
+        lab.store.load("acme").unwrap().unwrap().token_id,
+        new_id,
+        "the new token is stored"
+    );
+    assert!(lab.store.read_marker("acme").unwrap().is_none());
+    let status = lab.until("acme", |s| s["connection"]["token"]["id"] == new_id).await;
+    assert_eq!(Lab::check(&status, "token")["status"], "ok");
+    let metrics = lab.get("/metrics").await;
+    assert!(
+        metrics
+            .as_str()
+            .unwrap()
+            .contains("labwatch_token_renewals_total{trigger=\"manual\",workspace=\"acme\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn impossible_rotations_are_refused_before_touching_the_token() {
+    let lab = lab(true, "").await;
+    assert_eq!(lab.connect("narrow", &lab.narrow.token, json!({})).await.0, 200);
+    lab.sim.sim().reset_counters();
+    let (code, body) = lab
+        .call(reqwest::Method::POST, "/api/v1/workspaces/narrow/rotate", None)
+        .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (422, Some("renewal-impossible")),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("`api` or `self_rotate`"),
+        "{body}"
+    );
+    assert!(
+        body["remediation"][0]
+            .as_str()
+            .unwrap()
+            .contains("Create a new personal access token"),
+        "{body}"
+    );
+    assert_eq!(
+        lab.sim
+            .sim()
+            .counters()
+            .route("POST /api/v4/personal_access_tokens/self/rotate"),
+        0
+    );
+    assert!(!lab.sim.sim().token(lab.narrow.id).unwrap().revoked);
+    let metrics = lab.get("/metrics").await;
+    assert!(
+        metrics
+            .as_str()
+            .unwrap()
+            .contains("labwatch_token_renewal_failures_total{trigger=\"manual\",workspace=\"narrow\"} 1"),
+        "{metrics}"
+    );
+
+    let (code, body) = lab
+        .call(reqwest::Method::POST, "/api/v1/workspaces/acme/rotate", None)
+        .await;
+    assert_eq!((code, body["error"].as_str()), (409, Some("not-connected")), "{body}");
+    let (code, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/workspaces/narrow/rotate",
+            Some(json!({"expires_at": "2020-01-01"})),
+        )
+        .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (422, Some("expires-at-invalid")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_rotation_gitlab_refuses_keeps_the_working_token() {
+    let lab = lab(true, "").await;
+    assert_eq!(lab.connect("acme", CANARY, json!({})).await.0, 200);
+    lab.sim.sim().fail_next(labwatch::sim::FailSpec {
+        count: 1,
+        status: 400,
+        path_prefix: Some("/api/v4/personal_access_tokens/self/rotate".into()),
+        body: Some(r#"{"message":"400 Bad request - Expires at must be before 2027-01-01"}"#.into()),
+        content_type: None,
+        headers: Default::default(),
+    });
+    let (code, body) = lab
+        .call(reqwest::Method::POST, "/api/v1/workspaces/acme/rotate", None)
+        .await;
+    assert_eq!((code, body["error"].as_str()), (422, Some("renewal-failed")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("still works"), "{body}");
+    assert_eq!(lab.store.load("acme").unwrap().unwrap().token_id, lab.alice.id);
+    assert!(lab.store.read_marker("acme").unwrap().is_none());
+}
+
+#[tokio::test]
+async fn disconnect_with_revoke_revokes_at_gitlab_and_the_checks_say_not_connected() {
+    let mut lab = lab(true, "").await;
+    assert_eq!(lab.connect("acme", CANARY, json!({})).await.0, 200);
+    lab.until("acme", |s| s["connection"]["connected"] == true).await;
+    let (code, body) = lab
+        .call(
+            reqwest::Method::DELETE,
+            "/api/v1/workspaces/acme/connection?revoke=true",
+            None,
+        )
+        .await;
+    assert_eq!((code, body["token_revoked"].as_bool()), (200, Some(true)), "{body}");
+    assert!(lab.sim.sim().token(lab.alice.id).unwrap().revoked);
+    assert!(lab.store.load("acme").unwrap().is_none());
+    let status = lab
+        .until("acme", |s| Lab::check(s, "token")["reason"] == "not-connected")
+        .await;
+    assert_eq!(status["connection"]["connected"], false);
+    let (code, body) = lab
+        .call(reqwest::Method::DELETE, "/api/v1/workspaces/acme/connection", None)
+        .await;
+    assert_eq!((code, body["error"].as_str()), (409, Some("not-connected")), "{body}");
+}
+
+#[tokio::test]
+async fn repositories_are_listed_searched_by_name_path_or_url_and_selected() {
+    let mut lab = lab(true, "").await;
+    assert_eq!(lab.connect("acme", CANARY, json!({})).await.0, 200);
+    let base = "/api/v1/workspaces/acme/repositories";
+    let (code, body) = lab.call(reqwest::Method::GET, base, None).await;
+    assert_eq!(code, 200, "{body}");
+    assert!(body["repositories"].as_array().unwrap().len() >= 3, "{body}");
+    let (_, body) = lab
+        .call(reqwest::Method::GET, &format!("{base}?search=front"), None)
+        .await;
+    assert_eq!(body["repositories"][0]["path"], "acme/frontend", "{body}");
+    let url = format!("{}/acme/backend", lab.sim.base_url());
+    let (_, body) = lab
+        .call(
+            reqwest::Method::GET,
+            &format!("{base}?search={}", urlencode(&url)),
+            None,
+        )
+        .await;
+    assert_eq!(body["repositories"][0]["path"], "acme/backend", "{body}");
+    let (code, body) = lab
+        .call(
+            reqwest::Method::GET,
+            &format!(
+                "{base}?search={}",
+                urlencode("https://gitlab.other.example/acme/backend")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (422, Some("repo-on-other-instance")),
+        "{body}"
+    );
+
+    let (code, body) = lab
+        .call(reqwest::Method::PUT, base, Some(json!(["acme/frontend"])))
+        .await;
+    assert_eq!(
+        (code, body["repositories"].clone()),
+        (200, json!(["acme/frontend"])),
+        "{body}"
+    );
+    lab.until("acme", |s| {
+        let repos: Vec<&str> = s["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["target"].as_str())
+            .collect();
+        repos == ["acme/frontend"]
+    })
+    .await;
+    let (code, body) = lab.call(reqwest::Method::PUT, base, Some(json!(["acme/nope"]))).await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (422, Some("repo-not-found-or-no-access")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn run_checks_now_is_rate_limited() {
+    let lab = lab(true, "").await;
+    let (code, _) = lab
+        .call(reqwest::Method::POST, "/api/v1/checks/run?workspace=acme", None)
+        .await;
+    assert_eq!(code, 202);
+    let resp = lab
+        .http
+        .post(format!("http://{}/api/v1/checks/run?workspace=acme", lab.addr))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    let (code, body) = lab
+        .call(reqwest::Method::POST, "/api/v1/checks/run?workspace=nope", None)
+        .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (404, Some("unknown-workspace")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_canary_token_never_leaves_through_responses_metrics_store_or_audit_log() {
+    let mut lab = lab(true, "").await;
+    let mut seen = Vec::new();
+    let (_, b) = lab
+        .connect("acme", CANARY, json!({ "repositories": ["acme/backend"] }))
+        .await;
+    seen.push(b.to_string());
+    lab.until("acme", |s| Lab::check(s, "token")["status"] == "ok").await;
+    let (_, b) = lab.connect("acme", &lab.bob.token, json!({})).await;
+    seen.push(b.to_string());
+    let (_, b) = lab
+        .call(reqwest::Method::POST, "/api/v1/workspaces/acme/rotate", None)
+        .await;
+    seen.push(b.to_string());
+    // The rotated-away canary, used again, is rejected; nothing echoes it.
+    let (_, b) = lab
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/workspaces/acme/token",
+            Some(json!({"token": CANARY})),
+        )
+        .await;
+    seen.push(b.to_string());
+    for path in ["/status", "/metrics", "/health?verbose"] {
+        seen.push(lab.get(path).await.to_string());
+    }
+    let (_, b) = lab
+        .call(
+            reqwest::Method::DELETE,
+            "/api/v1/workspaces/acme/connection?revoke=true",
+            None,
+        )
+        .await;
+    seen.push(b.to_string());
+    for entry in std::fs::read_dir(lab.store.dir()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        seen.push(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    let audit = std::fs::read_to_string(lab.store.dir().join("audit.log")).unwrap();
+    for action in ["\"connect\"", "\"rotate\"", "\"update-token\"", "\"disconnect\""] {
+        assert!(audit.contains(action), "audit log lacks {action}:\n{audit}");
+    }
+    for s in &seen {
+        assert!(!s.contains(CANARY), "the token leaked:\n{s}");
+    }
+    let _ = (&lab.alice, &lab.dir);
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// reqwest with labwatch's TLS setup: the crate installs no global provider.
+fn http_client() -> reqwest::Client {
+    let tls = labwatch::tls::client_config(None).unwrap();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured((*tls).clone())
+        .build()
+        .unwrap()
+}
