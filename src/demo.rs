@@ -50,6 +50,8 @@ pub async fn start_sim(scenario: Scenario, listen: SocketAddr) -> Result<SimHand
 /// `labwatch sim`: serve until SIGTERM/SIGINT.
 pub async fn run_sim(listen: SocketAddr, file: Option<&Path>, summary_json: Option<&Path>) -> Result<(), DemoError> {
     let gitlab = start_sim(scenario(file)?, listen).await?;
+    // Before anything is printed: whoever reads the output may signal at once.
+    let stop = daemon::termination();
     let summary = gitlab.sim().summary();
     if let Some(path) = summary_json {
         let json = serde_json::to_string_pretty(&summary).map_err(|e| DemoError::Io(e.to_string()))?;
@@ -61,7 +63,7 @@ pub async fn run_sim(listen: SocketAddr, file: Option<&Path>, summary_json: Opti
         "Control API: {}/-/sim/summary (see the sim module docs). Ctrl-C stops.",
         gitlab.base_url()
     );
-    daemon::termination().await;
+    stop.await;
     gitlab.shutdown().await.map_err(|e| DemoError::Io(e.to_string()))
 }
 
@@ -84,6 +86,7 @@ pub async fn run_demo(listen: SocketAddr) -> Result<(), DemoError> {
         ))
     })?;
     let reloads = daemon::Sighup::install().map_err(|e| DemoError::Io(e.to_string()))?;
+    let stop = daemon::termination();
     println!(
         "{}",
         banner(
@@ -93,7 +96,7 @@ pub async fn run_demo(listen: SocketAddr) -> Result<(), DemoError> {
             &admin_token
         )
     );
-    daemon::run(config, listener, reloads, daemon::termination())
+    daemon::run(config, listener, reloads, stop)
         .await
         .map_err(|e| DemoError::Io(format!("the HTTP server failed: {e}")))?;
     gitlab.shutdown().await.map_err(|e| DemoError::Io(e.to_string()))

@@ -160,14 +160,22 @@ impl ReloadSignal for NoReload {
 }
 
 /// Completes on SIGTERM or SIGINT.
-pub async fn termination() {
+///
+/// The handlers are installed when this is called, not when the future is
+/// first polled: a signal arriving in between would otherwise kill the
+/// process by the default action instead of stopping it gracefully.
+/// Must be called inside the tokio runtime.
+pub fn termination() -> impl Future<Output = ()> + Send + 'static {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        tracing::error!("Cannot install SIGTERM/SIGINT handlers; stop labwatch with SIGKILL");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!(signal = "SIGTERM", "Shutting down"),
-        _ = int.recv() => tracing::info!(signal = "SIGINT", "Shutting down"),
+    let signals = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
+    async move {
+        let (Ok(mut term), Ok(mut int)) = signals else {
+            tracing::error!("Cannot install SIGTERM/SIGINT handlers; stop labwatch with SIGKILL");
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!(signal = "SIGTERM", "Shutting down"),
+            _ = int.recv() => tracing::info!(signal = "SIGINT", "Shutting down"),
+        }
     }
 }

@@ -7,7 +7,7 @@ use crate::support::client::get;
 use crate::support::process::Daemon;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn demo_shows_a_healthy_and_two_broken_workspaces() {
+async fn demo_shows_healthy_broken_and_unconnected_workspaces() {
     let mut demo = tokio::task::block_in_place(|| {
         Daemon::spawn(&[OsStr::new("demo"), OsStr::new("--listen"), OsStr::new("127.0.0.1:0")])
     });
@@ -18,7 +18,7 @@ async fn demo_shows_a_healthy_and_two_broken_workspaces() {
             status_line.contains(&format!("http://{}/status", demo.addr)),
             "{status_line}"
         );
-        for _ in 0..3 {
+        for _ in 0..4 {
             demo.wait_for("First round finished");
         }
     });
@@ -60,6 +60,15 @@ async fn demo_shows_a_healthy_and_two_broken_workspaces() {
     ] {
         assert!(repos.contains(&r.to_owned()), "`{r}` missing from {repos:?}");
     }
+    assert!(
+        reasons("spare").contains(&"not-connected".into()),
+        "{:?}",
+        reasons("spare")
+    );
+    assert!(
+        demo.seen.iter().any(|l| l.contains("Admin API token (demo only): ")),
+        "the admin token is printed"
+    );
     assert_eq!(get(demo.addr, "/health?workspace=healthy").await.0, 200);
     assert_eq!(get(demo.addr, "/health").await.0, 503);
 
