@@ -1,7 +1,8 @@
 //! Automatic renewal (`mode = "auto"`): after each round, a workspace whose
-//! token is due for renewal is rotated, once, with jitter so many workspaces
-//! do not rotate in the same second; a failure waits an hour before the next
-//! attempt, so a broken rotation cannot hammer GitLab.
+//! token is due for renewal is rotated. Each workspace's due time is moved
+//! by its own random jitter, so many workspaces do not rotate in the same
+//! second; a failure waits an hour before the next attempt, so a broken
+//! rotation cannot hammer GitLab.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use crate::config::RenewalMode;
 use crate::engine::{CheckKey, Status};
 
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(3600);
-/// Up to this long after the due time, chosen at random per attempt.
+/// Up to this long after the due time, chosen at random per workspace.
 const MAX_JITTER: Duration = Duration::from_secs(300);
 
 /// Runs until the task is aborted.
@@ -22,6 +23,7 @@ pub async fn run_auto_renewal(actions: Arc<Actions>) {
     let status = actions.engine().store();
     let mut passes = status.subscribe();
     let mut backoff: HashMap<String, tokio::time::Instant> = HashMap::new();
+    let mut jitter: HashMap<String, Duration> = HashMap::new();
     let mut rng = fastrand::Rng::new();
     while passes.changed().await.is_ok() {
         let due: Vec<String> = {
@@ -31,7 +33,12 @@ pub async fn run_auto_renewal(actions: Arc<Actions>) {
                 .workspaces
                 .iter()
                 .filter(|w| w.renewal.mode == RenewalMode::Auto)
-                .filter(|w| renewal_due(&status, &w.name))
+                .filter(|w| {
+                    let extra = *jitter
+                        .entry(w.name.clone())
+                        .or_insert_with(|| MAX_JITTER.mul_f64(rng.f64()));
+                    renewal_due(&status, &w.name, extra)
+                })
                 .map(|w| w.name.clone())
                 .collect()
         };
@@ -42,10 +49,11 @@ pub async fn run_auto_renewal(actions: Arc<Actions>) {
             {
                 continue;
             }
-            let jitter = MAX_JITTER.mul_f64(rng.f64());
-            tokio::time::sleep(jitter).await;
             match actions.rotate(&ws, None, Trigger::Schedule).await {
-                Ok(r) => tracing::info!(workspace = %ws, token_id = r.token.id, "Token rotated on schedule"),
+                Ok(r) => {
+                    jitter.remove(&ws);
+                    tracing::info!(workspace = %ws, token_id = r.token.id, "Token rotated on schedule");
+                }
                 Err(e) => {
                     tracing::warn!(workspace = %ws, error = %e, "Scheduled rotation failed");
                     backoff.insert(ws, tokio::time::Instant::now() + RETRY_AFTER_FAILURE);
@@ -55,8 +63,9 @@ pub async fn run_auto_renewal(actions: Arc<Actions>) {
     }
 }
 
-/// The token check passed (or warns) and its renewal time has come.
-fn renewal_due(status: &crate::engine::StatusStore, workspace: &str) -> bool {
+/// The token check passed (or warns) and its renewal time, plus `jitter`,
+/// has come.
+fn renewal_due(status: &crate::engine::StatusStore, workspace: &str, jitter: Duration) -> bool {
     let key = CheckKey {
         workspace: workspace.to_owned(),
         check: "token".into(),
@@ -73,5 +82,5 @@ fn renewal_due(status: &crate::engine::StatusStore, workspace: &str) -> bool {
         .outcome
         .measurements
         .get("renewal_due_timestamp_seconds")
-        .is_some_and(|due| OffsetDateTime::now_utc().unix_timestamp() as f64 >= *due)
+        .is_some_and(|due| OffsetDateTime::now_utc().unix_timestamp() as f64 >= *due + jitter.as_secs_f64())
 }

@@ -26,6 +26,7 @@ struct Lab {
     alice2: NewToken,
     bob: NewToken,
     narrow: NewToken,
+    expiring: NewToken,
     dir: TempDir,
     addr: SocketAddr,
     http: reqwest::Client,
@@ -67,6 +68,13 @@ async fn lab(admin: bool, extra_config: &str) -> Lab {
                 .expires(Expiry::InDays(90)),
         )
         .unwrap();
+    let expiring = s
+        .add_token(
+            TokenSpec::new("alice", "expiring")
+                .scopes(&["api"])
+                .expires(Expiry::InDays(5)),
+        )
+        .unwrap();
     s.add_project(ProjectSpec::new("acme/backend").member("alice", AccessLevel::DEVELOPER))
         .unwrap();
     s.add_project(ProjectSpec::new("acme/frontend").member("alice", AccessLevel::DEVELOPER))
@@ -85,7 +93,8 @@ async fn lab(admin: bool, extra_config: &str) -> Lab {
     let text = format!(
         "{extra_config}\n[store]\ndir = \"{d}/store\"\nkey_file = \"{d}/store.key\"\n[defaults]\ninterval = \"1h\"\ntimeout = \"10s\"\n\
          [[workspace]]\nname = \"acme\"\ninstance_url = \"{url}\"\n\
-         [[workspace]]\nname = \"narrow\"\ninstance_url = \"{url}\"\nrequired_scopes = [\"read_api\"]\n",
+         [[workspace]]\nname = \"narrow\"\ninstance_url = \"{url}\"\nrequired_scopes = [\"read_api\"]\n\
+         [[workspace]]\nname = \"auto\"\ninstance_url = \"{url}\"\n[workspace.renewal]\nmode = \"auto\"\nrenew_before = \"14d\"\n",
         d = dir.path().display(),
         url = sim.base_url()
     );
@@ -97,6 +106,7 @@ async fn lab(admin: bool, extra_config: &str) -> Lab {
         let e = engine.lock().unwrap();
         (e.app_state(), e.store().subscribe())
     };
+    tokio::spawn(labwatch::actions::run_auto_renewal(actions.clone()));
     if admin {
         state.admin = Some(Arc::new(AdminState {
             token: SecretString::from(ADMIN),
@@ -117,6 +127,7 @@ async fn lab(admin: bool, extra_config: &str) -> Lab {
         alice2,
         bob,
         narrow,
+        expiring,
         dir,
         addr,
         http: http_client(),
@@ -545,6 +556,47 @@ async fn a_rotation_gitlab_refuses_keeps_the_working_token() {
     assert!(body["message"].as_str().unwrap().contains("still works"), "{body}");
     assert_eq!(lab.store.load("acme").unwrap().unwrap().token_id, lab.alice.id);
     assert!(lab.store.read_marker("acme").unwrap().is_none());
+}
+
+#[tokio::test]
+async fn in_auto_mode_a_token_due_for_renewal_is_rotated_on_schedule() {
+    let mut lab = lab(true, "").await;
+    let (code, body) = lab.connect("auto", &lab.expiring.token, json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    let old = lab.expiring.id;
+    let status = lab
+        .until("auto", |s| {
+            s["connection"]["token"]["id"].as_u64().is_some_and(|id| id != old)
+        })
+        .await;
+    assert_eq!(
+        Lab::check(&status, "token")["status"],
+        "ok",
+        "the new token is far from expiry: {status}"
+    );
+    assert!(lab.sim.sim().token(old).unwrap().revoked);
+    assert_eq!(
+        lab.sim
+            .sim()
+            .counters()
+            .route("POST /api/v4/personal_access_tokens/self/rotate"),
+        1
+    );
+    let metrics = lab.get("/metrics").await;
+    assert!(
+        metrics
+            .as_str()
+            .unwrap()
+            .contains("labwatch_token_renewals_total{trigger=\"schedule\",workspace=\"auto\"} 1"),
+        "{metrics}"
+    );
+    let audit = std::fs::read_to_string(lab.store.dir().join("audit.log")).unwrap();
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"actor\":\"schedule\"") && l.contains("\"action\":\"rotate\"")),
+        "{audit}"
+    );
 }
 
 #[tokio::test]

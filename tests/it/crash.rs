@@ -81,6 +81,16 @@ async fn crash_at(point: &str) -> (Value, sim::SimHandle, Vec<String>) {
     );
     let paused = tokio::task::block_in_place(|| first.wait_for("Paused at a test pause point"));
     assert_eq!(paused["point"], point);
+    // One rotation at a time: a second one while the first is under way is refused.
+    let second = client
+        .post(format!("{base}/api/v1/workspaces/acme/rotate"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status().as_u16(), 409);
+    let body: Value = second.json().await.unwrap();
+    assert_eq!(body["error"], "rotation-in-progress");
     first.signal("KILL");
     assert_eq!(
         tokio::task::block_in_place(|| first.wait_exit()),
