@@ -104,6 +104,13 @@ impl WorkspaceGitlab {
         }
     }
 
+    /// Fills the `{url}` and `{workspace}` placeholders of an outcome's
+    /// remediation with this workspace's values.
+    pub fn fill(&self, outcome: crate::engine::Outcome) -> crate::engine::Outcome {
+        let url = crate::config::instance_url::display(&self.config.instance_url);
+        outcome.fill(&[("url", &url), ("workspace", &self.config.name)])
+    }
+
     pub fn remember_token(&self, generation: u64, info: TokenInfo) {
         *lock(&self.token) = Some((generation, info));
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::context::WorkspaceGitlab;
 use super::gitlab_errors;
-use crate::config::{RepositoryRef, instance_url};
+use crate::config::RepositoryRef;
 use crate::engine::{Check, CheckFuture, Outcome, Reason, RunContext, Status};
 use crate::gitlab::api::CloneProbe;
 use crate::gitlab::types::{Project, access_level_name};
@@ -213,11 +213,6 @@ impl Check for RepositoryCheck {
     }
 
     fn run<'a>(&'a self, ctx: &'a RunContext) -> CheckFuture<'a> {
-        Box::pin(async move {
-            let url = instance_url::display(&self.ws.config.instance_url);
-            self.probe(ctx)
-                .await
-                .fill(&[("url", &url), ("workspace", &self.ws.config.name)])
-        })
+        Box::pin(async move { self.ws.fill(self.probe(ctx).await) })
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::context::WorkspaceGitlab;
-use crate::config::{instance_url, scopes};
+use crate::config::scopes;
 use crate::engine::{Check, CheckFuture, Outcome, Reason, RunContext, Status};
 
 pub struct ScopesCheck {
@@ -79,9 +79,6 @@ impl Check for ScopesCheck {
     }
 
     fn run<'a>(&'a self, _ctx: &'a RunContext) -> CheckFuture<'a> {
-        Box::pin(async move {
-            let url = instance_url::display(&self.ws.config.instance_url);
-            self.judge().fill(&[("url", &url), ("workspace", &self.ws.config.name)])
-        })
+        Box::pin(async move { self.ws.fill(self.judge()) })
     }
 }

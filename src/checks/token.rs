@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::context::WorkspaceGitlab;
 use super::gitlab_errors;
-use crate::config::{expiry_moment, instance_url};
+use crate::config::expiry_moment;
 use crate::connections::{ConnectionView, TokenView};
 use crate::engine::{Check, CheckFuture, Outcome, Reason, RunContext, Status};
 use crate::gitlab::types::{TokenInfo, format_date};
@@ -183,11 +183,6 @@ impl Check for TokenCheck {
     }
 
     fn run<'a>(&'a self, ctx: &'a RunContext) -> CheckFuture<'a> {
-        Box::pin(async move {
-            let url = instance_url::display(&self.ws.config.instance_url);
-            self.probe(ctx)
-                .await
-                .fill(&[("url", &url), ("workspace", &self.ws.config.name)])
-        })
+        Box::pin(async move { self.ws.fill(self.probe(ctx).await) })
     }
 }
