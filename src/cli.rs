@@ -35,6 +35,135 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run the GitLab simulator alone.
     Sim(SimArgs),
+    /// Connect a workspace to GitLab through a running daemon; the token is
+    /// read from --token-file or stdin, never from the command line.
+    #[command(after_help = REMOTE_EXIT_CODES)]
+    Connect(ConnectArgs),
+    /// Give a connected workspace a new token of the same account (renewal by a person).
+    #[command(after_help = REMOTE_EXIT_CODES)]
+    Renew(RenewArgs),
+    /// Rotate a connected workspace's token through GitLab's rotation API.
+    #[command(after_help = REMOTE_EXIT_CODES)]
+    Rotate(RotateArgs),
+    /// Disconnect a workspace, optionally revoking its token at GitLab.
+    #[command(after_help = REMOTE_EXIT_CODES)]
+    Disconnect(DisconnectArgs),
+    /// List or search the repositories a workspace's account can access, or
+    /// set the ones it watches.
+    #[command(after_help = REMOTE_EXIT_CODES)]
+    Repos(ReposArgs),
+}
+
+/// The exit codes of the admin commands (sysexits), shown in their help.
+pub const REMOTE_EXIT_CODES: &str = "\
+Exit codes:
+  0   done
+  64  usage error, or no admin token (--admin-token-file or LABWATCH_ADMIN_TOKEN)
+  65  the daemon refused the request (validation, conflict, unknown workspace)
+  69  no daemon answers at --daemon (is `labwatch run` running?)
+  70  labwatch could not set up its HTTP client
+  75  the daemon or GitLab failed, or asked to wait (5xx, 502, 429); retry later
+  76  the answer did not come from a labwatch daemon
+  77  the admin token is wrong, or the daemon's admin API is off";
+
+/// Where the daemon is and how to prove the right to change it.
+#[derive(Debug, clap::Args)]
+pub struct DaemonArgs {
+    /// The running daemon (`labwatch run`), its `listen` address in [server].
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "LABWATCH_DAEMON",
+        default_value = "http://127.0.0.1:9471"
+    )]
+    pub daemon: String,
+    /// File holding the admin token (the daemon's `admin_token_file`);
+    /// else the token is taken from $LABWATCH_ADMIN_TOKEN.
+    #[arg(long, value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+    /// The workspace (a [[workspace]] name in the daemon's config).
+    #[arg(long, short = 'w', value_name = "W")]
+    pub workspace: String,
+    /// The GitLab instance [default: https://gitlab.com].
+    #[arg(long, value_name = "URL")]
+    pub instance_url: Option<String>,
+    /// A repository to watch (group/project or its URL); repeat for more.
+    /// Without it the workspace keeps its current list.
+    #[arg(long = "repo", value_name = "PATH")]
+    pub repos: Vec<String>,
+    /// File holding the personal access token; without it, one line is read from stdin.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RenewArgs {
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+    /// The workspace (a [[workspace]] name in the daemon's config).
+    #[arg(long, short = 'w', value_name = "W")]
+    pub workspace: String,
+    /// File holding the new personal access token; without it, one line is read from stdin.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Revoke the old token at GitLab once the new one is in use.
+    #[arg(long)]
+    pub revoke_old: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+    /// The workspace (a [[workspace]] name in the daemon's config).
+    #[arg(long, short = 'w', value_name = "W")]
+    pub workspace: String,
+    /// Expiry of the new token [default: today plus the renewal lifetime, at most 365 days].
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date_arg)]
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DisconnectArgs {
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+    /// The workspace (a [[workspace]] name in the daemon's config).
+    #[arg(long, short = 'w', value_name = "W")]
+    pub workspace: String,
+    /// Also revoke the token at GitLab.
+    #[arg(long)]
+    pub revoke: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReposArgs {
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+    /// The workspace (a [[workspace]] name in the daemon's config).
+    #[arg(long, short = 'w', value_name = "W")]
+    pub workspace: String,
+    /// Only repositories matching a name; a path or a full URL looks up that project.
+    #[arg(long, value_name = "Q", conflicts_with = "set")]
+    pub search: Option<String>,
+    /// Page of the listing [default: 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "set")]
+    pub page: Option<u32>,
+    /// Watch exactly these repositories (each is verified at GitLab first).
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub set: Option<Vec<String>>,
+}
+
+/// `--expires-at`: checked here so a typo is a usage error, sent as written.
+fn date_arg(text: &str) -> Result<String, String> {
+    time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
+        .map(|_| text.to_owned())
+        .map_err(|_| "write the date as YYYY-MM-DD, for example 2027-01-31".to_owned())
 }
 
 #[derive(Debug, clap::Args)]

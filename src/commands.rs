@@ -58,6 +58,12 @@ pub async fn execute(command: Command) -> Result<u8, CommandError> {
             .await
             .map(|()| 0)
             .map_err(Into::into),
+        // The admin commands print their own result and errors (with steps).
+        Command::Connect(args) => Ok(crate::remote::connect(args).await),
+        Command::Renew(args) => Ok(crate::remote::renew(args).await),
+        Command::Rotate(args) => Ok(crate::remote::rotate(args).await),
+        Command::Disconnect(args) => Ok(crate::remote::disconnect(args).await),
+        Command::Repos(args) => Ok(crate::remote::repos(args).await),
     }
 }
 

@@ -24,6 +24,8 @@
 //! - [`daemon`]: wires config, scheduler and server together; reloads on SIGHUP,
 //!   stops on SIGTERM/SIGINT.
 //! - [`report`]: text, JSON and Nagios renderings used by `labwatch check`.
+//! - [`remote`]: the admin commands (`connect`, `renew`, `rotate`, `disconnect`,
+//!   `repos`): the client side of a running daemon's admin API.
 //! - [`cli`]: the command line; [`commands`]: what each command does.
 
 pub mod actions;
@@ -38,6 +40,7 @@ pub mod engine;
 pub mod gitlab;
 pub mod http;
 pub mod metrics;
+pub mod remote;
 pub mod report;
 pub mod sim;
 pub mod store;

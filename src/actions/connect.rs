@@ -9,7 +9,7 @@ use crate::config::instance_url;
 use crate::store::StoredConnection;
 
 pub struct ConnectRequest {
-    /// Empty or absent: `https://gitlab.com`.
+    /// Empty or absent: the workspace's configured `instance_url`.
     pub instance_url: Option<String>,
     pub token: SecretString,
     /// Repositories to watch; `None` keeps the config's list.
@@ -61,11 +61,14 @@ impl Actions {
 
     async fn try_connect(&self, workspace: &str, req: ConnectRequest) -> Result<Connected, ActionError> {
         let mut ws = self.workspace(workspace)?;
+        // The workspace's configured instance (itself https://gitlab.com
+        // when the config names none) unless the request says otherwise.
+        let configured = instance_url::display(&ws.instance_url);
         let raw = req
             .instance_url
             .as_deref()
             .filter(|u| !u.trim().is_empty())
-            .unwrap_or(instance_url::DEFAULT_INSTANCE);
+            .unwrap_or(&configured);
         let url = instance_url::normalize(raw).map_err(|m| ActionError::new(422, "instance-url-invalid", m))?;
         if !self.engine().config().instance_allowed(&url) {
             return Err(ActionError::new(

@@ -774,3 +774,17 @@ fn http_client() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+#[tokio::test]
+async fn connect_without_an_instance_url_uses_the_configured_one() {
+    let lab = lab(true, "").await;
+    let (code, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/workspaces/acme/connect",
+            Some(json!({"token": CANARY})),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["instance_url"], lab.sim.base_url());
+}

@@ -13,6 +13,7 @@ mod gitlab_client;
 mod http;
 mod instance;
 mod readme;
+mod remote;
 mod sim;
 mod store;
 mod support;

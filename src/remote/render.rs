@@ -1,0 +1,243 @@
+//! The admin commands' answers as text for a person: one sentence saying
+//! what happened, then the details, then the next command to run if any.
+
+use std::fmt::Write;
+
+use super::types::{Connected, Disconnected, RepoPage, RepoSummary, Rotated, TokenSummary, Updated, Watched};
+
+/// `token 'ws', id 4, scopes api, expires 2027-01-31`
+fn token(t: &TokenSummary) -> String {
+    let scopes = if t.scopes.is_empty() {
+        "none".to_owned()
+    } else {
+        t.scopes.join(", ")
+    };
+    let expires = t
+        .expires_at
+        .as_deref()
+        .map_or_else(|| "never expires".to_owned(), |d| format!("expires {d}"));
+    format!("token '{}', id {}, scopes {scopes}, {expires}", t.name, t.id)
+}
+
+pub fn connected(c: &Connected) -> String {
+    let mut out = format!(
+        "Connected workspace {} to {} as @{} ({}).\n",
+        c.workspace,
+        c.instance_url,
+        c.user.username,
+        token(&c.token)
+    );
+    if c.watched.is_empty() {
+        let _ = writeln!(
+            out,
+            "Watching: nothing yet; choose with `labwatch repos --workspace {} --set PATH...`.",
+            c.workspace
+        );
+    } else {
+        let _ = writeln!(out, "Watching: {}", c.watched.join(", "));
+    }
+    if c.accessible.is_empty() {
+        out.push_str("Accessible repositories: none; the account is a member of no project.\n");
+        return out;
+    }
+    out.push_str("Accessible repositories (page 1):\n");
+    out.push_str(&table(&c.accessible));
+    if let Some(next) = c.accessible_next_page {
+        let _ = writeln!(out, "More: `labwatch repos --workspace {} --page {next}`", c.workspace);
+    }
+    out
+}
+
+/// `revoke_asked`: whether `--revoke-old` was given, to explain a `false`.
+pub fn updated(u: &Updated, revoke_asked: bool) -> String {
+    let mut out = format!(
+        "Updated the token of workspace {}: now {} (was token id {}).\n",
+        u.workspace,
+        token(&u.token),
+        u.previous_token_id
+    );
+    match (&u.revoke_error, u.old_token_revoked) {
+        (Some(why), _) => {
+            let _ = writeln!(out, "warning: {why}");
+        }
+        (None, true) => {
+            let _ = writeln!(out, "The old token (id {}) is revoked at GitLab.", u.previous_token_id);
+        }
+        (None, false) if revoke_asked && u.previous_token_id == u.token.id => {
+            out.push_str("The old token was not revoked: it is the same token.\n");
+        }
+        (None, false) => {
+            let _ = writeln!(
+                out,
+                "The old token (id {}) still works until it expires; revoke it in GitLab or pass --revoke-old next time.",
+                u.previous_token_id
+            );
+        }
+    }
+    out
+}
+
+pub fn rotated(r: &Rotated) -> String {
+    format!(
+        "Rotated the token of workspace {}: new {}.\nGitLab revoked the previous token (id {}).\n",
+        r.workspace,
+        token(&r.token),
+        r.previous_token_id
+    )
+}
+
+/// `revoke_asked`: whether `--revoke` was given, to explain a `false`.
+pub fn disconnected(d: &Disconnected, revoke_asked: bool) -> String {
+    let what = match (d.token_revoked, revoke_asked) {
+        (true, _) => "the token is revoked at GitLab.",
+        (false, true) => "the token was already unusable (expired or revoked), so there was nothing to revoke.",
+        (false, false) => {
+            "the token still works at GitLab until it expires; revoke it there if it is no longer needed."
+        }
+    };
+    format!(
+        "Disconnected workspace {}; {what}\nIts checks now report not-connected.\n",
+        d.workspace
+    )
+}
+
+/// A page of `labwatch repos`; `search` and the workspace build the hint
+/// for the next page.
+pub fn repo_page(p: &RepoPage, workspace: &str, search: Option<&str>) -> String {
+    let matching = search.map(|q| format!(" matching \"{q}\"")).unwrap_or_default();
+    if p.repositories.is_empty() {
+        return format!(
+            "No repository{matching} is accessible to workspace {workspace} (page {}).\n",
+            p.page
+        );
+    }
+    let mut out = format!(
+        "Repositories{matching} accessible to workspace {workspace} (page {}):\n",
+        p.page
+    );
+    out.push_str(&table(&p.repositories));
+    if let Some(next) = p.next_page {
+        let search = search
+            .map(|q| format!(" --search {}", shell_word(q)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "More: `labwatch repos --workspace {workspace}{search} --page {next}`"
+        );
+    }
+    out
+}
+
+pub fn watched(w: &Watched) -> String {
+    if w.repositories.is_empty() {
+        return format!("Workspace {} now watches no repository.\n", w.workspace);
+    }
+    format!("Workspace {} now watches: {}\n", w.workspace, w.repositories.join(", "))
+}
+
+/// One line per repository: path, visibility, access level, archived.
+fn table(repos: &[RepoSummary]) -> String {
+    let width = repos.iter().map(|r| r.path.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for r in repos {
+        let visibility = r.visibility.as_deref().unwrap_or("-");
+        let access = r.access.as_deref().unwrap_or("-");
+        let line = format!(
+            "  {:width$}  {visibility:<8}  {access}{}",
+            r.path,
+            if r.archived { "  archived" } else { "" }
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
+/// Quotes `q` for the hint when a shell would split or expand it.
+fn shell_word(q: &str) -> String {
+    if q.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:".contains(c)) {
+        q.to_owned()
+    } else {
+        format!("'{}'", q.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remote::types::UserSummary;
+
+    fn tok(id: u64) -> TokenSummary {
+        TokenSummary {
+            id,
+            name: "ws".into(),
+            scopes: vec!["api".into()],
+            expires_at: Some("2027-01-31".into()),
+        }
+    }
+
+    fn repo(path: &str, archived: bool) -> RepoSummary {
+        RepoSummary {
+            path: path.into(),
+            visibility: Some("private".into()),
+            access: Some("developer".into()),
+            archived,
+        }
+    }
+
+    #[test]
+    fn connected_says_who_which_token_what_is_watched_and_what_is_accessible() {
+        let c = Connected {
+            workspace: "acme".into(),
+            instance_url: "https://gitlab.example.com".into(),
+            user: UserSummary {
+                id: 3,
+                username: "alice".into(),
+            },
+            token: tok(4),
+            watched: vec!["a/b".into(), "c/d".into()],
+            accessible: vec![repo("a/b", false), repo("acme/old", true)],
+            accessible_next_page: Some(2),
+        };
+        assert_eq!(
+            connected(&c),
+            "Connected workspace acme to https://gitlab.example.com as @alice (token 'ws', id 4, scopes api, expires 2027-01-31).\n\
+             Watching: a/b, c/d\n\
+             Accessible repositories (page 1):\n  \
+             a/b       private   developer\n  \
+             acme/old  private   developer  archived\n\
+             More: `labwatch repos --workspace acme --page 2`\n"
+        );
+    }
+
+    #[test]
+    fn a_next_page_hint_repeats_the_search_quoted() {
+        let p = RepoPage {
+            page: 1,
+            next_page: Some(2),
+            repositories: vec![repo("a/b", false)],
+        };
+        assert!(
+            repo_page(&p, "acme", Some("my app"))
+                .ends_with("`labwatch repos --workspace acme --search 'my app' --page 2`\n")
+        );
+        let empty = RepoPage {
+            page: 1,
+            next_page: None,
+            repositories: vec![],
+        };
+        assert_eq!(
+            repo_page(&empty, "acme", Some("x")),
+            "No repository matching \"x\" is accessible to workspace acme (page 1).\n"
+        );
+    }
+
+    #[test]
+    fn disconnect_explains_an_unrevoked_token() {
+        let d = Disconnected {
+            workspace: "acme".into(),
+            token_revoked: false,
+        };
+        assert!(disconnected(&d, true).contains("already unusable"));
+        assert!(disconnected(&d, false).contains("still works"));
+    }
+}
