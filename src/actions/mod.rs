@@ -9,6 +9,7 @@
 //! token persisted (fsync) before anything else; never a retry with the old
 //! token.
 
+mod alerts;
 mod connect;
 mod disconnect;
 mod error;
@@ -27,6 +28,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
+pub use alerts::{AlertResult, Webhook};
 pub use connect::ConnectRequest;
 pub use error::ActionError;
 pub use renewal::run_auto_renewal;
@@ -72,6 +74,8 @@ pub struct Actions {
     rotations: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Last "run now" per workspace (`None`: all).
     last_run: Mutex<HashMap<Option<String>, Instant>>,
+    /// Alert firings already handled (idempotency of the webhook).
+    firings: Mutex<alerts::Firings>,
 }
 
 /// The token metadata actions report; never the token itself.
@@ -101,6 +105,7 @@ impl Actions {
             store,
             rotations: Mutex::default(),
             last_run: Mutex::default(),
+            firings: Mutex::default(),
         }
     }
 

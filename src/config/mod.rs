@@ -118,7 +118,13 @@ pub struct RenewalPolicy {
     pub renew_before: RenewBefore,
     /// Lifetime asked for on rotation, capped at the instance maximum.
     pub lifetime: Duration,
+    /// Alert names that make labwatch rotate when Alertmanager posts them
+    /// (in `alert` and `auto` mode).
+    pub renew_on: Vec<String>,
 }
+
+/// The alert labwatch's own rules raise when renewal is due.
+pub const DEFAULT_RENEW_ON: &str = "LabwatchTokenExpiringSoon";
 
 impl Config {
     /// Reads and validates a config file.

@@ -67,4 +67,5 @@ pub struct RawRenewal {
     pub mode: Option<Spanned<String>>,
     pub renew_before: Option<Spanned<String>>,
     pub lifetime: Option<Spanned<String>>,
+    pub renew_on: Option<Vec<Spanned<String>>>,
 }

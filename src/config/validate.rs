@@ -434,6 +434,7 @@ impl Validator<'_> {
             mode: RenewalMode::Manual,
             renew_before: RenewBefore::Fraction(1.0 / 3.0),
             lifetime: DEFAULT_LIFETIME,
+            renew_on: vec![super::DEFAULT_RENEW_ON.to_owned()],
         };
         let Some(raw) = raw else { return policy };
         if let Some(m) = &raw.mode {
@@ -456,6 +457,20 @@ impl Validator<'_> {
                     self.err(l, "lifetime must be between 1d and 400d (GitLab caps tokens at 365 days, 400 with the buffered limit)");
                 } else {
                     policy.lifetime = d;
+                }
+            }
+        }
+        if let Some(names) = &raw.renew_on {
+            policy.renew_on.clear();
+            for n in names {
+                let name = n.get_ref().trim();
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+                    self.err(
+                        n,
+                        format!("`{}` is not an alert name (letters, digits, `_` and `:`)", n.get_ref()),
+                    );
+                } else {
+                    policy.renew_on.push(name.to_owned());
                 }
             }
         }

@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
             get(list_repositories).put(set_repositories),
         )
         .route("/api/v1/checks/run", post(run_checks))
+        .route("/api/v1/alerts", post(alerts))
 }
 
 /// Proof that the request carried the admin token; extracting it answers
@@ -237,6 +238,15 @@ async fn list_repositories(
 
 async fn set_repositories(Admin(a): Admin, Path(ws): Path<String>, Body(list): Body<Vec<String>>) -> Response {
     action_result(a.actions.set_repositories(&ws, list).await, StatusCode::OK)
+}
+
+/// Alertmanager's webhook: 202 with what happened to each alert; 4xx for
+/// a bad payload or an unknown workspace; 5xx when a retry could help.
+async fn alerts(Admin(a): Admin, Body(hook): Body<crate::actions::Webhook>) -> Response {
+    match a.actions.alerts(hook).await {
+        Ok(results) => (StatusCode::ACCEPTED, Json(serde_json::json!({ "results": results }))).into_response(),
+        Err(e) => action_error(e),
+    }
 }
 
 async fn run_checks(Admin(a): Admin, Query(q): Query<HashMap<String, String>>) -> Response {

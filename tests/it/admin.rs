@@ -94,7 +94,8 @@ async fn lab(admin: bool, extra_config: &str) -> Lab {
         "{extra_config}\n[store]\ndir = \"{d}/store\"\nkey_file = \"{d}/store.key\"\n[defaults]\ninterval = \"1h\"\ntimeout = \"10s\"\n\
          [[workspace]]\nname = \"acme\"\ninstance_url = \"{url}\"\n\
          [[workspace]]\nname = \"narrow\"\ninstance_url = \"{url}\"\nrequired_scopes = [\"read_api\"]\n\
-         [[workspace]]\nname = \"auto\"\ninstance_url = \"{url}\"\n[workspace.renewal]\nmode = \"auto\"\nrenew_before = \"14d\"\n",
+         [[workspace]]\nname = \"auto\"\ninstance_url = \"{url}\"\n[workspace.renewal]\nmode = \"auto\"\nrenew_before = \"14d\"\n\
+         [[workspace]]\nname = \"alerted\"\ninstance_url = \"{url}\"\n[workspace.renewal]\nmode = \"alert\"\nrenew_before = \"14d\"\n",
         d = dir.path().display(),
         url = sim.base_url()
     );
@@ -787,4 +788,208 @@ async fn connect_without_an_instance_url_uses_the_configured_one() {
         .await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["instance_url"], lab.sim.base_url());
+}
+
+fn alert(status: &str, workspace: &str, fingerprint: &str) -> Value {
+    json!({
+        "version": "4",
+        "groupKey": "{}:{alertname=\"LabwatchTokenExpiringSoon\"}",
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": "labwatch-renew",
+        "groupLabels": {"alertname": "LabwatchTokenExpiringSoon"},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager.example:9093",
+        "notification_reason": "new",
+        "alerts": [{
+            "status": status,
+            "labels": {"alertname": "LabwatchTokenExpiringSoon", "workspace": workspace, "severity": "warning"},
+            "annotations": {"summary": "renew"},
+            "startsAt": "2026-11-25T10:00:00Z",
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus.example/graph",
+            "fingerprint": fingerprint,
+            "someFutureField": true
+        }]
+    })
+}
+
+fn rotations(lab: &Lab) -> u64 {
+    lab.sim
+        .sim()
+        .counters()
+        .route("POST /api/v4/personal_access_tokens/self/rotate")
+}
+
+#[tokio::test]
+async fn a_firing_alert_rotates_once_however_often_it_is_delivered() {
+    let lab = lab(true, "").await;
+    assert_eq!(lab.connect("alerted", &lab.expiring.token, json!({})).await.0, 200);
+    let (code, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/alerts",
+            Some(alert("firing", "alerted", "f1")),
+        )
+        .await;
+    assert_eq!(code, 202, "{body}");
+    assert_eq!(body["results"][0]["action"], "rotated", "{body}");
+    for _ in 0..2 {
+        let (code, body) = lab
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/alerts",
+                Some(alert("firing", "alerted", "f1")),
+            )
+            .await;
+        assert_eq!(
+            (code, body["results"][0]["action"].as_str()),
+            (202, Some("duplicate")),
+            "{body}"
+        );
+    }
+    assert_eq!(rotations(&lab), 1);
+    let metrics = lab.get("/metrics").await;
+    assert!(
+        metrics
+            .as_str()
+            .unwrap()
+            .contains("labwatch_token_renewals_total{trigger=\"alert\",workspace=\"alerted\"} 1"),
+        "{metrics}"
+    );
+    let audit = std::fs::read_to_string(lab.store.dir().join("audit.log")).unwrap();
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"actor\":\"alert\"") && l.contains("\"result\":\"ok\"")),
+        "{audit}"
+    );
+
+    // A new firing (new startsAt or fingerprint) of a token that is fresh now does nothing.
+    let (_, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/alerts",
+            Some(alert("firing", "alerted", "f2")),
+        )
+        .await;
+    assert_eq!(body["results"][0]["action"], "not-due", "{body}");
+    let (_, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/alerts",
+            Some(alert("resolved", "alerted", "f1")),
+        )
+        .await;
+    assert_eq!(body["results"][0]["action"], "resolved", "{body}");
+    assert_eq!(rotations(&lab), 1);
+}
+
+#[tokio::test]
+async fn the_webhook_only_acts_for_alert_mode_and_listed_alert_names() {
+    let lab = lab(true, "").await;
+    assert_eq!(lab.connect("acme", &lab.expiring.token, json!({})).await.0, 200);
+    let (code, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/alerts",
+            Some(alert("firing", "acme", "m1")),
+        )
+        .await;
+    assert_eq!(
+        (code, body["results"][0]["action"].as_str()),
+        (202, Some("ignored")),
+        "{body}"
+    );
+    assert!(
+        body["results"][0]["detail"].as_str().unwrap().contains("manual"),
+        "{body}"
+    );
+    let mut other = alert("firing", "alerted", "o1");
+    other["alerts"][0]["labels"]["alertname"] = json!("SomethingElse");
+    let (_, body) = lab.call(reqwest::Method::POST, "/api/v1/alerts", Some(other)).await;
+    assert_eq!(body["results"][0]["action"], "ignored", "{body}");
+    assert_eq!(rotations(&lab), 0);
+}
+
+#[tokio::test]
+async fn the_webhook_rejects_bad_payloads_unknown_workspaces_and_missing_auth() {
+    let lab = lab(true, "").await;
+    let resp = lab
+        .http
+        .post(format!("http://{}/api/v1/alerts", lab.addr))
+        .json(&alert("firing", "alerted", "x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let (code, body) = lab
+        .call(reqwest::Method::POST, "/api/v1/alerts", Some(json!({"alerts": "nope"})))
+        .await;
+    assert_eq!((code, body["error"].as_str()), (422, Some("bad-request")), "{body}");
+    let mut v3 = alert("firing", "alerted", "x");
+    v3["version"] = json!("3");
+    let (code, body) = lab.call(reqwest::Method::POST, "/api/v1/alerts", Some(v3)).await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (400, Some("unsupported-payload")),
+        "{body}"
+    );
+    let (code, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/alerts",
+            Some(alert("firing", "ghost", "x")),
+        )
+        .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (422, Some("unknown-workspace")),
+        "{body}"
+    );
+    let resp = lab
+        .http
+        .post(format!("http://{}/api/v1/alerts", lab.addr))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+}
+
+#[tokio::test]
+async fn when_gitlab_fails_the_webhook_answers_5xx_and_a_retry_rotates() {
+    let lab = lab(true, "").await;
+    assert_eq!(lab.connect("alerted", &lab.expiring.token, json!({})).await.0, 200);
+    lab.sim.sim().fail_next(labwatch::sim::FailSpec {
+        count: 1,
+        status: 503,
+        path_prefix: Some("/api/v4/personal_access_tokens/self/rotate".into()),
+        body: None,
+        content_type: None,
+        headers: Default::default(),
+    });
+    let (code, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/alerts",
+            Some(alert("firing", "alerted", "r1")),
+        )
+        .await;
+    assert_eq!((code, body["error"].as_str()), (502, Some("renewal-failed")), "{body}");
+    let (code, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/alerts",
+            Some(alert("firing", "alerted", "r1")),
+        )
+        .await;
+    assert_eq!(
+        (code, body["results"][0]["action"].as_str()),
+        (202, Some("rotated")),
+        "{body}"
+    );
 }

@@ -1,0 +1,222 @@
+//! Alert-triggered renewal: Alertmanager's webhook (payload version 4) says
+//! a token is due; labwatch rotates it — once per alert firing, only when
+//! the workspace's policy says so and renewal is really due.
+//!
+//! Alertmanager re-sends a firing alert every `repeat_interval` and retries
+//! failed deliveries, so each firing is identified by (fingerprint,
+//! startsAt) and rotated at most once. A failure a retry could fix (GitLab
+//! unreachable) forgets the firing and answers 5xx so Alertmanager retries;
+//! any other outcome is final.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{ActionError, Actions, Trigger};
+use crate::config::{RenewalMode, expiry_moment};
+
+/// Firings remembered for idempotency; old ones fall out.
+const REMEMBERED: usize = 4096;
+
+/// Alertmanager's webhook body (version 4). Unknown fields are tolerated:
+/// Alertmanager adds fields over time (e.g. `notification_reason`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    pub version: String,
+    #[serde(default)]
+    pub status: Option<String>,
+    pub alerts: Vec<Alert>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    pub status: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub starts_at: String,
+    #[serde(default)]
+    pub fingerprint: String,
+}
+
+/// What happened to one alert of the delivery.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct AlertResult {
+    pub alertname: String,
+    pub workspace: Option<String>,
+    /// `rotated`, `duplicate`, `resolved`, `not-due`, `ignored`, `failed`.
+    pub action: &'static str,
+    pub detail: String,
+}
+
+/// Idempotency memory: (fingerprint, startsAt) of handled firings.
+#[derive(Default)]
+pub struct Firings {
+    seen: HashSet<(String, String)>,
+    order: VecDeque<(String, String)>,
+}
+
+impl Firings {
+    /// True when new (and now remembered).
+    fn remember(&mut self, key: (String, String)) -> bool {
+        if self.seen.contains(&key) {
+            return false;
+        }
+        if self.order.len() >= REMEMBERED {
+            if let Some(old) = self.order.pop_front() {
+                self.seen.remove(&old);
+            }
+        }
+        self.seen.insert(key.clone());
+        self.order.push_back(key);
+        true
+    }
+
+    fn forget(&mut self, key: &(String, String)) {
+        self.seen.remove(key);
+        self.order.retain(|k| k != key);
+    }
+}
+
+impl Actions {
+    /// Handles one delivery. `Err` is for the whole delivery: a bad payload
+    /// (4xx) or a failure a retry could fix (5xx).
+    pub async fn alerts(&self, hook: Webhook) -> Result<Vec<AlertResult>, ActionError> {
+        if hook.version != "4" {
+            return Err(ActionError::new(
+                400,
+                "unsupported-payload",
+                format!(
+                    "Webhook payload version `{}` is not supported; labwatch reads Alertmanager's version 4.",
+                    hook.version
+                ),
+            ));
+        }
+        let names = self
+            .engine()
+            .config()
+            .workspaces
+            .iter()
+            .map(|w| w.name.clone())
+            .collect::<Vec<_>>();
+        for alert in &hook.alerts {
+            if let Some(ws) = alert.labels.get("workspace") {
+                if !names.contains(ws) {
+                    return Err(ActionError::new(
+                        422,
+                        "unknown-workspace",
+                        format!(
+                            "Alert `{}` names workspace `{ws}`, which is not configured (configured: {}).",
+                            alertname(alert),
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut results = Vec::new();
+        let mut retry = None;
+        for alert in hook.alerts {
+            let (result, retryable) = self.alert(alert).await;
+            if let Some(e) = retryable {
+                retry.get_or_insert(e);
+            }
+            results.push(result);
+        }
+        match retry {
+            Some(e) => Err(e),
+            None => Ok(results),
+        }
+    }
+
+    async fn alert(&self, alert: Alert) -> (AlertResult, Option<ActionError>) {
+        let name = alertname(&alert).to_owned();
+        let ws = alert.labels.get("workspace").cloned();
+        let result = |action, detail: String| AlertResult {
+            alertname: name.clone(),
+            workspace: ws.clone(),
+            action,
+            detail,
+        };
+        if alert.status != "firing" {
+            return (result("resolved", "Resolved alerts need nothing.".into()), None);
+        }
+        let Some(workspace) = ws.clone() else {
+            return (result("ignored", "The alert has no `workspace` label.".into()), None);
+        };
+        let Some(config) = self.engine().config().workspace(&workspace).cloned() else {
+            return (result("ignored", "Unknown workspace.".into()), None);
+        };
+        if !config.renewal.renew_on.iter().any(|n| n == &name) {
+            let detail = format!("`{name}` is not in renew_on ({}).", config.renewal.renew_on.join(", "));
+            return (result("ignored", detail), None);
+        }
+        if config.renewal.mode == RenewalMode::Manual {
+            return (
+                result("ignored", "The workspace's renewal mode is manual.".into()),
+                None,
+            );
+        }
+        let key = (alert.fingerprint.clone(), alert.starts_at.clone());
+        if !self.firings().remember(key.clone()) {
+            return (result("duplicate", "This firing was already handled.".into()), None);
+        }
+        match self.renewal_due(&workspace, &config) {
+            Ok(true) => {}
+            Ok(false) => return (result("not-due", "The token is not due for renewal yet.".into()), None),
+            Err(e) => return (result("failed", e.message), None),
+        }
+        match self.rotate(&workspace, None, Trigger::Alert).await {
+            Ok(r) => (
+                result(
+                    "rotated",
+                    format!("Token {} replaced by token {}.", r.previous_token_id, r.token.id),
+                ),
+                None,
+            ),
+            Err(e) if e.code == "rotation-in-progress" => (result("duplicate", e.message), None),
+            Err(e) if e.status >= 500 && e.code != crate::engine::Reason::TokenLostInRotation.code() => {
+                // GitLab could not be reached: forget the firing so
+                // Alertmanager's retry rotates.
+                self.firings().forget(&key);
+                (result("failed", e.message.clone()), Some(e))
+            }
+            Err(e) => (result("failed", e.message), None),
+        }
+    }
+
+    /// Whether the stored token's renewal time has come.
+    fn renewal_due(&self, workspace: &str, config: &crate::config::WorkspaceConfig) -> Result<bool, ActionError> {
+        let conn = self.connection(workspace)?;
+        let Some(expires_at) = conn.expires_at else {
+            return Ok(false);
+        };
+        let due = config.renewal.renewal_due(conn.created_at, expiry_moment(expires_at));
+        Ok(OffsetDateTime::now_utc() >= due)
+    }
+
+    fn firings(&self) -> std::sync::MutexGuard<'_, Firings> {
+        self.firings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn alertname(alert: &Alert) -> &str {
+    alert.labels.get("alertname").map_or("(unnamed)", String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_firing_is_remembered_once_and_can_be_forgotten() {
+        let mut f = Firings::default();
+        let k = ("abc".to_owned(), "2026-11-25T10:00:00Z".to_owned());
+        assert!(f.remember(k.clone()));
+        assert!(!f.remember(k.clone()));
+        f.forget(&k);
+        assert!(f.remember(k));
+    }
+}
