@@ -141,6 +141,7 @@ impl Actions {
             detail,
         };
         if alert.status != "firing" {
+            tracing::info!(alertname = %name, workspace = ws.as_deref().unwrap_or(""), "Resolved alert received");
             return (result("resolved", "Resolved alerts need nothing.".into()), None);
         }
         let Some(workspace) = ws.clone() else {
@@ -169,13 +170,10 @@ impl Actions {
             Err(e) => return (result("failed", e.message), None),
         }
         match self.rotate(&workspace, None, Trigger::Alert).await {
-            Ok(r) => (
-                result(
-                    "rotated",
-                    format!("Token {} replaced by token {}.", r.previous_token_id, r.token.id),
-                ),
-                None,
-            ),
+            Ok(r) => {
+                tracing::info!(workspace = %workspace, alertname = %name, token_id = r.token.id, "Token rotated on alert");
+                (result("rotated", format!("Token {} replaced by token {}.", r.previous_token_id, r.token.id)), None)
+            }
             Err(e) if e.code == "rotation-in-progress" => (result("duplicate", e.message), None),
             Err(e) if e.status >= 500 && e.code != crate::engine::Reason::TokenLostInRotation.code() => {
                 // GitLab could not be reached: forget the firing so
