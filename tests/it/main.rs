@@ -2,6 +2,7 @@
 //! per area, shared servers and helpers in `support`.
 
 mod admin;
+mod alerting;
 mod cli;
 mod config;
 mod crash;
@@ -14,6 +15,7 @@ mod http;
 mod instance;
 mod readme;
 mod remote;
+mod rules;
 mod sim;
 mod store;
 mod support;
