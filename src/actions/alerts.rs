@@ -172,7 +172,13 @@ impl Actions {
         match self.rotate(&workspace, None, Trigger::Alert).await {
             Ok(r) => {
                 tracing::info!(workspace = %workspace, alertname = %name, token_id = r.token.id, "Token rotated on alert");
-                (result("rotated", format!("Token {} replaced by token {}.", r.previous_token_id, r.token.id)), None)
+                (
+                    result(
+                        "rotated",
+                        format!("Token {} replaced by token {}.", r.previous_token_id, r.token.id),
+                    ),
+                    None,
+                )
             }
             Err(e) if e.code == "rotation-in-progress" => (result("duplicate", e.message), None),
             Err(e) if e.status >= 500 && e.code != crate::engine::Reason::TokenLostInRotation.code() => {
