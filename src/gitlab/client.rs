@@ -71,6 +71,7 @@ pub struct ClientOptions<'a> {
 
 impl GitlabClient {
     pub fn new(opts: ClientOptions<'_>) -> Result<GitlabClient, String> {
+        opts.metrics.init_workspace(opts.workspace);
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured((*opts.tls).clone())
             .redirect(reqwest::redirect::Policy::none())

@@ -70,6 +70,15 @@ impl GitlabMetrics {
         registry.register(Box::new(self.ratelimit_remaining.clone()))
     }
 
+    /// Creates the workspace's renewal series at 0, so `increase()` in alert
+    /// rules sees the first rotation or failure too.
+    pub fn init_workspace(&self, workspace: &str) {
+        for trigger in ["schedule", "alert", "manual"] {
+            self.renewals.with_label_values(&[workspace, trigger]);
+            self.renewal_failures.with_label_values(&[workspace, trigger]);
+        }
+    }
+
     pub fn renewal(&self, workspace: &str, trigger: &str) {
         self.renewals.with_label_values(&[workspace, trigger]).inc();
     }
