@@ -30,6 +30,9 @@ pub enum Command {
     /// Configuration commands.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The checks the config defines.
+    #[command(subcommand)]
+    Checks(ChecksCommand),
     /// Start the GitLab simulator with a populated scenario and the daemon
     /// pointed at it; print the URLs; run until Ctrl-C.
     Demo(DemoArgs),
@@ -209,6 +212,32 @@ pub enum Output {
     Text,
     Json,
     Nagios,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChecksCommand {
+    /// Every check of every workspace — built-in, plugin and HTTP check — with
+    /// its dependencies, interval and timeout, as the config defines them
+    /// (a connection made through the admin API may change a workspace's
+    /// instance and repositories).
+    List(ChecksListArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ChecksListArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Only this workspace.
+    #[arg(long, value_name = "W")]
+    pub workspace: Option<String>,
+    #[arg(long, value_enum, default_value_t = ListOutput::Text)]
+    pub output: ListOutput,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListOutput {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

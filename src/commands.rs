@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::cli::{CheckArgs, Command, ConfigArg, Output};
+use crate::cli::{CheckArgs, ChecksCommand, ChecksListArgs, Command, ConfigArg, ListOutput, Output};
 use crate::config::{self, Config, ConfigErrors};
 use crate::daemon;
 use crate::demo::{self, DemoError};
@@ -53,6 +53,7 @@ pub async fn execute(command: Command) -> Result<u8, CommandError> {
         Command::Run(args) => run(args).await,
         Command::Check(args) => check(args).await,
         Command::Config(crate::cli::ConfigCommand::Check(args)) => config_check(&args),
+        Command::Checks(ChecksCommand::List(args)) => checks_list(&args),
         Command::Demo(args) => demo::run_demo(args.listen).await.map(|()| 0).map_err(Into::into),
         Command::Sim(args) => demo::run_sim(args.listen, args.scenario.as_deref(), args.summary_json.as_deref())
             .await
@@ -82,6 +83,103 @@ fn config_check(args: &ConfigArg) -> Result<u8, CommandError> {
     Ok(0)
 }
 
+fn checks_list(args: &ChecksListArgs) -> Result<u8, CommandError> {
+    let config = load(&args.config)?;
+    let workspaces: Vec<_> = config
+        .workspaces
+        .iter()
+        .filter(|w| args.workspace.as_ref().is_none_or(|n| *n == w.name))
+        .collect();
+    if let (Some(name), true) = (&args.workspace, workspaces.is_empty()) {
+        return Err(unknown_workspace(&config, name));
+    }
+    let shared = crate::checks::Shared::default();
+    let listed: Vec<_> = workspaces
+        .iter()
+        .map(|ws| (*ws, crate::checks::list(&config, ws, &shared)))
+        .collect();
+    let rendered = match args.output {
+        ListOutput::Text => checks_text(&listed),
+        ListOutput::Json => {
+            let doc: Vec<_> = listed
+                .iter()
+                .map(|(ws, checks)| {
+                    serde_json::json!({
+                        "workspace": ws.name,
+                        "instance_url": config::instance_url::display(&ws.instance_url),
+                        "checks": checks,
+                    })
+                })
+                .collect();
+            let mut s = serde_json::to_string_pretty(&doc).map_err(|e| CommandError::Io(e.to_string()))?;
+            s.push('\n');
+            s
+        }
+    };
+    print!("{rendered}");
+    Ok(0)
+}
+
+/// One table per workspace: check, kind, schedule, dependencies, what it runs.
+fn checks_text(listed: &[(&config::WorkspaceConfig, Vec<crate::checks::ListedCheck>)]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for (ws, checks) in listed {
+        let _ = writeln!(out, "{} ({})", ws.name, config::instance_url::display(&ws.instance_url));
+        let rows: Vec<[String; 6]> = checks
+            .iter()
+            .map(|c| {
+                let label = match &c.target {
+                    Some(t) => format!("{}[{t}]", c.check),
+                    None => c.check.clone(),
+                };
+                let deps = if c.depends_on.is_empty() {
+                    "-".to_owned()
+                } else {
+                    c.depends_on.join(",")
+                };
+                let runs = match (&c.runs, c.token && c.kind != crate::checks::Kind::BuiltIn) {
+                    (Some(r), true) => format!("{r} (token)"),
+                    (Some(r), false) => r.clone(),
+                    (None, _) => String::new(),
+                };
+                [
+                    label,
+                    c.kind.as_str().to_owned(),
+                    humantime::format_duration(c.interval).to_string(),
+                    humantime::format_duration(c.timeout).to_string(),
+                    deps,
+                    runs,
+                ]
+            })
+            .collect();
+        let header = ["CHECK", "KIND", "INTERVAL", "TIMEOUT", "DEPENDS ON", "RUNS"].map(str::to_owned);
+        let mut widths = [0usize; 6];
+        for row in std::iter::once(&header).chain(&rows) {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        for row in std::iter::once(&header).chain(&rows) {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                let _ = write!(line, "  {cell:<width$}", width = if i == 5 { 0 } else { widths[i] });
+            }
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+    }
+    out
+}
+
+fn unknown_workspace(config: &Config, name: &str) -> CommandError {
+    let known: Vec<_> = config.workspaces.iter().map(|w| w.name.as_str()).collect();
+    CommandError::Usage(format!(
+        "there is no workspace `{name}` in {}; configured: {}",
+        config.source.display(),
+        known.join(", ")
+    ))
+}
+
 async fn check(args: CheckArgs) -> Result<u8, CommandError> {
     let config = load(&args.config)?;
     let shared = crate::checks::Shared::default();
@@ -89,12 +187,7 @@ async fn check(args: CheckArgs) -> Result<u8, CommandError> {
     if let Some(name) = &args.workspace {
         plans.retain(|p| &p.workspace == name);
         if plans.is_empty() {
-            let known: Vec<_> = config.workspaces.iter().map(|w| w.name.as_str()).collect();
-            return Err(CommandError::Usage(format!(
-                "there is no workspace `{name}` in {}; configured: {}",
-                config.source.display(),
-                known.join(", ")
-            )));
+            return Err(unknown_workspace(&config, name));
         }
     }
     let store = Arc::new(StatusStore::new());

@@ -13,7 +13,8 @@
 //!   concurrency limit, dependency graph) and the [`engine::StatusStore`].
 //! - [`actions`]: connect, update token, rotate, disconnect, repositories:
 //!   the only code that changes a connection.
-//! - [`checks`]: the built-in checks and the explicit registry that builds a
+//! - [`checks`]: the built-in checks, plugins (external executables) and
+//!   declarative HTTP checks, and the explicit registry that builds a
 //!   workspace's list of them.
 //! - [`gitlab`]: the GitLab API client: typed calls, error taxonomy, request
 //!   budget, auth breaker.

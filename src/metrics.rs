@@ -11,6 +11,7 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{Encoder, GaugeVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
+use crate::checks::{self, plugin};
 use crate::engine::{CheckState, StatusStore, WorkspaceView};
 use crate::gitlab::GitlabMetrics;
 
@@ -70,6 +71,7 @@ struct Families {
     token_expiry: GaugeVec,
     renewal_due: GaugeVec,
     scope_missing: GaugeVec,
+    plugin_measurement: GaugeVec,
 }
 
 impl Families {
@@ -127,10 +129,18 @@ impl Families {
                 format!("1 for each required scope the token lacks, 0 for those it has {FROM_SCHEDULE}."),
                 &["workspace", "scope"],
             ),
+            plugin_measurement: g(
+                "labwatch_plugin_measurement",
+                format!(
+                    "A measurement a plugin or HTTP check reported (perfdata or JSON), in base units named by its suffix; at most {} per check {FROM_SCHEDULE}.",
+                    plugin::MAX_MEASUREMENTS
+                ),
+                &["workspace", "plugin", "name"],
+            ),
         }
     }
 
-    fn all(&self) -> [&dyn Collector; 9] {
+    fn all(&self) -> [&dyn Collector; 10] {
         [
             &self.status,
             &self.reason,
@@ -141,6 +151,7 @@ impl Families {
             &self.token_expiry,
             &self.renewal_due,
             &self.scope_missing,
+            &self.plugin_measurement,
         ]
     }
 
@@ -172,6 +183,7 @@ impl Families {
                 ("instance", true) => self.fill_instance(&ws.name, state),
                 ("token", true) => self.fill_token(&ws.name, state),
                 ("scopes", true) => self.fill_scopes(&ws.name, state),
+                (name, true) if !checks::is_builtin(name) => self.fill_plugin(&ws.name, name, state),
                 _ => {}
             }
         }
@@ -199,6 +211,16 @@ impl Families {
         }
         if let Some(v) = m.get("renewal_due_timestamp_seconds") {
             self.renewal_due.with_label_values(&[workspace]).set(*v);
+        }
+    }
+
+    /// Plugins and HTTP checks: every measurement of the last outcome, capped
+    /// again here so no outcome can grow the series without bound.
+    fn fill_plugin(&self, workspace: &str, plugin: &str, state: &CheckState) {
+        for (name, value) in state.outcome.measurements.iter().take(plugin::MAX_MEASUREMENTS) {
+            self.plugin_measurement
+                .with_label_values(&[workspace, plugin, name.as_str()])
+                .set(*value);
         }
     }
 

@@ -1,10 +1,11 @@
 //! [`WorkspaceGitlab`]: what the token, scopes and repository checks of one
 //! workspace share — the GitLab client, the token metadata the token check
 //! fetched (so scopes costs no call), one project listing per round for all
-//! repository checks, and clone-probe results per token.
+//! repository checks, and clone-probe results per token — and the HTTP
+//! client its declarative HTTP checks share.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use secrecy::SecretString;
 
@@ -20,6 +21,33 @@ use crate::store::Store;
 pub struct Shared {
     pub gitlab_metrics: GitlabMetrics,
     pub connections: Arc<Connections>,
+    /// Names of configured checks, for the engine's dependency lists.
+    pub names: Arc<CheckNames>,
+}
+
+/// Check names as `&'static str`. The engine's [`Check::depends_on`]
+/// lends its names for the check's life (`&[&str]`), which a check built from
+/// config can only do with names that outlive it. Each distinct name is
+/// leaked once and reused by every later plan (reloads, replans), so the
+/// memory is bounded by the names ever configured — a few bytes each.
+///
+/// [`Check::depends_on`]: crate::engine::Check::depends_on
+#[derive(Default)]
+pub struct CheckNames(Mutex<HashSet<&'static str>>);
+
+impl CheckNames {
+    pub fn intern(&self, name: &str) -> &'static str {
+        if let Some(builtin) = super::DEPENDABLE_BUILTINS.iter().find(|b| **b == name) {
+            return builtin;
+        }
+        let mut names = lock(&self.0);
+        if let Some(known) = names.get(name) {
+            return known;
+        }
+        let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+        names.insert(leaked);
+        leaked
+    }
 }
 
 /// Member projects by lower-cased path.
@@ -48,6 +76,9 @@ pub struct WorkspaceGitlab {
     /// Why the stored connection could not be read (wrong key, tampered
     /// file); the token check reports it instead of running.
     pub store_error: Option<String>,
+    /// The client of this workspace's HTTP checks, built at first use: the
+    /// workspace's TLS trust, no redirects (a token must not follow one).
+    http_checks: OnceLock<Result<reqwest::Client, String>>,
 }
 
 /// Where a workspace's token comes from.
@@ -101,7 +132,23 @@ impl WorkspaceGitlab {
             probes: Mutex::new(HashMap::new()),
             store,
             store_error,
+            http_checks: OnceLock::new(),
         }
+    }
+
+    /// The HTTP client shared by this workspace's HTTP checks.
+    pub fn http_check_client(&self) -> Result<reqwest::Client, String> {
+        self.http_checks
+            .get_or_init(|| {
+                let tls = crate::tls::client_config(self.config.ca_file.as_deref())?;
+                reqwest::Client::builder()
+                    .tls_backend_preconfigured((*tls).clone())
+                    .redirect(reqwest::redirect::Policy::none())
+                    .user_agent(concat!("labwatch/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| format!("cannot build the HTTP client: {e}"))
+            })
+            .clone()
     }
 
     /// Fills the `{url}` and `{workspace}` placeholders of an outcome's

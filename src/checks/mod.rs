@@ -1,26 +1,44 @@
-//! Built-in checks, one file (or folder) each, and the explicit registry that
-//! lists which checks a workspace gets. No link-time magic: adding a check
-//! means adding it to [`for_workspace`].
+//! Built-in checks, one file (or folder) each, the configured ones
+//! ([`plugin`]: external executables, [`http_check`]: declarative HTTP
+//! checks), and the explicit registry that lists which checks a workspace
+//! gets. No link-time magic: adding a check means adding it to
+//! [`with_gitlab`] (built-in) or to the config (plugins).
 //!
 //! The dependency graph: `instance` → `token` → `scopes` → `repository`
-//! (one per watched repository).
+//! (one per watched repository); plugins and HTTP checks hang off it
+//! wherever their `depends_on` says.
 
 mod context;
 pub(crate) mod gitlab_errors;
+pub mod http_check;
 pub mod instance;
+pub mod plugin;
 mod repository;
 mod scopes;
 mod token;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-pub use context::{Shared, TokenSource, WorkspaceGitlab};
+pub use context::{CheckNames, Shared, TokenSource, WorkspaceGitlab};
 pub use repository::RepositoryCheck;
 pub use scopes::ScopesCheck;
 pub use token::TokenCheck;
 
-use crate::config::WorkspaceConfig;
-use crate::engine::Check;
+use crate::config::{Config, WorkspaceConfig, runs_in};
+use crate::engine::{Check, PlannedCheck};
+use http_check::HttpCheck;
+use plugin::PluginCheck;
+
+/// The built-in checks' names; plugins and HTTP checks may not take them.
+pub const BUILTIN_CHECKS: &[&str] = &["instance", "token", "scopes", "repository"];
+/// The built-ins others may depend on: the workspace-level ones
+/// (`repository` runs once per repository).
+pub const DEPENDABLE_BUILTINS: &[&str] = &["instance", "token", "scopes"];
+
+pub fn is_builtin(name: &str) -> bool {
+    BUILTIN_CHECKS.contains(&name)
+}
 
 /// The checks of one workspace, dependencies before dependents, with the
 /// token from `token_file`.
@@ -28,7 +46,7 @@ pub fn for_workspace(ws: &WorkspaceConfig, shared: &Shared) -> Vec<Arc<dyn Check
     with_gitlab(ws, Arc::new(WorkspaceGitlab::new(ws, shared)))
 }
 
-/// The checks of one workspace over an existing GitLab context.
+/// The built-in checks of one workspace over an existing GitLab context.
 pub fn with_gitlab(ws: &WorkspaceConfig, gitlab: Arc<WorkspaceGitlab>) -> Vec<Arc<dyn Check>> {
     let mut checks: Vec<Arc<dyn Check>> = vec![
         Arc::new(instance::InstanceCheck::new(ws)),
@@ -39,4 +57,124 @@ pub fn with_gitlab(ws: &WorkspaceConfig, gitlab: Arc<WorkspaceGitlab>) -> Vec<Ar
         checks.push(Arc::new(RepositoryCheck::new(gitlab.clone(), repo.clone())));
     }
     checks
+}
+
+/// Every check of workspace `ws` (its effective settings) with its
+/// schedule: the built-ins on the workspace's interval and timeout, then the
+/// `[[plugin]]`s and `[[http_check]]`s of `config` that run in it, each on
+/// its own.
+pub fn planned(
+    config: &Config,
+    ws: &WorkspaceConfig,
+    gitlab: Arc<WorkspaceGitlab>,
+    shared: &Shared,
+) -> Vec<PlannedCheck> {
+    let mut planned: Vec<PlannedCheck> = with_gitlab(ws, gitlab.clone())
+        .into_iter()
+        .map(|check| PlannedCheck {
+            check,
+            interval: ws.interval,
+            timeout: ws.timeout,
+        })
+        .collect();
+    let intern = |deps: Vec<String>| deps.iter().map(|d| shared.names.intern(d)).collect();
+    for p in config
+        .plugins
+        .iter()
+        .filter(|p| runs_in(p.workspaces.as_deref(), &ws.name))
+    {
+        let deps = intern(PluginCheck::dependencies(p));
+        planned.push(PlannedCheck {
+            check: Arc::new(PluginCheck::new(p.clone(), deps, gitlab.clone())),
+            interval: p.interval,
+            timeout: p.timeout,
+        });
+    }
+    for h in config
+        .http_checks
+        .iter()
+        .filter(|h| runs_in(h.workspaces.as_deref(), &ws.name))
+    {
+        let deps = intern(HttpCheck::dependencies(h, &ws.instance_url));
+        planned.push(PlannedCheck {
+            check: Arc::new(HttpCheck::new(h.clone(), deps, gitlab.clone())),
+            interval: h.interval,
+            timeout: h.timeout,
+        });
+    }
+    planned
+}
+
+/// What kind of check a listed check is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    BuiltIn,
+    Plugin,
+    HttpCheck,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::BuiltIn => "built-in",
+            Kind::Plugin => "plugin",
+            Kind::HttpCheck => "http_check",
+        }
+    }
+}
+
+/// One check of one workspace, as `labwatch checks list` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ListedCheck {
+    pub check: String,
+    pub target: Option<String>,
+    pub kind: Kind,
+    /// Effective dependencies (a check given the token also waits for `token`).
+    pub depends_on: Vec<String>,
+    #[serde(rename = "interval_seconds", serialize_with = "as_seconds")]
+    pub interval: Duration,
+    #[serde(rename = "timeout_seconds", serialize_with = "as_seconds")]
+    pub timeout: Duration,
+    /// What it runs: a plugin's command line, an HTTP check's request.
+    pub runs: Option<String>,
+    /// Whether the check is handed the workspace token.
+    pub token: bool,
+}
+
+fn as_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// The checks of workspace `ws` as configured in `config`, for listing;
+/// built from the same registry the scheduler uses.
+pub fn list(config: &Config, ws: &WorkspaceConfig, shared: &Shared) -> Vec<ListedCheck> {
+    let gitlab = Arc::new(WorkspaceGitlab::new(ws, shared));
+    planned(config, ws, gitlab, shared)
+        .into_iter()
+        .map(|pc| {
+            let name = pc.check.name().to_owned();
+            let plugin = config.plugins.iter().find(|p| p.name == name);
+            let http = config.http_checks.iter().find(|h| h.name == name);
+            let (kind, runs, token) = match (plugin, http) {
+                (Some(p), _) => (Kind::Plugin, Some(PluginCheck::command_line(p)), p.token),
+                (None, Some(h)) => (
+                    Kind::HttpCheck,
+                    Some(format!("{} {}", h.method, h.url.resolve(&ws.instance_url))),
+                    HttpCheck::sends_token(h, &ws.instance_url),
+                ),
+                (None, None) => (Kind::BuiltIn, None, name != "instance"),
+            };
+            ListedCheck {
+                target: pc.check.target().map(str::to_owned),
+                depends_on: pc.check.depends_on().iter().map(|d| (*d).to_owned()).collect(),
+                interval: pc.interval,
+                timeout: pc.timeout,
+                check: name,
+                kind,
+                runs,
+                token,
+            }
+        })
+        .collect()
 }

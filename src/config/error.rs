@@ -72,6 +72,26 @@ impl<'a> Locator<'a> {
         }
     }
 
+    /// An error at byte `offset` inside the string value `value` written at
+    /// `span`: exact when the string is written without escapes (the usual
+    /// case), else at the string's start.
+    pub fn error_in_string(
+        &self,
+        span: Range<usize>,
+        value: &str,
+        offset: usize,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        let inner = span.start + 1..span.end.saturating_sub(1);
+        let verbatim = span.end >= span.start + 2 && self.text.get(inner.clone()) == Some(value);
+        let at = if verbatim {
+            inner.start + offset.min(value.len())
+        } else {
+            span.start
+        };
+        self.error(at..at, message)
+    }
+
     pub fn whole_file(&self, message: impl Into<String>) -> ConfigError {
         ConfigError {
             file: self.file.to_path_buf(),

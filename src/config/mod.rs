@@ -1,10 +1,12 @@
 //! Configuration: the TOML file is parsed into raw serde types
-//! ([`raw`], unknown keys rejected) and then validated into the types below,
-//! which the rest of labwatch uses. Every problem is reported as
+//! ([`raw`], unknown keys rejected) and then validated into the types below
+//! (and those of [`plugins`] for `[[plugin]]` and `[[http_check]]`), which
+//! the rest of labwatch uses. Every problem is reported as
 //! `FILE:LINE:COL: message` with a hint on how to fix it.
 
 mod error;
 pub mod instance_url;
+mod plugins;
 mod raw;
 mod repository;
 pub mod scopes;
@@ -17,6 +19,7 @@ use std::time::Duration;
 use url::Url;
 
 pub use error::{ConfigError, ConfigErrors, edit_distance};
+pub use plugins::{HttpCheckConfig, HttpCheckUrl, PluginConfig, runs_in};
 pub use repository::RepositoryRef;
 
 /// Where the config is looked for when `-c` is not given.
@@ -36,6 +39,10 @@ pub struct Config {
     pub workspaces: Vec<WorkspaceConfig>,
     /// Instances `connect` may use; empty means any http(s) URL.
     pub allowed_instances: Vec<Url>,
+    /// External executable checks (`[[plugin]]`), in file order.
+    pub plugins: Vec<PluginConfig>,
+    /// Declarative HTTP checks (`[[http_check]]`), in file order.
+    pub http_checks: Vec<HttpCheckConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -13,6 +13,10 @@ pub struct RawConfig {
     #[serde(default)]
     pub workspace: Vec<Spanned<RawWorkspace>>,
     pub allowed_instances: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub plugin: Vec<Spanned<RawPlugin>>,
+    #[serde(default)]
+    pub http_check: Vec<Spanned<RawHttpCheck>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,4 +72,38 @@ pub struct RawRenewal {
     pub renew_before: Option<Spanned<String>>,
     pub lifetime: Option<Spanned<String>>,
     pub renew_on: Option<Vec<Spanned<String>>>,
+}
+
+/// An external executable check (`[[plugin]]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlugin {
+    pub name: Spanned<String>,
+    pub command: Spanned<Vec<Spanned<String>>>,
+    pub interval: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub workspaces: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    pub depends_on: Vec<Spanned<String>>,
+    pub token: Option<bool>,
+}
+
+/// A declarative HTTP check (`[[http_check]]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttpCheck {
+    pub name: Spanned<String>,
+    pub method: Option<Spanned<String>>,
+    pub url: Spanned<String>,
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, Spanned<String>>,
+    pub body: Option<Spanned<String>>,
+    pub conditions: Spanned<Vec<Spanned<String>>>,
+    pub severity: Option<Spanned<String>>,
+    pub interval: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub workspaces: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    pub depends_on: Vec<Spanned<String>>,
+    pub token: Option<bool>,
 }

@@ -81,13 +81,13 @@ fn unknown_field_hint(message: &str) -> Option<String> {
     }
 }
 
-struct Validator<'a> {
-    loc: Locator<'a>,
-    errors: Vec<ConfigError>,
+pub(super) struct Validator<'a> {
+    pub(super) loc: Locator<'a>,
+    pub(super) errors: Vec<ConfigError>,
 }
 
 impl Validator<'_> {
-    fn err<T>(&mut self, spanned: &Spanned<T>, message: impl Into<String>) {
+    pub(super) fn err<T>(&mut self, spanned: &Spanned<T>, message: impl Into<String>) {
         self.errors.push(self.loc.error(spanned.span(), message));
     }
 
@@ -123,6 +123,8 @@ impl Validator<'_> {
                 Err(m) => self.err(&s, m),
             }
         }
+        let workspace_names: Vec<&str> = workspaces.iter().map(|w: &WorkspaceConfig| w.name.as_str()).collect();
+        let (plugins, http_checks) = self.plugin_checks(path, raw.plugin, raw.http_check, &workspace_names, &base);
         Config {
             source: path.to_path_buf(),
             server,
@@ -130,6 +132,8 @@ impl Validator<'_> {
             engine,
             workspaces,
             allowed_instances,
+            plugins,
+            http_checks,
         }
     }
 
@@ -205,7 +209,7 @@ impl Validator<'_> {
         (EngineConfig { concurrency }, base)
     }
 
-    fn inherit(
+    pub(super) fn inherit(
         &mut self,
         base: &Inherited,
         interval: Option<&Spanned<String>>,
@@ -246,7 +250,7 @@ impl Validator<'_> {
     }
 
     /// A positive humantime duration ("90s", "14d").
-    fn duration(&mut self, raw: &Spanned<String>, key: &str) -> Option<Duration> {
+    pub(super) fn duration(&mut self, raw: &Spanned<String>, key: &str) -> Option<Duration> {
         match humantime::parse_duration(raw.get_ref()) {
             Ok(d) if d.is_zero() => {
                 self.err(raw, format!("{key} must be greater than zero"));
@@ -515,10 +519,10 @@ impl Validator<'_> {
 }
 
 /// Interval, timeout and TLS warning, inherited from `[defaults]`.
-struct Inherited {
-    interval: Duration,
-    timeout: Duration,
-    tls_expiry_warning: Duration,
+pub(super) struct Inherited {
+    pub(super) interval: Duration,
+    pub(super) timeout: Duration,
+    pub(super) tls_expiry_warning: Duration,
 }
 
 fn valid_name(name: &str) -> bool {

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::checks::{self, Shared, TokenSource, WorkspaceGitlab};
 use crate::config::{Config, RepositoryRef, WorkspaceConfig, instance_url};
-use crate::engine::{Plan, PlannedCheck, Scheduler, StatusStore};
+use crate::engine::{Plan, Scheduler, StatusStore};
 use crate::http::AppState;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -146,14 +146,7 @@ impl Engine {
         let ws = self.config.workspace(name).cloned()?;
         let (effective, source) = self.effective(&ws);
         let gitlab = Arc::new(WorkspaceGitlab::with_source(&effective, &self.shared, source));
-        let checks = checks::with_gitlab(&effective, gitlab.clone())
-            .into_iter()
-            .map(|check| PlannedCheck {
-                check,
-                interval: effective.interval,
-                timeout: effective.timeout,
-            })
-            .collect();
+        let checks = checks::planned(&self.config, &effective, gitlab.clone(), &self.shared);
         let plan = Arc::new(Plan::new(
             name.to_owned(),
             instance_url::display(&effective.instance_url),

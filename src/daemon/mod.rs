@@ -17,24 +17,19 @@ use tokio::net::TcpListener;
 use crate::actions::{Actions, run_auto_renewal};
 use crate::checks::{self, Shared};
 use crate::config::{Config, ConfigErrors, instance_url};
-use crate::engine::{Plan, PlannedCheck};
+use crate::engine::Plan;
 use crate::http::{self, admin::AdminState};
 use crate::store::Store;
 
-/// The checks of every workspace, scheduled with the workspace's settings.
+/// The checks of every workspace: the built-ins on the workspace's schedule,
+/// plugins and HTTP checks on their own.
 pub fn plans(config: &Config, shared: &Shared) -> Vec<Arc<Plan>> {
     config
         .workspaces
         .iter()
         .map(|ws| {
-            let checks = checks::for_workspace(ws, shared)
-                .into_iter()
-                .map(|check| PlannedCheck {
-                    check,
-                    interval: ws.interval,
-                    timeout: ws.timeout,
-                })
-                .collect();
+            let gitlab = Arc::new(checks::WorkspaceGitlab::new(ws, shared));
+            let checks = checks::planned(config, ws, gitlab, shared);
             Arc::new(Plan::new(
                 ws.name.clone(),
                 instance_url::display(&ws.instance_url),

@@ -4,7 +4,8 @@
 //! Codes are part of the interface (status JSON, metrics labels, alert rules),
 //! so they are listed here once, explicitly, and a test checks they are unique
 //! and documented in the README. Remediation text may hold `{url}`, `{host}`,
-//! `{port}` and `{workspace}` placeholders that checks fill in with
+//! `{port}`, `{workspace}`, `{command}` (a plugin's argv) and `{request}` (an
+//! HTTP check's method and URL) placeholders that checks fill in with
 //! [`Outcome::fill`](super::Outcome::fill).
 
 /// Every built-in reason code. Plugins may report codes of their own; those
@@ -56,6 +57,12 @@ pub enum Reason {
     RepoAccessInsufficient,
     RepoCloneDenied,
     RepoDisabled,
+    // plugins and HTTP checks
+    PluginWarning,
+    PluginCritical,
+    PluginUnknown,
+    HttpCheckFailed,
+    HttpCheckUnreachable,
     // renewal
     RenewalFailed,
     RenewalImpossible,
@@ -106,6 +113,11 @@ impl Reason {
         Reason::RepoAccessInsufficient,
         Reason::RepoCloneDenied,
         Reason::RepoDisabled,
+        Reason::PluginWarning,
+        Reason::PluginCritical,
+        Reason::PluginUnknown,
+        Reason::HttpCheckFailed,
+        Reason::HttpCheckUnreachable,
         Reason::RenewalFailed,
         Reason::RenewalImpossible,
         Reason::TokenLostInRotation,
@@ -129,6 +141,13 @@ impl Reason {
     /// The generic steps that fix it, for a person.
     pub fn remediation(self) -> &'static [&'static str] {
         self.entry().3
+    }
+
+    /// The engine's own codes: a plugin may not report them, since they
+    /// mean something about the run itself (not run yet, not run because of
+    /// a dependency, crashed).
+    pub fn engine_only(self) -> bool {
+        matches!(self, Reason::Pending | Reason::Blocked | Reason::CheckCrashed)
     }
 
     /// Reasons that may be critical while the checked thing still works:
@@ -179,8 +198,53 @@ impl Reason {
                 "any",
                 "An external check could not be run or broke its protocol.",
                 &[
-                    "Run the plugin by hand and look at its output and exit code.",
+                    "Run the plugin by hand and look at its output and exit code: `{command}` (labwatch runs it with only PATH and LABWATCH_* set).",
                     "It must exit 0-3 and print a summary line (Nagios plugin API) or a JSON object with \"labwatch\": 1.",
+                ],
+            ),
+            Reason::PluginWarning => (
+                "plugin-warning",
+                "plugin",
+                "An external check exited 1 (WARNING) without a reason code of its own; its summary says what is wrong.",
+                &[
+                    "Read the plugin's summary and details, then fix what they name.",
+                    "Run it by hand to see its whole output: `{command}` (with LABWATCH_WORKSPACE={workspace}).",
+                ],
+            ),
+            Reason::PluginCritical => (
+                "plugin-critical",
+                "plugin",
+                "An external check exited 2 (CRITICAL) without a reason code of its own; its summary says what is wrong.",
+                &[
+                    "Read the plugin's summary and details, then fix what they name.",
+                    "Run it by hand to see its whole output: `{command}` (with LABWATCH_WORKSPACE={workspace}).",
+                ],
+            ),
+            Reason::PluginUnknown => (
+                "plugin-unknown",
+                "plugin",
+                "An external check exited 3 (UNKNOWN): it could not tell, usually because of bad arguments or something missing on this machine.",
+                &[
+                    "Run it by hand and read what it prints: `{command}` (with LABWATCH_WORKSPACE={workspace}).",
+                    "Check its arguments in the `[[plugin]]` table and the tools it needs (it runs with a cleared environment: only PATH and LABWATCH_* are set).",
+                ],
+            ),
+            Reason::HttpCheckFailed => (
+                "http-check-failed",
+                "http_check",
+                "A declarative HTTP check got an answer, but one or more of its conditions failed; the summary names each with the value it got.",
+                &[
+                    "Open {request} yourself and compare the answer with the failing conditions.",
+                    "If the service changed on purpose, update the `conditions` of this `[[http_check]]`.",
+                ],
+            ),
+            Reason::HttpCheckUnreachable => (
+                "http-check-unreachable",
+                "http_check",
+                "A declarative HTTP check got no answer: the name did not resolve, the connection was refused or reset, TLS failed, or nothing came back in time.",
+                &[
+                    "Check that {request} is reachable from this machine (curl it from here).",
+                    "If it is only slow, raise `timeout` of this `[[http_check]]`.",
                 ],
             ),
             Reason::DnsNxdomain => (

@@ -112,6 +112,14 @@ impl GitlabClient {
         *self.breaker.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
+    /// Lends the current token to `f`, for the plugin checks that send it
+    /// themselves: a plugin granted `token = true` (on its stdin) and an
+    /// HTTP check on the instance's own origin. The secret never leaves `f`
+    /// except as the caller copies it.
+    pub fn with_token<R>(&self, f: impl FnOnce(Option<&SecretString>) -> R) -> R {
+        f(self.read_token().secret.as_ref())
+    }
+
     /// The token generation, for callers that cache per token.
     pub fn token_generation(&self) -> u64 {
         self.read_token().generation
