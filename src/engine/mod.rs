@@ -1,15 +1,17 @@
 //! The check engine: the [`Check`] trait and its [`Outcome`], the reason-code
 //! registry, the scheduler that runs checks on intervals with jitter, timeouts,
 //! a concurrency limit and a dependency graph, and the [`StatusStore`] that
-//! keeps what they found.
+//! keeps what they found (with a short [`History`] of status transitions).
 
 mod check;
+mod history;
 mod outcome;
 pub mod reason;
 mod scheduler;
 mod store;
 
 pub use check::{Check, CheckFuture, RunContext};
+pub use history::{HISTORY_CAPACITY, History, Transition};
 pub use outcome::{Outcome, Status};
 pub use reason::Reason;
 pub use scheduler::{Plan, PlannedCheck, Scheduler, run_once};

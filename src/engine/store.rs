@@ -1,6 +1,7 @@
 //! The [`StatusStore`]: what every check last found, per workspace, in the
 //! order the checks were planned. Endpoints, metrics and reports read
-//! snapshots of it; only the scheduler writes.
+//! snapshots of it; only the scheduler writes. Every change of a check's
+//! status or reason also goes to the store's [`History`] of transitions.
 
 use std::sync::RwLock;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
+use super::history::{History, Transition};
 use super::{Outcome, Status};
 
 /// Identifies one check of one workspace (and its target, for per-repository
@@ -96,6 +98,8 @@ pub struct StatusStore {
     /// Bumped after every scheduler pass, so tests and `/readyz` can wait for
     /// rounds instead of sleeping.
     passes: watch::Sender<u64>,
+    /// Recent status transitions, for the status page.
+    history: History,
 }
 
 impl Default for StatusStore {
@@ -112,6 +116,7 @@ impl StatusStore {
         StatusStore {
             workspaces: RwLock::new(Vec::new()),
             passes: watch::Sender::new(0),
+            history: History::default(),
         }
     }
 
@@ -159,6 +164,10 @@ impl StatusStore {
             return;
         };
         let prev = slot.state.take();
+        let prev_outcome = prev.as_ref().map(|p| &p.outcome);
+        if let Some(t) = Transition::between(key, prev_outcome, &outcome, blocked_by.as_deref(), ran_at) {
+            self.history.push(t);
+        }
         let success = blocked_by.is_none() && outcome.status.is_usable();
         let last_success = if success {
             Some(ran_at)
@@ -203,6 +212,11 @@ impl StatusStore {
     pub fn first_round_done(&self) -> bool {
         let guard = self.read();
         !guard.is_empty() && guard.iter().all(|w| w.passes > 0)
+    }
+
+    /// The recent transitions of every check, newest first (see [`History`]).
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     /// A receiver that changes after every pass of any workspace.

@@ -4,8 +4,10 @@
 //! - `/livez`, `/readyz`, `/health`: probes ([`probes`]).
 //! - `/status`, `/status/{workspace}`: the JSON document ([`status`]).
 //! - `/metrics`: Prometheus text format.
+//! - `/`: the status page; `/status/history`: recent transitions ([`page`]).
 
 pub mod admin;
+pub mod page;
 mod probes;
 mod status;
 
@@ -41,11 +43,12 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(index))
+        .route("/", get(page::index))
         .route("/livez", get(probes::livez))
         .route("/readyz", get(probes::readyz))
         .route("/health", get(probes::health))
         .route("/status", get(status::all))
+        .route("/status/history", get(page::history))
         .route("/status/{workspace}", get(status::one))
         .route("/metrics", get(metrics))
         .merge(admin::routes())
@@ -72,15 +75,6 @@ async fn metrics(State(state): State<AppState>) -> Response {
         body,
     )
         .into_response()
-}
-
-/// Until the status page exists, `/` says where to look.
-async fn index() -> Response {
-    let body = format!(
-        "labwatch {}\n\n/health   integration health (200 or 503)\n/status   JSON status of every check\n/metrics  Prometheus metrics\n/readyz   readiness\n/livez    liveness\n",
-        env!("CARGO_PKG_VERSION")
-    );
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
 async fn not_found() -> Response {

@@ -14,6 +14,7 @@ mod gitlab_client;
 mod http;
 mod http_checks;
 mod instance;
+mod page;
 mod plugins;
 mod readme;
 mod remote;

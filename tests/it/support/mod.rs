@@ -1,5 +1,6 @@
 //! Test support: servers on loopback, config files, the binary as a child.
 
+pub mod browser;
 pub mod client;
 pub mod config;
 pub mod net;
