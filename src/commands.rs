@@ -183,7 +183,7 @@ fn unknown_workspace(config: &Config, name: &str) -> CommandError {
 async fn check(args: CheckArgs) -> Result<u8, CommandError> {
     let config = load(&args.config)?;
     let shared = crate::checks::Shared::default();
-    let mut plans = daemon::plans(&config, &shared);
+    let mut plans = daemon::plans_with_store(&config, &shared, existing_store(&config));
     if let Some(name) = &args.workspace {
         plans.retain(|p| &p.workspace == name);
         if plans.is_empty() {
@@ -221,4 +221,22 @@ async fn run(args: ConfigArg) -> Result<u8, CommandError> {
         .await
         .map_err(|e| CommandError::Io(format!("the HTTP server failed: {e}")))?;
     Ok(0)
+}
+
+/// The daemon's connection store, if this host has one and it opens: a
+/// one-shot check then sees connections made through the admin API. Never
+/// creates a store or key; a store that does not open is reported and
+/// skipped (the check falls back to `token_file`).
+fn existing_store(config: &Config) -> Option<Arc<crate::store::Store>> {
+    let key_given = std::env::var_os(crate::store::KEY_ENV).is_some_and(|v| !v.is_empty());
+    if !config.store.dir.is_dir() || !(key_given || config.store.key_file.is_file()) {
+        return None;
+    }
+    match crate::store::Store::open(&config.store.dir, &config.store.key_file) {
+        Ok(store) => Some(Arc::new(store)),
+        Err(e) => {
+            eprintln!("warning: the connection store is not used: {e}");
+            None
+        }
+    }
 }

@@ -83,41 +83,10 @@ impl Engine {
         true
     }
 
-    /// The workspace's settings with its stored connection applied: the
-    /// connected instance and the chosen repositories win over the config's.
+    /// The workspace's settings with its stored connection applied (see
+    /// [`effective`]).
     pub fn effective(&self, ws: &WorkspaceConfig) -> (WorkspaceConfig, TokenSource) {
-        let Some(store) = &self.connections else {
-            return (ws.clone(), TokenSource::ConfigFile);
-        };
-        let mut effective = ws.clone();
-        let token = match store.load(&ws.name) {
-            Ok(Some(conn)) => {
-                if let Ok(url) = instance_url::normalize(&conn.instance_url) {
-                    effective.instance_url = url;
-                }
-                if let Some(repos) = &conn.repositories {
-                    let host = RepositoryRef::host_of(&effective.instance_url);
-                    effective.repositories = repos
-                        .iter()
-                        .filter_map(|r| RepositoryRef::parse(r).ok())
-                        .map(|r| r.relative_to(&host))
-                        .collect();
-                }
-                Ok(Some(conn.token))
-            }
-            Ok(None) => Ok(None),
-            Err(e) => {
-                tracing::error!(workspace = %ws.name, error = %e, "Cannot read the stored connection");
-                Err(e.to_string())
-            }
-        };
-        (
-            effective,
-            TokenSource::Store {
-                store: store.clone(),
-                token,
-            },
-        )
+        effective(ws, self.connections.as_ref())
     }
 
     /// Starts built workspaces. The status layout is published first: a task
@@ -227,4 +196,41 @@ impl Drop for Engine {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The workspace's settings with its stored connection applied: the
+/// connected instance and the chosen repositories win over the config's.
+pub fn effective(ws: &WorkspaceConfig, store: Option<&Arc<Store>>) -> (WorkspaceConfig, TokenSource) {
+    let Some(store) = store else {
+        return (ws.clone(), TokenSource::ConfigFile);
+    };
+    let mut effective = ws.clone();
+    let token = match store.load(&ws.name) {
+        Ok(Some(conn)) => {
+            if let Ok(url) = instance_url::normalize(&conn.instance_url) {
+                effective.instance_url = url;
+            }
+            if let Some(repos) = &conn.repositories {
+                let host = RepositoryRef::host_of(&effective.instance_url);
+                effective.repositories = repos
+                    .iter()
+                    .filter_map(|r| RepositoryRef::parse(r).ok())
+                    .map(|r| r.relative_to(&host))
+                    .collect();
+            }
+            Ok(Some(conn.token))
+        }
+        Ok(None) => Ok(None),
+        Err(e) => {
+            tracing::error!(workspace = %ws.name, error = %e, "Cannot read the stored connection");
+            Err(e.to_string())
+        }
+    };
+    (
+        effective,
+        TokenSource::Store {
+            store: store.clone(),
+            token,
+        },
+    )
 }

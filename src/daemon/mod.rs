@@ -24,15 +24,22 @@ use crate::store::Store;
 /// The checks of every workspace: the built-ins on the workspace's schedule,
 /// plugins and HTTP checks on their own.
 pub fn plans(config: &Config, shared: &Shared) -> Vec<Arc<Plan>> {
+    plans_with_store(config, shared, None)
+}
+
+/// [`plans`] with connections from `store` (for `labwatch check` on a host
+/// where the daemon keeps its connections).
+pub fn plans_with_store(config: &Config, shared: &Shared, store: Option<Arc<Store>>) -> Vec<Arc<Plan>> {
     config
         .workspaces
         .iter()
         .map(|ws| {
-            let gitlab = Arc::new(checks::WorkspaceGitlab::new(ws, shared));
-            let checks = checks::planned(config, ws, gitlab, shared);
+            let (effective, source) = engine::effective(ws, store.as_ref());
+            let gitlab = Arc::new(checks::WorkspaceGitlab::with_source(&effective, shared, source));
+            let checks = checks::planned(config, &effective, gitlab, shared);
             Arc::new(Plan::new(
                 ws.name.clone(),
-                instance_url::display(&ws.instance_url),
+                instance_url::display(&effective.instance_url),
                 checks,
             ))
         })

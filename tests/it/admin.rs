@@ -99,6 +99,7 @@ async fn lab(admin: bool, extra_config: &str) -> Lab {
         d = dir.path().display(),
         url = sim.base_url()
     );
+    std::fs::write(dir.path().join("lw.toml"), &text).unwrap();
     let config = Config::parse(&dir.path().join("lw.toml"), &text).unwrap();
     let store = Arc::new(Store::open(&config.store.dir, &config.store.key_file).unwrap());
     let engine = Arc::new(Mutex::new(Engine::start_with_store(config, Some(store.clone()))));
@@ -992,4 +993,28 @@ async fn when_gitlab_fails_the_webhook_answers_5xx_and_a_retry_rotates() {
         (202, Some("rotated")),
         "{body}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn labwatch_check_uses_connections_made_through_the_admin_api() {
+    let lab = lab(true, "").await;
+    assert_eq!(lab.connect("acme", CANARY, json!({})).await.0, 200);
+    let config = lab.dir.path().join("lw.toml");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin!("labwatch"))
+            .args(["check", "--workspace", "acme", "--output", "json", "-c"])
+            .arg(&config)
+            .env_remove("LABWATCH_STORE_KEY")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    let ws = &v["workspaces"][0];
+    assert_eq!(ws["connection"]["username"], "alice", "{ws}");
+    assert_eq!(Lab::check(ws, "token")["status"], "ok", "{ws}");
+    assert!(!stdout.contains(CANARY));
 }
