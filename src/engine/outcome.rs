@@ -65,6 +65,9 @@ pub struct Outcome {
     pub remediation: Vec<String>,
     /// Numbers worth graphing (seconds, counts, timestamps).
     pub measurements: BTreeMap<String, f64>,
+    /// Further lines of explanation (a Nagios plugin's long output); not
+    /// steps to take.
+    pub details: Vec<String>,
 }
 
 impl Outcome {
@@ -78,6 +81,7 @@ impl Outcome {
             summary: summary.into(),
             remediation: reason.remediation().iter().map(|s| (*s).to_owned()).collect(),
             measurements: BTreeMap::new(),
+            details: Vec::new(),
         }
     }
 

@@ -40,6 +40,8 @@ pub struct CheckDoc {
     pub last_success: Option<String>,
     pub consecutive_failures: u32,
     pub measurements: BTreeMap<String, f64>,
+    /// Further lines of explanation (a plugin's long output).
+    pub details: Vec<String>,
 }
 
 impl StatusDoc {
@@ -82,6 +84,7 @@ impl CheckDoc {
             last_success: state.and_then(|s| s.last_success).map(rfc3339),
             consecutive_failures: state.map_or(0, |s| s.consecutive_failures),
             measurements: outcome.measurements,
+            details: outcome.details,
         }
     }
 }

@@ -25,6 +25,9 @@ pub fn text(views: &[WorkspaceView]) -> String {
                 o.reason,
                 o.summary
             );
+            for d in &o.details {
+                let _ = writeln!(out, "      {d}");
+            }
             if o.status != Status::Ok {
                 for (i, step) in o.remediation.iter().enumerate() {
                     let _ = writeln!(out, "      {}. {step}", i + 1);

@@ -180,7 +180,7 @@ async fn perfdata_becomes_measurements_in_base_units() {
     .await;
     assert_eq!(o.status, Status::Ok);
     assert_eq!(o.summary, "OK - all forms");
-    assert_eq!(o.remediation, ["first detail", "second detail"]);
+    assert_eq!(o.details, ["first detail", "second detail"]);
     let gib = 1024.0 * 1024.0 * 1024.0;
     for (name, value) in [
         ("time_seconds", 0.25),
@@ -938,7 +938,7 @@ async fn the_git_clone_probe_runs_git_ls_remote_against_the_simulator() {
         );
         assert!(o.summary.contains(says), "{repo}: {}", o.summary);
         assert!(
-            o.remediation.iter().any(|s| s.starts_with("git: ")),
+            o.details.iter().any(|s| s.starts_with("git: ")),
             "git's own words: {o:?}"
         );
         assert!(!format!("{o:?}").contains(token.as_str()));

@@ -178,6 +178,7 @@ impl PluginCheck {
             outcome.reason = reason;
             outcome.remediation.clear();
         }
+        outcome.details = p.details;
         if !p.steps.is_empty() {
             outcome.remediation = p.steps;
         } else if outcome.remediation.is_empty() && p.status != Status::Ok {

@@ -33,6 +33,8 @@ pub struct Parsed {
     pub summary: String,
     /// JSON `remediation`, or the Nagios detail lines.
     pub steps: Vec<String>,
+    /// Long-output lines of a Nagios plugin, or `details` of a JSON outcome.
+    pub details: Vec<String>,
     /// Most important first; the caller applies the cap.
     pub measurements: Vec<(String, f64)>,
 }
@@ -98,7 +100,8 @@ fn nagios(code: u8, stdout: &str) -> Result<Parsed, String> {
         status,
         reason: None,
         summary: short(summary, MAX_SUMMARY),
-        steps: details
+        steps: Vec::new(),
+        details: details
             .iter()
             .map(|d| d.trim())
             .filter(|d| !d.is_empty())
@@ -152,7 +155,8 @@ fn structured(version: &Value, doc: &Map<String, Value>) -> Result<Parsed, Strin
         status,
         reason,
         summary,
-        steps: remediation(doc.get("remediation"))?,
+        steps: string_list(doc.get("remediation"), "remediation")?,
+        details: string_list(doc.get("details"), "details")?,
         measurements: measurements(doc.get("measurements"))?,
     })
 }
@@ -177,7 +181,8 @@ fn reason(code: &str) -> Result<String, String> {
     Ok(code.to_owned())
 }
 
-fn remediation(value: Option<&Value>) -> Result<Vec<String>, String> {
+/// A JSON list of strings under `key` (`remediation`, `details`).
+fn string_list(value: Option<&Value>, key: &str) -> Result<Vec<String>, String> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(steps)) => steps
@@ -185,12 +190,10 @@ fn remediation(value: Option<&Value>) -> Result<Vec<String>, String> {
             .take(MAX_STEPS)
             .map(|s| match s {
                 Value::String(s) => Ok(short(s.trim(), MAX_STEP)),
-                other => Err(format!("its JSON \"remediation\" must list strings, but holds {other}")),
+                other => Err(format!("its JSON \"{key}\" must list strings, but holds {other}")),
             })
             .collect(),
-        Some(other) => Err(format!(
-            "its JSON \"remediation\" must be a list of strings, not {other}"
-        )),
+        Some(other) => Err(format!("its JSON \"{key}\" must be a list of strings, not {other}")),
     }
 }
 
@@ -231,7 +234,8 @@ mod tests {
         let p = parse(0, out).unwrap();
         assert_eq!(p.status, Status::Ok);
         assert_eq!(p.summary, "DISK OK - 60% free");
-        assert_eq!(p.steps, ["/var is fine", "/home is fine"]);
+        assert_eq!(p.details, ["/var is fine", "/home is fine"]);
+        assert!(p.steps.is_empty(), "long output is not remediation");
         let names: Vec<&str> = p.measurements.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,

@@ -80,6 +80,13 @@ fn card(out: &mut String, ws: &WorkspaceView, c: &CheckView, blocked: &[&CheckVi
         summary = Inline(&o.summary),
         times = times(c, now),
     );
+    if !o.details.is_empty() {
+        out.push_str(r#"<ul class="details">"#);
+        for d in &o.details {
+            let _ = write!(out, "<li>{}</li>", Inline(d));
+        }
+        out.push_str("</ul>");
+    }
     if o.status != Status::Ok {
         steps(out, &o.remediation);
     }
