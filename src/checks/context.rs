@@ -158,6 +158,18 @@ impl WorkspaceGitlab {
         outcome.fill(&[("url", &url), ("workspace", &self.config.name)])
     }
 
+    /// The client, or the outcome that says why there is none (a TLS setup
+    /// that failed, e.g. an unreadable `ca_file`).
+    pub fn client_or_outcome(&self) -> Result<&GitlabClient, crate::engine::Outcome> {
+        self.client.as_ref().map_err(|e| {
+            crate::engine::Outcome::new(
+                crate::engine::Status::Unknown,
+                crate::engine::Reason::TlsFailure,
+                format!("Cannot set up the GitLab client: {e}."),
+            )
+        })
+    }
+
     pub fn remember_token(&self, generation: u64, info: TokenInfo) {
         *lock(&self.token) = Some((generation, info));
     }

@@ -30,15 +30,9 @@ impl RepositoryCheck {
         if let Some(outcome) = self.other_instance() {
             return outcome;
         }
-        let client = match &self.ws.client {
+        let client = match self.ws.client_or_outcome() {
             Ok(c) => c,
-            Err(e) => {
-                return Outcome::new(
-                    Status::Unknown,
-                    Reason::TlsFailure,
-                    format!("Cannot set up the GitLab client: {e}."),
-                );
-            }
+            Err(outcome) => return outcome,
         };
         let listing = match self.ws.listing(client, ctx.round).await {
             Ok(l) => l,

@@ -24,15 +24,9 @@ impl TokenCheck {
     }
 
     async fn probe(&self, ctx: &RunContext) -> Outcome {
-        let client = match &self.ws.client {
+        let client = match self.ws.client_or_outcome() {
             Ok(c) => c,
-            Err(e) => {
-                return Outcome::new(
-                    Status::Unknown,
-                    Reason::TlsFailure,
-                    format!("Cannot set up the GitLab client: {e}."),
-                );
-            }
+            Err(outcome) => return outcome,
         };
         if let Some(e) = &self.ws.store_error {
             let summary = format!(
