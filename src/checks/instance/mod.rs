@@ -11,11 +11,6 @@
 //! proves the Rails app answers (FACTS §5), and sending no token means this
 //! check can never contribute to an authentication ban.
 
-// Each phase returns `Result<_, Outcome>`: the failing phase's outcome is
-// the check's result (failure as data). Outcome is large, but boxing it on
-// the error path of a once-per-interval probe would buy nothing.
-#![allow(clippy::result_large_err)]
-
 mod connect;
 mod dns;
 mod http;
