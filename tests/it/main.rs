@@ -9,6 +9,7 @@ mod crash;
 mod daemon;
 mod demo;
 mod engine;
+mod faults;
 mod gitlab_checks;
 mod gitlab_client;
 mod http;
