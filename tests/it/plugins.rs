@@ -481,24 +481,7 @@ async fn plugin_measurements_are_metrics() {
         !body.contains(r#"labwatch_plugin_measurement{name="expiry"#),
         "built-ins stay out"
     );
-    if let Some(promtool) = tools::require("promtool", "prometheus") {
-        let mut child = std::process::Command::new(promtool)
-            .args(["check", "metrics"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "promtool check metrics: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    tools::assert_promtool_accepts(&body);
 }
 
 // ---------------------------------------------------------------- the daemon
