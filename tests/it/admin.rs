@@ -32,6 +32,8 @@ struct Lab {
     http: reqwest::Client,
     passes: watch::Receiver<u64>,
     store: Arc<Store>,
+    /// Schedules the checks for as long as the test runs.
+    _engine: Arc<Mutex<Engine>>,
     _stop: oneshot::Sender<()>,
 }
 
@@ -121,8 +123,6 @@ async fn lab(admin: bool, extra_config: &str) -> Lab {
     tokio::spawn(labwatch::http::serve(listener, state, async move {
         let _ = stopped.await;
     }));
-    // Keep the engine alive as long as the server: it is owned by the actions.
-    std::mem::forget(engine);
     Lab {
         sim,
         alice,
@@ -135,6 +135,7 @@ async fn lab(admin: bool, extra_config: &str) -> Lab {
         http: http_client(),
         passes,
         store,
+        _engine: engine,
         _stop: stop,
     }
 }
