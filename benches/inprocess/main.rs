@@ -1,0 +1,2 @@
+//! Placeholder until the criterion benches land.
+fn main() {}

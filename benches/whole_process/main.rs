@@ -1,0 +1,2 @@
+//! Placeholder until the whole-process driver lands.
+fn main() {}
