@@ -1,2 +1,74 @@
-//! Placeholder until the criterion benches land.
-fn main() {}
+//! In-process benchmarks (criterion): the parts of labwatch whose cost grows
+//! with the number of watched repositories, measured without the network.
+//!
+//! - `metrics_render/N`: `/metrics` text for a store of N repository checks;
+//! - `endpoint/{health,status,metrics}/N`: the same through the router, as a
+//!   request costs when served;
+//! - `config_parse/N`: parsing and validating a config watching N repositories;
+//! - `gitlab_decode/project_page`: decoding one page of 100 projects, as
+//!   GitLab sends them (the recorded fixture, repeated).
+//!
+//! Run with `cargo bench --bench inprocess`; `benches/run` runs it with the
+//! whole-process driver. Whole-process numbers (CPU per round, RSS, wrk) come
+//! from `benches/whole_process`.
+
+mod fixtures;
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+
+use labwatch::config::Config;
+use labwatch::gitlab::types::Project;
+
+const SIZES: [usize; 3] = [100, 1_000, 10_000];
+
+fn metrics_render(c: &mut Criterion) {
+    let mut group = c.benchmark_group("metrics_render");
+    for n in SIZES {
+        let metrics = fixtures::metrics(fixtures::store(n));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| black_box(metrics.render()))
+        });
+    }
+    group.finish();
+}
+
+fn endpoints(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime builds");
+    let mut group = c.benchmark_group("endpoint");
+    for path in ["/health", "/status", "/metrics"] {
+        for n in SIZES {
+            let router = fixtures::router(fixtures::store(n));
+            let id = BenchmarkId::new(path.trim_start_matches('/'), n);
+            group.bench_with_input(id, &n, |b, _| {
+                b.iter(|| black_box(runtime.block_on(fixtures::get(&router, path))))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn config_parse(c: &mut Criterion) {
+    let mut group = c.benchmark_group("config_parse");
+    for n in SIZES {
+        let text = fixtures::config_text(n);
+        let path = std::path::Path::new("bench.toml");
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| black_box(Config::parse(path, &text).is_ok()))
+        });
+    }
+    group.finish();
+}
+
+fn gitlab_decode(c: &mut Criterion) {
+    let page = fixtures::project_page(100);
+    c.bench_function("gitlab_decode/project_page", |b| {
+        b.iter(|| black_box(serde_json::from_slice::<Vec<Project>>(&page).map(|v| v.len())))
+    });
+}
+
+criterion_group!(benches, metrics_render, endpoints, config_parse, gitlab_decode);
+criterion_main!(benches);

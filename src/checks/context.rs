@@ -50,7 +50,7 @@ impl CheckNames {
     }
 }
 
-/// Member projects by lower-cased path.
+/// The watched member projects by lower-cased path.
 pub type Listing = HashMap<String, Project>;
 
 /// (round, token generation, result) of a listing, reused within the round.
@@ -205,14 +205,18 @@ impl WorkspaceGitlab {
                 return result.clone();
             }
         }
-        let result = client.member_projects().await.map(|projects| {
-            Arc::new(
-                projects
-                    .into_iter()
-                    .map(|p| (p.path_with_namespace.to_lowercase(), p))
-                    .collect::<Listing>(),
-            )
-        });
+        let watched: HashSet<String> = self.config.repositories.iter().map(|r| r.path.to_lowercase()).collect();
+        let result = client
+            .member_projects(|p| watched.contains(&p.path_with_namespace.to_lowercase()))
+            .await
+            .map(|projects| {
+                Arc::new(
+                    projects
+                        .into_iter()
+                        .map(|p| (p.path_with_namespace.to_lowercase(), p))
+                        .collect::<Listing>(),
+                )
+            });
         *cached = Some((round, generation, result.clone()));
         result
     }

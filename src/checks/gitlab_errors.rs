@@ -28,7 +28,18 @@ pub fn outcome(err: &GitlabError, what: &str) -> Outcome {
         let summary = format!("Not calling GitLab: it rejected the token earlier ({cause}).");
         return Outcome::new(Status::Critical, Reason::AuthPaused, summary);
     }
-    Outcome::new(status, reason, format!("GitLab refused {what}: {err}."))
+    Outcome::new(status, reason, summary(err, what))
+}
+
+/// "GitLab refused" only when GitLab said no; a broken connection or an
+/// unreadable answer is not a refusal.
+fn summary(err: &GitlabError, what: &str) -> String {
+    match err {
+        GitlabError::Server { .. } | GitlabError::Transport { .. } | GitlabError::Decode { .. } => {
+            format!("Reading {what} from GitLab failed: {err}.")
+        }
+        _ => format!("GitLab refused {what}: {err}."),
+    }
 }
 
 fn mentions_blocked(message: &str) -> bool {

@@ -338,10 +338,13 @@ impl Validator<'_> {
     }
 
     fn repositories(&mut self, raw: Vec<Spanned<String>>, instance_host: &str) -> Vec<RepositoryRef> {
-        let mut out: Vec<RepositoryRef> = Vec::new();
+        let mut out: Vec<RepositoryRef> = Vec::with_capacity(raw.len());
+        // Lower-cased keys seen so far: GitLab paths are case-insensitive, and
+        // a set keeps a list of thousands of repositories linear.
+        let mut seen = std::collections::HashSet::with_capacity(raw.len());
         for s in raw {
             match RepositoryRef::parse(s.get_ref()).map(|r| r.relative_to(instance_host)) {
-                Ok(r) if out.iter().any(|o| o.key().eq_ignore_ascii_case(&r.key())) => {
+                Ok(r) if !seen.insert(r.key().to_lowercase()) => {
                     self.err(&s, format!("repository `{}` is listed twice", r.key()));
                 }
                 Ok(r) => out.push(r),

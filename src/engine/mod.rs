@@ -5,6 +5,7 @@
 
 mod check;
 mod history;
+mod memory;
 mod outcome;
 pub mod reason;
 mod scheduler;

@@ -458,7 +458,7 @@ impl Reason {
             Reason::RequestFailed => (
                 "request-failed",
                 "any",
-                "A request to GitLab failed before an answer arrived (connection reset, timeout, server error).",
+                "A request to GitLab failed: no answer, an answer that broke off (connection reset, timeout), or a server error.",
                 &[
                     "Check whether GitLab at {url} is overloaded or restarting; the check retries at its next interval.",
                     "If it keeps failing, check proxies or firewalls between labwatch and GitLab.",

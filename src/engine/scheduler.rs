@@ -33,16 +33,28 @@ pub struct Plan {
     pub checks: Vec<PlannedCheck>,
     /// Indexes into `checks`; every check's dependencies sit in earlier layers.
     layers: Vec<Vec<usize>>,
+    /// The store key of each check, built once: a pass looks keys up for
+    /// every check, and a workspace may watch thousands of repositories.
+    keys: Vec<CheckKey>,
 }
 
 impl Plan {
     pub fn new(workspace: String, instance_url: String, checks: Vec<PlannedCheck>) -> Plan {
         let layers = layers(&checks);
+        let keys = checks
+            .iter()
+            .map(|c| CheckKey {
+                workspace: workspace.clone(),
+                check: c.check.name().to_owned(),
+                target: c.check.target().map(str::to_owned),
+            })
+            .collect();
         Plan {
             workspace,
             instance_url,
             checks,
             layers,
+            keys,
         }
     }
 
@@ -56,13 +68,8 @@ impl Plan {
         (self.workspace.clone(), self.instance_url.clone(), checks)
     }
 
-    fn key(&self, idx: usize) -> CheckKey {
-        let c = &self.checks[idx].check;
-        CheckKey {
-            workspace: self.workspace.clone(),
-            check: c.name().to_owned(),
-            target: c.target().map(str::to_owned),
-        }
+    fn key(&self, idx: usize) -> &CheckKey {
+        &self.keys[idx]
     }
 }
 
@@ -138,11 +145,14 @@ impl Scheduler {
             round += 1;
             self.pass(&plan, &mut due, &mut rng, round).await;
             self.store.finish_pass(&plan.workspace);
+            super::memory::release_free_memory();
             if first {
                 tracing::info!(workspace = %plan.workspace, "First round finished");
                 first = false;
             } else {
-                tracing::debug!(workspace = %plan.workspace, "Round finished");
+                // Its own target, so `RUST_LOG=info,labwatch::rounds=debug`
+                // shows rounds without a line per passing check.
+                tracing::debug!(target: "labwatch::rounds", workspace = %plan.workspace, "Round finished");
             }
             let Some(wake) = due.iter().min().copied() else {
                 trigger.notified().await;
@@ -156,19 +166,27 @@ impl Scheduler {
     }
 
     /// One pass: layer by layer, block what depends on a failing check, run
-    /// what is due.
+    /// what is due. A run is spawned only once it holds a permit of the
+    /// concurrency limit, so a layer of ten thousand repositories keeps a
+    /// handful of check futures alive at a time, not ten thousand.
     pub async fn pass(&self, plan: &Arc<Plan>, due: &mut [Instant], rng: &mut fastrand::Rng, round: u64) {
         for layer in &plan.layers {
             let mut runs = JoinSet::new();
             let mut running = HashMap::new();
+            // Dependencies sit in earlier layers, so what blocks a check is
+            // fixed for the whole layer: work it out once per dependency list.
+            let mut blockers: HashMap<&[&str], Option<(String, Outcome)>> = HashMap::new();
             let now = Instant::now();
             for &idx in layer {
                 let key = plan.key(idx);
-                let prev = self.store.get(&key);
-                if let Some((root, outcome)) = self.blocker(plan, idx) {
+                let prev = self.store.get(key);
+                let deps = plan.checks[idx].check.depends_on();
+                let blocker = blockers.entry(deps).or_insert_with(|| self.blocker(plan, deps));
+                if let Some((root, outcome)) = blocker {
                     if prev.as_ref().and_then(|p| p.blocked_by.as_deref()) != Some(root.as_str()) {
+                        let (root, outcome) = (root.clone(), outcome.clone());
                         self.store
-                            .record(&key, outcome, Some(root), Duration::ZERO, OffsetDateTime::now_utc());
+                            .record(key, outcome, Some(root), Duration::ZERO, OffsetDateTime::now_utc());
                     }
                     // Not `now`: that would wake the loop at once, forever. A
                     // blocked check runs as soon as its dependency recovers
@@ -178,37 +196,53 @@ impl Scheduler {
                 }
                 let was_blocked = prev.is_some_and(|p| p.is_blocked());
                 if due[idx] <= now || was_blocked {
-                    let id = runs.spawn(run_one(self.limit.clone(), plan.clone(), idx, round)).id();
+                    let permit = self.limit.clone().acquire_owned().await.ok();
+                    let id = runs.spawn(run_one(permit, plan.clone(), idx, round)).id();
                     running.insert(id, idx);
+                    while let Some(joined) = runs.try_join_next_with_id() {
+                        self.finish(plan, &running, joined, due, rng);
+                    }
                 }
             }
             while let Some(joined) = runs.join_next_with_id().await {
-                let (idx, outcome, took, ran_at) = match joined {
-                    Ok((_, result)) => result,
-                    Err(e) => {
-                        let idx = running.get(&e.id()).copied().unwrap_or_default();
-                        tracing::error!(workspace = %plan.workspace, check = plan.checks[idx].check.name(), error = %e, "Check crashed");
-                        let outcome = engine_outcome(
-                            plan,
-                            Status::Unknown,
-                            Reason::CheckCrashed,
-                            format!("The check stopped unexpectedly: {e}."),
-                        );
-                        (idx, outcome, Duration::ZERO, OffsetDateTime::now_utc())
-                    }
-                };
-                let pc = &plan.checks[idx];
-                log_outcome(&plan.workspace, pc.check.as_ref(), &outcome, took);
-                self.store.record(&plan.key(idx), outcome, None, took, ran_at);
-                due[idx] = Instant::now() + jittered(pc.interval, rng);
+                self.finish(plan, &running, joined, due, rng);
             }
         }
     }
 
-    /// The root cause and the blocked outcome when a dependency of check
-    /// `idx` is not usable.
-    fn blocker(&self, plan: &Plan, idx: usize) -> Option<(String, Outcome)> {
-        for dep in plan.checks[idx].check.depends_on() {
+    /// Records a finished run (or the crash of one) and schedules the next.
+    fn finish(
+        &self,
+        plan: &Plan,
+        running: &HashMap<tokio::task::Id, usize>,
+        joined: Result<(tokio::task::Id, RunResult), tokio::task::JoinError>,
+        due: &mut [Instant],
+        rng: &mut fastrand::Rng,
+    ) {
+        let (idx, outcome, took, ran_at) = match joined {
+            Ok((_, result)) => result,
+            Err(e) => {
+                let idx = running.get(&e.id()).copied().unwrap_or_default();
+                tracing::error!(workspace = %plan.workspace, check = plan.checks[idx].check.name(), error = %e, "Check crashed");
+                let outcome = engine_outcome(
+                    plan,
+                    Status::Unknown,
+                    Reason::CheckCrashed,
+                    format!("The check stopped unexpectedly: {e}."),
+                );
+                (idx, outcome, Duration::ZERO, OffsetDateTime::now_utc())
+            }
+        };
+        let pc = &plan.checks[idx];
+        log_outcome(&plan.workspace, pc.check.as_ref(), &outcome, took);
+        self.store.record(plan.key(idx), outcome, None, took, ran_at);
+        due[idx] = Instant::now() + jittered(pc.interval, rng);
+    }
+
+    /// The root cause and the blocked outcome when one of `deps` is not
+    /// usable.
+    fn blocker(&self, plan: &Plan, deps: &[&str]) -> Option<(String, Outcome)> {
+        for dep in deps {
             let key = CheckKey {
                 workspace: plan.workspace.clone(),
                 check: (*dep).to_owned(),
@@ -235,16 +269,20 @@ impl Scheduler {
     }
 }
 
-/// Runs one check under the concurrency limit and the engine's timeout.
+/// What a run gives back: the check's index, its outcome, how long it took
+/// and when it started.
+type RunResult = (usize, Outcome, Duration, OffsetDateTime);
+
+/// Runs one check under the engine's timeout, holding its permit of the
+/// concurrency limit until it ends. The semaphore is never closed, so the
+/// permit is only missing if it were; then running without one is the safe
+/// choice.
 async fn run_one(
-    limit: Arc<Semaphore>,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
     plan: Arc<Plan>,
     idx: usize,
     round: u64,
-) -> (usize, Outcome, Duration, OffsetDateTime) {
-    // The semaphore is never closed, so acquire only fails if it were; then
-    // running without a permit is the safe choice.
-    let _permit = limit.acquire_owned().await.ok();
+) -> RunResult {
     let pc = &plan.checks[idx];
     let started = Instant::now();
     let ran_at = OffsetDateTime::now_utc();

@@ -3,7 +3,8 @@
 //! snapshots of it; only the scheduler writes. Every change of a check's
 //! status or reason also goes to the store's [`History`] of transitions.
 
-use std::sync::RwLock;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -53,12 +54,14 @@ pub struct WorkspaceView {
     pub passes: u64,
 }
 
+/// One check in a [`WorkspaceView`]. Everything is shared with the store, so
+/// a snapshot of ten thousand checks costs reference counts, not copies.
 #[derive(Debug, Clone)]
 pub struct CheckView {
-    pub check: String,
-    pub target: Option<String>,
+    pub check: Arc<str>,
+    pub target: Option<Arc<str>>,
     /// `None` until the check first ran.
-    pub state: Option<CheckState>,
+    pub state: Option<Arc<CheckState>>,
 }
 
 impl WorkspaceView {
@@ -66,7 +69,7 @@ impl WorkspaceView {
     /// one outage counts once (its root cause carries the status). `Unknown`
     /// before anything ran.
     pub fn status(&self) -> Status {
-        aggregate(self.checks.iter().filter_map(|c| c.state.as_ref()))
+        aggregate(self.checks.iter().filter_map(|c| c.state.as_deref()))
     }
 }
 
@@ -80,16 +83,39 @@ pub fn aggregate<'a>(states: impl Iterator<Item = &'a CheckState>) -> Status {
 }
 
 struct Slot {
-    check: String,
-    target: Option<String>,
-    state: Option<CheckState>,
+    check: Arc<str>,
+    target: Option<Arc<str>>,
+    state: Option<Arc<CheckState>>,
 }
 
 struct WorkspaceEntry {
     name: String,
     instance_url: String,
     slots: Vec<Slot>,
+    /// Slot index by [`slot_key`]: a workspace may watch thousands of
+    /// repositories, and every run records and reads its slot.
+    index: HashMap<String, usize>,
     passes: u64,
+}
+
+impl WorkspaceEntry {
+    fn slot(&self, check: &str, target: Option<&str>) -> Option<&Slot> {
+        self.index.get(&slot_key(check, target)).map(|&i| &self.slots[i])
+    }
+
+    fn slot_mut(&mut self, check: &str, target: Option<&str>) -> Option<&mut Slot> {
+        let i = *self.index.get(&slot_key(check, target))?;
+        self.slots.get_mut(i)
+    }
+}
+
+/// The index key of a check: its name, and its target after a NUL (which
+/// neither check names nor repository paths can contain).
+fn slot_key(check: &str, target: Option<&str>) -> String {
+    match target {
+        Some(t) => format!("{check}\0{t}"),
+        None => check.to_owned(),
+    }
 }
 
 /// Shared between the scheduler (writer) and the endpoints (readers).
@@ -130,20 +156,25 @@ impl StatusStore {
                 .iter_mut()
                 .find(|w| w.name == name && w.instance_url == instance_url);
             let mut slots = Vec::with_capacity(checks.len());
+            let mut index = HashMap::with_capacity(checks.len());
             for (check, target) in checks {
-                let state = prev.as_ref().and_then(|p| {
-                    p.slots
-                        .iter()
-                        .find(|s| s.check == check && s.target == target)
-                        .and_then(|s| s.state.clone())
+                let state = prev
+                    .as_ref()
+                    .and_then(|p| p.slot(&check, target.as_deref()))
+                    .and_then(|s| s.state.clone());
+                index.insert(slot_key(&check, target.as_deref()), slots.len());
+                slots.push(Slot {
+                    check: check.into(),
+                    target: target.map(Into::into),
+                    state,
                 });
-                slots.push(Slot { check, target, state });
             }
             let passes = prev.map_or(0, |p| p.passes);
             guard.push(WorkspaceEntry {
                 name,
                 instance_url,
                 slots,
+                index,
                 passes,
             });
         }
@@ -180,24 +211,20 @@ impl StatusStore {
             (None, true) => 0,
             (None, false) => prev_failures.saturating_add(1),
         };
-        slot.state = Some(CheckState {
+        slot.state = Some(Arc::new(CheckState {
             outcome,
             blocked_by,
             duration,
             last_run: ran_at,
             last_success,
             consecutive_failures,
-        });
+        }));
     }
 
-    pub fn get(&self, key: &CheckKey) -> Option<CheckState> {
+    pub fn get(&self, key: &CheckKey) -> Option<Arc<CheckState>> {
         let guard = self.read();
         let ws = guard.iter().find(|w| w.name == key.workspace)?;
-        ws.slots
-            .iter()
-            .find(|s| s.check == key.check && s.target == key.target)?
-            .state
-            .clone()
+        ws.slot(&key.check, key.target.as_deref())?.state.clone()
     }
 
     /// Marks one scheduler pass over a workspace as finished.
@@ -249,9 +276,7 @@ impl StatusStore {
 
 fn find_slot<'a>(workspaces: &'a mut [WorkspaceEntry], key: &CheckKey) -> Option<&'a mut Slot> {
     let ws = workspaces.iter_mut().find(|w| w.name == key.workspace)?;
-    ws.slots
-        .iter_mut()
-        .find(|s| s.check == key.check && s.target == key.target)
+    ws.slot_mut(&key.check, key.target.as_deref())
 }
 
 fn view(w: &WorkspaceEntry) -> WorkspaceView {

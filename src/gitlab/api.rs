@@ -80,7 +80,10 @@ impl GitlabClient {
     /// Every project the user is a member of, full shape (with visibility and
     /// permissions), 100 per page: keyset pagination, or offset pagination
     /// on GitLab versions that refuse keyset for this request.
-    pub async fn member_projects(&self) -> Result<Vec<Project>, GitlabError> {
+    /// Only projects `keep` accepts are kept: a user may be a member of far
+    /// more projects than a workspace watches, and only those are worth
+    /// holding in memory.
+    pub async fn member_projects(&self, keep: impl Fn(&Project) -> bool) -> Result<Vec<Project>, GitlabError> {
         let mut url = self.api_url("/projects");
         url.query_pairs_mut().extend_pairs([
             ("membership", "true"),
@@ -94,18 +97,18 @@ impl GitlabClient {
         while let Some(url) = next.take() {
             let answer = match self.send(Method::GET, url, Auth::Token).await {
                 Err(GitlabError::Unexpected { status: 405 }) if out.is_empty() => {
-                    return self.member_projects_offset().await;
+                    return self.member_projects_offset(keep).await;
                 }
                 other => other?,
             };
             let page: Vec<Project> = answer.json()?;
-            out.extend(page);
+            out.extend(page.into_iter().filter(&keep));
             next = next_link(&answer.headers).and_then(|l| url::Url::parse(&l).ok());
         }
         Ok(out)
     }
 
-    async fn member_projects_offset(&self) -> Result<Vec<Project>, GitlabError> {
+    async fn member_projects_offset(&self, keep: impl Fn(&Project) -> bool) -> Result<Vec<Project>, GitlabError> {
         let mut out = Vec::new();
         let mut page = "1".to_owned();
         loop {
@@ -114,7 +117,7 @@ impl GitlabClient {
                 .extend_pairs([("membership", "true"), ("per_page", PER_PAGE), ("page", &page)]);
             let answer = self.send(Method::GET, url, Auth::Token).await?;
             let items: Vec<Project> = answer.json()?;
-            out.extend(items);
+            out.extend(items.into_iter().filter(&keep));
             // X-Next-Page is present but empty on the last page (FACTS §7).
             match answer
                 .headers

@@ -9,6 +9,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
+/// What [`Budget::reserve`] decided.
+enum Take {
+    /// A token was taken.
+    Now,
+    /// A token was reserved; it is the caller's after this wait.
+    After(Duration),
+    /// Nothing was reserved: GitLab asked for a pause this long.
+    Paused(Duration),
+    /// Nothing was reserved: the wait would exceed the caller's limit.
+    TooLong(Duration),
+}
+
 pub struct Budget {
     rate: f64,
     /// Tokens kept at most; bursts up to this many requests go out at once.
@@ -39,26 +51,50 @@ impl Budget {
 
     /// Takes one request from the budget, waiting at most `max_wait`.
     /// Returns how long the caller would have had to wait when that is more.
+    ///
+    /// A caller that has to wait reserves its place first (the bucket goes
+    /// below zero), so waiting callers wake one per refill in turn instead
+    /// of all waking for every token and all but one going back to sleep.
     pub async fn acquire(&self, max_wait: Duration) -> Result<(), Duration> {
         loop {
-            let wait = self.try_take();
-            if wait.is_zero() {
-                return Ok(());
+            match self.reserve(max_wait) {
+                Take::Now => return Ok(()),
+                Take::After(wait) => {
+                    tokio::time::sleep(wait).await;
+                    return self.sit_out_pause(max_wait).await;
+                }
+                // Retry-After or a spent RateLimit budget: nothing was
+                // reserved, so look again once the pause is over.
+                Take::Paused(wait) if wait <= max_wait => tokio::time::sleep(wait).await,
+                Take::Paused(wait) | Take::TooLong(wait) => return Err(wait),
             }
-            if wait > max_wait {
-                return Err(wait);
-            }
-            tokio::time::sleep(wait).await;
         }
     }
 
-    /// Zero when a token was taken, else the time until one is available.
-    fn try_take(&self) -> Duration {
+    /// A pause GitLab asked for while a reserved caller slept holds that
+    /// caller back too: the token it reserved does not outrank Retry-After.
+    async fn sit_out_pause(&self, max_wait: Duration) -> Result<(), Duration> {
+        while let Some(left) = self.pause_left() {
+            if left > max_wait {
+                return Err(left);
+            }
+            tokio::time::sleep(left).await;
+        }
+        Ok(())
+    }
+
+    fn pause_left(&self) -> Option<Duration> {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        s.not_before.filter(|nb| *nb > now).map(|nb| nb - now)
+    }
+
+    fn reserve(&self, max_wait: Duration) -> Take {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         if let Some(nb) = s.not_before {
             if nb > now {
-                return nb - now;
+                return Take::Paused(nb - now);
             }
             s.not_before = None;
         }
@@ -67,10 +103,15 @@ impl Budget {
         s.refilled = now;
         if s.tokens >= 1.0 {
             s.tokens -= 1.0;
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64((1.0 - s.tokens) / self.rate)
+            return Take::Now;
         }
+        let wait = Duration::from_secs_f64((1.0 - s.tokens) / self.rate);
+        if wait > max_wait {
+            return Take::TooLong(wait);
+        }
+        // The token that refills during `wait` is this caller's.
+        s.tokens -= 1.0;
+        Take::After(wait)
     }
 
     /// Holds requests back for `d` (GitLab said so).
@@ -124,6 +165,39 @@ mod tests {
         let start = Instant::now();
         assert_eq!(b.acquire(Duration::from_secs(5)).await, Ok(()));
         assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_callers_go_out_one_per_refill_in_turn() {
+        let b = std::sync::Arc::new(Budget::new(1.0));
+        assert_eq!(b.acquire(Duration::ZERO).await, Ok(()));
+        let start = Instant::now();
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let b = b.clone();
+                tokio::spawn(async move { b.acquire(Duration::from_secs(10)).await.map(|()| Instant::now()) })
+            })
+            .collect();
+        let mut at = Vec::new();
+        for w in waiters {
+            at.push(w.await.unwrap().unwrap() - start);
+        }
+        at.sort();
+        assert_eq!(at, [1, 2, 3].map(Duration::from_secs));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_that_arrives_while_a_caller_waits_holds_it_back() {
+        let b = std::sync::Arc::new(Budget::new(1.0));
+        assert_eq!(b.acquire(Duration::ZERO).await, Ok(()));
+        let start = Instant::now();
+        let waiter = {
+            let b = b.clone();
+            tokio::spawn(async move { b.acquire(Duration::from_secs(60)).await.map(|()| Instant::now()) })
+        };
+        tokio::task::yield_now().await;
+        b.pause_for(Duration::from_secs(30));
+        assert_eq!(waiter.await.unwrap().unwrap() - start, Duration::from_secs(30));
     }
 
     #[tokio::test(start_paused = true)]

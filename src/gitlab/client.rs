@@ -181,12 +181,22 @@ impl GitlabClient {
             }
         };
         let status = response.status();
-        self.metrics.request(&self.workspace, status.as_str());
         let headers = response.headers().clone();
         if let Some(remaining) = self.budget.observe(&headers) {
             self.metrics.ratelimit_remaining(&self.workspace, remaining);
         }
-        let body = read_body(response).await?;
+        // Counted once the body is in: an answer that broke off is an error,
+        // not the 200 its headers promised.
+        let body = match read_body(response).await {
+            Ok(body) => {
+                self.metrics.request(&self.workspace, status.as_str());
+                body
+            }
+            Err(e) => {
+                self.metrics.request(&self.workspace, "error");
+                return Err(e);
+            }
+        };
         if status.is_success() {
             return Ok(Answer { status, headers, body });
         }
@@ -262,7 +272,10 @@ fn same_origin(a: &Url, b: &Url) -> bool {
 }
 
 async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, GitlabError> {
-    let mut body = Vec::new();
+    // Sized from Content-Length when GitLab sends one (capped: it is only a
+    // claim), so a page of projects is not copied on every doubling.
+    let expected = response.content_length().unwrap_or(0).min(MAX_BODY as u64);
+    let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
@@ -274,7 +287,7 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, GitlabErr
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(body),
-            Err(e) => return Err(GitlabError::transport(&e)),
+            Err(e) => return Err(GitlabError::broken_body(&e, body.len())),
         }
     }
 }

@@ -75,23 +75,44 @@ impl GitlabError {
     /// A transport error as a sentence, walking the source chain so "error
     /// sending request" becomes "connection refused".
     pub fn transport(err: &reqwest::Error) -> GitlabError {
-        let mut message = if err.is_timeout() {
+        let message = if err.is_timeout() {
             "the request to GitLab timed out".to_owned()
         } else if err.is_connect() {
             "cannot connect to GitLab".to_owned()
         } else {
             "the request to GitLab failed".to_owned()
         };
-        let mut source = std::error::Error::source(err);
-        let mut last = None;
-        while let Some(s) = source {
-            last = Some(s.to_string());
-            source = s.source();
+        GitlabError::Transport {
+            message: with_root_cause(message, err),
         }
-        if let Some(detail) = last {
-            message.push_str(": ");
-            message.push_str(&detail);
-        }
-        GitlabError::Transport { message }
     }
+
+    /// The answer's status and headers arrived, then its body broke off
+    /// (connection reset, timeout) after `received` bytes.
+    pub fn broken_body(err: &reqwest::Error, received: usize) -> GitlabError {
+        let message = if err.is_timeout() {
+            format!("GitLab's answer timed out after {received} bytes of its body")
+        } else {
+            format!("GitLab's answer broke off after {received} bytes of its body")
+        };
+        GitlabError::Transport {
+            message: with_root_cause(message, err),
+        }
+    }
+}
+
+/// `message`, then the innermost cause of `err` (the io error that says
+/// what happened: "Connection reset by peer").
+fn with_root_cause(mut message: String, err: &reqwest::Error) -> String {
+    let mut source = std::error::Error::source(err);
+    let mut last = None;
+    while let Some(s) = source {
+        last = Some(s.to_string());
+        source = s.source();
+    }
+    if let Some(detail) = last {
+        message.push_str(": ");
+        message.push_str(&detail);
+    }
+    message
 }

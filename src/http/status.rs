@@ -9,12 +9,9 @@ use super::{ApiError, AppState};
 use crate::report::{StatusDoc, WorkspaceDoc};
 
 /// Always 200: the document itself says how things are.
-pub async fn all(State(state): State<AppState>) -> Json<StatusDoc> {
-    Json(StatusDoc::new(
-        &state.store.snapshot(),
-        &state.connections,
-        OffsetDateTime::now_utc(),
-    ))
+pub async fn all(State(state): State<AppState>) -> Response {
+    let views = state.store.snapshot();
+    Json(StatusDoc::new(&views, &state.connections, OffsetDateTime::now_utc())).into_response()
 }
 
 pub async fn one(State(state): State<AppState>, Path(workspace): Path<String>) -> Response {

@@ -9,43 +9,47 @@ use time::format_description::well_known::Rfc3339;
 use crate::connections::{ConnectionView, Connections};
 use crate::engine::{Status, WorkspaceView};
 
+// The documents borrow from the views they describe: `/status` of ten
+// thousand repositories serializes megabytes, and copying every outcome
+// first would double the work and the memory.
+
 #[derive(Debug, Serialize)]
-pub struct StatusDoc {
+pub struct StatusDoc<'a> {
     pub status: Status,
     pub generated_at: String,
     pub version: &'static str,
-    pub workspaces: Vec<WorkspaceDoc>,
+    pub workspaces: Vec<WorkspaceDoc<'a>>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct WorkspaceDoc {
-    pub name: String,
-    pub instance_url: String,
+pub struct WorkspaceDoc<'a> {
+    pub name: &'a str,
+    pub instance_url: &'a str,
     pub status: Status,
     pub connection: ConnectionView,
-    pub checks: Vec<CheckDoc>,
+    pub checks: Vec<CheckDoc<'a>>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct CheckDoc {
-    pub check: String,
-    pub target: Option<String>,
+pub struct CheckDoc<'a> {
+    pub check: &'a str,
+    pub target: Option<&'a str>,
     pub status: Status,
-    pub reason: String,
-    pub summary: String,
-    pub remediation: Vec<String>,
-    pub blocked_by: Option<String>,
+    pub reason: &'a str,
+    pub summary: &'a str,
+    pub remediation: &'a [String],
+    pub blocked_by: Option<&'a str>,
     pub duration_seconds: Option<f64>,
     pub last_run: Option<String>,
     pub last_success: Option<String>,
     pub consecutive_failures: u32,
-    pub measurements: BTreeMap<String, f64>,
+    pub measurements: &'a BTreeMap<String, f64>,
     /// Further lines of explanation (a plugin's long output).
-    pub details: Vec<String>,
+    pub details: &'a [String],
 }
 
-impl StatusDoc {
-    pub fn new(views: &[WorkspaceView], connections: &Connections, now: OffsetDateTime) -> StatusDoc {
+impl<'a> StatusDoc<'a> {
+    pub fn new(views: &'a [WorkspaceView], connections: &Connections, now: OffsetDateTime) -> StatusDoc<'a> {
         StatusDoc {
             status: super::overall(views),
             generated_at: rfc3339(now),
@@ -55,11 +59,11 @@ impl StatusDoc {
     }
 }
 
-impl WorkspaceDoc {
-    pub fn new(view: &WorkspaceView, connections: &Connections) -> WorkspaceDoc {
+impl<'a> WorkspaceDoc<'a> {
+    pub fn new(view: &'a WorkspaceView, connections: &Connections) -> WorkspaceDoc<'a> {
         WorkspaceDoc {
-            name: view.name.clone(),
-            instance_url: view.instance_url.clone(),
+            name: &view.name,
+            instance_url: &view.instance_url,
             status: view.status(),
             connection: connections.get(&view.name),
             checks: view.checks.iter().map(CheckDoc::new).collect(),
@@ -67,24 +71,24 @@ impl WorkspaceDoc {
     }
 }
 
-impl CheckDoc {
-    fn new(c: &crate::engine::CheckView) -> CheckDoc {
+impl<'a> CheckDoc<'a> {
+    fn new(c: &'a crate::engine::CheckView) -> CheckDoc<'a> {
         let outcome = super::shown_outcome(c);
-        let state = c.state.as_ref();
+        let state = c.state.as_deref();
         CheckDoc {
-            check: c.check.clone(),
-            target: c.target.clone(),
+            check: &c.check,
+            target: c.target.as_deref(),
             status: outcome.status,
-            reason: outcome.reason,
-            summary: outcome.summary,
-            remediation: outcome.remediation,
-            blocked_by: state.and_then(|s| s.blocked_by.clone()),
+            reason: &outcome.reason,
+            summary: &outcome.summary,
+            remediation: &outcome.remediation,
+            blocked_by: state.and_then(|s| s.blocked_by.as_deref()),
             duration_seconds: state.map(|s| s.duration.as_secs_f64()),
             last_run: state.map(|s| rfc3339(s.last_run)),
             last_success: state.and_then(|s| s.last_success).map(rfc3339),
             consecutive_failures: state.map_or(0, |s| s.consecutive_failures),
-            measurements: outcome.measurements,
-            details: outcome.details,
+            measurements: &outcome.measurements,
+            details: &outcome.details,
         }
     }
 }

@@ -9,18 +9,25 @@ pub use json::{CheckDoc, StatusDoc, WorkspaceDoc, rfc3339};
 pub use nagios::nagios;
 pub use text::text;
 
-use crate::engine::{CheckState, CheckView, Outcome, Reason, Status, WorkspaceView};
+use std::sync::LazyLock;
+
+use crate::engine::{CheckView, Outcome, Reason, Status, WorkspaceView};
 
 /// The worst status over workspaces (blocked checks left out).
 pub fn overall(views: &[WorkspaceView]) -> Status {
     views.iter().map(WorkspaceView::status).max().unwrap_or(Status::Unknown)
 }
 
-/// The outcome to show for a check: its last one, or "pending".
-pub fn shown_outcome(c: &CheckView) -> Outcome {
+/// The outcome to show for a check: its last one, or "pending". Borrowed:
+/// `/health` and `/status` look at every check on every request.
+pub fn shown_outcome(c: &CheckView) -> &Outcome {
+    /// Immutable once built, like a constant; `Outcome` owns strings, so it
+    /// cannot be a `const`.
+    static PENDING: LazyLock<Outcome> =
+        LazyLock::new(|| Outcome::new(Status::Unknown, Reason::Pending, "The check has not run yet."));
     match &c.state {
-        Some(CheckState { outcome, .. }) => outcome.clone(),
-        None => Outcome::new(Status::Unknown, Reason::Pending, "The check has not run yet."),
+        Some(state) => &state.outcome,
+        None => &PENDING,
     }
 }
 
@@ -28,6 +35,6 @@ pub fn shown_outcome(c: &CheckView) -> Outcome {
 pub fn check_label(c: &CheckView) -> String {
     match &c.target {
         Some(t) => format!("{}[{t}]", c.check),
-        None => c.check.clone(),
+        None => c.check.to_string(),
     }
 }

@@ -17,7 +17,7 @@ pub fn render(out: &mut String, ws: &WorkspaceView, now: OffsetDateTime) {
         .checks
         .iter()
         .filter(|c| c.target.is_none() && !is_blocked(c))
-        .map(|c| c.check.as_str())
+        .map(|c| &*c.check)
         .collect();
     // A blocked check goes under its root cause's card when that card exists
     // (a plugin may name a root that is not a workspace-level check).
@@ -26,13 +26,13 @@ pub fn render(out: &mut String, ws: &WorkspaceView, now: OffsetDateTime) {
         let blocked: Vec<&CheckView> = ws
             .checks
             .iter()
-            .filter(|b| grouped(b) && blocked_by(b) == Some(c.check.as_str()))
+            .filter(|b| grouped(b) && blocked_by(b) == Some(&*c.check))
             .collect();
         card(out, ws, c, &blocked, now);
     }
     let mut names: Vec<&str> = Vec::new();
     for c in ws.checks.iter().filter(|c| c.target.is_some()) {
-        if !names.contains(&c.check.as_str()) {
+        if !names.contains(&&*c.check) {
             names.push(&c.check);
         }
     }
@@ -40,7 +40,7 @@ pub fn render(out: &mut String, ws: &WorkspaceView, now: OffsetDateTime) {
         let rows: Vec<&CheckView> = ws
             .checks
             .iter()
-            .filter(|c| c.check == name && c.target.is_some())
+            .filter(|c| &*c.check == name && c.target.is_some())
             .collect();
         targets_table(out, ws, name, &rows, now);
     }

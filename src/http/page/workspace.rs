@@ -27,7 +27,7 @@ pub fn render(out: &mut String, ws: &WorkspaceView, conn: &ConnectionView, now: 
     );
     row(out, "Instance", &instance(&ws.instance_url));
     connection(out, conn, now);
-    let states: Vec<&CheckState> = ws.checks.iter().filter_map(|c| c.state.as_ref()).collect();
+    let states: Vec<&CheckState> = ws.checks.iter().filter_map(|c| c.state.as_deref()).collect();
     let last_run = states.iter().map(|s| s.last_run).max();
     row(
         out,

@@ -1,0 +1,179 @@
+//! The check families of `/metrics`, rendered from the [`StatusStore`] at
+//! scrape time: a scrape shows exactly what the last scheduled runs found,
+//! never triggers a GitLab call, and never shows series of checks that a
+//! reload removed. Label names are written in sorted order, as the client
+//! library writes the other families.
+
+use super::text::Family;
+use crate::checks::{self, plugin};
+use crate::engine::{CheckState, WorkspaceView};
+
+const FROM_SCHEDULE: &str = "(from the last scheduled run; scrapes never trigger GitLab calls)";
+
+/// The families, each collecting its samples during one walk of the store.
+pub struct StatusFamilies {
+    status: Family,
+    reason: Family,
+    duration: Family,
+    last_success: Family,
+    phase: Family,
+    tls_expiry: Family,
+    token_expiry: Family,
+    renewal_due: Family,
+    scope_missing: Family,
+    plugin_measurement: Family,
+}
+
+impl StatusFamilies {
+    /// Families sized for `checks` checks, so the per-check ones are written
+    /// without reallocating.
+    pub fn new(checks: usize) -> StatusFamilies {
+        let g = |name, help| Family::gauge(name, help, 0);
+        let per_check = |name, help| Family::gauge(name, help, checks * 110);
+        StatusFamilies {
+            status: per_check(
+                "labwatch_check_status",
+                format!("Check status: 0 ok, 1 warning, 2 critical, 3 unknown {FROM_SCHEDULE}."),
+            ),
+            reason: per_check(
+                "labwatch_check_reason_info",
+                format!("1 for the check's current reason code {FROM_SCHEDULE}."),
+            ),
+            duration: per_check(
+                "labwatch_check_duration_seconds",
+                format!("Duration of the check's last run {FROM_SCHEDULE}."),
+            ),
+            last_success: per_check(
+                "labwatch_check_last_success_timestamp_seconds",
+                format!("Unix time the check last passed {FROM_SCHEDULE}."),
+            ),
+            phase: g(
+                "labwatch_instance_phase_duration_seconds",
+                format!("Duration of each phase of the instance probe: dns, connect, tls, http {FROM_SCHEDULE}."),
+            ),
+            tls_expiry: g(
+                "labwatch_tls_cert_expiry_timestamp_seconds",
+                format!("Unix time the instance's TLS leaf certificate expires {FROM_SCHEDULE}."),
+            ),
+            token_expiry: g(
+                "labwatch_token_expiry_timestamp_seconds",
+                format!("Unix time the workspace's token stops working: 00:00 UTC of its expires_at {FROM_SCHEDULE}."),
+            ),
+            renewal_due: g(
+                "labwatch_token_renewal_due_timestamp_seconds",
+                format!("Unix time the renewal policy wants a new token {FROM_SCHEDULE}."),
+            ),
+            scope_missing: g(
+                "labwatch_token_scope_missing",
+                format!("1 for each required scope the token lacks, 0 for those it has {FROM_SCHEDULE}."),
+            ),
+            plugin_measurement: g(
+                "labwatch_plugin_measurement",
+                format!(
+                    "A measurement a plugin or HTTP check reported (perfdata or JSON), in base units named by its suffix; at most {} per check {FROM_SCHEDULE}.",
+                    plugin::MAX_MEASUREMENTS
+                ),
+            ),
+        }
+    }
+
+    /// Adds the series of one workspace's checks that have run.
+    pub fn add(&mut self, ws: &WorkspaceView) {
+        let workspace = ws.name.as_str();
+        for c in &ws.checks {
+            let Some(state) = &c.state else { continue };
+            let check = &*c.check;
+            let target = c.target.as_deref().unwrap_or("");
+            let labels = [("check", check), ("target", target), ("workspace", workspace)];
+            self.status.sample(&labels, f64::from(state.outcome.status.code()));
+            let reason = state.outcome.reason.as_str();
+            self.reason.sample(
+                &[
+                    ("check", check),
+                    ("reason", reason),
+                    ("target", target),
+                    ("workspace", workspace),
+                ],
+                1.0,
+            );
+            self.duration.sample(&labels, state.duration.as_secs_f64());
+            if let Some(t) = state.last_success {
+                self.last_success.sample(&labels, t.unix_timestamp() as f64);
+            }
+            match (check, c.target.is_none()) {
+                ("instance", true) => self.add_instance(workspace, state),
+                ("token", true) => self.add_token(workspace, state),
+                ("scopes", true) => self.add_scopes(workspace, state),
+                (name, true) if !checks::is_builtin(name) => self.add_plugin(workspace, name, state),
+                _ => {}
+            }
+        }
+    }
+
+    /// The instance check reports its phases as measurements; these become
+    /// their own series because they are what people graph.
+    fn add_instance(&mut self, workspace: &str, state: &CheckState) {
+        let m = &state.outcome.measurements;
+        for (phase, key) in [
+            ("dns", "dns_seconds"),
+            ("connect", "connect_seconds"),
+            ("tls", "tls_seconds"),
+            ("http", "http_seconds"),
+        ] {
+            if let Some(v) = m.get(key) {
+                self.phase.sample(&[("phase", phase), ("workspace", workspace)], *v);
+            }
+        }
+        if let Some(v) = m.get("tls_cert_expiry_timestamp_seconds") {
+            self.tls_expiry.sample(&[("workspace", workspace)], *v);
+        }
+    }
+
+    fn add_token(&mut self, workspace: &str, state: &CheckState) {
+        let m = &state.outcome.measurements;
+        if let Some(v) = m.get("expiry_timestamp_seconds") {
+            self.token_expiry.sample(&[("workspace", workspace)], *v);
+        }
+        if let Some(v) = m.get("renewal_due_timestamp_seconds") {
+            self.renewal_due.sample(&[("workspace", workspace)], *v);
+        }
+    }
+
+    fn add_scopes(&mut self, workspace: &str, state: &CheckState) {
+        for (name, value) in &state.outcome.measurements {
+            if let Some(scope) = name.strip_prefix("scope_missing:") {
+                self.scope_missing
+                    .sample(&[("scope", scope), ("workspace", workspace)], *value);
+            }
+        }
+    }
+
+    /// Plugins and HTTP checks: every measurement of the last outcome, capped
+    /// again here so no outcome can grow the series without bound.
+    fn add_plugin(&mut self, workspace: &str, plugin: &str, state: &CheckState) {
+        for (name, value) in state.outcome.measurements.iter().take(plugin::MAX_MEASUREMENTS) {
+            self.plugin_measurement.sample(
+                &[("name", name.as_str()), ("plugin", plugin), ("workspace", workspace)],
+                *value,
+            );
+        }
+    }
+
+    /// Appends every family that has samples, in name order.
+    pub fn finish(self, out: &mut String) {
+        for family in [
+            self.duration,
+            self.last_success,
+            self.reason,
+            self.status,
+            self.phase,
+            self.plugin_measurement,
+            self.tls_expiry,
+            self.token_expiry,
+            self.renewal_due,
+            self.scope_missing,
+        ] {
+            family.finish(out);
+        }
+    }
+}
