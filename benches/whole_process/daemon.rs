@@ -171,15 +171,17 @@ impl Daemon {
         })
     }
 
-    /// Runs one round of every workspace (unmeasured) and waits for all of
-    /// them: the first rounds after start pay for warming caches and pools.
+    /// Runs one round of each of `workspaces` (unmeasured), through its own
+    /// trigger, and waits for them: the first rounds after start pay for
+    /// warming caches and pools. The measured rounds that follow then wait
+    /// out `Retry-After`, by which time every workspace's request budget
+    /// has refilled (a round starting on an empty budget is paced, and a
+    /// paced request costs more CPU).
     pub fn warm_up(&self, http: &Http, workspaces: &[&str]) -> Result<()> {
-        let done: Vec<u64> = workspaces
-            .iter()
-            .map(|ws| self.proc.events.count("Round finished", Some(ws)))
-            .collect();
-        self.trigger_any(http, &[None], &AtomicBool::new(false))?;
-        for (ws, done) in workspaces.iter().zip(done) {
+        let never = AtomicBool::new(false);
+        for ws in workspaces {
+            let done = self.proc.events.count("Round finished", Some(ws));
+            self.trigger_any(http, &[Some(ws)], &never)?;
             self.proc
                 .events
                 .wait_past("Round finished", Some(ws), done, ROUND_DEADLINE, None)?;

@@ -83,19 +83,25 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
 }
 
-/// `$LABWATCH_BIN`, else the binary cargo built for this bench (the release
-/// profile's `target/release/labwatch`).
-fn labwatch_bin() -> Result<PathBuf> {
-    let bin = std::env::var_os("LABWATCH_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_labwatch")));
+/// `$LABWATCH_BIN`, else the binary cargo built for this bench. The latter
+/// has the dev-dependencies' features (tokio's test-util, whose clock takes
+/// a lock on every read), so it is not quite what users run: `benches/run`
+/// sets `LABWATCH_BIN` to the `cargo build --release` binary.
+fn labwatch_bin() -> Result<(PathBuf, &'static str)> {
+    let (bin, build) = match std::env::var_os("LABWATCH_BIN") {
+        Some(bin) => (PathBuf::from(bin), "LABWATCH_BIN"),
+        None => (
+            PathBuf::from(env!("CARGO_BIN_EXE_labwatch")),
+            "cargo bench's build (dev-dependency features on; benches/run measures the release build)",
+        ),
+    };
     if !bin.is_file() {
         bail!(
             "no labwatch binary at {}; run `cargo build --release` or set LABWATCH_BIN",
             bin.display()
         );
     }
-    Ok(bin)
+    Ok((bin, build))
 }
 
 fn main() -> ExitCode {
@@ -112,7 +118,7 @@ fn run() -> Result<()> {
     let started = Instant::now();
     let ticks = report::cpu_ticks();
     let args = Args::parse()?;
-    let bin = labwatch_bin()?;
+    let (bin, build) = labwatch_bin()?;
     let tmp = tempfile::Builder::new().prefix("labwatch-bench-").tempdir()?;
     let bench = Bench::new(bin.clone(), tmp.path().to_owned(), Plan::new(args.quick))?;
     let plan = &bench.plan;
@@ -121,7 +127,7 @@ fn run() -> Result<()> {
         generated_at: now(),
         quick: plan.quick,
         duration_seconds: 0.0,
-        machine: Machine::probe(&bin),
+        machine: Machine::probe(&bin, build),
         settings: Settings {
             sizes: plan.sizes.clone(),
             round_repetitions: plan.repetitions,

@@ -52,6 +52,8 @@ pub struct Machine {
     pub kernel: String,
     pub labwatch_version: String,
     pub labwatch_bin: String,
+    /// Where the binary comes from: `LABWATCH_BIN`, or cargo bench's build.
+    pub labwatch_build: &'static str,
     pub git_commit: Option<String>,
     pub wrk: Option<String>,
     pub blackbox_exporter: Option<String>,
@@ -219,7 +221,7 @@ pub struct Target {
 }
 
 impl Machine {
-    pub fn probe(bin: &Path) -> Machine {
+    pub fn probe(bin: &Path, build: &'static str) -> Machine {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu_model = cpuinfo
             .lines()
@@ -235,6 +237,7 @@ impl Machine {
                 .unwrap_or_default(),
             labwatch_version: first_line(Command::new(bin).arg("--version")).unwrap_or_default(),
             labwatch_bin: bin.display().to_string(),
+            labwatch_build: build,
             git_commit: first_line(Command::new("git").args(["describe", "--always", "--dirty", "--abbrev=12"])),
             wrk: first_line(Command::new("wrk").arg("-v")),
             blackbox_exporter: first_line(Command::new(crate::blackbox::PROGRAM).arg("--version")),
@@ -371,6 +374,7 @@ impl Results {
             load(m.load_average_end),
             m.steal_percent.map_or("?".to_owned(), |s| format!("{s:.1}%"))
         );
+        let _ = writeln!(out, "binary: {} ({})", m.labwatch_bin, m.labwatch_build);
         out.push_str(&t.render());
         for s in &self.skipped {
             let _ = writeln!(out, "skipped: {s}");
