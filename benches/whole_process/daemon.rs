@@ -50,6 +50,8 @@ pub struct Round {
     pub requests: u64,
     pub requests_by_route: BTreeMap<String, u64>,
     pub rss_kib: u64,
+    /// Heap and stacks in `rss_kib` (the rest is mostly the binary's pages).
+    pub rss_anon_kib: u64,
     /// Peak RSS during the round (the kernel's high-water mark, reset before it).
     pub peak_rss_kib: u64,
     pub peak_reset: bool,
@@ -166,6 +168,7 @@ impl Daemon {
             requests: counters.total,
             requests_by_route: counters.by_route,
             rss_kib: memory.rss_kib,
+            rss_anon_kib: memory.anon_kib,
             peak_rss_kib: memory.peak_kib,
             peak_reset,
         })

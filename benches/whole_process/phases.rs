@@ -167,9 +167,12 @@ impl Bench {
         let daemon = Daemon::start(&self.bin, &config)?;
         let first = daemon.first_verdict(1)?;
         if n == 1 {
+            let memory = daemon.proc.memory()?;
             results.idle = Some(Idle {
                 repositories: n,
-                rss_kib: daemon.proc.memory()?.rss_kib,
+                rss_kib: memory.rss_kib,
+                rss_anon_kib: memory.anon_kib,
+                rss_file_kib: memory.file_kib,
                 serving_ms: millis(daemon.serving),
                 first_verdict_ms: millis(first),
             });

@@ -341,6 +341,10 @@ fn clock_ticks_per_second() -> u64 {
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Memory {
     pub rss_kib: u64,
+    /// The anonymous part (heap, stacks) and the file-backed part (mostly
+    /// the binary's own pages) of `rss_kib`.
+    pub anon_kib: u64,
+    pub file_kib: u64,
     /// The peak since start or since the last [`Proc::reset_peak`].
     pub peak_kib: u64,
 }
@@ -357,6 +361,8 @@ impl Memory {
         };
         Ok(Memory {
             rss_kib: kib("VmRSS:")?,
+            anon_kib: kib("RssAnon:")?,
+            file_kib: kib("RssFile:")?,
             peak_kib: kib("VmHWM:")?,
         })
     }

@@ -191,6 +191,9 @@ pub struct FaultDelta {
 pub struct Idle {
     pub repositories: usize,
     pub rss_kib: u64,
+    /// Heap and stacks, and file-backed pages (the binary's code and data).
+    pub rss_anon_kib: u64,
+    pub rss_file_kib: u64,
     pub serving_ms: f64,
     pub first_verdict_ms: f64,
 }
@@ -429,7 +432,12 @@ impl Results {
             let (target, met) = self.target("peak RSS in the");
             t.row(
                 &format!("peak RSS in the round, {} repos", r.repositories),
-                &mib(r.daemon.median.peak_rss_kib),
+                &format!(
+                    "{} (after it: heap and stacks {} of {})",
+                    mib(r.daemon.median.peak_rss_kib),
+                    mib(r.daemon.median.rss_anon_kib),
+                    mib(r.daemon.median.rss_kib)
+                ),
                 &target,
                 &met,
             );
@@ -538,7 +546,12 @@ impl Results {
             let (target, met) = self.target("idle RSS");
             t.row(
                 &format!("idle RSS ({}, after the first round)", repos(i.repositories)),
-                &mib(i.rss_kib),
+                &format!(
+                    "{} (heap and stacks {}, file-backed {})",
+                    mib(i.rss_kib),
+                    mib(i.rss_anon_kib),
+                    mib(i.rss_file_kib)
+                ),
                 &target,
                 &met,
             );
