@@ -5,5 +5,6 @@ pub mod client;
 pub mod config;
 pub mod net;
 pub mod process;
+pub mod proxy;
 pub mod stub;
 pub mod tools;

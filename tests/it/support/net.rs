@@ -1,11 +1,13 @@
 //! Real network servers on loopback for the instance check: a DNS server, TLS
-//! servers with test certificates, plain HTTP servers that do or do not
-//! behave like GitLab, a closed port and a black hole. Tests start them on
-//! port 0; each server stops when its handle is dropped.
+//! servers with test certificates (one whose certificate can be swapped
+//! while it runs), plain HTTP servers that do or do not behave like GitLab,
+//! a closed port and a black hole. Tests start them on port 0; each server
+//! stops when its handle is dropped.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,6 +18,8 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -24,7 +28,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 /// Aborts a server task when the test lets go of the server.
-struct Task(JoinHandle<()>);
+pub struct Task(pub JoinHandle<()>);
 
 impl Drop for Task {
     fn drop(&mut self) {
@@ -115,11 +119,7 @@ impl DnsServer {
                 let Ok(request) = Message::from_vec(&buf[..len]) else {
                     continue;
                 };
-                for q in &request.queries {
-                    seen.lock()
-                        .unwrap()
-                        .push(format!("{} {}", normalise(&q.name().to_ascii()), q.query_type()));
-                }
+                record_questions(&request, &seen);
                 if let Ok(bytes) = zone.answer(&request).to_vec() {
                     let _ = socket.send_to(&bytes, peer).await;
                 }
@@ -138,13 +138,22 @@ impl DnsServer {
     }
 }
 
-/// A DNS server that never answers: a UDP socket nobody reads, and a TCP
-/// listener on the same port nobody accepts from (so a fallback to TCP
-/// waits too, instead of being refused).
+/// Records a DNS request's questions as "NAME TYPE".
+fn record_questions(request: &Message, seen: &Mutex<Vec<String>>) {
+    let mut seen = seen.lock().unwrap();
+    for q in &request.queries {
+        seen.push(format!("{} {}", normalise(&q.name().to_ascii()), q.query_type()));
+    }
+}
+
+/// A DNS server that never answers: it reads the questions that come over
+/// UDP (to count them), and accepts TCP connections on the same port and
+/// holds them (so a fallback to TCP waits too, instead of being refused).
 pub struct SilentDns {
     pub addr: SocketAddr,
-    _udp: UdpSocket,
-    _tcp: TcpListener,
+    /// Every UDP question as "NAME TYPE", and "tcp connection" for each TCP one.
+    queries: Arc<Mutex<Vec<String>>>,
+    _task: Task,
 }
 
 impl SilentDns {
@@ -154,14 +163,42 @@ impl SilentDns {
             let udp = UdpSocket::bind("127.0.0.1:0").await.expect("bind UDP");
             let addr = udp.local_addr().expect("UDP address");
             if let Ok(tcp) = TcpListener::bind(addr).await {
+                let queries = Arc::new(Mutex::new(Vec::new()));
+                let task = tokio::spawn(stay_silent(udp, tcp, queries.clone()));
                 return SilentDns {
                     addr,
-                    _udp: udp,
-                    _tcp: tcp,
+                    queries,
+                    _task: Task(task),
                 };
             }
         }
         panic!("no port free for both UDP and TCP");
+    }
+
+    /// The questions asked (and TCP connections opened) so far.
+    pub fn queries(&self) -> Vec<String> {
+        self.queries.lock().unwrap().clone()
+    }
+}
+
+async fn stay_silent(udp: UdpSocket, tcp: TcpListener, seen: Arc<Mutex<Vec<String>>>) {
+    // Held connections live as long as the server task.
+    let mut held = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        tokio::select! {
+            received = udp.recv_from(&mut buf) => {
+                if let Some(request) = received.ok().and_then(|(len, _)| Message::from_vec(&buf[..len]).ok()) {
+                    record_questions(&request, &seen);
+                }
+            }
+            accepted = tcp.accept() => {
+                if let Ok((stream, _)) = accepted {
+                    seen.lock().unwrap().push("tcp connection".to_owned());
+                    held.push(stream);
+                }
+            }
+        }
     }
 }
 
@@ -426,15 +463,105 @@ pub fn days(n: u64) -> Duration {
 
 impl Identity {
     fn acceptor(&self) -> TlsAcceptor {
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone()));
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
+        let config = server_config()
             .with_no_client_auth()
-            .with_single_cert(self.chain.clone(), key)
+            .with_single_cert(self.chain.clone(), self.private_key())
             .expect("server certificate");
         TlsAcceptor::from(Arc::new(config))
     }
+
+    fn private_key(&self) -> PrivateKeyDer<'static> {
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone()))
+    }
+
+    fn certified_key(&self) -> Arc<CertifiedKey> {
+        let provider = rustls::crypto::ring::default_provider();
+        let key = CertifiedKey::from_der(self.chain.clone(), self.private_key(), &provider).expect("certified key");
+        Arc::new(key)
+    }
+}
+
+fn server_config() -> rustls::ConfigBuilder<rustls::ServerConfig, rustls::WantsVerifier> {
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+}
+
+/// An HTTPS front for a plain HTTP server (the simulator): it terminates TLS
+/// with a certificate that tests can swap while it runs — the way a renewed,
+/// or a forgotten and expired, certificate replaces the old one in a real
+/// reverse proxy — and relays the decrypted bytes to `upstream`.
+pub struct TlsFront {
+    pub addr: SocketAddr,
+    certificate: Arc<SwappableCert>,
+    /// TCP connections accepted, whether or not their handshake succeeded.
+    connections: Arc<AtomicU64>,
+    _task: Task,
+}
+
+/// Hands every new handshake the current certificate.
+#[derive(Debug)]
+struct SwappableCert(Mutex<Arc<CertifiedKey>>);
+
+impl ResolvesServerCert for SwappableCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.lock().unwrap().clone())
+    }
+}
+
+impl TlsFront {
+    pub async fn start(identity: &Identity, upstream: SocketAddr) -> TlsFront {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind TLS front");
+        let addr = listener.local_addr().expect("TLS front address");
+        let certificate = Arc::new(SwappableCert(Mutex::new(identity.certified_key())));
+        let config = server_config()
+            .with_no_client_auth()
+            .with_cert_resolver(certificate.clone());
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let connections = Arc::new(AtomicU64::new(0));
+        let counted = connections.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(relay_tls(acceptor.clone(), stream, upstream));
+            }
+        });
+        TlsFront {
+            addr,
+            certificate,
+            connections,
+            _task: Task(task),
+        }
+    }
+
+    /// Serves `identity` from the next handshake on; connections already
+    /// open keep the certificate they were made with.
+    pub fn serve(&self, identity: &Identity) {
+        *self.certificate.0.lock().unwrap() = identity.certified_key();
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+async fn relay_tls(acceptor: TlsAcceptor, stream: TcpStream, upstream: SocketAddr) {
+    // A client that rejects the certificate ends the handshake here.
+    let Ok(mut tls) = acceptor.accept(stream).await else {
+        return;
+    };
+    let Ok(mut plain) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
 }
 
 // ---------------------------------------------------------------- TCP

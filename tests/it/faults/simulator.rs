@@ -1,85 +1,10 @@
-//! Fault injection through the simulator's control API: each fault gives
-//! the right reason code, and labwatch never answers a fault with a storm of
-//! requests (it does not retry within a round; the next round is the retry).
-//! How fast the endpoints stay under faults is measured in benchmarks, not
-//! asserted here.
+//! Faults the simulator makes by itself through its control API: a
+//! connection dropped before the answer, truncated JSON, a 5xx storm,
+//! latency past the timeout, and a clock jump past the token's expiry.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use labwatch::checks::Shared;
-use labwatch::config::Config;
-use labwatch::engine::{CheckKey, CheckState, StatusStore, run_once};
-use labwatch::sim::{self, AccessLevel, Expiry, FailSpec, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec};
-
-struct Lab {
-    sim: SimHandle,
-    config: Config,
-    _dir: tempfile::TempDir,
-}
-
-/// alice with an `api` token and three member projects, all watched.
-async fn lab(timeout: &str) -> Lab {
-    let mut s = Scenario::empty();
-    s.add_user(UserSpec::new("alice")).unwrap();
-    let token = s
-        .add_token(
-            TokenSpec::new("alice", "ws")
-                .scopes(&["api"])
-                .expires(Expiry::InDays(60)),
-        )
-        .unwrap();
-    for p in ["acme/a", "acme/b", "acme/c"] {
-        s.add_project(ProjectSpec::new(p).member("alice", AccessLevel::DEVELOPER))
-            .unwrap();
-    }
-    let sim = sim::start(s, tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("token"), &token.token).unwrap();
-    let text = format!(
-        "[defaults]\ninterval = \"1h\"\ntimeout = \"{timeout}\"\n[[workspace]]\nname = \"acme\"\ninstance_url = \"{}\"\n\
-         token_file = \"{}\"\nrepositories = [\"acme/a\", \"acme/b\", \"acme/c\"]\nclone_probe = false\n",
-        sim.base_url(),
-        dir.path().join("token").display()
-    );
-    let config = Config::parse(std::path::Path::new("faults.toml"), &text).unwrap();
-    Lab { sim, config, _dir: dir }
-}
-
-async fn round(lab: &Lab) -> Arc<StatusStore> {
-    let shared = Shared::default();
-    let store = Arc::new(StatusStore::new());
-    lab.sim.sim().reset_counters();
-    run_once(labwatch::daemon::plans(&lab.config, &shared), store.clone(), 4).await;
-    store
-}
-
-fn state(store: &StatusStore, check: &str, target: Option<&str>) -> CheckState {
-    store
-        .get(&CheckKey {
-            workspace: "acme".into(),
-            check: check.into(),
-            target: target.map(Into::into),
-        })
-        .unwrap()
-}
-
-fn reason(store: &StatusStore, check: &str, target: Option<&str>) -> String {
-    state(store, check, target).outcome.reason
-}
-
-fn fail(count: u32, status: u16, prefix: &str, body: Option<&str>) -> FailSpec {
-    FailSpec {
-        count,
-        status,
-        path_prefix: Some(prefix.into()),
-        body: body.map(Into::into),
-        content_type: None,
-        headers: Default::default(),
-    }
-}
+use super::{fail, lab, reason, round, state};
 
 #[tokio::test]
 async fn a_healthy_round_costs_a_handful_of_requests() {
