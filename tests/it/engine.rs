@@ -182,7 +182,10 @@ async fn blocked_checks_run_as_soon_as_the_root_cause_recovers() {
     trigger.notify_one();
     passes.changed().await.unwrap();
     let token_state = store.get(&key("token")).unwrap();
-    assert_eq!((token_state.outcome.status, token_state.blocked_by), (Status::Ok, None));
+    assert_eq!(
+        (token_state.outcome.status, token_state.blocked_by.clone()),
+        (Status::Ok, None)
+    );
     assert_eq!(token.runs(), 1);
     task.abort();
 }

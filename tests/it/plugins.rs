@@ -103,7 +103,10 @@ fn state(store: &StatusStore, check: &str) -> CheckState {
         check: check.into(),
         target: None,
     };
-    store.get(&key).unwrap_or_else(|| panic!("{check} has a state"))
+    store
+        .get(&key)
+        .map(|s| CheckState::clone(&s))
+        .unwrap_or_else(|| panic!("{check} has a state"))
 }
 
 fn proc_exists(pid_file: &Path) -> bool {

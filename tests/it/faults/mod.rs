@@ -157,6 +157,7 @@ fn state(store: &StatusStore, check: &str, target: Option<&str>) -> CheckState {
             check: check.into(),
             target: target.map(Into::into),
         })
+        .map(|s| CheckState::clone(&s))
         .unwrap_or_else(|| panic!("no result for {check} {target:?}"))
 }
 

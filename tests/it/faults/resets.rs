@@ -4,7 +4,10 @@
 //! and on the project listing. The failed call is reported, not retried
 //! within the round, and the next round starts afresh.
 
-use labwatch::engine::Status;
+use std::sync::Arc;
+
+use labwatch::checks::Shared;
+use labwatch::engine::{Status, StatusStore, run_once};
 
 use super::{lab, round_of, state};
 use crate::support::proxy::Proxy;
@@ -18,7 +21,10 @@ async fn a_reset_in_the_middle_of_the_token_answer_is_request_failed_without_ret
     let config = lab.config_for(&proxy.url(), "");
     proxy.reset_mid_body(1, TOKEN_SELF, 20);
 
-    let store = round_of(&lab, &config).await;
+    let shared = Shared::default();
+    let store = Arc::new(StatusStore::new());
+    lab.sim.sim().reset_counters();
+    run_once(labwatch::daemon::plans(&config, &shared), store.clone(), 4).await;
     assert_eq!(proxy.resets(), 1, "the answer was cut");
     let token = state(&store, "token", None).outcome;
     assert_eq!(
@@ -26,7 +32,18 @@ async fn a_reset_in_the_middle_of_the_token_answer_is_request_failed_without_ret
         (Status::Unknown, "request-failed"),
         "{token:#?}"
     );
-    assert!(token.summary.contains("the request to GitLab failed"), "{token:#?}");
+    assert!(
+        token
+            .summary
+            .starts_with("Reading the token from GitLab failed: GitLab's answer broke off after"),
+        "not a refusal, and says the answer was cut: {token:#?}"
+    );
+    // Counted as an error, not as the 200 its headers promised.
+    let metrics = labwatch::metrics::Metrics::new(store.clone(), &shared.gitlab_metrics).render();
+    assert!(
+        metrics.contains(r#"labwatch_gitlab_requests_total{code="error",workspace="acme"} 1"#),
+        "{metrics}"
+    );
     assert!(
         token.remediation[0].contains(&format!("Check whether GitLab at {}", proxy.url())),
         "{:?}",
