@@ -1,9 +1,9 @@
 //! The labwatch daemon under test (`labwatch --log-format json run`): start
 //! it, wait for its first verdict, and measure rounds triggered through the
 //! admin API. A round's end is its "Round finished" log event, which the
-//! daemon logs at debug level; so the daemon runs with
-//! `RUST_LOG=labwatch=debug`, which also logs one "Check passed" line per
-//! check (a small cost included in every round measured here).
+//! daemon logs at debug level on its own target; so the daemon runs with
+//! `RUST_LOG=info,labwatch::rounds=debug`, which adds that one line per
+//! round and nothing per check.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -63,7 +63,7 @@ impl Daemon {
         let mut cmd = Command::new(bin);
         cmd.args(["--log-format", "json", "run", "--config"])
             .arg(config)
-            .env("RUST_LOG", "labwatch=debug")
+            .env("RUST_LOG", "info,labwatch::rounds=debug")
             .env_remove("LABWATCH_CONFIG");
         let proc = Proc::spawn(cmd, &[])?;
         let (serving, at) = proc

@@ -397,7 +397,7 @@ impl Results {
     fn rounds_rows(&self, t: &mut Table) {
         let reps = self.settings.round_repetitions;
         t.section(&format!(
-            "one round in the running daemon (triggered, median of {reps}; {} requests/s allowed; debug log on)",
+            "one round in the running daemon (triggered, median of {reps}; {} requests/s allowed; info log)",
             self.settings.requests_per_second
         ));
         for r in &self.rounds {
