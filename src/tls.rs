@@ -8,10 +8,13 @@ use std::sync::Arc;
 use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 
+/// Most a `ca_file` may hold; a full system bundle is about 200 KiB.
+const MAX_CA_FILE: u64 = 16 * 1024 * 1024;
+
 /// Reads a PEM file that must hold at least one certificate. The error is a
 /// sentence for the config report.
 pub fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = crate::config::read_capped(path, MAX_CA_FILE).map_err(|e| {
         format!(
             "cannot read ca_file `{}`: {e}; point it at your CA's PEM file",
             path.display()

@@ -166,6 +166,22 @@ impl Config {
     }
 }
 
+/// Reads at most `cap` bytes of a file the config names, so a wrong path
+/// (`/dev/zero`, a disk image) is an error instead of an allocation that
+/// grows until the process is killed.
+pub(crate) fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(std::io::Error::other(format!(
+            "it holds more than {} KiB, far more than such a file ever does",
+            cap / 1024
+        )));
+    }
+    Ok(bytes)
+}
+
 /// The config path to use: `-c`, else `LABWATCH_CONFIG`, else the first of
 /// [`DEFAULT_PATHS`] that exists (the last one when none does, so the error
 /// names the system path).
@@ -187,7 +203,10 @@ impl RenewalPolicy {
     /// When a token is due for renewal: `renew_before` ahead of the moment it
     /// stops working (00:00 UTC on `expires_at`), or that fraction of its
     /// lifetime before it. Without a creation time a fraction falls back to
-    /// the configured lifetime.
+    /// the configured lifetime. The expiry comes from GitLab and may be any
+    /// date `time` represents (years -9999 to 9999): a renewal time before
+    /// the earliest representable instant is that instant (long due), not
+    /// a panic.
     pub fn renewal_due(
         &self,
         created_at: Option<time::OffsetDateTime>,
@@ -203,7 +222,10 @@ impl RenewalPolicy {
                 lifetime.mul_f64(f)
             }
         };
-        expires - before
+        let before = time::Duration::try_from(before).unwrap_or(time::Duration::MAX);
+        expires
+            .checked_sub(before)
+            .unwrap_or(time::PrimitiveDateTime::MIN.assume_utc())
     }
 }
 
@@ -211,4 +233,58 @@ impl RenewalPolicy {
 /// that date (FACTS §4).
 pub fn expiry_moment(expires_at: time::Date) -> time::OffsetDateTime {
     expires_at.midnight().assume_utc()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::gitlab::types::TokenInfo;
+
+    fn policy(renew_before: RenewBefore) -> RenewalPolicy {
+        RenewalPolicy {
+            mode: RenewalMode::Auto,
+            renew_before,
+            lifetime: Duration::from_secs(90 * 86_400),
+            renew_on: Vec::new(),
+        }
+    }
+
+    /// A token GitLab says expires in year -9999 (a date `time` parses, so
+    /// decoding accepts it) made the renewal time overflow and panic the
+    /// token check. The `gitlab_json` fuzz target takes decoded tokens
+    /// through this arithmetic.
+    #[test]
+    fn renewal_of_a_token_expiring_at_the_earliest_date_is_due_not_a_panic() {
+        let info: TokenInfo = serde_json::from_str(r#"{"id":1,"name":"x","expires_at":"-9999-01-01"}"#).unwrap();
+        let expires = expiry_moment(info.expires_at.unwrap());
+        let earliest = time::PrimitiveDateTime::MIN.assume_utc();
+        for before in [
+            RenewBefore::Duration(Duration::from_secs(14 * 86_400)),
+            RenewBefore::Fraction(0.5),
+        ] {
+            assert_eq!(policy(before).renewal_due(info.created_at, expires), earliest);
+        }
+        let created = time::macros::datetime!(9999-12-31 0:00 UTC);
+        assert_eq!(
+            policy(RenewBefore::Fraction(0.5)).renewal_due(Some(created), expires),
+            earliest
+        );
+    }
+
+    #[test]
+    fn renewal_is_due_before_expiry() {
+        let expires = time::macros::datetime!(2027-01-31 0:00 UTC);
+        let two_weeks = RenewBefore::Duration(Duration::from_secs(14 * 86_400));
+        assert_eq!(
+            policy(two_weeks).renewal_due(None, expires),
+            time::macros::datetime!(2027-01-17 0:00 UTC)
+        );
+        let created = time::macros::datetime!(2026-11-02 0:00 UTC);
+        assert_eq!(
+            policy(RenewBefore::Fraction(0.5)).renewal_due(Some(created), expires),
+            time::macros::datetime!(2026-12-17 0:00 UTC)
+        );
+    }
 }

@@ -162,6 +162,26 @@ fn a_wrong_type_is_located() {
     assert!(errs[0].starts_with("lw.toml:2:15:"), "{}", errs[0]);
 }
 
+/// humantime takes up to 2^64 s: such an interval passed `config check` and
+/// then panicked the daemon's scheduler (`now + interval` overflowed). The
+/// `config` fuzz target asserts that accepted configs are schedulable.
+#[test]
+fn an_interval_beyond_a_year_is_refused_before_the_scheduler_overflows() {
+    let errs = errors("[defaults]\ninterval = \"18446744073709551615s\"\n[[workspace]]\nname = \"a\"\n");
+    assert!(
+        errs[0].starts_with("lw.toml:2:12:") && errs[0].contains("at most 365d"),
+        "{}",
+        errs[0]
+    );
+    let errs =
+        errors("[[workspace]]\nname = \"a\"\n[[plugin]]\nname = \"p\"\ncommand = [\"/bin/sh\"]\ninterval = \"366d\"\n");
+    assert!(
+        errs[0].starts_with("lw.toml:6:12:") && errs[0].contains("at most 365d"),
+        "{}",
+        errs[0]
+    );
+}
+
 #[test]
 fn a_config_without_workspaces_says_what_to_add() {
     let errs = errors("[server]\nlisten = \"127.0.0.1:9471\"\n");
@@ -184,6 +204,24 @@ fn a_missing_ca_file_is_caught_at_load_time() {
         empty.display()
     ));
     assert!(errs[0].contains("holds no certificate"), "{}", errs[0]);
+}
+
+/// A token_file or ca_file at `/dev/zero` made validation allocate until the
+/// process was killed (the `config` fuzz target reports it as out-of-memory).
+#[test]
+fn an_endless_token_file_or_ca_file_is_refused_not_read_to_the_end() {
+    let errs = errors("[[workspace]]\nname = \"a\"\ntoken_file = \"/dev/zero\"\n");
+    assert!(
+        errs[0].starts_with("lw.toml:3:14:") && errs[0].contains("more than 64 KiB"),
+        "{}",
+        errs[0]
+    );
+    let errs = errors("[[workspace]]\nname = \"a\"\nca_file = \"/dev/zero\"\n");
+    assert!(
+        errs[0].starts_with("lw.toml:3:11:") && errs[0].contains("more than 16384 KiB"),
+        "{}",
+        errs[0]
+    );
 }
 
 #[test]

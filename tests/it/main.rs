@@ -10,6 +10,7 @@ mod daemon;
 mod demo;
 mod engine;
 mod faults;
+mod fuzz_seeds;
 mod gitlab_checks;
 mod gitlab_client;
 mod http;

@@ -64,6 +64,11 @@ fn label(text: &str) -> Result<(String, &str), String> {
             }
             let after = &quoted[i + 1..];
             return match after.strip_prefix('=') {
+                // An empty name would make a nameless measurement, which the
+                // JSON protocol refuses too.
+                Some(_) if label.is_empty() => {
+                    Err("perfdata label '' is empty; give every item a name, like 'free space'=42%".to_owned())
+                }
                 Some(after) => Ok((cut(label), after)),
                 None => Err(format!("perfdata label '{label}' is not followed by `=`")),
             };
@@ -315,5 +320,16 @@ mod tests {
         assert!(parse("a=1;;;zero").unwrap_err().contains("min `zero` is not a number"));
         assert!(parse("a=1;20:10").unwrap_err().contains("starts after it ends"));
         assert!(parse("a=1.2.3").unwrap_err().contains("not a number"));
+    }
+
+    /// Found by the `plugin_output` fuzz target: a quoted empty label gave
+    /// a measurement without a name.
+    #[test]
+    fn an_empty_quoted_label_is_refused() {
+        assert!(parse("''=2c").unwrap_err().contains("label '' is empty"));
+        // The fuzzer's input: `r` (114, exit code 2), then stdout, lossy UTF-8.
+        let stdout = "e]s=0.5spac0{\n  \"lac\": 9c=2GB;0$OGt cm|\u{fffd}ace'=2GB;;0 ''=2c\n";
+        assert!(crate::checks::plugin::protocol::parse(2, stdout).is_err());
+        assert_eq!(parse("'a'=1").unwrap()[0].label, "a");
     }
 }
