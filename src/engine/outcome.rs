@@ -5,11 +5,12 @@
 //! scheduler, the endpoints and the metrics treat "GitLab is down" and "GitLab
 //! is fine" the same way: as data.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::measurements::Measurements;
 use super::reason::Reason;
 
 /// Nagios plugin order: the numeric value is the exit code of `labwatch check`
@@ -64,7 +65,7 @@ pub struct Outcome {
     /// Ordered steps that fix the problem; empty when there is nothing to do.
     pub remediation: Vec<String>,
     /// Numbers worth graphing (seconds, counts, timestamps).
-    pub measurements: BTreeMap<String, f64>,
+    pub measurements: Measurements,
     /// Further lines of explanation (a Nagios plugin's long output); not
     /// steps to take.
     pub details: Vec<String>,
@@ -80,7 +81,7 @@ impl Outcome {
             reason: reason.code().to_owned(),
             summary: summary.into(),
             remediation: reason.remediation().iter().map(|s| (*s).to_owned()).collect(),
-            measurements: BTreeMap::new(),
+            measurements: Measurements::new(),
             details: Vec::new(),
         }
     }
@@ -105,7 +106,7 @@ impl Outcome {
         self
     }
 
-    pub fn with_measurement(mut self, name: impl Into<String>, value: f64) -> Self {
+    pub fn with_measurement(mut self, name: impl Into<Cow<'static, str>>, value: f64) -> Self {
         self.measurements.insert(name.into(), value);
         self
     }

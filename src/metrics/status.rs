@@ -152,10 +152,8 @@ impl StatusFamilies {
     /// again here so no outcome can grow the series without bound.
     fn add_plugin(&mut self, workspace: &str, plugin: &str, state: &CheckState) {
         for (name, value) in state.outcome.measurements.iter().take(plugin::MAX_MEASUREMENTS) {
-            self.plugin_measurement.sample(
-                &[("name", name.as_str()), ("plugin", plugin), ("workspace", workspace)],
-                *value,
-            );
+            self.plugin_measurement
+                .sample(&[("name", name), ("plugin", plugin), ("workspace", workspace)], *value);
         }
     }
 

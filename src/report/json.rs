@@ -1,13 +1,11 @@
 //! The status document of DESIGN §3.3.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::connections::{ConnectionView, Connections};
-use crate::engine::{Status, WorkspaceView};
+use crate::engine::{Measurements, Status, WorkspaceView};
 
 // The documents borrow from the views they describe: `/status` of ten
 // thousand repositories serializes megabytes, and copying every outcome
@@ -43,7 +41,7 @@ pub struct CheckDoc<'a> {
     pub last_run: Option<String>,
     pub last_success: Option<String>,
     pub consecutive_failures: u32,
-    pub measurements: &'a BTreeMap<String, f64>,
+    pub measurements: &'a Measurements,
     /// Further lines of explanation (a plugin's long output).
     pub details: &'a [String],
 }

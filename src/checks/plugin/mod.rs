@@ -189,7 +189,7 @@ impl PluginCheck {
             if outcome.measurements.len() >= MAX_MEASUREMENTS {
                 break;
             }
-            outcome.measurements.entry(name).or_insert(value);
+            outcome.measurements.insert_if_absent(name, value);
         }
         if total > MAX_MEASUREMENTS {
             outcome.remediation.push(format!(
