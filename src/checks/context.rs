@@ -12,9 +12,11 @@ use secrecy::SecretString;
 use crate::config::WorkspaceConfig;
 use crate::connections::Connections;
 use crate::gitlab::api::CloneProbe;
-use crate::gitlab::types::{Project, TokenInfo, User};
+use crate::gitlab::types::{TokenInfo, User};
 use crate::gitlab::{ClientOptions, GitlabClient, GitlabError, GitlabMetrics};
 use crate::store::Store;
+
+use super::listing::{Listing, Watched};
 
 /// What every workspace's checks are built with.
 #[derive(Clone, Default)]
@@ -50,9 +52,6 @@ impl CheckNames {
     }
 }
 
-/// The watched member projects by lower-cased path.
-pub type Listing = HashMap<String, Project>;
-
 /// (round, token generation, result) of a listing, reused within the round.
 type CachedListing = (u64, u64, Result<Arc<Listing>, GitlabError>);
 
@@ -66,6 +65,8 @@ pub struct WorkspaceGitlab {
     token: Mutex<Option<(u64, TokenInfo)>>,
     /// `/user`, fetched once per token.
     identity: Mutex<Option<(u64, User)>>,
+    /// The watched repository paths, for picking them out of the listing.
+    watched: Watched,
     /// The last member-project listing.
     listing: tokio::sync::Mutex<Option<CachedListing>>,
     /// Clone probe answers per repository path, per token generation.
@@ -128,6 +129,7 @@ impl WorkspaceGitlab {
             connections: shared.connections.clone(),
             token: Mutex::new(None),
             identity: Mutex::new(None),
+            watched: Watched::new(ws.repositories.iter().map(|r| r.path.as_str())),
             listing: tokio::sync::Mutex::new(None),
             probes: Mutex::new(HashMap::new()),
             store,
@@ -205,18 +207,11 @@ impl WorkspaceGitlab {
                 return result.clone();
             }
         }
-        let watched: HashSet<String> = self.config.repositories.iter().map(|r| r.path.to_lowercase()).collect();
-        let result = client
-            .member_projects(|p| watched.contains(&p.path_with_namespace.to_lowercase()))
-            .await
-            .map(|projects| {
-                Arc::new(
-                    projects
-                        .into_iter()
-                        .map(|p| (p.path_with_namespace.to_lowercase(), p))
-                        .collect::<Listing>(),
-                )
-            });
+        // The last round's listing is done with (rounds of a workspace never
+        // overlap): let it go before the new one is built, not after, so a
+        // large workspace never holds two.
+        *cached = None;
+        let result = Listing::fetch(client, &self.watched).await.map(Arc::new);
         *cached = Some((round, generation, result.clone()));
         result
     }

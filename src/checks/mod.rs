@@ -12,6 +12,7 @@ mod context;
 pub(crate) mod gitlab_errors;
 pub mod http_check;
 pub mod instance;
+mod listing;
 pub mod plugin;
 mod repository;
 mod scopes;

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use super::context::WorkspaceGitlab;
 use super::gitlab_errors;
+use super::listing::ProjectFacts;
 use crate::config::RepositoryRef;
 use crate::engine::{Check, CheckFuture, Outcome, Reason, RunContext, Status};
 use crate::gitlab::api::CloneProbe;
-use crate::gitlab::types::{Project, access_level_name};
+use crate::gitlab::types::access_level_name;
 use crate::gitlab::{GitlabClient, GitlabError};
 
 pub struct RepositoryCheck {
@@ -38,13 +39,13 @@ impl RepositoryCheck {
             Ok(l) => l,
             Err(e) => return gitlab_errors::outcome(&e, "the project listing"),
         };
-        if let Some(project) = listing.get(&self.repo.path.to_lowercase()) {
+        if let Some(project) = listing.get(&self.repo.path) {
             return self.judge(client, project, None).await;
         }
         match client.project(&self.repo.path).await {
-            Ok(project) => self.judge(client, &project, None).await,
+            Ok(project) => self.judge(client, &project.into(), None).await,
             Err(GitlabError::Moved { location }) => match client.project_at(&location).await {
-                Ok(project) => self.judge(client, &project, Some(&self.repo.path)).await,
+                Ok(project) => self.judge(client, &project.into(), Some(&self.repo.path)).await,
                 Err(e) => gitlab_errors::outcome(&e, "the moved project"),
             },
             Err(GitlabError::NotFound) => self.not_found(client).await,
@@ -67,30 +68,27 @@ impl RepositoryCheck {
     }
 
     /// A project the token can see: archived, disabled, access, clone.
-    async fn judge(&self, client: &GitlabClient, p: &Project, moved_from: Option<&str>) -> Outcome {
+    async fn judge(&self, client: &GitlabClient, p: &ProjectFacts, moved_from: Option<&str>) -> Outcome {
         let visibility = p.visibility.as_deref().unwrap_or("unknown visibility");
-        let access = p.access_level();
+        let access = p.access_level;
         let role = access.map_or_else(
             || "not a member".to_owned(),
             |l| format!("you are {}", access_level_name(l)),
         );
         let base = |o: Outcome| o.with_measurement("project_id", p.id as f64);
         if let Some(old) = moved_from {
-            let summary = format!(
-                "`{old}` moved to `{}`; GitLab redirects the old path for now.",
-                p.path_with_namespace
-            );
+            let summary = format!("`{old}` moved to `{}`; GitLab redirects the old path for now.", p.path);
             return base(Outcome::new(Status::Warning, Reason::RepoMoved, summary))
-                .with_first_step(format!("Watch `{}` instead of `{old}`.", p.path_with_namespace));
+                .with_first_step(format!("Watch `{}` instead of `{old}`.", p.path));
         }
-        if p.repository_access_level.as_deref() == Some("disabled") {
-            let summary = format!("`{}` has its repository disabled.", p.path_with_namespace);
+        if p.repository_disabled {
+            let summary = format!("`{}` has its repository disabled.", p.path);
             return base(Outcome::new(Status::Critical, Reason::RepoDisabled, summary));
         }
         if let Some(level) = access.filter(|l| *l < self.ws.config.min_access_level) {
             let summary = format!(
                 "On `{}` you are {} but {} is required.",
-                p.path_with_namespace,
+                p.path,
                 access_level_name(level),
                 access_level_name(self.ws.config.min_access_level)
             );
@@ -100,25 +98,19 @@ impl RepositoryCheck {
             return base(denied);
         }
         if p.archived {
-            let summary = format!(
-                "`{}` is archived (read-only); {visibility}, {role}.",
-                p.path_with_namespace
-            );
+            let summary = format!("`{}` is archived (read-only); {visibility}, {role}.", p.path);
             return base(Outcome::new(Status::Warning, Reason::RepoArchived, summary));
         }
-        base(Outcome::ok(format!(
-            "`{}` is reachable: {visibility}, {role}.",
-            p.path_with_namespace
-        )))
+        base(Outcome::ok(format!("`{}` is reachable: {visibility}, {role}.", p.path)))
     }
 
     /// Runs the clone probe (once per token) when enabled.
-    async fn clone_denied(&self, client: &GitlabClient, p: &Project) -> Option<Outcome> {
-        if !self.ws.config.clone_probe || p.empty_repo == Some(true) {
+    async fn clone_denied(&self, client: &GitlabClient, p: &ProjectFacts) -> Option<Outcome> {
+        if !self.ws.config.clone_probe || p.empty_repo {
             return None;
         }
-        let summary = |why: &str| format!("`git clone` of `{}` is refused: {why}", p.path_with_namespace);
-        match self.ws.clone_probe(client, &p.path_with_namespace).await {
+        let summary = |why: &str| format!("`git clone` of `{}` is refused: {why}", p.path);
+        match self.ws.clone_probe(client, &p.path).await {
             Ok(CloneProbe::Allowed) => None,
             Ok(CloneProbe::Forbidden(text)) => {
                 Some(Outcome::new(Status::Critical, Reason::RepoCloneDenied, summary(&text)))

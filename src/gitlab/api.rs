@@ -80,10 +80,10 @@ impl GitlabClient {
     /// Every project the user is a member of, full shape (with visibility and
     /// permissions), 100 per page: keyset pagination, or offset pagination
     /// on GitLab versions that refuse keyset for this request.
-    /// Only projects `keep` accepts are kept: a user may be a member of far
-    /// more projects than a workspace watches, and only those are worth
-    /// holding in memory.
-    pub async fn member_projects(&self, keep: impl Fn(&Project) -> bool) -> Result<Vec<Project>, GitlabError> {
+    /// Each project goes to `each` as its page is decoded: a user may be a
+    /// member of far more projects than a workspace watches, and the caller
+    /// keeps only what it needs, so no more than one page is held here.
+    pub async fn member_projects(&self, mut each: impl FnMut(Project)) -> Result<(), GitlabError> {
         let mut url = self.api_url("/projects");
         url.query_pairs_mut().extend_pairs([
             ("membership", "true"),
@@ -92,24 +92,24 @@ impl GitlabClient {
             ("sort", "asc"),
             ("per_page", PER_PAGE),
         ]);
-        let mut out = Vec::new();
+        let mut first = true;
         let mut next = Some(url);
         while let Some(url) = next.take() {
             let answer = match self.send(Method::GET, url, Auth::Token).await {
-                Err(GitlabError::Unexpected { status: 405 }) if out.is_empty() => {
-                    return self.member_projects_offset(keep).await;
+                Err(GitlabError::Unexpected { status: 405 }) if first => {
+                    return self.member_projects_offset(each).await;
                 }
                 other => other?,
             };
+            first = false;
             let page: Vec<Project> = answer.json()?;
-            out.extend(page.into_iter().filter(&keep));
+            page.into_iter().for_each(&mut each);
             next = next_link(&answer.headers).and_then(|l| url::Url::parse(&l).ok());
         }
-        Ok(out)
+        Ok(())
     }
 
-    async fn member_projects_offset(&self, keep: impl Fn(&Project) -> bool) -> Result<Vec<Project>, GitlabError> {
-        let mut out = Vec::new();
+    async fn member_projects_offset(&self, mut each: impl FnMut(Project)) -> Result<(), GitlabError> {
         let mut page = "1".to_owned();
         loop {
             let mut url = self.api_url("/projects");
@@ -117,7 +117,7 @@ impl GitlabClient {
                 .extend_pairs([("membership", "true"), ("per_page", PER_PAGE), ("page", &page)]);
             let answer = self.send(Method::GET, url, Auth::Token).await?;
             let items: Vec<Project> = answer.json()?;
-            out.extend(items.into_iter().filter(&keep));
+            items.into_iter().for_each(&mut each);
             // X-Next-Page is present but empty on the last page (FACTS §7).
             match answer
                 .headers
@@ -126,7 +126,7 @@ impl GitlabClient {
                 .map(str::trim)
             {
                 Some(n) if !n.is_empty() && n != page => page = n.to_owned(),
-                _ => return Ok(out),
+                _ => return Ok(()),
             }
         }
     }

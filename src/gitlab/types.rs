@@ -51,8 +51,6 @@ pub struct Project {
     pub id: u64,
     pub path_with_namespace: String,
     #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
     pub visibility: Option<String>,
     #[serde(default)]
     pub archived: bool,
@@ -64,8 +62,6 @@ pub struct Project {
     pub permissions: Option<Permissions>,
     #[serde(default)]
     pub web_url: Option<String>,
-    #[serde(default)]
-    pub http_url_to_repo: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
