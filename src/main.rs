@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use labwatch::cli::{Cli, Command, LogFormat};
 use labwatch::commands::{self, EX_USAGE};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 
 fn main() -> ExitCode {
+    labwatch::engine::tune_allocator();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -22,12 +23,16 @@ fn main() -> ExitCode {
     // The daemon logs its life; one-shot commands print their result and
     // only log what went wrong with labwatch itself.
     let level = if matches!(cli.command, Command::Run(_)) {
-        "info"
+        LevelFilter::INFO
     } else {
-        "error"
+        LevelFilter::ERROR
     };
     init_logging(cli.log_format, level);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(worker_threads())
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("labwatch: cannot start the async runtime: {e}");
@@ -43,13 +48,46 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat, default_level: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+/// One worker per core, at most four. labwatch waits on GitLab far more
+/// than it computes (a round over 10,000 repositories is a fraction of a
+/// CPU-second), and every worker costs a stack and an allocator cache, which
+/// on a 64-core host would be most of an idle daemon's memory.
+fn worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().min(4))
+}
+
+fn init_logging(format: LogFormat, default_level: LevelFilter) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref(), default_level);
+    // The filter decides; the formatter's own level cap is lifted.
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_max_level(LevelFilter::TRACE)
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().flatten_event(true).finish().with(filter).init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .finish()
+            .with(filter)
+            .init(),
+    }
+}
+
+/// `RUST_LOG` as a list of `target=level` directives and at most one bare
+/// level (`info,labwatch::rounds=debug`). A value that does not parse is
+/// reported, not silently ignored, and the default level applies.
+fn log_filter(rust_log: Option<&str>, default_level: LevelFilter) -> Targets {
+    let fallback = Targets::new().with_default(default_level);
+    match rust_log.map(str::trim).filter(|v| !v.is_empty()) {
+        None => fallback,
+        Some(value) => value.parse().unwrap_or_else(|e| {
+            eprintln!(
+                "labwatch: RUST_LOG={value:?} is not a log filter ({e}); logging at {default_level}. \
+                 Write levels as `info` or `target=level`, comma-separated, e.g. `info,labwatch=debug`."
+            );
+            fallback
+        }),
     }
 }

@@ -37,8 +37,12 @@ pub fn root_store(ca_file: Option<&Path>) -> Result<RootCertStore, String> {
     let mut roots = RootCertStore::empty();
     // Unreadable individual system certificates are skipped: one broken file
     // in /etc/ssl/certs must not stop every TLS check.
-    let native = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(native.certs);
+    let mut native = rustls_native_certs::load_native_certs().certs;
+    // Debian-like systems have every certificate twice: in the bundle file
+    // and in the directory, and both are read. One copy of each is enough.
+    native.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+    native.dedup_by(|a, b| a.as_ref() == b.as_ref());
+    roots.add_parsable_certificates(native);
     if let Some(path) = ca_file {
         for cert in load_ca_file(path)? {
             roots
