@@ -10,17 +10,19 @@
 //! - [`release_free_memory`], after every pass: `malloc_trim` returns the
 //!   free pages inside the heap; it costs well under a millisecond.
 
-/// Blocks from this size up get a mapping of their own (glibc's default
-/// starting value).
+/// Blocks from this size up get a mapping of their own: a `/metrics` body,
+/// the listing's table. A page of listing JSON (about 470 KiB) stays below,
+/// so the next page reuses its memory instead of faulting in fresh pages.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-const MMAP_THRESHOLD: libc::c_int = 128 * 1024;
+const MMAP_THRESHOLD: libc::c_int = 1024 * 1024;
 
 /// Heaps ("arenas") glibc may create. Its default is eight per core, one
 /// per thread that meets contention, and each keeps its own free memory.
 /// The daemon's few threads spend little time in the allocator (small
-/// blocks come from per-thread caches first), so two are plenty.
+/// blocks come from per-thread caches first): one heap is enough, and
+/// measured no slower in a 10,000-repository round.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-const ARENA_MAX: libc::c_int = 2;
+const ARENA_MAX: libc::c_int = 1;
 
 /// Caps glibc's arenas and pins its mmap threshold. Left alone, glibc
 /// raises the threshold to the size of every mapped block that is freed (up
