@@ -166,7 +166,10 @@ async fn a_trusted_certificate_is_ok_and_its_expiry_is_measured() {
         &outcome,
         &["dns_seconds", "connect_seconds", "tls_seconds", "http_seconds"],
     );
-    let expiry = *outcome.measurements.get("tls_cert_expiry_timestamp_seconds").expect("expiry measured");
+    let expiry = *outcome
+        .measurements
+        .get("tls_cert_expiry_timestamp_seconds")
+        .expect("expiry measured");
     assert!((expiry - not_after.unix_timestamp() as f64).abs() <= 1.0, "{expiry}");
 }
 
