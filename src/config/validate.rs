@@ -240,17 +240,18 @@ impl Validator<'_> {
                 );
             }
         }
-        if timeout_v > interval_v {
-            let at = timeout.or(interval);
-            let message = format!(
-                "timeout ({}) is longer than interval ({}); a check must finish before the next one is due — lower timeout or raise interval",
-                humantime::format_duration(timeout_v),
-                humantime::format_duration(interval_v)
+        // Only where this table sets one of the two: values it inherits were
+        // checked where they are set, and repeating that error for every
+        // workspace and check that inherits them would bury it.
+        if let Some(at) = timeout.or(interval).filter(|_| timeout_v > interval_v) {
+            self.err(
+                at,
+                format!(
+                    "timeout ({}) is longer than interval ({}); a check must finish before the next one is due — lower timeout or raise interval",
+                    humantime::format_duration(timeout_v),
+                    humantime::format_duration(interval_v)
+                ),
             );
-            match at {
-                Some(s) => self.err(s, message),
-                None => self.errors.push(self.loc.whole_file(message)),
-            }
         }
         Inherited {
             interval: interval_v,

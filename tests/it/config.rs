@@ -137,6 +137,23 @@ timeout = "10m"
 }
 
 #[test]
+fn a_timeout_over_the_interval_in_defaults_is_reported_once_where_it_is_set() {
+    // Every workspace, plugin and HTTP check inherits both values; the
+    // problem is the one line in [defaults], not each table that inherits it.
+    let errs = errors(
+        "[defaults]\ninterval = \"20s\"\ntimeout = \"2m\"\n\
+         [[workspace]]\nname = \"a\"\n[[workspace]]\nname = \"b\"\n\
+         [[http_check]]\nname = \"version\"\nurl = \"api/v4/version\"\nconditions = [\"[STATUS] == 200\"]\n",
+    );
+    assert_eq!(errs.len(), 1, "{}", errs.join("\n"));
+    assert!(
+        errs[0].starts_with("lw.toml:3:11:") && errs[0].contains("timeout (2m) is longer than interval (20s)"),
+        "{}",
+        errs[0]
+    );
+}
+
+#[test]
 fn a_repository_listed_as_path_and_as_url_of_the_instance_is_a_duplicate() {
     let errs = errors(
         "[[workspace]]\nname = \"a\"\ninstance_url = \"https://git.example.com\"\n\
