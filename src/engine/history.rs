@@ -82,8 +82,11 @@ impl History {
     /// A buffer of at most `capacity` entries (at least one).
     pub fn new(capacity: usize) -> History {
         let capacity = capacity.max(1);
+        // Grown as transitions come rather than reserved: a full buffer is
+        // about 100 KiB, and a healthy daemon may never record more than its
+        // checks' first results.
         History {
-            entries: Mutex::new(VecDeque::with_capacity(capacity)),
+            entries: Mutex::new(VecDeque::new()),
             capacity,
         }
     }
