@@ -44,7 +44,10 @@ pub mod daemon;
 pub mod demo;
 pub mod engine;
 pub mod gitlab;
+// `exp` and `pow` for the process, so the C math library is not loaded.
 pub mod http;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod math;
 pub mod metrics;
 pub mod remote;
 pub mod report;
