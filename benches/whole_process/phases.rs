@@ -173,6 +173,7 @@ impl Bench {
                 rss_kib: memory.rss_kib,
                 rss_anon_kib: memory.anon_kib,
                 rss_file_kib: memory.file_kib,
+                shared_libraries: daemon.proc.shared_libraries()?,
                 serving_ms: millis(daemon.serving),
                 first_verdict_ms: millis(first),
             });

@@ -233,6 +233,21 @@ impl Proc {
         Memory::of(self.pid)
     }
 
+    /// The shared libraries mapped into the process, by file name, sorted.
+    pub fn shared_libraries(&self) -> Result<Vec<String>> {
+        let maps = std::fs::read_to_string(format!("/proc/{}/maps", self.pid))?;
+        let mut names: Vec<String> = maps
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(5))
+            .filter_map(|path| path.rsplit('/').next())
+            .filter(|name| name.contains(".so"))
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
     /// Resets the peak RSS (`VmHWM`) so the next [`Proc::memory`] reports
     /// the peak of what happens from now on. False where the kernel or the
     /// permissions do not allow it; then the peak counts from the start.

@@ -194,6 +194,8 @@ pub struct Idle {
     /// Heap and stacks, and file-backed pages (the binary's code and data).
     pub rss_anon_kib: u64,
     pub rss_file_kib: u64,
+    /// Shared libraries the daemon maps (each costs resident pages).
+    pub shared_libraries: Vec<String>,
     pub serving_ms: f64,
     pub first_verdict_ms: f64,
 }
@@ -555,6 +557,7 @@ impl Results {
                 &target,
                 &met,
             );
+            t.row("shared libraries mapped", &i.shared_libraries.join(", "), "", "");
         }
         for r in &self.rounds {
             t.row(
