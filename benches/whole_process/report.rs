@@ -332,15 +332,10 @@ impl Results {
                 met: Some(mib <= 8.0),
             });
         }
-        if let Some(m) = &self.metrics {
-            targets.push(Target {
-                name: format!("/metrics render, {} repos (median)", m.repositories),
-                value: m.median_ms,
-                unit: "ms",
-                target: "≤ 10".to_owned(),
-                met: on_size(m.repositories, m.median_ms <= 10.0),
-            });
-        }
+        // The /metrics target is on rendering, which criterion measures in
+        // process (`metrics_render/10000`; benches/run judges it). A scrape
+        // seen from outside adds the HTTP transfer of ~4 MiB, so it is
+        // reported here without a target.
         for f in &self.faults {
             targets.push(Target {
                 name: format!("{} p99 under {} vs usual", f.endpoint, f.fault),
@@ -481,17 +476,16 @@ impl Results {
     fn endpoint_rows(&self, t: &mut Table) {
         if let Some(m) = &self.metrics {
             t.section(&format!("/metrics and /status with {} repositories", m.repositories));
-            let (target, met) = self.target("/metrics render");
             t.row(
-                &format!("/metrics render (median · p99 of {})", m.requests),
+                &format!("/metrics scrape, client side (median · p99 of {})", m.requests),
                 &format!(
                     "{} · {} · daemon CPU {}/scrape",
                     ms(m.median_ms),
                     ms(m.p99_ms),
                     ms(m.cpu_ms_per_render)
                 ),
-                &target,
-                &met,
+                "render: in-process",
+                "",
             );
             t.row(
                 "/metrics size",
