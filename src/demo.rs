@@ -16,6 +16,9 @@ use crate::sim::{self, Scenario, SimHandle, Summary};
 /// simulator's control API show up quickly.
 const DEMO_INTERVAL: &str = "30s";
 
+/// Most a scenario file is read: one with 100,000 projects is about 5 MiB.
+const MAX_SCENARIO_FILE: u64 = 64 * 1024 * 1024;
+
 /// Why the demo or the simulator could not run; a sentence for stderr.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -30,7 +33,7 @@ pub fn scenario(file: Option<&Path>) -> Result<Scenario, DemoError> {
     let Some(path) = file else {
         return Scenario::demo().map_err(|e| DemoError::Scenario(format!("the built-in demo scenario is broken: {e}")));
     };
-    let text = std::fs::read_to_string(path)
+    let text = crate::config::read_text_capped(path, MAX_SCENARIO_FILE)
         .map_err(|e| DemoError::Scenario(format!("{}: cannot read the scenario: {e}", path.display())))?;
     Scenario::from_toml(&text).map_err(|e| DemoError::Scenario(format!("{}: {e}", path.display())))
 }

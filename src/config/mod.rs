@@ -136,7 +136,7 @@ pub const DEFAULT_RENEW_ON: &str = "LabwatchTokenExpiringSoon";
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = read_text_capped(path, MAX_CONFIG_FILE).map_err(|e| {
             ConfigErrors(vec![ConfigError {
                 file: path.to_path_buf(),
                 line: 0,
@@ -166,6 +166,13 @@ impl Config {
     }
 }
 
+/// Most a config file is read: a config watching 100,000 repositories is
+/// about 2 MiB.
+pub(crate) const MAX_CONFIG_FILE: u64 = 16 * 1024 * 1024;
+/// Most a file holding one token (`token_file`, `admin_token_file`,
+/// `--token-file`) is read; a token is under 100 bytes.
+pub(crate) const MAX_TOKEN_FILE: u64 = 64 * 1024;
+
 /// Reads at most `cap` bytes of a file the config names, so a wrong path
 /// (`/dev/zero`, a disk image) is an error instead of an allocation that
 /// grows until the process is killed.
@@ -180,6 +187,15 @@ pub(crate) fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
         )));
     }
     Ok(bytes)
+}
+
+/// [`read_capped`] for text. Bytes that are not UTF-8 are an error, and
+/// are wiped before they are dropped: the file may hold a secret.
+pub(crate) fn read_text_capped(path: &Path, cap: u64) -> std::io::Result<String> {
+    String::from_utf8(read_capped(path, cap)?).map_err(|e| {
+        zeroize::Zeroize::zeroize(&mut e.into_bytes());
+        std::io::Error::other("it is not UTF-8 text")
+    })
 }
 
 /// The config path to use: `-c`, else `LABWATCH_CONFIG`, else the first of

@@ -37,8 +37,6 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(90 * 86_400);
 /// GitLab's ceiling with `buffered_token_expiration_limit` (FACTS §4); the
 /// instance's own maximum (365 days by default) caps it again at rotation.
 const MAX_LIFETIME: Duration = Duration::from_secs(400 * 86_400);
-/// Most a `token_file` is read for validation; a token is under 100 bytes.
-const MAX_TOKEN_FILE: u64 = 64 * 1024;
 /// Checks more often than this would hammer GitLab for no gain.
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// A check rarer than yearly tells nothing. humantime alone accepts up to
@@ -382,8 +380,7 @@ impl Validator<'_> {
     /// is read again (into a secret) when the workspace starts.
     fn token_file(&mut self, raw: &Spanned<String>) -> Option<PathBuf> {
         let path = PathBuf::from(raw.get_ref());
-        let text = super::read_capped(&path, MAX_TOKEN_FILE)
-            .and_then(|bytes| String::from_utf8(bytes).map_err(|_| std::io::Error::other("it is not UTF-8 text")));
+        let text = super::read_text_capped(&path, super::MAX_TOKEN_FILE).map(zeroize::Zeroizing::new);
         match text {
             Ok(text) if text.trim().is_empty() => {
                 self.err(

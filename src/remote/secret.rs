@@ -39,10 +39,12 @@ pub fn gitlab_token(file: Option<&Path>, workspace: &str) -> Result<SecretString
 }
 
 fn from_file(path: &Path, flag: &str) -> Result<SecretString, RemoteError> {
-    let text = std::fs::read_to_string(path).map(Zeroizing::new).map_err(|e| {
-        RemoteError::usage(format!("cannot read {flag} `{}`: {e}", path.display()))
-            .step(format!("Point {flag} at a readable file that holds only the token."))
-    })?;
+    let text = crate::config::read_text_capped(path, crate::config::MAX_TOKEN_FILE)
+        .map(Zeroizing::new)
+        .map_err(|e| {
+            RemoteError::usage(format!("cannot read {flag} `{}`: {e}", path.display()))
+                .step(format!("Point {flag} at a readable file that holds only the token."))
+        })?;
     one_word(&text, &format!("{flag} `{}`", path.display()))
 }
 

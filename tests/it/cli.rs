@@ -192,6 +192,50 @@ fn the_daemon_reports_a_taken_port() {
         .stderr(predicate::str::contains(format!("cannot listen on {addr}")));
 }
 
+/// Files read whole (the config, the admin token, a `--token-file`) are read
+/// up to a cap: a wrong path such as `/dev/zero` is an error naming the file,
+/// not an allocation that grows until the process is killed.
+#[test]
+fn an_endless_config_admin_token_or_token_file_is_refused() {
+    labwatch()
+        .args(["config", "check", "-c", "/dev/zero"])
+        .assert()
+        .code(78)
+        .stderr(predicate::str::contains(
+            "cannot read the config file: it holds more than 16384 KiB",
+        ));
+
+    let file = ConfigFile::new(&single("http://127.0.0.1:1", "").replace(
+        "listen = \"127.0.0.1:0\"",
+        "listen = \"127.0.0.1:0\"\nadmin_token_file = \"/dev/zero\"",
+    ));
+    labwatch()
+        .args(["run", "-c"])
+        .arg(&file.path)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "cannot read admin_token_file /dev/zero: it holds more than 64 KiB",
+        ));
+
+    labwatch()
+        .args([
+            "connect",
+            "-w",
+            "acme",
+            "--daemon",
+            "http://127.0.0.1:1",
+            "--token-file",
+            "/dev/zero",
+        ])
+        .env("LABWATCH_ADMIN_TOKEN", "x")
+        .assert()
+        .code(64)
+        .stderr(predicate::str::contains(
+            "cannot read --token-file `/dev/zero`: it holds more than 64 KiB",
+        ));
+}
+
 #[tokio::test]
 async fn check_reports_a_name_that_does_not_resolve_as_dns_nxdomain() {
     let dns = crate::support::net::DnsServer::start(crate::support::net::Zone::new()).await;
