@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -36,6 +37,11 @@ pub struct Plan {
     /// The store key of each check, built once: a pass looks keys up for
     /// every check, and a workspace may watch thousands of repositories.
     keys: Vec<CheckKey>,
+    /// Rounds begun over this plan. Round numbers key the work checks share
+    /// within a round (one project listing for every repository), so each
+    /// pass takes a new one, whoever runs it: the daemon's loop or
+    /// [`run_once`], however many times.
+    rounds: AtomicU64,
 }
 
 impl Plan {
@@ -55,7 +61,13 @@ impl Plan {
             checks,
             layers,
             keys,
+            rounds: AtomicU64::new(0),
         }
+    }
+
+    /// The number of the round that begins now: 1, 2, …
+    fn next_round(&self) -> u64 {
+        self.rounds.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// The `(check, target)` list the status store lays out.
@@ -140,10 +152,8 @@ impl Scheduler {
         let mut due = vec![Instant::now(); plan.checks.len()];
         let mut rng = fastrand::Rng::new();
         let mut first = true;
-        let mut round = 0;
         loop {
-            round += 1;
-            self.pass(&plan, &mut due, &mut rng, round).await;
+            self.pass(&plan, &mut due, &mut rng, plan.next_round()).await;
             self.store.finish_pass(&plan.workspace);
             super::memory::release_free_memory();
             if first {
@@ -343,7 +353,8 @@ pub async fn run_once(plans: Vec<Arc<Plan>>, store: Arc<StatusStore>, concurrenc
         let s = scheduler.clone();
         set.spawn(async move {
             let mut due = vec![Instant::now(); plan.checks.len()];
-            s.pass(&plan, &mut due, &mut fastrand::Rng::new(), 1).await;
+            s.pass(&plan, &mut due, &mut fastrand::Rng::new(), plan.next_round())
+                .await;
             s.store.finish_pass(&plan.workspace);
         });
     }

@@ -587,6 +587,30 @@ async fn a_moved_repository_names_its_new_path() {
     );
 }
 
+/// `run_once` over the same plans a second time is a new round: it lists
+/// the projects again instead of judging from the first round's listing.
+#[tokio::test]
+async fn running_the_same_plans_again_sees_what_changed_in_gitlab() {
+    let lab = Lab::start(&["api"], Expiry::InDays(60)).await;
+    let config = lab.connected("repositories = [\"acme/backend\"]\n");
+    let plans = labwatch::daemon::plans(&config, &Shared::default());
+    let store = Arc::new(StatusStore::new());
+    run_once(plans.clone(), store.clone(), 4).await;
+    assert_eq!(
+        state(&store, "repository", Some("acme/backend")).outcome.status,
+        Status::Ok
+    );
+
+    lab.sim.sim().set_archived("acme/backend", true).unwrap();
+    run_once(plans, store.clone(), 4).await;
+    assert_outcome(
+        &state(&store, "repository", Some("acme/backend")),
+        Status::Warning,
+        Reason::RepoArchived,
+        "archived",
+    );
+}
+
 #[tokio::test]
 async fn archived_disabled_and_insufficient_access_are_told_apart() {
     let lab = Lab::start(&["api"], Expiry::InDays(60)).await;
