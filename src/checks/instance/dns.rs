@@ -58,7 +58,10 @@ fn build(nameservers: &[SocketAddr], budget: Duration) -> Result<(TokioResolver,
         (config, ResolverOpts::default(), describe_addrs(nameservers))
     };
     // One attempt within the budget: a retry would only push the answer past
-    // the point where the engine gives up on the whole check.
+    // the point where the engine gives up on the whole check. Within that
+    // attempt hickory still re-sends an unanswered UDP question (up to three
+    // packets per server, as stub resolvers do against packet loss), so a
+    // dead server sees a few small questions per run, not one.
     options.timeout = budget;
     options.attempts = 1;
     options.cache_size = 0;
