@@ -9,6 +9,8 @@
 //! - `cipher`: the envelope format and the AEAD.
 //! - `connection`: [`StoredConnection`] and its plaintext form.
 //! - `marker`: [`RotationMarker`].
+//! - `disconnected`: [`Disconnected`], so a disconnect outlives the bootstrap
+//!   `token_file`.
 //! - `audit`: [`AuditEntry`] and the append-only log.
 //! - `atomic`: durable file operations.
 //! - `error`: [`StoreError`].
@@ -17,6 +19,7 @@ mod atomic;
 mod audit;
 mod cipher;
 mod connection;
+mod disconnected;
 mod error;
 mod key;
 mod marker;
@@ -26,6 +29,7 @@ use std::path::{Path, PathBuf};
 
 pub use audit::{AUDIT_LOG, AuditEntry};
 pub use connection::StoredConnection;
+pub use disconnected::Disconnected;
 pub use error::StoreError;
 pub use key::{KEY_ENV, KEY_LEN, Key};
 pub use marker::RotationMarker;
@@ -37,9 +41,14 @@ use cipher::Cipher;
 pub const CONNECTION_SUFFIX: &str = ".conn";
 /// Suffix of a workspace's pending-rotation marker.
 pub const MARKER_SUFFIX: &str = ".rotation";
+/// Suffix of a workspace's disconnect record.
+pub const DISCONNECTED_SUFFIX: &str = ".disconnected";
 
 /// Store files are a few KiB; a bigger one is not ours and is not loaded.
 const MAX_FILE_LEN: u64 = 1024 * 1024;
+
+const FIX_DISCONNECTED: &str = "it records that the workspace was disconnected: remove the file to let the \
+     config's token_file count again, or connect the workspace";
 
 const FIX_MARKER: &str = "it records a rotation that did not finish: check the workspace's token in GitLab, \
      then remove the file (or reconnect the workspace)";
@@ -172,6 +181,44 @@ impl Store {
     /// Removes `workspace`'s marker (and fsyncs the directory). Ok if absent.
     pub fn clear_marker(&self, workspace: &str) -> Result<(), StoreError> {
         atomic::remove_durable(&self.dir, &file_name(workspace, MARKER_SUFFIX)?)
+    }
+
+    /// Records a disconnect, with the same atomic write as [`Store::save`].
+    pub fn write_disconnected(&self, record: &Disconnected) -> Result<(), StoreError> {
+        let name = file_name(&record.workspace, DISCONNECTED_SUFFIX)?;
+        let bytes = serde_json::to_vec_pretty(record).map_err(|e| StoreError::Encode {
+            path: self.dir.join(&name),
+            problem: e.to_string(),
+        })?;
+        atomic::write_atomic(&self.dir, &name, &bytes)
+    }
+
+    /// How `workspace` was disconnected, or `None`. A malformed record is an
+    /// error and is left as it is: ignoring it could reconnect the workspace.
+    pub fn read_disconnected(&self, workspace: &str) -> Result<Option<Disconnected>, StoreError> {
+        let path = self.dir.join(file_name(workspace, DISCONNECTED_SUFFIX)?);
+        let Some(bytes) = read_file(&path)? else {
+            return Ok(None);
+        };
+        let record: Disconnected = serde_json::from_slice(&bytes).map_err(|e| StoreError::Format {
+            path: path.clone(),
+            problem: format!("not a disconnect record ({e})"),
+            fix: FIX_DISCONNECTED,
+        })?;
+        if record.workspace != workspace {
+            return Err(StoreError::Format {
+                path,
+                problem: format!("it is the record of workspace `{}`", record.workspace),
+                fix: FIX_DISCONNECTED,
+            });
+        }
+        Ok(Some(record))
+    }
+
+    /// Removes `workspace`'s disconnect record (and fsyncs the directory).
+    /// Ok if absent.
+    pub fn clear_disconnected(&self, workspace: &str) -> Result<(), StoreError> {
+        atomic::remove_durable(&self.dir, &file_name(workspace, DISCONNECTED_SUFFIX)?)
     }
 
     /// Appends one JSON line to `<dir>/audit.log` (0600, fsync after write).

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-use labwatch::store::{AuditEntry, Key, RotationMarker, Store, StoreError, StoredConnection};
+use labwatch::store::{AuditEntry, Disconnected, Key, RotationMarker, Store, StoreError, StoredConnection};
 use secrecy::{ExposeSecret, SecretString};
 use time::macros::{date, datetime};
 
@@ -248,6 +248,39 @@ fn a_garbled_file_is_a_format_error_and_stays_as_it_is() {
         assert!(err.to_string().contains(&path.display().to_string()), "{err}");
         assert_eq!(fs::read(&path).unwrap(), garbage);
     }
+}
+
+#[test]
+fn a_disconnect_record_round_trips_and_a_garbled_or_misplaced_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    assert_eq!(store.read_disconnected("acme").unwrap(), None);
+    let record = Disconnected::new("acme", datetime!(2026-11-25 12:00 UTC), Some("glpat-old"));
+    store.write_disconnected(&record).unwrap();
+    let path = dir.path().join("acme.disconnected");
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(store.read_disconnected("acme").unwrap(), Some(record));
+
+    // Copied to another workspace: not that workspace's record.
+    fs::copy(&path, dir.path().join("beta.disconnected")).unwrap();
+    let err = store.read_disconnected("beta").unwrap_err();
+    assert!(
+        err.to_string().contains("it is the record of workspace `acme`"),
+        "{err}"
+    );
+
+    fs::write(&path, b"not json").unwrap();
+    let err = store.read_disconnected("acme").unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("not a disconnect record") && text.contains("remove the file"),
+        "{text}"
+    );
+    assert_eq!(fs::read(&path).unwrap(), b"not json", "the file stays as it is");
+
+    store.clear_disconnected("acme").unwrap();
+    assert_eq!(store.read_disconnected("acme").unwrap(), None);
+    store.clear_disconnected("acme").unwrap();
 }
 
 #[test]
