@@ -119,6 +119,12 @@ impl Actions {
             repositories: watched.clone().or_else(|| existing.and_then(|e| e.repositories)),
         };
         self.store.save(&conn).map_err(super::store_error)?;
+        // The connection supersedes an earlier disconnect. A record left
+        // behind changes nothing while the connection exists, and the next
+        // disconnect writes a new one: worth a warning, not a failure.
+        if let Err(e) = self.store.clear_disconnected(workspace) {
+            tracing::warn!(workspace, error = %e, "Cannot remove the disconnect record");
+        }
         self.replan(workspace);
         Ok(Connected {
             workspace: workspace.to_owned(),

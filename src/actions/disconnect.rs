@@ -1,11 +1,19 @@
 //! disconnect: forget the connection, optionally revoking the token first.
+//! A workspace connected by the config's bootstrap `token_file` alone can be
+//! disconnected too. Either way a disconnect record stays in the store, so
+//! that file does not connect the workspace again while it holds the same
+//! token (see [`crate::store::Disconnected`]).
 
+use secrecy::ExposeSecret;
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use super::{ActionError, Actions, Actor};
+use crate::checks;
 use crate::config::instance_url;
 use crate::connections::ConnectionView;
 use crate::gitlab::GitlabError;
+use crate::store::Disconnected as DisconnectRecord;
 
 #[derive(Debug, Serialize)]
 pub struct Disconnected {
@@ -39,12 +47,26 @@ impl Actions {
 
     async fn try_disconnect(&self, workspace: &str, revoke: bool) -> Result<Disconnected, ActionError> {
         let mut ws = self.workspace(workspace)?;
-        let conn = self.connection(workspace)?;
+        let file_token = ws.token_file.as_ref().and_then(|_| checks::read_token(&ws));
+        // The token in use: the stored connection's, else the bootstrap
+        // file's, unless an earlier disconnect already silenced that one.
+        let (token, stored) = match self.store.load(workspace).map_err(super::store_error)? {
+            Some(conn) => {
+                ws.instance_url =
+                    instance_url::normalize(&conn.instance_url).map_err(|m| ActionError::new(500, "store-error", m))?;
+                (conn.token, true)
+            }
+            None => {
+                let earlier = self.store.read_disconnected(workspace).map_err(super::store_error)?;
+                match &file_token {
+                    Some(t) if !earlier.is_some_and(|d| d.silences(t.expose_secret())) => (t.clone(), false),
+                    _ => return Err(ActionError::not_connected(workspace)),
+                }
+            }
+        };
         let mut token_revoked = false;
         if revoke {
-            ws.instance_url =
-                instance_url::normalize(&conn.instance_url).map_err(|m| ActionError::new(500, "store-error", m))?;
-            let client = self.client(&ws, &ws.instance_url.clone(), conn.token.clone())?;
+            let client = self.client(&ws, &ws.instance_url.clone(), token)?;
             match client.revoke_self().await {
                 Ok(()) => token_revoked = true,
                 // Already unusable: nothing left to revoke.
@@ -60,7 +82,17 @@ impl Actions {
                 }
             }
         }
-        self.store.remove(workspace).map_err(super::store_error)?;
+        // Written before the connection goes: there is no moment in which a
+        // reload could connect the workspace again from its token_file.
+        let record = DisconnectRecord::new(
+            workspace,
+            OffsetDateTime::now_utc(),
+            file_token.as_ref().map(|t| t.expose_secret()),
+        );
+        self.store.write_disconnected(&record).map_err(super::store_error)?;
+        if stored {
+            self.store.remove(workspace).map_err(super::store_error)?;
+        }
         self.engine()
             .shared()
             .connections

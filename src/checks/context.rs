@@ -7,14 +7,14 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::WorkspaceConfig;
 use crate::connections::Connections;
 use crate::gitlab::api::CloneProbe;
 use crate::gitlab::types::{TokenInfo, User};
 use crate::gitlab::{ClientOptions, GitlabClient, GitlabError, GitlabMetrics};
-use crate::store::Store;
+use crate::store::{Disconnected, Store};
 
 use super::listing::{Listing, Watched};
 
@@ -77,6 +77,10 @@ pub struct WorkspaceGitlab {
     /// Why the stored connection could not be read (wrong key, tampered
     /// file); the token check reports it instead of running.
     pub store_error: Option<String>,
+    /// When the workspace was disconnected, while it has no token because of
+    /// that (the bootstrap `token_file` holds the token it was disconnected
+    /// from, or nothing).
+    pub disconnected_at: Option<time::OffsetDateTime>,
     /// The client of this workspace's HTTP checks, built at first use: the
     /// workspace's TLS trust, no redirects (a token must not follow one).
     http_checks: OnceLock<Result<reqwest::Client, String>>,
@@ -87,10 +91,12 @@ pub enum TokenSource {
     /// The bootstrap `token_file` of the config.
     ConfigFile,
     /// The connection store: the token (if connected), or why it could not
-    /// be read.
+    /// be read; and when not connected, the disconnect the bootstrap
+    /// `token_file` must respect.
     Store {
         store: Arc<Store>,
         token: Result<Option<SecretString>, String>,
+        disconnected: Option<Disconnected>,
     },
 }
 
@@ -101,16 +107,27 @@ impl WorkspaceGitlab {
     }
 
     pub fn with_source(ws: &WorkspaceConfig, shared: &Shared, source: TokenSource) -> WorkspaceGitlab {
-        let (token, store, store_error) = match source {
-            TokenSource::ConfigFile => (read_token(ws), None, None),
+        let (token, store, store_error, disconnected_at) = match source {
+            TokenSource::ConfigFile => (read_token(ws), None, None, None),
             TokenSource::Store {
                 store,
                 token: Ok(Some(t)),
-            } => (Some(t), Some(store), None),
-            // Connected through the store or not at all: the bootstrap file
-            // still counts until a connection replaces it.
-            TokenSource::Store { store, token: Ok(None) } => (read_token(ws), Some(store), None),
-            TokenSource::Store { store, token: Err(e) } => (None, Some(store), Some(e)),
+                ..
+            } => (Some(t), Some(store), None, None),
+            // Not connected through the store: the bootstrap file counts,
+            // unless the workspace was disconnected while it held this token.
+            TokenSource::Store {
+                store,
+                token: Ok(None),
+                disconnected,
+            } => match (read_token(ws), disconnected) {
+                (Some(t), Some(d)) if d.silences(t.expose_secret()) => (None, Some(store), None, Some(d.at)),
+                (None, Some(d)) => (None, Some(store), None, Some(d.at)),
+                (file, _) => (file, Some(store), None, None),
+            },
+            TokenSource::Store {
+                store, token: Err(e), ..
+            } => (None, Some(store), Some(e), None),
         };
         let client = crate::tls::client_config(ws.ca_file.as_deref()).and_then(|tls| {
             GitlabClient::new(ClientOptions {
@@ -134,6 +151,7 @@ impl WorkspaceGitlab {
             probes: Mutex::new(HashMap::new()),
             store,
             store_error,
+            disconnected_at,
             http_checks: OnceLock::new(),
         }
     }
@@ -233,7 +251,7 @@ impl WorkspaceGitlab {
 /// Reads the bootstrap `token_file` into a secret; config validation already
 /// checked it is readable, so a failure here (file removed since) is logged
 /// and the workspace runs without a token (`not-connected`).
-fn read_token(ws: &WorkspaceConfig) -> Option<SecretString> {
+pub(crate) fn read_token(ws: &WorkspaceConfig) -> Option<SecretString> {
     let path = ws.token_file.as_ref()?;
     match crate::config::read_text_capped(path, crate::config::MAX_TOKEN_FILE).map(zeroize::Zeroizing::new) {
         Ok(text) if !text.trim().is_empty() => Some(SecretString::from(text.trim().to_owned())),

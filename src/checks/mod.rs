@@ -21,6 +21,7 @@ mod token;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub(crate) use context::read_token;
 pub use context::{CheckNames, Shared, TokenSource, WorkspaceGitlab};
 pub use repository::RepositoryCheck;
 pub use scopes::ScopesCheck;

@@ -37,7 +37,19 @@ impl TokenCheck {
         }
         if !client.has_token() {
             self.ws.connections.set(&self.ws.config.name, ConnectionView::default());
-            let summary = format!("Workspace `{}` has no GitLab token.", self.ws.config.name);
+            let summary = match self.ws.disconnected_at {
+                Some(at) if self.ws.config.token_file.is_some() => format!(
+                    "Workspace `{}` was disconnected on {}; the token in its token_file is not used again (put a new token there, or connect).",
+                    self.ws.config.name,
+                    rfc3339(at)
+                ),
+                Some(at) => format!(
+                    "Workspace `{}` was disconnected on {}.",
+                    self.ws.config.name,
+                    rfc3339(at)
+                ),
+                None => format!("Workspace `{}` has no GitLab token.", self.ws.config.name),
+            };
             return Outcome::new(Status::Critical, Reason::NotConnected, summary);
         }
         let generation = client.token_generation();

@@ -205,6 +205,7 @@ pub fn effective(ws: &WorkspaceConfig, store: Option<&Arc<Store>>) -> (Workspace
         return (ws.clone(), TokenSource::ConfigFile);
     };
     let mut effective = ws.clone();
+    let mut disconnected = None;
     let token = match store.load(&ws.name) {
         Ok(Some(conn)) => {
             if let Ok(url) = instance_url::normalize(&conn.instance_url) {
@@ -220,7 +221,16 @@ pub fn effective(ws: &WorkspaceConfig, store: Option<&Arc<Store>>) -> (Workspace
             }
             Ok(Some(conn.token))
         }
-        Ok(None) => Ok(None),
+        Ok(None) => match store.read_disconnected(&ws.name) {
+            Ok(record) => {
+                disconnected = record;
+                Ok(None)
+            }
+            Err(e) => {
+                tracing::error!(workspace = %ws.name, error = %e, "Cannot read the disconnect record");
+                Err(e.to_string())
+            }
+        },
         Err(e) => {
             tracing::error!(workspace = %ws.name, error = %e, "Cannot read the stored connection");
             Err(e.to_string())
@@ -231,6 +241,7 @@ pub fn effective(ws: &WorkspaceConfig, store: Option<&Arc<Store>>) -> (Workspace
         TokenSource::Store {
             store: store.clone(),
             token,
+            disconnected,
         },
     )
 }

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use labwatch::actions::Actions;
 use labwatch::config::Config;
 use labwatch::daemon::Engine;
+use labwatch::engine::CheckKey;
 use labwatch::http::admin::AdminState;
 use labwatch::sim::{self, AccessLevel, Expiry, NewToken, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec};
 use labwatch::store::Store;
@@ -38,6 +39,12 @@ struct Lab {
 }
 
 async fn lab(admin: bool, extra_config: &str) -> Lab {
+    lab_with(admin, extra_config, "").await
+}
+
+/// [`lab`] with `workspaces` appended to the config; `{url}` in them
+/// becomes the simulator's URL.
+async fn lab_with(admin: bool, extra_config: &str, workspaces: &str) -> Lab {
     let mut s = Scenario::empty();
     s.add_user(UserSpec::new("alice")).unwrap();
     s.add_user(UserSpec::new("bob")).unwrap();
@@ -97,9 +104,11 @@ async fn lab(admin: bool, extra_config: &str) -> Lab {
          [[workspace]]\nname = \"acme\"\ninstance_url = \"{url}\"\n\
          [[workspace]]\nname = \"narrow\"\ninstance_url = \"{url}\"\nrequired_scopes = [\"read_api\"]\n\
          [[workspace]]\nname = \"auto\"\ninstance_url = \"{url}\"\n[workspace.renewal]\nmode = \"auto\"\nrenew_before = \"14d\"\n\
-         [[workspace]]\nname = \"alerted\"\ninstance_url = \"{url}\"\n[workspace.renewal]\nmode = \"alert\"\nrenew_before = \"14d\"\n",
+         [[workspace]]\nname = \"alerted\"\ninstance_url = \"{url}\"\n[workspace.renewal]\nmode = \"alert\"\nrenew_before = \"14d\"\n\
+         {workspaces}",
         d = dir.path().display(),
-        url = sim.base_url()
+        url = sim.base_url(),
+        workspaces = workspaces.replace("{url}", sim.base_url()),
     );
     std::fs::write(dir.path().join("lw.toml"), &text).unwrap();
     let config = Config::parse(&dir.path().join("lw.toml"), &text).unwrap();
@@ -625,6 +634,81 @@ async fn disconnect_with_revoke_revokes_at_gitlab_and_the_checks_say_not_connect
         .call(reqwest::Method::DELETE, "/api/v1/workspaces/acme/connection", None)
         .await;
     assert_eq!((code, body["error"].as_str()), (409, Some("not-connected")), "{body}");
+}
+
+/// The token check of `ws` in a daemon started afresh on the lab's config
+/// and store, as after a restart: its reason and summary.
+async fn token_after_restart(lab: &Lab, ws: &str) -> (String, String) {
+    let config = Config::load(&lab.dir.path().join("lw.toml")).unwrap();
+    let engine = Engine::start_with_store(config, Some(lab.store.clone()));
+    let mut passes = engine.store().subscribe();
+    let key = CheckKey {
+        workspace: ws.into(),
+        check: "token".into(),
+        target: None,
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(s) = engine.store().get(&key) {
+            return (s.outcome.reason.clone(), s.outcome.summary.clone());
+        }
+        tokio::time::timeout_at(deadline, passes.changed())
+            .await
+            .expect("the restarted daemon ran no token check")
+            .unwrap();
+    }
+}
+
+/// A workspace connected by its config's token_file can be disconnected,
+/// and that file does not connect it again (after a restart either) while it
+/// holds the same token; a new token in the file, or a connect, does.
+#[tokio::test(flavor = "multi_thread")]
+async fn disconnect_also_holds_against_the_bootstrap_token_file_until_it_changes() {
+    let files = tempfile::tempdir().unwrap();
+    let token_file = files.path().join("boot.token");
+    std::fs::write(&token_file, format!("{CANARY}\n")).unwrap();
+    let boot = format!(
+        "[[workspace]]\nname = \"boot\"\ninstance_url = \"{{url}}\"\ntoken_file = \"{}\"\n",
+        token_file.display()
+    );
+    let mut lab = lab_with(true, "", &boot).await;
+    lab.until("boot", |s| Lab::check(s, "token")["status"] == "ok").await;
+
+    let (code, body) = lab
+        .call(reqwest::Method::DELETE, "/api/v1/workspaces/boot/connection", None)
+        .await;
+    assert_eq!((code, body["token_revoked"].as_bool()), (200, Some(false)), "{body}");
+    let status = lab
+        .until("boot", |s| Lab::check(s, "token")["reason"] == "not-connected")
+        .await;
+    let summary = Lab::check(&status, "token")["summary"].as_str().unwrap().to_owned();
+    assert!(
+        summary.contains("was disconnected on") && summary.contains("token_file is not used again"),
+        "{summary}"
+    );
+    assert_eq!(status["connection"]["connected"], false);
+    // Nothing left to disconnect.
+    let (code, body) = lab
+        .call(reqwest::Method::DELETE, "/api/v1/workspaces/boot/connection", None)
+        .await;
+    assert_eq!((code, body["error"].as_str()), (409, Some("not-connected")), "{body}");
+    // The record holds a hash, never the token.
+    let record = std::fs::read_to_string(lab.dir.path().join("store/boot.disconnected")).unwrap();
+    assert!(!record.contains(CANARY), "{record}");
+
+    // A restart keeps the workspace disconnected.
+    let (reason, summary) = token_after_restart(&lab, "boot").await;
+    assert_eq!(reason, "not-connected", "{summary}");
+
+    // A new token in the file counts again.
+    std::fs::write(&token_file, &lab.alice2.token).unwrap();
+    let (reason, summary) = token_after_restart(&lab, "boot").await;
+    assert_eq!(reason, "ok", "{summary}");
+
+    // Connecting supersedes the disconnect: the record goes.
+    std::fs::write(&token_file, CANARY).unwrap();
+    assert_eq!(lab.connect("boot", CANARY, json!({})).await.0, 200);
+    assert!(lab.store.read_disconnected("boot").unwrap().is_none());
 }
 
 #[tokio::test]
