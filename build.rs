@@ -13,8 +13,8 @@
 //! with the compiler and, for labwatch's own functions, with its list of
 //! dependencies (not with the checkout's directory). Symbols a build does not
 //! have are skipped silently: the layout drifts back towards the linker's,
-//! the build never breaks. `scripts/hot-functions --check` says how much of
-//! the list still matches; regenerate it when that drops.
+//! the build never breaks. `scripts/check-hot-functions` (run by CI) says
+//! how much of the list still matches; regenerate it when that drops.
 //!
 //! Applied only where it is known to work: release builds for
 //! x86_64-unknown-linux-gnu with Rust ≥ 1.90, whose default linker is LLD,
