@@ -47,7 +47,7 @@ impl Actions {
 
     async fn try_disconnect(&self, workspace: &str, revoke: bool) -> Result<Disconnected, ActionError> {
         let mut ws = self.workspace(workspace)?;
-        let file_token = ws.token_file.as_ref().and_then(|_| checks::read_token(&ws));
+        let file_token = checks::read_token(&ws);
         // The token in use: the stored connection's, else the bootstrap
         // file's, unless an earlier disconnect already silenced that one.
         let (token, stored) = match self.store.load(workspace).map_err(super::store_error)? {
