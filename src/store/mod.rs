@@ -36,6 +36,8 @@ pub use marker::RotationMarker;
 
 use atomic::Contents;
 use cipher::Cipher;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// Suffix of a workspace's connection file.
 pub const CONNECTION_SUFFIX: &str = ".conn";
@@ -148,34 +150,19 @@ impl Store {
 
     /// Records a pending rotation, with the same atomic write as [`Store::save`].
     pub fn write_marker(&self, marker: &RotationMarker) -> Result<(), StoreError> {
-        let name = file_name(&marker.workspace, MARKER_SUFFIX)?;
-        let bytes = serde_json::to_vec_pretty(marker).map_err(|e| StoreError::Encode {
-            path: self.dir.join(&name),
-            problem: e.to_string(),
-        })?;
-        atomic::write_atomic(&self.dir, &name, &bytes)
+        self.write_record(&marker.workspace, MARKER_SUFFIX, marker)
     }
 
     /// The pending rotation of `workspace`, or `None`. A malformed marker is
     /// an error and is left as it is: it may be the only trace of a lost token.
     pub fn read_marker(&self, workspace: &str) -> Result<Option<RotationMarker>, StoreError> {
-        let path = self.dir.join(file_name(workspace, MARKER_SUFFIX)?);
-        let Some(bytes) = read_file(&path)? else {
-            return Ok(None);
-        };
-        let marker: RotationMarker = serde_json::from_slice(&bytes).map_err(|e| StoreError::Format {
-            path: path.clone(),
-            problem: format!("not a rotation marker ({e})"),
-            fix: FIX_MARKER,
-        })?;
-        if marker.workspace != workspace {
-            return Err(StoreError::Format {
-                path,
-                problem: format!("it is the marker of workspace `{}`", marker.workspace),
-                fix: FIX_MARKER,
-            });
-        }
-        Ok(Some(marker))
+        self.read_record(
+            workspace,
+            MARKER_SUFFIX,
+            "rotation marker",
+            FIX_MARKER,
+            |m: &RotationMarker| &m.workspace,
+        )
     }
 
     /// Removes `workspace`'s marker (and fsyncs the directory). Ok if absent.
@@ -185,7 +172,31 @@ impl Store {
 
     /// Records a disconnect, with the same atomic write as [`Store::save`].
     pub fn write_disconnected(&self, record: &Disconnected) -> Result<(), StoreError> {
-        let name = file_name(&record.workspace, DISCONNECTED_SUFFIX)?;
+        self.write_record(&record.workspace, DISCONNECTED_SUFFIX, record)
+    }
+
+    /// How `workspace` was disconnected, or `None`. A malformed record is an
+    /// error and is left as it is: ignoring it could reconnect the workspace.
+    pub fn read_disconnected(&self, workspace: &str) -> Result<Option<Disconnected>, StoreError> {
+        self.read_record(
+            workspace,
+            DISCONNECTED_SUFFIX,
+            "disconnect record",
+            FIX_DISCONNECTED,
+            |d: &Disconnected| &d.workspace,
+        )
+    }
+
+    /// Removes `workspace`'s disconnect record (and fsyncs the directory).
+    /// Ok if absent.
+    pub fn clear_disconnected(&self, workspace: &str) -> Result<(), StoreError> {
+        atomic::remove_durable(&self.dir, &file_name(workspace, DISCONNECTED_SUFFIX)?)
+    }
+
+    /// Writes one of the plain JSON records kept beside a connection (they
+    /// hold no secret), atomically.
+    fn write_record<T: Serialize>(&self, workspace: &str, suffix: &str, record: &T) -> Result<(), StoreError> {
+        let name = file_name(workspace, suffix)?;
         let bytes = serde_json::to_vec_pretty(record).map_err(|e| StoreError::Encode {
             path: self.dir.join(&name),
             problem: e.to_string(),
@@ -193,32 +204,34 @@ impl Store {
         atomic::write_atomic(&self.dir, &name, &bytes)
     }
 
-    /// How `workspace` was disconnected, or `None`. A malformed record is an
-    /// error and is left as it is: ignoring it could reconnect the workspace.
-    pub fn read_disconnected(&self, workspace: &str) -> Result<Option<Disconnected>, StoreError> {
-        let path = self.dir.join(file_name(workspace, DISCONNECTED_SUFFIX)?);
+    /// Reads such a record: `None` when there is no file; an error naming
+    /// `what` it should be when it does not parse or belongs to another
+    /// workspace (`owner` says whose it is).
+    fn read_record<T: DeserializeOwned>(
+        &self,
+        workspace: &str,
+        suffix: &str,
+        what: &str,
+        fix: &'static str,
+        owner: impl Fn(&T) -> &str,
+    ) -> Result<Option<T>, StoreError> {
+        let path = self.dir.join(file_name(workspace, suffix)?);
         let Some(bytes) = read_file(&path)? else {
             return Ok(None);
         };
-        let record: Disconnected = serde_json::from_slice(&bytes).map_err(|e| StoreError::Format {
+        let record: T = serde_json::from_slice(&bytes).map_err(|e| StoreError::Format {
             path: path.clone(),
-            problem: format!("not a disconnect record ({e})"),
-            fix: FIX_DISCONNECTED,
+            problem: format!("not a {what} ({e})"),
+            fix,
         })?;
-        if record.workspace != workspace {
+        if owner(&record) != workspace {
             return Err(StoreError::Format {
                 path,
-                problem: format!("it is the record of workspace `{}`", record.workspace),
-                fix: FIX_DISCONNECTED,
+                problem: format!("it is the {what} of workspace `{}`", owner(&record)),
+                fix,
             });
         }
         Ok(Some(record))
-    }
-
-    /// Removes `workspace`'s disconnect record (and fsyncs the directory).
-    /// Ok if absent.
-    pub fn clear_disconnected(&self, workspace: &str) -> Result<(), StoreError> {
-        atomic::remove_durable(&self.dir, &file_name(workspace, DISCONNECTED_SUFFIX)?)
     }
 
     /// Appends one JSON line to `<dir>/audit.log` (0600, fsync after write).

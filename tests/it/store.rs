@@ -265,7 +265,8 @@ fn a_disconnect_record_round_trips_and_a_garbled_or_misplaced_one_is_an_error() 
     fs::copy(&path, dir.path().join("beta.disconnected")).unwrap();
     let err = store.read_disconnected("beta").unwrap_err();
     assert!(
-        err.to_string().contains("it is the record of workspace `acme`"),
+        err.to_string()
+            .contains("it is the disconnect record of workspace `acme`"),
         "{err}"
     );
 
