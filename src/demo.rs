@@ -33,7 +33,7 @@ pub fn scenario(file: Option<&Path>) -> Result<Scenario, DemoError> {
     let Some(path) = file else {
         return Scenario::demo().map_err(|e| DemoError::Scenario(format!("the built-in demo scenario is broken: {e}")));
     };
-    let text = crate::config::read_text_capped(path, MAX_SCENARIO_FILE)
+    let text = crate::files::read_text_capped(path, MAX_SCENARIO_FILE)
         .map_err(|e| DemoError::Scenario(format!("{}: cannot read the scenario: {e}", path.display())))?;
     Scenario::from_toml(&text).map_err(|e| DemoError::Scenario(format!("{}: {e}", path.display())))
 }

@@ -43,6 +43,7 @@ pub mod connections;
 pub mod daemon;
 pub mod demo;
 pub mod engine;
+pub mod files;
 pub mod gitlab;
 // `exp` and `pow` for the process, so the C math library is not loaded.
 pub mod http;

@@ -14,7 +14,7 @@ const MAX_CA_FILE: u64 = 16 * 1024 * 1024;
 /// Reads a PEM file that must hold at least one certificate. The error is a
 /// sentence for the config report.
 pub fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let bytes = crate::config::read_capped(path, MAX_CA_FILE).map_err(|e| {
+    let bytes = crate::files::read_capped(path, MAX_CA_FILE).map_err(|e| {
         format!(
             "cannot read ca_file `{}`: {e}; point it at your CA's PEM file",
             path.display()

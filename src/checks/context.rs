@@ -253,7 +253,7 @@ impl WorkspaceGitlab {
 /// and the workspace runs without a token (`not-connected`).
 pub(crate) fn read_token(ws: &WorkspaceConfig) -> Option<SecretString> {
     let path = ws.token_file.as_ref()?;
-    match crate::config::read_text_capped(path, crate::config::MAX_TOKEN_FILE).map(zeroize::Zeroizing::new) {
+    match crate::files::read_text_capped(path, crate::files::MAX_TOKEN_FILE).map(zeroize::Zeroizing::new) {
         Ok(text) if !text.trim().is_empty() => Some(SecretString::from(text.trim().to_owned())),
         Ok(_) => {
             tracing::error!(workspace = %ws.name, file = %path.display(), "Token file is empty");

@@ -32,11 +32,7 @@ use crate::engine::{Check, PlannedCheck};
 use http_check::HttpCheck;
 use plugin::PluginCheck;
 
-/// The built-in checks' names; plugins and HTTP checks may not take them.
-pub const BUILTIN_CHECKS: &[&str] = &["instance", "token", "scopes", "repository"];
-/// The built-ins others may depend on: the workspace-level ones
-/// (`repository` runs once per repository).
-pub const DEPENDABLE_BUILTINS: &[&str] = &["instance", "token", "scopes"];
+pub use crate::config::{BUILTIN_CHECKS, DEPENDABLE_BUILTINS};
 
 pub fn is_builtin(name: &str) -> bool {
     BUILTIN_CHECKS.contains(&name)

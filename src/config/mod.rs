@@ -4,6 +4,7 @@
 //! the rest of labwatch uses. Every problem is reported as
 //! `FILE:LINE:COL: message` with a hint on how to fix it.
 
+pub mod condition;
 mod error;
 pub mod instance_url;
 mod plugins;
@@ -18,9 +19,18 @@ use std::time::Duration;
 
 use url::Url;
 
+pub use condition::Condition;
 pub use error::{ConfigError, ConfigErrors, edit_distance};
 pub use plugins::{HttpCheckConfig, HttpCheckUrl, PluginConfig, runs_in};
 pub use repository::RepositoryRef;
+
+/// The built-in checks' names; plugins and HTTP checks may not take them.
+/// The check registry builds exactly these (a test there holds the two
+/// together).
+pub const BUILTIN_CHECKS: &[&str] = &["instance", "token", "scopes", "repository"];
+/// The built-ins others may depend on: the workspace-level ones
+/// (`repository` runs once per repository).
+pub const DEPENDABLE_BUILTINS: &[&str] = &["instance", "token", "scopes"];
 
 /// Where the config is looked for when `-c` is not given.
 pub const DEFAULT_PATHS: &[&str] = &["config/labwatch.toml", "/etc/labwatch/labwatch.toml"];
@@ -136,7 +146,7 @@ pub const DEFAULT_RENEW_ON: &str = "LabwatchTokenExpiringSoon";
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-        let text = read_text_capped(path, MAX_CONFIG_FILE).map_err(|e| {
+        let text = crate::files::read_text_capped(path, crate::files::MAX_CONFIG_FILE).map_err(|e| {
             ConfigErrors(vec![ConfigError {
                 file: path.to_path_buf(),
                 line: 0,
@@ -164,38 +174,6 @@ impl Config {
                 .iter()
                 .any(|a| instance_url::display(a) == instance_url::display(url))
     }
-}
-
-/// Most a config file is read: a config watching 100,000 repositories is
-/// about 2 MiB.
-pub(crate) const MAX_CONFIG_FILE: u64 = 16 * 1024 * 1024;
-/// Most a file holding one token (`token_file`, `admin_token_file`,
-/// `--token-file`) is read; a token is under 100 bytes.
-pub(crate) const MAX_TOKEN_FILE: u64 = 64 * 1024;
-
-/// Reads at most `cap` bytes of a file the config names, so a wrong path
-/// (`/dev/zero`, a disk image) is an error instead of an allocation that
-/// grows until the process is killed.
-pub(crate) fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?.take(cap + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > cap {
-        return Err(std::io::Error::other(format!(
-            "it holds more than {} KiB, far more than such a file ever does",
-            cap / 1024
-        )));
-    }
-    Ok(bytes)
-}
-
-/// [`read_capped`] for text. Bytes that are not UTF-8 are an error, and
-/// are wiped before they are dropped: the file may hold a secret.
-pub(crate) fn read_text_capped(path: &Path, cap: u64) -> std::io::Result<String> {
-    String::from_utf8(read_capped(path, cap)?).map_err(|e| {
-        zeroize::Zeroize::zeroize(&mut e.into_bytes());
-        std::io::Error::other("it is not UTF-8 text")
-    })
 }
 
 /// The config path to use: `-c`, else `LABWATCH_CONFIG`, else the first of

@@ -11,11 +11,11 @@ use std::time::Duration;
 use toml::Spanned;
 use url::Url;
 
+use super::condition::Condition;
 use super::error::suggest;
 use super::raw::{RawHttpCheck, RawPlugin};
 use super::validate::{Inherited, Validator};
-use crate::checks::http_check::Condition;
-use crate::checks::{BUILTIN_CHECKS, DEPENDABLE_BUILTINS};
+use super::{BUILTIN_CHECKS, DEPENDABLE_BUILTINS};
 use crate::engine::Status;
 
 /// An external check: an executable run with an argv vector (never a

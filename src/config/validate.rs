@@ -380,7 +380,7 @@ impl Validator<'_> {
     /// is read again (into a secret) when the workspace starts.
     fn token_file(&mut self, raw: &Spanned<String>) -> Option<PathBuf> {
         let path = PathBuf::from(raw.get_ref());
-        let text = super::read_text_capped(&path, super::MAX_TOKEN_FILE).map(zeroize::Zeroizing::new);
+        let text = crate::files::read_text_capped(&path, crate::files::MAX_TOKEN_FILE).map(zeroize::Zeroizing::new);
         match text {
             Ok(text) if text.trim().is_empty() => {
                 self.err(

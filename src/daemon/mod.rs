@@ -115,7 +115,7 @@ fn lock(engine: &Mutex<Engine>) -> std::sync::MutexGuard<'_, Engine> {
 
 /// The admin bearer token: the file's content, trimmed; it must not be empty.
 fn read_admin_token(file: &Path) -> std::io::Result<SecretString> {
-    let text = crate::config::read_text_capped(file, crate::config::MAX_TOKEN_FILE)
+    let text = crate::files::read_text_capped(file, crate::files::MAX_TOKEN_FILE)
         .map(zeroize::Zeroizing::new)
         .map_err(|e| std::io::Error::other(format!("cannot read admin_token_file {}: {e}", file.display())))?;
     let token = text.trim();

@@ -39,7 +39,7 @@ pub fn gitlab_token(file: Option<&Path>, workspace: &str) -> Result<SecretString
 }
 
 fn from_file(path: &Path, flag: &str) -> Result<SecretString, RemoteError> {
-    let text = crate::config::read_text_capped(path, crate::config::MAX_TOKEN_FILE)
+    let text = crate::files::read_text_capped(path, crate::files::MAX_TOKEN_FILE)
         .map(Zeroizing::new)
         .map_err(|e| {
             RemoteError::usage(format!("cannot read {flag} `{}`: {e}", path.display()))

@@ -1,9 +1,9 @@
 //! Durable file operations: private directories, atomic replace (temp file in
 //! the same directory, fsync, rename, fsync of the directory), removal that is
-//! itself made durable, and bounded reads.
+//! itself made durable, and bounded reads of the store's files.
 
 use std::fs::{DirBuilder, File, Permissions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
@@ -90,23 +90,16 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
         .map_err(|e| StoreError::io("fsync directory", dir, e))
 }
 
-/// Reads `path` (`None` when it does not exist), at most `limit` bytes: the
-/// store's files are small, and a huge one is a mistake to report, not to load.
+/// Reads `path` (`None` when it does not exist), at most `limit` bytes
+/// (through [`crate::files::read_capped`]): the store's files are small, and
+/// a huge one is a mistake to report, not to load.
 pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Option<Contents>, StoreError> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(StoreError::io("open", path, e)),
-    };
-    let mut bytes = Vec::new();
-    // One byte past the limit tells "exactly at the limit" from "too long".
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| StoreError::io("read", path, e))?;
-    if bytes.len() as u64 > limit {
-        return Ok(Some(Contents::Oversized));
+    match crate::files::read_capped(path, limit) {
+        Ok(bytes) => Ok(Some(Contents::Bytes(bytes))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::FileTooLarge => Ok(Some(Contents::Oversized)),
+        Err(e) => Err(StoreError::io("read", path, e)),
     }
-    Ok(Some(Contents::Bytes(bytes)))
 }
 
 /// What [`read_bounded`] found.

@@ -10,8 +10,6 @@
 //! dependency) and is not run while GitLab's rejection of the token has
 //! paused authenticated calls.
 
-pub mod condition;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,9 +18,9 @@ use secrecy::ExposeSecret;
 use tokio::time::Instant;
 use url::Url;
 
-pub use self::condition::{Answer, Condition, ConditionError};
 use super::WorkspaceGitlab;
 use crate::config::HttpCheckConfig;
+use crate::config::condition::Answer;
 use crate::engine::{Check, CheckFuture, Outcome, Reason, RunContext, Status};
 
 /// Bodies are read up to this size; conditions on a larger body fail.
