@@ -4,7 +4,7 @@
 //! repository checks, and clone-probe results per token — and the HTTP
 //! client its declarative HTTP checks share.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -23,33 +23,6 @@ use super::listing::{Listing, Watched};
 pub struct Shared {
     pub gitlab_metrics: GitlabMetrics,
     pub connections: Arc<Connections>,
-    /// Names of configured checks, for the engine's dependency lists.
-    pub names: Arc<CheckNames>,
-}
-
-/// Check names as `&'static str`. The engine's [`Check::depends_on`]
-/// lends its names for the check's life (`&[&str]`), which a check built from
-/// config can only do with names that outlive it. Each distinct name is
-/// leaked once and reused by every later plan (reloads, replans), so the
-/// memory is bounded by the names ever configured — a few bytes each.
-///
-/// [`Check::depends_on`]: crate::engine::Check::depends_on
-#[derive(Default)]
-pub struct CheckNames(Mutex<HashSet<&'static str>>);
-
-impl CheckNames {
-    pub fn intern(&self, name: &str) -> &'static str {
-        if let Some(builtin) = super::DEPENDABLE_BUILTINS.iter().find(|b| **b == name) {
-            return builtin;
-        }
-        let mut names = lock(&self.0);
-        if let Some(known) = names.get(name) {
-            return known;
-        }
-        let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
-        names.insert(leaked);
-        leaked
-    }
 }
 
 /// (round, token generation, result) of a listing, reused within the round.

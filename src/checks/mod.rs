@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) use context::read_token;
-pub use context::{CheckNames, Shared, TokenSource, WorkspaceGitlab};
+pub use context::{Shared, TokenSource, WorkspaceGitlab};
 pub use repository::RepositoryCheck;
 pub use scopes::ScopesCheck;
 pub use token::TokenCheck;
@@ -61,12 +61,7 @@ pub fn with_gitlab(ws: &WorkspaceConfig, gitlab: Arc<WorkspaceGitlab>) -> Vec<Ar
 /// schedule: the built-ins on the workspace's interval and timeout, then the
 /// `[[plugin]]`s and `[[http_check]]`s of `config` that run in it, each on
 /// its own.
-pub fn planned(
-    config: &Config,
-    ws: &WorkspaceConfig,
-    gitlab: Arc<WorkspaceGitlab>,
-    shared: &Shared,
-) -> Vec<PlannedCheck> {
+pub fn planned(config: &Config, ws: &WorkspaceConfig, gitlab: Arc<WorkspaceGitlab>) -> Vec<PlannedCheck> {
     let mut planned: Vec<PlannedCheck> = with_gitlab(ws, gitlab.clone())
         .into_iter()
         .map(|check| PlannedCheck {
@@ -75,15 +70,13 @@ pub fn planned(
             timeout: ws.timeout,
         })
         .collect();
-    let intern = |deps: Vec<String>| deps.iter().map(|d| shared.names.intern(d)).collect();
     for p in config
         .plugins
         .iter()
         .filter(|p| runs_in(p.workspaces.as_deref(), &ws.name))
     {
-        let deps = intern(PluginCheck::dependencies(p));
         planned.push(PlannedCheck {
-            check: Arc::new(PluginCheck::new(p.clone(), deps, gitlab.clone())),
+            check: Arc::new(PluginCheck::new(p.clone(), gitlab.clone())),
             interval: p.interval,
             timeout: p.timeout,
         });
@@ -93,9 +86,8 @@ pub fn planned(
         .iter()
         .filter(|h| runs_in(h.workspaces.as_deref(), &ws.name))
     {
-        let deps = intern(HttpCheck::dependencies(h, &ws.instance_url));
         planned.push(PlannedCheck {
-            check: Arc::new(HttpCheck::new(h.clone(), deps, gitlab.clone())),
+            check: Arc::new(HttpCheck::new(h.clone(), gitlab.clone())),
             interval: h.interval,
             timeout: h.timeout,
         });
@@ -148,7 +140,7 @@ fn as_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Erro
 /// built from the same registry the scheduler uses.
 pub fn list(config: &Config, ws: &WorkspaceConfig, shared: &Shared) -> Vec<ListedCheck> {
     let gitlab = Arc::new(WorkspaceGitlab::new(ws, shared));
-    planned(config, ws, gitlab, shared)
+    planned(config, ws, gitlab)
         .into_iter()
         .map(|pc| {
             let name = pc.check.name().to_owned();
@@ -165,7 +157,7 @@ pub fn list(config: &Config, ws: &WorkspaceConfig, shared: &Shared) -> Vec<Liste
             };
             ListedCheck {
                 target: pc.check.target().map(str::to_owned),
-                depends_on: pc.check.depends_on().iter().map(|d| (*d).to_owned()).collect(),
+                depends_on: pc.check.depends_on().iter().map(|d| d.to_string()).collect(),
                 interval: pc.interval,
                 timeout: pc.timeout,
                 check: name,

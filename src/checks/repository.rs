@@ -3,6 +3,7 @@
 //! share one member-project listing per round; only projects missing from it
 //! cost a request of their own (to tell moved, public and missing apart).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::context::WorkspaceGitlab;
@@ -194,8 +195,9 @@ impl Check for RepositoryCheck {
         Some(&self.target)
     }
 
-    fn depends_on(&self) -> &[&str] {
-        &["scopes"]
+    fn depends_on(&self) -> &[Cow<'static, str>] {
+        const DEPENDS_ON: &[Cow<'static, str>] = &[Cow::Borrowed("scopes")];
+        DEPENDS_ON
     }
 
     fn run<'a>(&'a self, ctx: &'a RunContext) -> CheckFuture<'a> {

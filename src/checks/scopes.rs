@@ -1,6 +1,7 @@
 //! The `scopes` check: does the token carry every scope the workspace needs?
 //! It reads what the token check fetched this round, so it costs no request.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::context::WorkspaceGitlab;
@@ -74,8 +75,9 @@ impl Check for ScopesCheck {
         "scopes"
     }
 
-    fn depends_on(&self) -> &[&str] {
-        &["token"]
+    fn depends_on(&self) -> &[Cow<'static, str>] {
+        const DEPENDS_ON: &[Cow<'static, str>] = &[Cow::Borrowed("token")];
+        DEPENDS_ON
     }
 
     fn run<'a>(&'a self, _ctx: &'a RunContext) -> CheckFuture<'a> {

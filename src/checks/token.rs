@@ -2,6 +2,7 @@
 //! when must it be renewed? One `GET /personal_access_tokens/self` per round
 //! (its answer also feeds the scopes check), plus `GET /user` once per token.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -184,8 +185,9 @@ impl Check for TokenCheck {
         "token"
     }
 
-    fn depends_on(&self) -> &[&str] {
-        &["instance"]
+    fn depends_on(&self) -> &[Cow<'static, str>] {
+        const DEPENDS_ON: &[Cow<'static, str>] = &[Cow::Borrowed("instance")];
+        DEPENDS_ON
     }
 
     fn run<'a>(&'a self, ctx: &'a RunContext) -> CheckFuture<'a> {

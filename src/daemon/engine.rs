@@ -115,7 +115,7 @@ impl Engine {
         let ws = self.config.workspace(name).cloned()?;
         let (effective, source) = self.effective(&ws);
         let gitlab = Arc::new(WorkspaceGitlab::with_source(&effective, &self.shared, source));
-        let checks = checks::planned(&self.config, &effective, gitlab.clone(), &self.shared);
+        let checks = checks::planned(&self.config, &effective, gitlab.clone());
         let plan = Arc::new(Plan::new(
             name.to_owned(),
             instance_url::display(&effective.instance_url),

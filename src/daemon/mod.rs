@@ -36,7 +36,7 @@ pub fn plans_with_store(config: &Config, shared: &Shared, store: Option<Arc<Stor
         .map(|ws| {
             let (effective, source) = engine::effective(ws, store.as_ref());
             let gitlab = Arc::new(checks::WorkspaceGitlab::with_source(&effective, shared, source));
-            let checks = checks::planned(config, &effective, gitlab, shared);
+            let checks = checks::planned(config, &effective, gitlab);
             Arc::new(Plan::new(
                 ws.name.clone(),
                 instance_url::display(&effective.instance_url),

@@ -1,5 +1,6 @@
 //! The [`Check`] trait every diagnosis implements, built in or plugin.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -51,7 +52,9 @@ pub trait Check: Send + Sync {
     }
 
     /// Names of workspace-level checks that must be usable before this runs.
-    fn depends_on(&self) -> &[&str] {
+    /// Borrowed for built-in checks (`const` lists), owned for checks built
+    /// from config, which name their dependencies at run time.
+    fn depends_on(&self) -> &[Cow<'static, str>] {
         &[]
     }
 

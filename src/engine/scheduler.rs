@@ -3,6 +3,7 @@
 //! order, under one concurrency limit, each bounded by an engine-owned
 //! timeout, and records what they found in the [`StatusStore`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -109,7 +110,7 @@ fn layers(checks: &[PlannedCheck]) -> Vec<Vec<usize>> {
         stack.push(i);
         let mut d = 0;
         for dep in checks[i].check.depends_on() {
-            if let Some(&j) = index.get(dep) {
+            if let Some(&j) = index.get(dep.as_ref()) {
                 if !stack.contains(&j) {
                     d = d.max(visit(j, checks, index, depth, stack) + 1);
                 }
@@ -185,7 +186,7 @@ impl Scheduler {
             let mut running = HashMap::new();
             // Dependencies sit in earlier layers, so what blocks a check is
             // fixed for the whole layer: work it out once per dependency list.
-            let mut blockers: HashMap<&[&str], Option<(String, Outcome)>> = HashMap::new();
+            let mut blockers: HashMap<&[Cow<'static, str>], Option<(String, Outcome)>> = HashMap::new();
             let now = Instant::now();
             for &idx in layer {
                 let key = plan.key(idx);
@@ -251,18 +252,18 @@ impl Scheduler {
 
     /// The root cause and the blocked outcome when one of `deps` is not
     /// usable.
-    fn blocker(&self, plan: &Plan, deps: &[&str]) -> Option<(String, Outcome)> {
+    fn blocker(&self, plan: &Plan, deps: &[Cow<'static, str>]) -> Option<(String, Outcome)> {
         for dep in deps {
             let key = CheckKey {
                 workspace: plan.workspace.clone(),
-                check: (*dep).to_owned(),
+                check: dep.to_string(),
                 target: None,
             };
             let Some(state) = self.store.get(&key) else { continue };
             if !state.outcome.blocks_dependents() {
                 continue;
             }
-            let root = state.blocked_by.clone().unwrap_or_else(|| (*dep).to_owned());
+            let root = state.blocked_by.clone().unwrap_or_else(|| dep.to_string());
             let summary = match &state.blocked_by {
                 Some(r) => format!("Not run: `{dep}` is blocked by `{r}`."),
                 None => format!(

@@ -1,6 +1,7 @@
 //! The scheduler and status store, driven with fake checks: dependencies,
 //! timeouts, the concurrency limit, crashes, history and intervals.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,7 +30,7 @@ struct Gauge {
 
 struct Fake {
     name: &'static str,
-    deps: Vec<&'static str>,
+    deps: Vec<Cow<'static, str>>,
     act: Mutex<Act>,
     runs: AtomicUsize,
 }
@@ -38,7 +39,7 @@ impl Fake {
     fn new(name: &'static str, deps: &[&'static str], act: Act) -> Arc<Fake> {
         Arc::new(Fake {
             name,
-            deps: deps.to_vec(),
+            deps: deps.iter().map(|d| Cow::Borrowed(*d)).collect(),
             act: Mutex::new(act),
             runs: AtomicUsize::new(0),
         })
@@ -55,7 +56,7 @@ impl Check for Fake {
     fn name(&self) -> &str {
         self.name
     }
-    fn depends_on(&self) -> &[&str] {
+    fn depends_on(&self) -> &[Cow<'static, str>] {
         &self.deps
     }
     fn run<'a>(&'a self, _ctx: &'a RunContext) -> CheckFuture<'a> {

@@ -42,7 +42,7 @@ async fn run_check(config: &Config, name: &str) -> Outcome {
     let shared = Shared::default();
     let ws = &config.workspaces[0];
     let gitlab = Arc::new(WorkspaceGitlab::new(ws, &shared));
-    let planned = checks::planned(config, ws, gitlab, &shared)
+    let planned = checks::planned(config, ws, gitlab)
         .into_iter()
         .find(|c| c.check.name() == name)
         .unwrap_or_else(|| panic!("{name} is planned"));

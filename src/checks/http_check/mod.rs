@@ -10,6 +10,7 @@
 //! dependency) and is not run while GitLab's rejection of the token has
 //! paused authenticated calls.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,14 +34,19 @@ pub struct HttpCheck {
     url: Url,
     /// Whether this request carries the workspace token.
     send_token: bool,
-    deps: Vec<&'static str>,
+    /// The configured dependencies, plus `token` when the request carries it.
+    deps: Vec<Cow<'static, str>>,
     gitlab: Arc<WorkspaceGitlab>,
 }
 
 impl HttpCheck {
-    pub fn new(config: HttpCheckConfig, deps: Vec<&'static str>, gitlab: Arc<WorkspaceGitlab>) -> HttpCheck {
+    pub fn new(config: HttpCheckConfig, gitlab: Arc<WorkspaceGitlab>) -> HttpCheck {
         let url = config.url.resolve(&gitlab.config.instance_url);
         let send_token = HttpCheck::sends_token(&config, &gitlab.config.instance_url);
+        let mut deps: Vec<Cow<'static, str>> = config.depends_on.iter().cloned().map(Cow::Owned).collect();
+        if send_token && !deps.iter().any(|d| d == "token") {
+            deps.push(Cow::Borrowed("token"));
+        }
         HttpCheck {
             config,
             url,
@@ -54,15 +60,6 @@ impl HttpCheck {
     /// `instance`: only to the instance's own origin.
     pub fn sends_token(config: &HttpCheckConfig, instance: &Url) -> bool {
         config.token && config.url.resolve(instance).origin() == instance.origin()
-    }
-
-    /// The dependencies of this check in a workspace on `instance`.
-    pub fn dependencies(config: &HttpCheckConfig, instance: &Url) -> Vec<String> {
-        let mut deps = config.depends_on.clone();
-        if HttpCheck::sends_token(config, instance) && !deps.iter().any(|d| d == "token") {
-            deps.push("token".to_owned());
-        }
-        deps
     }
 
     /// `GET https://…`, for messages.
@@ -210,7 +207,7 @@ impl Check for HttpCheck {
         &self.config.name
     }
 
-    fn depends_on(&self) -> &[&str] {
+    fn depends_on(&self) -> &[Cow<'static, str>] {
         &self.deps
     }
 

@@ -16,6 +16,7 @@ pub mod perfdata;
 pub mod protocol;
 pub mod runner;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,27 +36,20 @@ pub const MAX_MEASUREMENTS: usize = 50;
 /// One `[[plugin]]` in one workspace.
 pub struct PluginCheck {
     config: PluginConfig,
-    /// Dependencies as the engine wants them (see `Shared::names`).
-    deps: Vec<&'static str>,
+    /// The configured dependencies, plus `token` for a plugin given the token.
+    deps: Vec<Cow<'static, str>>,
     /// The workspace's GitLab context: its instance URL, and the token for a
     /// plugin granted it.
     gitlab: Arc<WorkspaceGitlab>,
 }
 
 impl PluginCheck {
-    /// `deps` are the configured dependencies, plus `token` for a plugin
-    /// given the token.
-    pub fn new(config: PluginConfig, deps: Vec<&'static str>, gitlab: Arc<WorkspaceGitlab>) -> PluginCheck {
-        PluginCheck { config, deps, gitlab }
-    }
-
-    /// The dependencies a plugin with this config has.
-    pub fn dependencies(config: &PluginConfig) -> Vec<String> {
-        let mut deps = config.depends_on.clone();
+    pub fn new(config: PluginConfig, gitlab: Arc<WorkspaceGitlab>) -> PluginCheck {
+        let mut deps: Vec<Cow<'static, str>> = config.depends_on.iter().cloned().map(Cow::Owned).collect();
         if config.token && !deps.iter().any(|d| d == "token") {
-            deps.push("token".to_owned());
+            deps.push(Cow::Borrowed("token"));
         }
-        deps
+        PluginCheck { config, deps, gitlab }
     }
 
     /// The argv as one line, for messages (arguments with spaces quoted).
@@ -250,7 +244,7 @@ impl Check for PluginCheck {
         &self.config.name
     }
 
-    fn depends_on(&self) -> &[&str] {
+    fn depends_on(&self) -> &[Cow<'static, str>] {
         &self.deps
     }
 
