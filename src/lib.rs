@@ -55,3 +55,4 @@ pub mod report;
 pub mod sim;
 pub mod store;
 pub mod tls;
+pub mod wire;

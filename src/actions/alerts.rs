@@ -8,48 +8,16 @@
 //! unreachable) forgets the firing and answers 5xx so Alertmanager retries;
 //! any other outcome is final.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{ActionError, Actions, Trigger};
 use crate::config::{RenewalMode, expiry_moment};
+use crate::wire::{Alert, AlertAction, AlertResult, Webhook};
 
 /// Firings remembered for idempotency; old ones fall out.
 const REMEMBERED: usize = 4096;
-
-/// Alertmanager's webhook body (version 4). Unknown fields are tolerated:
-/// Alertmanager adds fields over time (e.g. `notification_reason`).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Webhook {
-    pub version: String,
-    #[serde(default)]
-    pub status: Option<String>,
-    pub alerts: Vec<Alert>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Alert {
-    pub status: String,
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    pub starts_at: String,
-    #[serde(default)]
-    pub fingerprint: String,
-}
-
-/// What happened to one alert of the delivery.
-#[derive(Debug, Serialize, PartialEq)]
-pub struct AlertResult {
-    pub alertname: String,
-    pub workspace: Option<String>,
-    /// `rotated`, `duplicate`, `resolved`, `not-due`, `ignored`, `failed`.
-    pub action: &'static str,
-    pub detail: String,
-}
 
 /// Idempotency memory: (fingerprint, startsAt) of handled firings.
 #[derive(Default)]
@@ -109,7 +77,7 @@ impl Actions {
                         "unknown-workspace",
                         format!(
                             "Alert `{}` names workspace `{ws}`, which is not configured (configured: {}).",
-                            alertname(alert),
+                            alert.name(),
                             names.join(", ")
                         ),
                     ));
@@ -132,9 +100,9 @@ impl Actions {
     }
 
     async fn alert(&self, alert: Alert) -> (AlertResult, Option<ActionError>) {
-        let name = alertname(&alert).to_owned();
+        let name = alert.name().to_owned();
         let ws = alert.labels.get("workspace").cloned();
-        let result = |action, detail: String| AlertResult {
+        let result = |action: AlertAction, detail: String| AlertResult {
             alertname: name.clone(),
             workspace: ws.clone(),
             action,
@@ -142,52 +110,66 @@ impl Actions {
         };
         if alert.status != "firing" {
             tracing::info!(alertname = %name, workspace = ws.as_deref().unwrap_or(""), "Resolved alert received");
-            return (result("resolved", "Resolved alerts need nothing.".into()), None);
+            return (
+                result(AlertAction::Resolved, "Resolved alerts need nothing.".into()),
+                None,
+            );
         }
         let Some(workspace) = ws.clone() else {
-            return (result("ignored", "The alert has no `workspace` label.".into()), None);
+            return (
+                result(AlertAction::Ignored, "The alert has no `workspace` label.".into()),
+                None,
+            );
         };
         let Some(config) = self.engine().config().workspace(&workspace).cloned() else {
-            return (result("ignored", "Unknown workspace.".into()), None);
+            return (result(AlertAction::Ignored, "Unknown workspace.".into()), None);
         };
         if !config.renewal.renew_on.iter().any(|n| n == &name) {
             let detail = format!("`{name}` is not in renew_on ({}).", config.renewal.renew_on.join(", "));
-            return (result("ignored", detail), None);
+            return (result(AlertAction::Ignored, detail), None);
         }
         if config.renewal.mode == RenewalMode::Manual {
             return (
-                result("ignored", "The workspace's renewal mode is manual.".into()),
+                result(AlertAction::Ignored, "The workspace's renewal mode is manual.".into()),
                 None,
             );
         }
         let key = (alert.fingerprint.clone(), alert.starts_at.clone());
         if !self.firings().remember(key.clone()) {
-            return (result("duplicate", "This firing was already handled.".into()), None);
+            return (
+                result(AlertAction::Duplicate, "This firing was already handled.".into()),
+                None,
+            );
         }
         match self.renewal_due(&workspace, &config) {
             Ok(true) => {}
-            Ok(false) => return (result("not-due", "The token is not due for renewal yet.".into()), None),
-            Err(e) => return (result("failed", e.message), None),
+            Ok(false) => {
+                return (
+                    result(AlertAction::NotDue, "The token is not due for renewal yet.".into()),
+                    None,
+                );
+            }
+            Err(e) => return (result(AlertAction::Failed, e.message), None),
         }
         match self.rotate(&workspace, None, Trigger::Alert).await {
             Ok(r) => {
                 tracing::info!(workspace = %workspace, alertname = %name, token_id = r.token.id, "Token rotated on alert");
                 (
                     result(
-                        "rotated",
+                        AlertAction::Rotated,
                         format!("Token {} replaced by token {}.", r.previous_token_id, r.token.id),
                     ),
                     None,
                 )
             }
-            Err(e) if e.code == "rotation-in-progress" => (result("duplicate", e.message), None),
+            Err(e) if e.code == "rotation-in-progress" => (result(AlertAction::Duplicate, e.message), None),
             Err(e) if e.status >= 500 && e.code != crate::engine::Reason::TokenLostInRotation.code() => {
                 // GitLab could not be reached: forget the firing so
                 // Alertmanager's retry rotates.
                 self.firings().forget(&key);
-                (result("failed", e.message.clone()), Some(e))
+                (result(AlertAction::Failed, e.message.clone()), Some(e))
             }
-            Err(e) => (result("failed", e.message), None),
+            Err(e) => (result(AlertAction::Failed, e.message), None),
         }
     }
 
@@ -204,10 +186,6 @@ impl Actions {
     fn firings(&self) -> std::sync::MutexGuard<'_, Firings> {
         self.firings.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-fn alertname(alert: &Alert) -> &str {
-    alert.labels.get("alertname").map_or("(unnamed)", String::as_str)
 }
 
 #[cfg(test)]

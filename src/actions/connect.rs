@@ -1,65 +1,24 @@
 //! connect: validate a token against an instance and store the connection.
 
-use secrecy::SecretString;
-use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{ActionError, Actions, Actor, TokenSummary, verify};
+use super::{ActionError, Actions, token_summary, verify};
 use crate::config::instance_url;
-use crate::store::StoredConnection;
-
-pub struct ConnectRequest {
-    /// Empty or absent: the workspace's configured `instance_url`.
-    pub instance_url: Option<String>,
-    pub token: SecretString,
-    /// Repositories to watch; `None` keeps the config's list.
-    pub repositories: Option<Vec<String>>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Connected {
-    pub workspace: String,
-    pub instance_url: String,
-    pub user: UserSummary,
-    pub token: TokenSummary,
-    /// What the workspace watches now.
-    pub watched: Vec<String>,
-    /// The first page of repositories the account can access.
-    pub accessible: Vec<super::repositories::RepoSummary>,
-    pub accessible_next_page: Option<u32>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct UserSummary {
-    pub id: u64,
-    pub username: String,
-}
+use crate::store::{Actor, AuditAction, StoredConnection};
+use crate::wire::{ConnectBody, Connected, RepoSummary, UserSummary};
 
 impl Actions {
-    pub async fn connect(&self, workspace: &str, req: ConnectRequest) -> Result<Connected, ActionError> {
-        let result = self.try_connect(workspace, req).await;
-        match &result {
-            Ok(c) => self.audit(
-                workspace,
-                Actor::AdminApi,
-                "connect",
-                "ok",
-                Some(c.token.id),
-                Some(format!("@{} on {}", c.user.username, c.instance_url)),
-            ),
-            Err(e) => self.audit(
-                workspace,
-                Actor::AdminApi,
-                "connect",
-                &e.code,
-                None,
-                Some(e.message.clone()),
-            ),
-        }
-        result
+    pub async fn connect(&self, workspace: &str, req: ConnectBody) -> Result<Connected, ActionError> {
+        self.audited(
+            workspace,
+            Actor::AdminApi,
+            AuditAction::Connect,
+            self.try_connect(workspace, req),
+        )
+        .await
     }
 
-    async fn try_connect(&self, workspace: &str, req: ConnectRequest) -> Result<Connected, ActionError> {
+    async fn try_connect(&self, workspace: &str, req: ConnectBody) -> Result<Connected, ActionError> {
         let mut ws = self.workspace(workspace)?;
         // The workspace's configured instance (itself https://gitlab.com
         // when the config names none) unless the request says otherwise.
@@ -133,9 +92,9 @@ impl Actions {
                 id: user.id,
                 username: user.username,
             },
-            token: TokenSummary::of(&conn),
+            token: token_summary(&conn),
             watched: watched.unwrap_or_else(|| ws.repositories.iter().map(|r| r.key()).collect()),
-            accessible: page.iter().map(super::repositories::RepoSummary::of).collect(),
+            accessible: page.iter().map(RepoSummary::from).collect(),
             accessible_next_page: next,
         })
     }

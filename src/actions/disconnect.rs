@@ -5,44 +5,25 @@
 //! token (see [`crate::store::Disconnected`]).
 
 use secrecy::ExposeSecret;
-use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{ActionError, Actions, Actor};
+use super::{ActionError, Actions};
 use crate::checks;
 use crate::config::instance_url;
 use crate::connections::ConnectionView;
 use crate::gitlab::GitlabError;
-use crate::store::Disconnected as DisconnectRecord;
-
-#[derive(Debug, Serialize)]
-pub struct Disconnected {
-    pub workspace: String,
-    pub token_revoked: bool,
-}
+use crate::store::{Actor, AuditAction, Disconnected as DisconnectRecord};
+use crate::wire::Disconnected;
 
 impl Actions {
     pub async fn disconnect(&self, workspace: &str, revoke: bool) -> Result<Disconnected, ActionError> {
-        let result = self.try_disconnect(workspace, revoke).await;
-        match &result {
-            Ok(d) => self.audit(
-                workspace,
-                Actor::AdminApi,
-                "disconnect",
-                "ok",
-                None,
-                Some(format!("token revoked: {}", d.token_revoked)),
-            ),
-            Err(e) => self.audit(
-                workspace,
-                Actor::AdminApi,
-                "disconnect",
-                &e.code,
-                None,
-                Some(e.message.clone()),
-            ),
-        }
-        result
+        self.audited(
+            workspace,
+            Actor::AdminApi,
+            AuditAction::Disconnect,
+            self.try_disconnect(workspace, revoke),
+        )
+        .await
     }
 
     async fn try_disconnect(&self, workspace: &str, revoke: bool) -> Result<Disconnected, ActionError> {

@@ -10,6 +10,7 @@
 //! token.
 
 mod alerts;
+mod audit;
 mod connect;
 mod disconnect;
 mod error;
@@ -24,12 +25,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use secrecy::SecretString;
-use serde::Serialize;
-use time::OffsetDateTime;
 use tokio::time::Instant;
 
-pub use alerts::{AlertResult, Webhook};
-pub use connect::ConnectRequest;
 pub use error::ActionError;
 pub use renewal::run_auto_renewal;
 pub use rotate::Trigger;
@@ -37,7 +34,8 @@ pub use rotate::Trigger;
 use crate::config::WorkspaceConfig;
 use crate::daemon::Engine;
 use crate::gitlab::{ClientOptions, GitlabClient};
-use crate::store::{AuditEntry, Store, StoredConnection};
+use crate::store::{Store, StoredConnection};
+use crate::wire::TokenSummary;
 
 /// Least time between two "run checks now" requests for the same scope, so
 /// the admin API cannot be used to hammer GitLab.
@@ -47,24 +45,6 @@ const RUN_NOW_SPACING: Duration = Duration::from_secs(5);
 /// forever, so the crash-safety test can SIGKILL it exactly there. Only
 /// tests set it.
 pub const PAUSE_AT_ENV: &str = "LABWATCH_PAUSE_AT";
-
-/// Who asked for an action (the audit log's `actor`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
-    AdminApi,
-    Alert,
-    Schedule,
-}
-
-impl Actor {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Actor::AdminApi => "admin-api",
-            Actor::Alert => "alert",
-            Actor::Schedule => "schedule",
-        }
-    }
-}
 
 /// Everything the actions need; shared by the admin API and the renewal task.
 pub struct Actions {
@@ -79,22 +59,12 @@ pub struct Actions {
 }
 
 /// The token metadata actions report; never the token itself.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct TokenSummary {
-    pub id: u64,
-    pub name: String,
-    pub scopes: Vec<String>,
-    pub expires_at: Option<String>,
-}
-
-impl TokenSummary {
-    fn of(conn: &StoredConnection) -> TokenSummary {
-        TokenSummary {
-            id: conn.token_id,
-            name: conn.token_name.clone(),
-            scopes: conn.scopes.clone(),
-            expires_at: conn.expires_at.map(crate::gitlab::types::format_date),
-        }
+fn token_summary(conn: &StoredConnection) -> TokenSummary {
+    TokenSummary {
+        id: conn.token_id,
+        name: conn.token_name.clone(),
+        scopes: conn.scopes.clone(),
+        expires_at: conn.expires_at.map(crate::gitlab::types::format_date),
     }
 }
 
@@ -152,29 +122,6 @@ impl Actions {
     /// run at once.
     fn replan(&self, name: &str) {
         self.engine().replan(name);
-    }
-
-    fn audit(
-        &self,
-        workspace: &str,
-        actor: Actor,
-        action: &str,
-        result: &str,
-        token_id: Option<u64>,
-        detail: Option<String>,
-    ) {
-        let entry = AuditEntry {
-            at: OffsetDateTime::now_utc(),
-            workspace: workspace.to_owned(),
-            actor: actor.as_str().to_owned(),
-            action: action.to_owned(),
-            result: result.to_owned(),
-            token_id,
-            detail,
-        };
-        if let Err(e) = self.store.audit(&entry) {
-            tracing::error!(workspace, action, error = %e, "Cannot write the audit log");
-        }
     }
 
     /// Makes the checks of one workspace (or all) run now, at most once per

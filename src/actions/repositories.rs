@@ -1,24 +1,15 @@
 //! Repository listing, search and selection.
 
-use serde::Serialize;
-
-use super::{ActionError, Actions, Actor, verify};
+use super::{ActionError, Actions, verify};
 use crate::config::{RepositoryRef, instance_url};
 use crate::engine::{Outcome, Reason, Status};
 use crate::gitlab::GitlabError;
 use crate::gitlab::types::{Project, access_level_name};
+use crate::store::{Actor, AuditAction};
+use crate::wire::{RepoPage, RepoSummary, WatchedRepositories};
 
-#[derive(Debug, Serialize)]
-pub struct RepoSummary {
-    pub path: String,
-    pub visibility: Option<String>,
-    pub access: Option<String>,
-    pub archived: bool,
-    pub web_url: Option<String>,
-}
-
-impl RepoSummary {
-    pub fn of(p: &Project) -> RepoSummary {
+impl From<&Project> for RepoSummary {
+    fn from(p: &Project) -> RepoSummary {
         RepoSummary {
             path: p.path_with_namespace.clone(),
             visibility: p.visibility.clone(),
@@ -27,19 +18,6 @@ impl RepoSummary {
             web_url: p.web_url.clone(),
         }
     }
-}
-
-#[derive(Debug, Serialize)]
-pub struct RepoPage {
-    pub page: u32,
-    pub next_page: Option<u32>,
-    pub repositories: Vec<RepoSummary>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Watched {
-    pub workspace: String,
-    pub repositories: Vec<String>,
 }
 
 impl Actions {
@@ -77,7 +55,7 @@ impl Actions {
                 Ok(p) => Ok(RepoPage {
                     page: 1,
                     next_page: None,
-                    repositories: vec![RepoSummary::of(&p)],
+                    repositories: vec![RepoSummary::from(&p)],
                 }),
                 Err(GitlabError::Moved { location }) => {
                     let p = client
@@ -87,7 +65,7 @@ impl Actions {
                     Ok(RepoPage {
                         page: 1,
                         next_page: None,
-                        repositories: vec![RepoSummary::of(&p)],
+                        repositories: vec![RepoSummary::from(&p)],
                     })
                 }
                 Err(GitlabError::NotFound) => {
@@ -100,7 +78,7 @@ impl Actions {
                     Ok(RepoPage {
                         page,
                         next_page: next,
-                        repositories: found.iter().map(RepoSummary::of).collect(),
+                        repositories: found.iter().map(RepoSummary::from).collect(),
                     })
                 }
                 Err(e) => Err(gitlab_failure(&e, workspace, &conn.instance_url)),
@@ -113,35 +91,30 @@ impl Actions {
         Ok(RepoPage {
             page,
             next_page: next,
-            repositories: found.iter().map(RepoSummary::of).collect(),
+            repositories: found.iter().map(RepoSummary::from).collect(),
         })
     }
 
     /// Sets the watched repositories after verifying each.
-    pub async fn set_repositories(&self, workspace: &str, wanted: Vec<String>) -> Result<Watched, ActionError> {
-        let result = self.try_set_repositories(workspace, wanted).await;
-        match &result {
-            Ok(w) => self.audit(
-                workspace,
-                Actor::AdminApi,
-                "set-repositories",
-                "ok",
-                None,
-                Some(w.repositories.join(", ")),
-            ),
-            Err(e) => self.audit(
-                workspace,
-                Actor::AdminApi,
-                "set-repositories",
-                &e.code,
-                None,
-                Some(e.message.clone()),
-            ),
-        }
-        result
+    pub async fn set_repositories(
+        &self,
+        workspace: &str,
+        wanted: Vec<String>,
+    ) -> Result<WatchedRepositories, ActionError> {
+        self.audited(
+            workspace,
+            Actor::AdminApi,
+            AuditAction::SetRepositories,
+            self.try_set_repositories(workspace, wanted),
+        )
+        .await
     }
 
-    async fn try_set_repositories(&self, workspace: &str, wanted: Vec<String>) -> Result<Watched, ActionError> {
+    async fn try_set_repositories(
+        &self,
+        workspace: &str,
+        wanted: Vec<String>,
+    ) -> Result<WatchedRepositories, ActionError> {
         let mut ws = self.workspace(workspace)?;
         let mut conn = self.connection(workspace)?;
         ws.instance_url =
@@ -151,7 +124,7 @@ impl Actions {
         conn.repositories = Some(verified.clone());
         self.store.save(&conn).map_err(super::store_error)?;
         self.replan(workspace);
-        Ok(Watched {
+        Ok(WatchedRepositories {
             workspace: workspace.to_owned(),
             repositories: verified,
         })

@@ -6,14 +6,14 @@
 //! crash then shows as `token-lost-in-rotation` instead of a silently dead
 //! token); the new token saved (fsync) before anything else; no retry.
 
-use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime};
 
-use super::{ActionError, Actions, Actor, TokenSummary, pause_point, verify};
+use super::{ActionError, Actions, pause_point, token_summary, verify};
 use crate::config::instance_url;
 use crate::engine::Reason;
 use crate::gitlab::GitlabError;
-use crate::store::{RotationMarker, StoredConnection};
+use crate::store::{Actor, AuditAction, RotationMarker, StoredConnection};
+use crate::wire::Rotated;
 
 /// GitLab's default maximum token lifetime (FACTS §4); rotation asks for no
 /// more. Instances with the 400-day buffer or a lower admin limit answer
@@ -46,13 +46,6 @@ impl Trigger {
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct Rotated {
-    pub workspace: String,
-    pub token: TokenSummary,
-    pub previous_token_id: u64,
-}
-
 impl Actions {
     /// Rotates the workspace's token; `expires_at` defaults to today plus
     /// the renewal policy's lifetime, capped at GitLab's maximum.
@@ -70,31 +63,18 @@ impl Actions {
                 format!("A rotation of workspace `{workspace}` is already running; wait for it."),
             ));
         };
-        let result = self.try_rotate(workspace, expires_at, trigger).await;
+        let result = self
+            .audited(
+                workspace,
+                trigger.actor(),
+                AuditAction::Rotate,
+                self.try_rotate(workspace, expires_at, trigger),
+            )
+            .await;
         let metrics = self.engine().shared().gitlab_metrics.clone();
         match &result {
-            Ok(r) => {
-                metrics.renewal(workspace, trigger.as_str());
-                self.audit(
-                    workspace,
-                    trigger.actor(),
-                    "rotate",
-                    "ok",
-                    Some(r.token.id),
-                    Some(format!("replaces token {}", r.previous_token_id)),
-                );
-            }
-            Err(e) => {
-                metrics.renewal_failure(workspace, trigger.as_str());
-                self.audit(
-                    workspace,
-                    trigger.actor(),
-                    "rotate",
-                    &e.code,
-                    None,
-                    Some(e.message.clone()),
-                );
-            }
+            Ok(_) => metrics.renewal(workspace, trigger.as_str()),
+            Err(_) => metrics.renewal_failure(workspace, trigger.as_str()),
         }
         result
     }
@@ -163,7 +143,7 @@ impl Actions {
         self.replan(workspace);
         Ok(Rotated {
             workspace: workspace.to_owned(),
-            token: TokenSummary::of(&new),
+            token: token_summary(&new),
             previous_token_id: old.token_id,
         })
     }

@@ -1,23 +1,11 @@
 //! update token: a person supplies a new token for the same account.
 
 use secrecy::SecretString;
-use serde::Serialize;
 
-use super::{ActionError, Actions, Actor, TokenSummary, verify};
+use super::{ActionError, Actions, token_summary, verify};
 use crate::config::instance_url;
-use crate::store::StoredConnection;
-
-#[derive(Debug, Serialize)]
-pub struct Updated {
-    pub workspace: String,
-    pub token: TokenSummary,
-    pub previous_token_id: u64,
-    /// Whether the old token was revoked at GitLab.
-    pub old_token_revoked: bool,
-    /// Why revoking the old token failed (the new one is in use anyway).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub revoke_error: Option<String>,
-}
+use crate::store::{Actor, AuditAction, StoredConnection};
+use crate::wire::Updated;
 
 impl Actions {
     pub async fn update_token(
@@ -26,26 +14,13 @@ impl Actions {
         token: SecretString,
         revoke_old: bool,
     ) -> Result<Updated, ActionError> {
-        let result = self.try_update(workspace, token, revoke_old).await;
-        match &result {
-            Ok(u) => self.audit(
-                workspace,
-                Actor::AdminApi,
-                "update-token",
-                "ok",
-                Some(u.token.id),
-                Some(format!("replaces token {}", u.previous_token_id)),
-            ),
-            Err(e) => self.audit(
-                workspace,
-                Actor::AdminApi,
-                "update-token",
-                &e.code,
-                None,
-                Some(e.message.clone()),
-            ),
-        }
-        result
+        self.audited(
+            workspace,
+            Actor::AdminApi,
+            AuditAction::UpdateToken,
+            self.try_update(workspace, token, revoke_old),
+        )
+        .await
     }
 
     async fn try_update(&self, workspace: &str, token: SecretString, revoke_old: bool) -> Result<Updated, ActionError> {
@@ -94,7 +69,7 @@ impl Actions {
         };
         Ok(Updated {
             workspace: workspace.to_owned(),
-            token: TokenSummary::of(&new),
+            token: token_summary(&new),
             previous_token_id: old.token_id,
             old_token_revoked,
             revoke_error,

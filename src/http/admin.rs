@@ -13,10 +13,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 
-use super::{ApiError, AppState};
-use crate::actions::{ActionError, Actions, ConnectRequest, Trigger};
+use super::{AppState, ErrorResponse};
+use crate::actions::{ActionError, Actions, Trigger};
+use crate::wire::{AlertResults, ConnectBody, ErrorBody, RotateBody, TokenBody, Webhook};
 
 /// What the admin routes need.
 pub struct AdminState {
@@ -48,7 +48,7 @@ impl FromRequestParts<AppState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Admin, Response> {
         let Some(admin) = state.admin.clone() else {
-            return Err(ApiError::new(
+            return Err(ErrorResponse::new(
                 StatusCode::NOT_FOUND,
                 "admin-api-off",
                 "The admin API is off: set `admin_token_file` in [server] to turn it on.",
@@ -62,7 +62,7 @@ impl FromRequestParts<AppState> for Admin {
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
         if !constant_time_eq(given.as_bytes(), admin.token.expose_secret().as_bytes()) {
-            let mut r = ApiError::new(
+            let mut r = ErrorResponse::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "Send the admin token as `Authorization: Bearer <token>` (the content of `admin_token_file`).",
@@ -114,7 +114,7 @@ impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for Bo
                         rejection.body_text()
                     )
                 };
-                Err(ApiError::new(status, code, message).into_response())
+                Err(ErrorResponse::new(status, code, message).into_response())
             }
         }
     }
@@ -128,50 +128,23 @@ fn action_result<T: serde::Serialize>(result: Result<T, ActionError>, ok: Status
 }
 
 fn action_error(e: ActionError) -> Response {
-    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        Json(serde_json::json!({ "error": e.code, "message": e.message, "remediation": e.remediation })),
-    )
-        .into_response()
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConnectBody {
-    #[serde(default)]
-    instance_url: Option<String>,
-    token: SecretString,
-    #[serde(default)]
-    repositories: Option<Vec<String>>,
+    ErrorResponse {
+        status: StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        body: ErrorBody {
+            error: e.code,
+            message: e.message,
+            remediation: e.remediation,
+        },
+    }
+    .into_response()
 }
 
 async fn connect(Admin(a): Admin, Path(ws): Path<String>, Body(b): Body<ConnectBody>) -> Response {
-    let req = ConnectRequest {
-        instance_url: b.instance_url,
-        token: b.token,
-        repositories: b.repositories,
-    };
-    action_result(a.actions.connect(&ws, req).await, StatusCode::OK)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TokenBody {
-    token: SecretString,
-    #[serde(default)]
-    revoke_old: bool,
+    action_result(a.actions.connect(&ws, b).await, StatusCode::OK)
 }
 
 async fn update_token(Admin(a): Admin, Path(ws): Path<String>, Body(b): Body<TokenBody>) -> Response {
     action_result(a.actions.update_token(&ws, b.token, b.revoke_old).await, StatusCode::OK)
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RotateBody {
-    #[serde(default)]
-    expires_at: Option<String>,
 }
 
 /// The body is optional: an empty POST rotates with the default expiry.
@@ -242,9 +215,9 @@ async fn set_repositories(Admin(a): Admin, Path(ws): Path<String>, Body(list): B
 
 /// Alertmanager's webhook: 202 with what happened to each alert; 4xx for
 /// a bad payload or an unknown workspace; 5xx when a retry could help.
-async fn alerts(Admin(a): Admin, Body(hook): Body<crate::actions::Webhook>) -> Response {
+async fn alerts(Admin(a): Admin, Body(hook): Body<Webhook>) -> Response {
     match a.actions.alerts(hook).await {
-        Ok(results) => (StatusCode::ACCEPTED, Json(serde_json::json!({ "results": results }))).into_response(),
+        Ok(results) => (StatusCode::ACCEPTED, Json(AlertResults { results })).into_response(),
         Err(e) => action_error(e),
     }
 }
@@ -254,7 +227,7 @@ async fn run_checks(Admin(a): Admin, Query(q): Query<HashMap<String, String>>) -
         Ok(()) => (StatusCode::ACCEPTED, Json(serde_json::json!({ "status": "accepted" }))).into_response(),
         Err(Ok(wait)) => {
             let secs = wait.as_secs().max(1);
-            let mut r = ApiError::new(
+            let mut r = ErrorResponse::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too-many-requests",
                 format!("Checks ran moments ago; try again in {secs} s."),

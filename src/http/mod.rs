@@ -19,12 +19,12 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Serialize;
 use tokio::net::TcpListener;
 
 use crate::connections::Connections;
 use crate::engine::StatusStore;
 use crate::metrics::Metrics;
+use crate::wire::ErrorBody;
 
 pub use probes::verdict;
 
@@ -78,7 +78,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 async fn not_found() -> Response {
-    ApiError::new(
+    ErrorResponse::new(
         StatusCode::NOT_FOUND,
         "not-found",
         "No such endpoint; see / for the list.",
@@ -86,26 +86,24 @@ async fn not_found() -> Response {
     .into_response()
 }
 
-/// The JSON error shape of every endpoint: `{"error": code, "message": text}`.
-#[derive(Debug, Serialize)]
-pub struct ApiError {
-    #[serde(skip)]
-    status: StatusCode,
-    error: String,
-    message: String,
+/// An error answer: an HTTP status with the [`ErrorBody`] every endpoint
+/// uses.
+#[derive(Debug)]
+pub struct ErrorResponse {
+    pub status: StatusCode,
+    pub body: ErrorBody,
 }
 
-impl ApiError {
-    pub fn new(status: StatusCode, error: impl Into<String>, message: impl Into<String>) -> ApiError {
-        ApiError {
+impl ErrorResponse {
+    pub fn new(status: StatusCode, error: impl Into<String>, message: impl Into<String>) -> ErrorResponse {
+        ErrorResponse {
             status,
-            error: error.into(),
-            message: message.into(),
+            body: ErrorBody::new(error, message),
         }
     }
 
-    pub fn unknown_workspace(name: &str, known: &[String]) -> ApiError {
-        ApiError::new(
+    pub fn unknown_workspace(name: &str, known: &[String]) -> ErrorResponse {
+        ErrorResponse::new(
             StatusCode::NOT_FOUND,
             "unknown-workspace",
             format!(
@@ -116,8 +114,8 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
+impl IntoResponse for ErrorResponse {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(&self)).into_response()
+        (self.status, axum::Json(&self.body)).into_response()
     }
 }

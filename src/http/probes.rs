@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{ApiError, AppState};
+use super::{AppState, ErrorResponse};
 use crate::engine::{Status, WorkspaceView};
 use crate::report::{check_label, shown_outcome};
 
@@ -57,7 +57,7 @@ pub async fn health(State(state): State<AppState>, Query(q): Query<HashMap<Strin
         None => state.store.snapshot(),
         Some(name) => match state.store.workspace(name) {
             Some(v) => vec![v],
-            None => return ApiError::unknown_workspace(name, &state.store.workspace_names()).into_response(),
+            None => return ErrorResponse::unknown_workspace(name, &state.store.workspace_names()).into_response(),
         },
     };
     if views.iter().any(|w| w.passes == 0) {

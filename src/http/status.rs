@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 
-use super::{ApiError, AppState};
+use super::{AppState, ErrorResponse};
 use crate::report::{StatusDoc, WorkspaceDoc};
 
 /// Always 200: the document itself says how things are.
@@ -17,6 +17,6 @@ pub async fn all(State(state): State<AppState>) -> Response {
 pub async fn one(State(state): State<AppState>, Path(workspace): Path<String>) -> Response {
     match state.store.workspace(&workspace) {
         Some(view) => Json(WorkspaceDoc::new(&view, &state.connections)).into_response(),
-        None => ApiError::unknown_workspace(&workspace, &state.store.workspace_names()).into_response(),
+        None => ErrorResponse::unknown_workspace(&workspace, &state.store.workspace_names()).into_response(),
     }
 }

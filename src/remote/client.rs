@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::error::{Kind, RemoteError};
-use super::types::ApiError;
+use crate::wire::ErrorBody;
 
 /// Connect and rotate verify against GitLab before answering; a slow
 /// GitLab takes several request timeouts.
@@ -146,7 +146,7 @@ impl AdminClient {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let body = response.bytes().await.unwrap_or_default();
-        let Ok(api) = serde_json::from_slice::<ApiError>(&body) else {
+        let Ok(api) = serde_json::from_slice::<ErrorBody>(&body) else {
             return self.not_labwatch(&format!("it answered HTTP {status} without a labwatch error"));
         };
         let mut e = RemoteError::new(kind_of(status, &api.error), api.message);

@@ -5,7 +5,7 @@
 //!   GitLab token (file or stdin, never argv), as `SecretString`s.
 //! - [`client`]: the HTTP calls and the mapping of every failure to a
 //!   message, numbered steps and a sysexits code ([`error`]).
-//! - [`types`]: the JSON both ways; [`render`]: the answers as text.
+//! - [`render`]: the answers ([`crate::wire`]) as text.
 //!
 //! Each command prints its result on stdout and returns 0, or prints
 //! `error: …` and the steps on stderr and returns the exit code.
@@ -14,14 +14,15 @@ pub mod client;
 pub mod error;
 pub mod render;
 pub mod secret;
-pub mod types;
 
 use reqwest::Method;
 
 use crate::cli::{ConnectArgs, DaemonArgs, DisconnectArgs, RenewArgs, ReposArgs, RotateArgs};
+use crate::wire::{
+    ConnectBody, Connected, Disconnected, RepoPage, RotateBody, Rotated, TokenBody, Updated, WatchedRepositories,
+};
 use client::AdminClient;
 use error::RemoteError;
-use types::{ConnectBody, RotateBody, TokenBody};
 
 pub async fn connect(args: ConnectArgs) -> u8 {
     finish(try_connect(args).await)
@@ -69,14 +70,13 @@ fn admin_client(args: &DaemonArgs) -> Result<AdminClient, RemoteError> {
 async fn try_connect(args: ConnectArgs) -> Result<String, RemoteError> {
     let client = admin_client(&args.daemon)?;
     let token = secret::gitlab_token(args.token_file.as_deref(), &args.workspace)?;
-    let repositories = (!args.repos.is_empty()).then_some(args.repos.as_slice());
     let body = ConnectBody {
-        instance_url: args.instance_url.as_deref(),
-        token: &token,
-        repositories,
+        instance_url: args.instance_url,
+        token,
+        repositories: (!args.repos.is_empty()).then_some(args.repos),
     };
     let ws = args.workspace.as_str();
-    let connected = client
+    let connected: Connected = client
         .call(Method::POST, &["workspaces", ws, "connect"], &[], Some(&body))
         .await?;
     Ok(render::connected(&connected))
@@ -86,11 +86,11 @@ async fn try_renew(args: RenewArgs) -> Result<String, RemoteError> {
     let client = admin_client(&args.daemon)?;
     let token = secret::gitlab_token(args.token_file.as_deref(), &args.workspace)?;
     let body = TokenBody {
-        token: &token,
+        token,
         revoke_old: args.revoke_old,
     };
     let ws = args.workspace.as_str();
-    let updated = client
+    let updated: Updated = client
         .call(Method::PUT, &["workspaces", ws, "token"], &[], Some(&body))
         .await?;
     Ok(render::updated(&updated, args.revoke_old))
@@ -99,10 +99,10 @@ async fn try_renew(args: RenewArgs) -> Result<String, RemoteError> {
 async fn try_rotate(args: RotateArgs) -> Result<String, RemoteError> {
     let client = admin_client(&args.daemon)?;
     let body = RotateBody {
-        expires_at: args.expires_at.as_deref(),
+        expires_at: args.expires_at,
     };
     let ws = args.workspace.as_str();
-    let rotated = client
+    let rotated: Rotated = client
         .call(Method::POST, &["workspaces", ws, "rotate"], &[], Some(&body))
         .await?;
     Ok(render::rotated(&rotated))
@@ -116,7 +116,7 @@ async fn try_disconnect(args: DisconnectArgs) -> Result<String, RemoteError> {
         Vec::new()
     };
     let ws = args.workspace.as_str();
-    let done = client
+    let done: Disconnected = client
         .call(Method::DELETE, &["workspaces", ws, "connection"], &query, None::<&()>)
         .await?;
     Ok(render::disconnected(&done, args.revoke))
@@ -126,7 +126,7 @@ async fn try_repos(args: ReposArgs) -> Result<String, RemoteError> {
     let client = admin_client(&args.daemon)?;
     let segments = ["workspaces", args.workspace.as_str(), "repositories"];
     if let Some(list) = &args.set {
-        let watched = client.call(Method::PUT, &segments, &[], Some(list)).await?;
+        let watched: WatchedRepositories = client.call(Method::PUT, &segments, &[], Some(list)).await?;
         return Ok(render::watched(&watched));
     }
     let mut query = Vec::new();
@@ -136,6 +136,6 @@ async fn try_repos(args: ReposArgs) -> Result<String, RemoteError> {
     if let Some(page) = args.page {
         query.push(("page", page.to_string()));
     }
-    let page = client.call(Method::GET, &segments, &query, None::<&()>).await?;
+    let page: RepoPage = client.call(Method::GET, &segments, &query, None::<&()>).await?;
     Ok(render::repo_page(&page, &args.workspace, args.search.as_deref()))
 }

@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use super::types::{Connected, Disconnected, RepoPage, RepoSummary, Rotated, TokenSummary, Updated, Watched};
+use crate::wire::{
+    Connected, Disconnected, RepoPage, RepoSummary, Rotated, TokenSummary, Updated, WatchedRepositories,
+};
 
 /// `token 'ws', id 4, scopes api, expires 2027-01-31`
 fn token(t: &TokenSummary) -> String {
@@ -128,7 +130,7 @@ pub fn repo_page(p: &RepoPage, workspace: &str, search: Option<&str>) -> String 
     out
 }
 
-pub fn watched(w: &Watched) -> String {
+pub fn watched(w: &WatchedRepositories) -> String {
     if w.repositories.is_empty() {
         return format!("Workspace {} now watches no repository.\n", w.workspace);
     }
@@ -164,7 +166,7 @@ fn shell_word(q: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::remote::types::UserSummary;
+    use crate::wire::UserSummary;
 
     fn tok(id: u64) -> TokenSummary {
         TokenSummary {
@@ -181,6 +183,7 @@ mod tests {
             visibility: Some("private".into()),
             access: Some("developer".into()),
             archived,
+            web_url: None,
         }
     }
 

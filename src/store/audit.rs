@@ -22,32 +22,78 @@ pub struct AuditEntry {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub workspace: String,
-    /// Who acted: "admin-api", "alert", "schedule" or "startup".
-    pub actor: String,
-    /// What: connect, update-token, rotate, disconnect, set-repositories, …
-    pub action: String,
-    /// "ok", or the reason code of the failure.
-    pub result: String,
+    pub actor: Actor,
+    pub action: AuditAction,
+    pub result: AuditResult,
     /// GitLab's id of the token acted on (the new one after a rotation).
     pub token_id: Option<u64>,
     /// A short free text for people; never a token.
     pub detail: Option<String>,
 }
 
+/// Who acted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Actor {
+    /// A person, through the admin API or the admin commands.
+    AdminApi,
+    /// Alertmanager's webhook.
+    Alert,
+    /// The automatic renewal policy.
+    Schedule,
+    /// The daemon itself as it starts (settling an interrupted rotation).
+    Startup,
+}
+
+/// What was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuditAction {
+    Connect,
+    UpdateToken,
+    Rotate,
+    Disconnect,
+    SetRepositories,
+    /// A rotation marker left by a crash was looked into.
+    SettleRotation,
+}
+
+/// How it ended: `ok`, or the reason code it failed with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum AuditResult {
+    Ok,
+    Failed(String),
+}
+
+impl From<String> for AuditResult {
+    fn from(text: String) -> AuditResult {
+        if text == "ok" {
+            AuditResult::Ok
+        } else {
+            AuditResult::Failed(text)
+        }
+    }
+}
+
+impl From<AuditResult> for String {
+    fn from(result: AuditResult) -> String {
+        match result {
+            AuditResult::Ok => "ok".to_owned(),
+            AuditResult::Failed(code) => code,
+        }
+    }
+}
+
 impl AuditEntry {
     /// An entry stamped now, without token id or detail.
-    pub fn new(
-        workspace: impl Into<String>,
-        actor: impl Into<String>,
-        action: impl Into<String>,
-        result: impl Into<String>,
-    ) -> AuditEntry {
+    pub fn new(workspace: impl Into<String>, actor: Actor, action: AuditAction, result: AuditResult) -> AuditEntry {
         AuditEntry {
             at: OffsetDateTime::now_utc(),
             workspace: workspace.into(),
-            actor: actor.into(),
-            action: action.into(),
-            result: result.into(),
+            actor,
+            action,
+            result,
             token_id: None,
             detail: None,
         }

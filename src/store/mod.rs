@@ -27,7 +27,7 @@ mod marker;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use audit::{AUDIT_LOG, AuditEntry};
+pub use audit::{AUDIT_LOG, Actor, AuditAction, AuditEntry, AuditResult};
 pub use connection::StoredConnection;
 pub use disconnected::Disconnected;
 pub use error::StoreError;

@@ -9,7 +9,9 @@ use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-use labwatch::store::{AuditEntry, Disconnected, Key, RotationMarker, Store, StoreError, StoredConnection};
+use labwatch::store::{
+    Actor, AuditAction, AuditEntry, AuditResult, Disconnected, Key, RotationMarker, Store, StoreError, StoredConnection,
+};
 use secrecy::{ExposeSecret, SecretString};
 use time::macros::{date, datetime};
 
@@ -132,7 +134,12 @@ fn the_directory_is_0700_and_every_file_0600() {
     store.save(&conn("acme")).unwrap();
     store.write_marker(&marker("acme")).unwrap();
     store
-        .audit(&AuditEntry::new("acme", "admin-api", "connect", "ok"))
+        .audit(&AuditEntry::new(
+            "acme",
+            Actor::AdminApi,
+            AuditAction::Connect,
+            AuditResult::Ok,
+        ))
         .unwrap();
     for name in ["acme.conn", "acme.rotation", "audit.log"] {
         assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
@@ -471,11 +478,16 @@ fn audit_lines_are_json_with_every_field_and_never_the_token() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path());
     store.save(&conn("acme")).unwrap();
-    let mut rotate = AuditEntry::new("acme", "alert", "rotate", "ok");
+    let mut rotate = AuditEntry::new("acme", Actor::Alert, AuditAction::Rotate, AuditResult::Ok);
     rotate.token_id = Some(5);
     rotate.detail = Some("rotated token 4 to 5".to_owned());
     store
-        .audit(&AuditEntry::new("acme", "admin-api", "connect", "ok"))
+        .audit(&AuditEntry::new(
+            "acme",
+            Actor::AdminApi,
+            AuditAction::Connect,
+            AuditResult::Ok,
+        ))
         .unwrap();
     store.audit(&rotate).unwrap();
 
@@ -500,6 +512,15 @@ fn audit_lines_are_json_with_every_field_and_never_the_token() {
     assert_eq!(lines[1]["result"], "ok");
     assert_eq!(lines[1]["token_id"], 5);
     assert_eq!(lines[1]["detail"], "rotated token 4 to 5");
+    // A failure is recorded by its reason code, and reads back as one.
+    let mut failed = AuditEntry::new("acme", Actor::Schedule, AuditAction::Rotate, AuditResult::Ok);
+    failed.result = AuditResult::Failed("renewal-failed".to_owned());
+    let line = serde_json::to_value(&failed).unwrap();
+    assert_eq!(
+        (&line["actor"], &line["result"]),
+        (&"schedule".into(), &"renewal-failed".into())
+    );
+    assert_eq!(serde_json::from_value::<AuditEntry>(line).unwrap(), failed);
 }
 
 #[test]

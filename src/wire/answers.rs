@@ -1,0 +1,97 @@
+//! What the admin calls answer. Token metadata only: an answer never holds a
+//! token.
+
+use serde::{Deserialize, Serialize};
+
+/// A token as the admin API describes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenSummary {
+    /// GitLab's id of the token.
+    pub id: u64,
+    pub name: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// `YYYY-MM-DD`; `None` for a token without expiry.
+    pub expires_at: Option<String>,
+}
+
+/// The GitLab account a token belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub id: u64,
+    pub username: String,
+}
+
+/// A repository the account can access.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepoSummary {
+    /// `group/project`, as GitLab spells it.
+    pub path: String,
+    pub visibility: Option<String>,
+    /// The account's role in it (`developer`, …).
+    pub access: Option<String>,
+    #[serde(default)]
+    pub archived: bool,
+    #[serde(default)]
+    pub web_url: Option<String>,
+}
+
+/// `POST …/connect`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connected {
+    pub workspace: String,
+    pub instance_url: String,
+    pub user: UserSummary,
+    pub token: TokenSummary,
+    /// What the workspace watches now.
+    #[serde(default)]
+    pub watched: Vec<String>,
+    /// The first page of repositories the account can access.
+    #[serde(default)]
+    pub accessible: Vec<RepoSummary>,
+    pub accessible_next_page: Option<u32>,
+}
+
+/// `PUT …/token`: a person's new token for the same account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Updated {
+    pub workspace: String,
+    pub token: TokenSummary,
+    pub previous_token_id: u64,
+    /// Whether the old token was revoked at GitLab.
+    #[serde(default)]
+    pub old_token_revoked: bool,
+    /// Why revoking the old token failed (the new one is in use anyway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke_error: Option<String>,
+}
+
+/// `POST …/rotate`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rotated {
+    pub workspace: String,
+    pub token: TokenSummary,
+    pub previous_token_id: u64,
+}
+
+/// `DELETE …/connection`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Disconnected {
+    pub workspace: String,
+    pub token_revoked: bool,
+}
+
+/// `GET …/repositories`: one page of the listing or search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepoPage {
+    pub page: u32,
+    pub next_page: Option<u32>,
+    pub repositories: Vec<RepoSummary>,
+}
+
+/// `PUT …/repositories`: what the workspace watches now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchedRepositories {
+    pub workspace: String,
+    pub repositories: Vec<String>,
+}
