@@ -1,6 +1,7 @@
 //! What each CLI command does. Returns the process exit code, or an error
 //! that `main` maps to one.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -10,7 +11,8 @@ use crate::config::{self, Config, ConfigErrors};
 use crate::daemon;
 use crate::demo::{self, DemoError};
 use crate::engine::{StatusStore, run_once};
-use crate::report;
+use crate::report::{self, ConnectionView};
+use crate::runtime;
 
 /// sysexits EX_USAGE: the command line was wrong.
 pub const EX_USAGE: u8 = 64;
@@ -183,21 +185,30 @@ fn unknown_workspace(config: &Config, name: &str) -> CommandError {
 async fn check(args: CheckArgs) -> Result<u8, CommandError> {
     let config = load(&args.config)?;
     let shared = crate::checks::Shared::default();
-    let mut plans = daemon::plans_with_store(&config, &shared, existing_store(&config));
+    let mut built = runtime::build_all(&config, existing_store(&config).as_ref(), &shared);
     if let Some(name) = &args.workspace {
-        plans.retain(|p| &p.workspace == name);
-        if plans.is_empty() {
+        built.retain(|b| &b.plan.workspace == name);
+        if built.is_empty() {
             return Err(unknown_workspace(&config, name));
         }
     }
     let store = Arc::new(StatusStore::new());
-    run_once(plans, store.clone(), config.engine.concurrency).await;
+    run_once(
+        built.iter().map(|b| b.plan.clone()).collect(),
+        store.clone(),
+        config.engine.concurrency,
+    )
+    .await;
     let views = store.snapshot();
     let rendered = match args.output {
         Output::Text => report::text(&views),
         Output::Nagios => report::nagios(&views),
         Output::Json => {
-            let doc = report::StatusDoc::new(&views, &shared.connections, OffsetDateTime::now_utc());
+            let connections: BTreeMap<String, ConnectionView> = built
+                .iter()
+                .map(|b| (b.plan.workspace.clone(), b.connection()))
+                .collect();
+            let doc = report::StatusDoc::new(&views, &connections, OffsetDateTime::now_utc());
             let mut s = serde_json::to_string_pretty(&doc).map_err(|e| CommandError::Io(e.to_string()))?;
             s.push('\n');
             s

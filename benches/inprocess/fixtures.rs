@@ -2,6 +2,7 @@
 //! repositories leaves it, the router over it, a config watching N
 //! repositories, and a page of GitLab projects.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,11 +11,11 @@ use http_body_util::BodyExt;
 use time::OffsetDateTime;
 use tower::ServiceExt;
 
-use labwatch::connections::Connections;
 use labwatch::engine::{CheckKey, Outcome, StatusStore};
 use labwatch::gitlab::GitlabMetrics;
 use labwatch::http::{AppState, router as app_router};
 use labwatch::metrics::Metrics;
+use labwatch::report::ConnectionView;
 
 const WORKSPACE: &str = "acme";
 
@@ -73,8 +74,8 @@ pub fn metrics(store: Arc<StatusStore>) -> Metrics {
 pub fn router(store: Arc<StatusStore>) -> axum::Router {
     app_router(AppState {
         metrics: Arc::new(metrics(store.clone())),
-        store,
-        connections: Arc::new(Connections::new()),
+        status: store,
+        connections: Arc::new(BTreeMap::<String, ConnectionView>::new()),
         admin: None,
     })
 }

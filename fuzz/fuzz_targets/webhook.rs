@@ -10,16 +10,16 @@
 
 #![no_main]
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use labwatch::actions::Actions;
 use labwatch::config::Config;
-use labwatch::daemon::Engine;
 use labwatch::http::AppState;
 use labwatch::http::admin::AdminState;
+use labwatch::runtime::Runtime;
 use labwatch::store::Store;
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
@@ -28,11 +28,12 @@ use tower::ServiceExt;
 
 const ADMIN: &str = "fuzz-admin-token";
 
-/// What every input shares: built once, because starting an engine costs far
+/// What every input shares: built once, because starting the workspaces costs far
 /// more than one request.
 struct Harness {
     runtime: tokio::runtime::Runtime,
-    engine: Arc<Mutex<Engine>>,
+    /// The daemon's running workspaces (not tokio's runtime above).
+    workspaces: Arc<Runtime>,
     store: Arc<Store>,
     state: AppState,
     /// Holds the store's directory for as long as the process runs.
@@ -43,7 +44,7 @@ fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
         let dir = tempfile::tempdir().expect("a temporary directory for the store");
-        // Port 9 (discard) refuses at once: the engine's own checks fail
+        // Port 9 (discard) refuses at once: the daemon's own checks fail
         // fast, and the day-long interval keeps them from running again.
         let text = format!(
             "[store]\ndir = \"{d}/store\"\nkey_file = \"{d}/store.key\"\n[defaults]\ninterval = \"1d\"\n\
@@ -58,14 +59,14 @@ fn harness() -> &'static Harness {
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        let engine = {
+        let workspaces = {
             let _enter = runtime.enter();
-            Arc::new(Mutex::new(Engine::start_with_store(config, Some(store.clone()))))
+            Arc::new(Runtime::start(config, Some(store.clone())))
         };
-        let state = engine.lock().unwrap_or_else(|e| e.into_inner()).app_state();
+        let state = AppState::new(&workspaces);
         Harness {
             runtime,
-            engine,
+            workspaces,
             store,
             state,
             _dir: dir,
@@ -78,7 +79,7 @@ fuzz_target!(|body: &[u8]| {
     let mut state = h.state.clone();
     state.admin = Some(Arc::new(AdminState {
         token: SecretString::from(ADMIN),
-        actions: Arc::new(Actions::new(h.engine.clone(), h.store.clone())),
+        actions: Arc::new(Actions::new(h.workspaces.clone(), h.store.clone())),
     }));
     let request = Request::post("/api/v1/alerts")
         .header(header::CONTENT_TYPE, "application/json")

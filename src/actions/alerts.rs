@@ -63,7 +63,7 @@ impl Actions {
             ));
         }
         let names = self
-            .engine()
+            .runtime
             .config()
             .workspaces
             .iter()
@@ -121,7 +121,7 @@ impl Actions {
                 None,
             );
         };
-        let Some(config) = self.engine().config().workspace(&workspace).cloned() else {
+        let Some(config) = self.runtime.config().workspace(&workspace).cloned() else {
             return (result(AlertAction::Ignored, "Unknown workspace.".into()), None);
         };
         if !config.renewal.renew_on.iter().any(|n| n == &name) {

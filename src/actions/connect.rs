@@ -29,7 +29,7 @@ impl Actions {
             .filter(|u| !u.trim().is_empty())
             .unwrap_or(&configured);
         let url = instance_url::normalize(raw).map_err(|m| ActionError::new(422, "instance-url-invalid", m))?;
-        if !self.engine().config().instance_allowed(&url) {
+        if !self.runtime.config().instance_allowed(&url) {
             return Err(ActionError::new(
                 403,
                 "instance-not-allowed",

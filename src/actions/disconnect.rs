@@ -10,7 +10,6 @@ use time::OffsetDateTime;
 use super::{ActionError, Actions};
 use crate::checks;
 use crate::config::instance_url;
-use crate::connections::ConnectionView;
 use crate::gitlab::GitlabError;
 use crate::store::{Actor, AuditAction, Disconnected as DisconnectRecord};
 use crate::wire::Disconnected;
@@ -74,10 +73,8 @@ impl Actions {
         if stored {
             self.store.remove(workspace).map_err(super::store_error)?;
         }
-        self.engine()
-            .shared()
-            .connections
-            .set(workspace, ConnectionView::default());
+        // The re-planned workspace has no token: `/status` shows it
+        // disconnected at once.
         self.replan(workspace);
         Ok(Disconnected {
             workspace: workspace.to_owned(),

@@ -1,13 +1,13 @@
 //! The actions: the only code that changes a connection. Connect, update
-//! token, rotate, disconnect, choose repositories, run checks now. Each
-//! validates against GitLab first, writes the encrypted store before anything
-//! else, appends an audit line, and re-plans the workspace so its checks run
-//! again at once.
+//! token, rotate, disconnect, choose repositories, run checks now, settle a
+//! rotation a crash interrupted. Each validates against GitLab first, writes
+//! the encrypted store before anything else, appends an audit line
+//! ([`audit`]), and re-plans the workspace so its checks run again at once.
 //!
-//! The rules that protect a working token (DESIGN §4.3): one rotation at a
-//! time per workspace; a pending-rotation marker before the call; the new
-//! token persisted (fsync) before anything else; never a retry with the old
-//! token.
+//! The rules that protect a working token (`docs/admin-api.md`, and
+//! `docs/gitlab.md` §2 for why): one rotation at a time per workspace; a
+//! pending-rotation marker before the call; the new token persisted (fsync)
+//! before anything else; never a retry with the old token.
 
 mod alerts;
 mod audit;
@@ -17,10 +17,11 @@ mod error;
 mod renewal;
 mod repositories;
 mod rotate;
+mod settle;
 mod update;
 mod verify;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,12 +29,12 @@ use secrecy::SecretString;
 use tokio::time::Instant;
 
 pub use error::ActionError;
-pub use renewal::run_auto_renewal;
+pub use renewal::run_after_rounds;
 pub use rotate::Trigger;
 
 use crate::config::WorkspaceConfig;
-use crate::daemon::Engine;
 use crate::gitlab::{ClientOptions, GitlabClient};
+use crate::runtime::Runtime;
 use crate::store::{Store, StoredConnection};
 use crate::wire::TokenSummary;
 
@@ -48,7 +49,8 @@ pub const PAUSE_AT_ENV: &str = "LABWATCH_PAUSE_AT";
 
 /// Everything the actions need; shared by the admin API and the renewal task.
 pub struct Actions {
-    engine: Arc<Mutex<Engine>>,
+    /// The running workspaces: their config, and the re-plan after a change.
+    runtime: Arc<Runtime>,
     store: Arc<Store>,
     /// Single flight per workspace for rotation.
     rotations: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -56,6 +58,9 @@ pub struct Actions {
     last_run: Mutex<HashMap<Option<String>, Instant>>,
     /// Alert firings already handled (idempotency of the webhook).
     firings: Mutex<alerts::Firings>,
+    /// Workspaces whose rotation marker could not be settled yet (GitLab
+    /// unreachable when it was tried); retried after their next round.
+    unsettled: Mutex<BTreeSet<String>>,
 }
 
 /// The token metadata actions report; never the token itself.
@@ -69,23 +74,20 @@ fn token_summary(conn: &StoredConnection) -> TokenSummary {
 }
 
 impl Actions {
-    pub fn new(engine: Arc<Mutex<Engine>>, store: Arc<Store>) -> Actions {
+    pub fn new(runtime: Arc<Runtime>, store: Arc<Store>) -> Actions {
         Actions {
-            engine,
+            runtime,
             store,
             rotations: Mutex::default(),
             last_run: Mutex::default(),
             firings: Mutex::default(),
+            unsettled: Mutex::default(),
         }
-    }
-
-    pub fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
-        self.engine.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The configured workspace, or 404.
     fn workspace(&self, name: &str) -> Result<WorkspaceConfig, ActionError> {
-        self.engine()
+        self.runtime
             .config()
             .workspace(name)
             .cloned()
@@ -105,7 +107,7 @@ impl Actions {
     fn client(&self, ws: &WorkspaceConfig, base: &url::Url, token: SecretString) -> Result<GitlabClient, ActionError> {
         let tls = crate::tls::client_config(ws.ca_file.as_deref())
             .map_err(|e| ActionError::new(500, "tls-failure", format!("Cannot set up TLS: {e}")))?;
-        let metrics = self.engine().shared().gitlab_metrics.clone();
+        let metrics = self.runtime.gitlab_metrics().clone();
         GitlabClient::new(ClientOptions {
             workspace: &ws.name,
             base,
@@ -121,7 +123,7 @@ impl Actions {
     /// Re-plans the workspace: its checks pick up the stored connection and
     /// run at once.
     fn replan(&self, name: &str) {
-        self.engine().replan(name);
+        self.runtime.replan(name);
     }
 
     /// Makes the checks of one workspace (or all) run now, at most once per
@@ -135,7 +137,7 @@ impl Actions {
                 return Err(Ok(RUN_NOW_SPACING - since));
             }
         }
-        if !self.engine().run_now(workspace) {
+        if !self.runtime.run_now(workspace) {
             return Err(Err(ActionError::unknown_workspace(workspace.unwrap_or(""))));
         }
         last.insert(key, Instant::now());

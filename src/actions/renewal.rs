@@ -1,8 +1,9 @@
-//! Automatic renewal (`mode = "auto"`): after each round, a workspace whose
-//! token is due for renewal is rotated. Each workspace's due time is moved
-//! by its own random jitter, so many workspaces do not rotate in the same
-//! second; a failure waits an hour before the next attempt, so a broken
-//! rotation cannot hammer GitLab.
+//! What the actions do after every round of checks: settle the rotations
+//! that could not be settled at start ([`super::settle`]), then automatic
+//! renewal (`mode = "auto"`): a workspace whose token is due for renewal is
+//! rotated. Each workspace's due time is moved by its own random jitter, so
+//! many workspaces do not rotate in the same second; a failure waits an hour
+//! before the next attempt, so a broken rotation cannot hammer GitLab.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,23 +13,24 @@ use time::OffsetDateTime;
 
 use super::{Actions, Trigger};
 use crate::config::RenewalMode;
-use crate::engine::{CheckKey, Status};
+use crate::engine::{CheckKey, Status, StatusStore};
 
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(3600);
 /// Up to this long after the due time, chosen at random per workspace.
 const MAX_JITTER: Duration = Duration::from_secs(300);
 
 /// Runs until the task is aborted.
-pub async fn run_auto_renewal(actions: Arc<Actions>) {
-    let status = actions.engine().store();
+pub async fn run_after_rounds(actions: Arc<Actions>) {
+    let status = actions.runtime.status();
     let mut passes = status.subscribe();
     let mut backoff: HashMap<String, tokio::time::Instant> = HashMap::new();
     let mut jitter: HashMap<String, Duration> = HashMap::new();
     let mut rng = fastrand::Rng::new();
     while passes.changed().await.is_ok() {
+        actions.settle_where_the_token_works(&status).await;
         let due: Vec<String> = {
-            let engine = actions.engine();
-            engine
+            actions
+                .runtime
                 .config()
                 .workspaces
                 .iter()
@@ -65,13 +67,10 @@ pub async fn run_auto_renewal(actions: Arc<Actions>) {
 
 /// The token check passed (or warns) and its renewal time, plus `jitter`,
 /// has come.
-fn renewal_due(status: &crate::engine::StatusStore, workspace: &str, jitter: Duration) -> bool {
-    let key = CheckKey {
-        workspace: workspace.to_owned(),
-        check: "token".into(),
-        target: None,
+fn renewal_due(status: &StatusStore, workspace: &str, jitter: Duration) -> bool {
+    let Some(state) = status.get(&token_check(workspace)) else {
+        return false;
     };
-    let Some(state) = status.get(&key) else { return false };
     if state.is_blocked() || !matches!(state.outcome.status, Status::Ok | Status::Warning | Status::Critical) {
         return false;
     }
@@ -83,4 +82,13 @@ fn renewal_due(status: &crate::engine::StatusStore, workspace: &str, jitter: Dur
         .measurements
         .get("renewal_due_timestamp_seconds")
         .is_some_and(|due| OffsetDateTime::now_utc().unix_timestamp() as f64 >= *due + jitter.as_secs_f64())
+}
+
+/// The key of a workspace's token check.
+pub(super) fn token_check(workspace: &str) -> CheckKey {
+    CheckKey {
+        workspace: workspace.to_owned(),
+        check: "token".into(),
+        target: None,
+    }
 }

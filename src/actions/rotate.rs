@@ -71,7 +71,7 @@ impl Actions {
                 self.try_rotate(workspace, expires_at, trigger),
             )
             .await;
-        let metrics = self.engine().shared().gitlab_metrics.clone();
+        let metrics = self.runtime.gitlab_metrics();
         match &result {
             Ok(_) => metrics.renewal(workspace, trigger.as_str()),
             Err(_) => metrics.renewal_failure(workspace, trigger.as_str()),
@@ -138,7 +138,10 @@ impl Actions {
         }
         pause_point("rotate-after-persist").await;
         if let Err(e) = self.store.clear_marker(workspace) {
-            tracing::warn!(workspace, error = %e, "Cannot clear the rotation marker; the next check clears it");
+            // The new token is stored and works: settling removes the
+            // marker after the next round.
+            tracing::warn!(workspace, error = %e, "Cannot clear the rotation marker; it is settled after the next round");
+            self.unsettled().insert(workspace.to_owned());
         }
         self.replan(workspace);
         Ok(Rotated {

@@ -1,28 +1,34 @@
 //! [`WorkspaceGitlab`]: what the token, scopes and repository checks of one
 //! workspace share — the GitLab client, the token metadata the token check
-//! fetched (so scopes costs no call), one project listing per round for all
-//! repository checks, and clone-probe results per token — and the HTTP
-//! client its declarative HTTP checks share.
+//! fetched (so scopes costs no call, and `/status` can show whose token it
+//! is), one project listing per round for all repository checks, and
+//! clone-probe results per token — and the HTTP client its declarative HTTP
+//! checks share.
+//!
+//! Checks only observe: what they remember here is what they saw, kept for
+//! each other and for the status document. Changing a connection is for
+//! [`crate::actions`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::WorkspaceConfig;
-use crate::connections::Connections;
+use crate::config::{WorkspaceConfig, expiry_moment};
 use crate::gitlab::api::CloneProbe;
+use crate::gitlab::types::format_date;
 use crate::gitlab::types::{TokenInfo, User};
 use crate::gitlab::{ClientOptions, GitlabClient, GitlabError, GitlabMetrics};
+use crate::report::{ConnectionView, TokenView, rfc3339};
 use crate::store::{Disconnected, Store};
 
 use super::listing::{Listing, Watched};
 
-/// What every workspace's checks are built with.
+/// What every workspace's checks are built with, and keep across reloads.
 #[derive(Clone, Default)]
 pub struct Shared {
+    /// The GitLab clients' request counters, registered once on `/metrics`.
     pub gitlab_metrics: GitlabMetrics,
-    pub connections: Arc<Connections>,
 }
 
 /// (round, token generation, result) of a listing, reused within the round.
@@ -33,7 +39,6 @@ pub struct WorkspaceGitlab {
     /// `Err` when the client could not be built (bad TLS setup); checks
     /// report it instead of running.
     pub client: Result<GitlabClient, String>,
-    pub connections: Arc<Connections>,
     /// The token check's last answer, for the scopes check.
     token: Mutex<Option<(u64, TokenInfo)>>,
     /// `/user`, fetched once per token.
@@ -44,8 +49,8 @@ pub struct WorkspaceGitlab {
     listing: tokio::sync::Mutex<Option<CachedListing>>,
     /// Clone probe answers per repository path, per token generation.
     probes: Mutex<HashMap<String, (u64, CloneProbe)>>,
-    /// The connection store, when the daemon has one: the token check uses
-    /// it to settle a rotation that a crash interrupted.
+    /// The connection store, when the daemon has one: the token check reads
+    /// the rotation marker a crash may have left there.
     pub store: Option<Arc<Store>>,
     /// Why the stored connection could not be read (wrong key, tampered
     /// file); the token check reports it instead of running.
@@ -116,7 +121,6 @@ impl WorkspaceGitlab {
         WorkspaceGitlab {
             config: ws.clone(),
             client,
-            connections: shared.connections.clone(),
             token: Mutex::new(None),
             identity: Mutex::new(None),
             watched: Watched::new(ws.repositories.iter().map(|r| r.path.as_str())),
@@ -175,6 +179,29 @@ impl WorkspaceGitlab {
             .map(|(_, t)| t.clone())
     }
 
+    /// What the token check saw of the current token and its account, for
+    /// `/status`; `None` until it has seen the token once.
+    pub fn observed_connection(&self) -> Option<ConnectionView> {
+        let client = self.client.as_ref().ok()?;
+        let generation = client.token_generation();
+        let info = self.token_info(generation)?;
+        Some(connection_view(&self.config, info, self.known_user()))
+    }
+
+    /// The account of the current token, if the token check has asked.
+    pub fn known_user(&self) -> Option<User> {
+        let generation = self.client.as_ref().ok()?.token_generation();
+        lock(&self.identity)
+            .as_ref()
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, u)| u.clone())
+    }
+
+    /// Whether the workspace has a token to check with.
+    pub fn has_token(&self) -> bool {
+        self.client.as_ref().is_ok_and(GitlabClient::has_token)
+    }
+
     /// `/user` for the current token, fetched at most once per token.
     pub async fn identity(&self, client: &GitlabClient) -> Result<User, GitlabError> {
         let generation = client.token_generation();
@@ -218,6 +245,26 @@ impl WorkspaceGitlab {
         let probe = client.info_refs(path).await?;
         lock(&self.probes).insert(path.to_owned(), (generation, probe.clone()));
         Ok(probe)
+    }
+}
+
+/// A connection as `/status` shows it: the token's metadata and account,
+/// and when `ws`'s renewal policy wants the token renewed.
+pub fn connection_view(ws: &WorkspaceConfig, info: TokenInfo, user: Option<User>) -> ConnectionView {
+    let due = info
+        .expires_at
+        .map(|d| ws.renewal.renewal_due(info.created_at, expiry_moment(d)));
+    ConnectionView {
+        connected: true,
+        user_id: user.as_ref().map(|u| u.id).or(info.user_id),
+        username: user.map(|u| u.username),
+        token: Some(TokenView {
+            id: info.id,
+            name: info.name,
+            scopes: info.scopes,
+            expires_at: info.expires_at.map(format_date),
+            renewal_due: due.map(rfc3339),
+        }),
     }
 }
 

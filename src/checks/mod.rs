@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) use context::read_token;
-pub use context::{Shared, TokenSource, WorkspaceGitlab};
+pub use context::{Shared, TokenSource, WorkspaceGitlab, connection_view};
 pub use repository::RepositoryCheck;
 pub use scopes::ScopesCheck;
 pub use token::TokenCheck;

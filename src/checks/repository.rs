@@ -181,7 +181,7 @@ impl RepositoryCheck {
     }
 
     fn username(&self) -> String {
-        let name = self.ws.connections.get(&self.ws.config.name).username;
+        let name = self.ws.known_user().map(|u| u.username);
         name.map_or_else(|| "the token's user".to_owned(), |u| format!("@{u}"))
     }
 }

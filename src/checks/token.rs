@@ -10,7 +10,6 @@ use time::OffsetDateTime;
 use super::context::WorkspaceGitlab;
 use super::gitlab_errors;
 use crate::config::expiry_moment;
-use crate::connections::{ConnectionView, TokenView};
 use crate::engine::{Check, CheckFuture, Outcome, Reason, RunContext, Status};
 use crate::gitlab::types::{TokenInfo, format_date};
 use crate::report::rfc3339;
@@ -37,7 +36,6 @@ impl TokenCheck {
             return Outcome::new(Status::Critical, Reason::StoreUnreadable, summary);
         }
         if !client.has_token() {
-            self.ws.connections.set(&self.ws.config.name, ConnectionView::default());
             let summary = match self.ws.disconnected_at {
                 Some(at) if self.ws.config.token_file.is_some() => format!(
                     "Workspace `{}` was disconnected on {}; the token in its token_file is not used again (put a new token there, or connect).",
@@ -62,7 +60,6 @@ impl TokenCheck {
         let info = match client.token_self().await {
             Ok(info) => info,
             Err(e) => {
-                self.ws.connections.update(&self.ws.config.name, |c| c.connected = true);
                 if let Some(m) = marker.filter(|_| e.root().is_auth_failure()) {
                     let summary = format!(
                         "A token rotation ({}, started {}) was interrupted after GitLab revoked token {}; the new token was never stored.",
@@ -75,40 +72,14 @@ impl TokenCheck {
                 return gitlab_errors::outcome(&e, "the token");
             }
         };
-        if marker.is_some() {
-            // The stored token works: the interrupted rotation either never
-            // reached GitLab or was saved in time. Nothing is lost.
-            if let Some(store) = &self.ws.store {
-                if store.clear_marker(&self.ws.config.name).is_ok() {
-                    tracing::info!(workspace = %self.ws.config.name, token_id = info.id, "Interrupted rotation settled: the stored token works");
-                }
-            }
-        }
+        // A marker beside a token that works is an interrupted rotation that
+        // never reached GitLab or was saved in time: nothing is lost, and
+        // the actions settle it (removing a marker is a change, not an
+        // observation).
         self.ws.remember_token(generation, info.clone());
         let identity = self.ws.identity(client).await;
-        let (username, user_id) = match &identity {
-            Ok(u) => (Some(u.username.clone()), Some(u.id)),
-            Err(_) => (None, info.user_id),
-        };
-        let outcome = self.judge(&info, username.as_deref(), ctx.now);
-        let due = info
-            .expires_at
-            .map(|d| self.ws.config.renewal.renewal_due(info.created_at, expiry_moment(d)));
-        self.ws.connections.set(
-            &self.ws.config.name,
-            ConnectionView {
-                connected: true,
-                username,
-                user_id,
-                token: Some(TokenView {
-                    id: info.id,
-                    name: info.name.clone(),
-                    scopes: info.scopes.clone(),
-                    expires_at: info.expires_at.map(format_date),
-                    renewal_due: due.map(rfc3339),
-                }),
-            },
-        );
+        let username = identity.as_ref().ok().map(|u| u.username.as_str());
+        let outcome = self.judge(&info, username, ctx.now);
         match identity {
             Err(e) if outcome.status == Status::Ok => gitlab_errors::outcome(&e, "the user of the token"),
             _ => outcome,

@@ -21,24 +21,41 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 
-use crate::connections::Connections;
 use crate::engine::StatusStore;
 use crate::metrics::Metrics;
+use crate::report::Connections;
+use crate::runtime::Runtime;
 use crate::wire::ErrorBody;
 
 pub use probes::verdict;
 
-/// Request bodies above this get 413 (DESIGN §3.2).
+/// Request bodies above this get 413 (`docs/admin-api.md`).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// What handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<StatusStore>,
+    /// What every check last found.
+    pub status: Arc<StatusStore>,
     pub metrics: Arc<Metrics>,
-    pub connections: Arc<Connections>,
+    /// Each workspace's connection, for `/status` and the page.
+    pub connections: Arc<dyn Connections>,
     /// The admin API; `None` when no admin token is configured.
     pub admin: Option<Arc<admin::AdminState>>,
+}
+
+impl AppState {
+    /// The read-only endpoints over a running daemon's workspaces; the
+    /// admin API is off until `admin` is set.
+    pub fn new(runtime: &Arc<Runtime>) -> AppState {
+        let status = runtime.status();
+        AppState {
+            metrics: Arc::new(Metrics::new(status.clone(), runtime.gitlab_metrics())),
+            status,
+            connections: runtime.clone(),
+            admin: None,
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {

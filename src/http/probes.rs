@@ -19,7 +19,7 @@ pub async fn livez() -> Response {
 /// 200 once the config is loaded (it is, or we would not serve) and every
 /// workspace finished its first round.
 pub async fn readyz(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let round = state.store.first_round_done();
+    let round = state.status.first_round_done();
     let code = if round {
         StatusCode::OK
     } else {
@@ -34,7 +34,7 @@ pub async fn readyz(State(state): State<AppState>, Query(q): Query<HashMap<Strin
         return plain(code, body.to_owned());
     }
     let mut body = String::from("[+] config ok\n");
-    for ws in state.store.snapshot() {
+    for ws in state.status.snapshot() {
         let (mark, word) = if ws.passes > 0 {
             ("[+]", "ok")
         } else {
@@ -54,10 +54,10 @@ pub async fn readyz(State(state): State<AppState>, Query(q): Query<HashMap<Strin
 /// than blocked, whose root cause already fails), or a warning with `strict`.
 pub async fn health(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
     let views = match q.get("workspace") {
-        None => state.store.snapshot(),
-        Some(name) => match state.store.workspace(name) {
+        None => state.status.snapshot(),
+        Some(name) => match state.status.workspace(name) {
             Some(v) => vec![v],
-            None => return ErrorResponse::unknown_workspace(name, &state.store.workspace_names()).into_response(),
+            None => return ErrorResponse::unknown_workspace(name, &state.status.workspace_names()).into_response(),
         },
     };
     if views.iter().any(|w| w.passes == 0) {

@@ -1,10 +1,11 @@
-//! The status document of DESIGN §3.3.
+//! The status document (`GET /status`, `labwatch check --output json`),
+//! whose shape `docs/http.md` documents.
 
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::connections::{ConnectionView, Connections};
+use super::{ConnectionView, Connections};
 use crate::engine::{Measurements, Status, WorkspaceView};
 
 // The documents borrow from the views they describe: `/status` of ten
@@ -47,7 +48,7 @@ pub struct CheckDoc<'a> {
 }
 
 impl<'a> StatusDoc<'a> {
-    pub fn new(views: &'a [WorkspaceView], connections: &Connections, now: OffsetDateTime) -> StatusDoc<'a> {
+    pub fn new(views: &'a [WorkspaceView], connections: &dyn Connections, now: OffsetDateTime) -> StatusDoc<'a> {
         StatusDoc {
             status: super::overall(views),
             generated_at: rfc3339(now),
@@ -58,12 +59,12 @@ impl<'a> StatusDoc<'a> {
 }
 
 impl<'a> WorkspaceDoc<'a> {
-    pub fn new(view: &'a WorkspaceView, connections: &Connections) -> WorkspaceDoc<'a> {
+    pub fn new(view: &'a WorkspaceView, connections: &dyn Connections) -> WorkspaceDoc<'a> {
         WorkspaceDoc {
             name: &view.name,
             instance_url: &view.instance_url,
             status: view.status(),
-            connection: connections.get(&view.name),
+            connection: connections.connection(&view.name),
             checks: view.checks.iter().map(CheckDoc::new).collect(),
         }
     }

@@ -1,10 +1,13 @@
 //! Renderings of the status store: the `/status` JSON document (also
-//! `labwatch check --output json`), human text, and the Nagios plugin format.
+//! `labwatch check --output json`) with each workspace's
+//! [`ConnectionView`], human text, and the Nagios plugin format.
 
+mod connection;
 mod json;
 mod nagios;
 mod text;
 
+pub use connection::{ConnectionView, Connections, TokenView};
 pub use json::{CheckDoc, StatusDoc, WorkspaceDoc, rfc3339};
 pub use nagios::nagios;
 pub use text::text;

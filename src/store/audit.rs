@@ -41,8 +41,8 @@ pub enum Actor {
     Alert,
     /// The automatic renewal policy.
     Schedule,
-    /// The daemon itself as it starts (settling an interrupted rotation).
-    Startup,
+    /// The daemon itself (settling a rotation a crash interrupted).
+    Daemon,
 }
 
 /// What was done.

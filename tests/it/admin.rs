@@ -4,13 +4,14 @@
 //! or the audit log.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use labwatch::actions::Actions;
 use labwatch::config::Config;
-use labwatch::daemon::Engine;
 use labwatch::engine::CheckKey;
+use labwatch::http::AppState;
 use labwatch::http::admin::AdminState;
+use labwatch::runtime::Runtime;
 use labwatch::sim::{self, AccessLevel, Expiry, NewToken, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec};
 use labwatch::store::Store;
 use secrecy::SecretString;
@@ -34,7 +35,7 @@ struct Lab {
     passes: watch::Receiver<u64>,
     store: Arc<Store>,
     /// Schedules the checks for as long as the test runs.
-    _engine: Arc<Mutex<Engine>>,
+    _runtime: Arc<Runtime>,
     _stop: oneshot::Sender<()>,
 }
 
@@ -113,13 +114,10 @@ async fn lab_with(admin: bool, extra_config: &str, workspaces: &str) -> Lab {
     std::fs::write(dir.path().join("lw.toml"), &text).unwrap();
     let config = Config::parse(&dir.path().join("lw.toml"), &text).unwrap();
     let store = Arc::new(Store::open(&config.store.dir, &config.store.key_file).unwrap());
-    let engine = Arc::new(Mutex::new(Engine::start_with_store(config, Some(store.clone()))));
-    let actions = Arc::new(Actions::new(engine.clone(), store.clone()));
-    let (mut state, passes) = {
-        let e = engine.lock().unwrap();
-        (e.app_state(), e.store().subscribe())
-    };
-    tokio::spawn(labwatch::actions::run_auto_renewal(actions.clone()));
+    let runtime = Arc::new(Runtime::start(config, Some(store.clone())));
+    let actions = Arc::new(Actions::new(runtime.clone(), store.clone()));
+    let (mut state, passes) = (AppState::new(&runtime), runtime.status().subscribe());
+    tokio::spawn(labwatch::actions::run_after_rounds(actions.clone()));
     if admin {
         state.admin = Some(Arc::new(AdminState {
             token: SecretString::from(ADMIN),
@@ -144,7 +142,7 @@ async fn lab_with(admin: bool, extra_config: &str, workspaces: &str) -> Lab {
         http: http_client(),
         passes,
         store,
-        _engine: engine,
+        _runtime: runtime,
         _stop: stop,
     }
 }
@@ -640,8 +638,8 @@ async fn disconnect_with_revoke_revokes_at_gitlab_and_the_checks_say_not_connect
 /// and store, as after a restart: its reason and summary.
 async fn token_after_restart(lab: &Lab, ws: &str) -> (String, String) {
     let config = Config::load(&lab.dir.path().join("lw.toml")).unwrap();
-    let engine = Engine::start_with_store(config, Some(lab.store.clone()));
-    let mut passes = engine.store().subscribe();
+    let runtime = Runtime::start(config, Some(lab.store.clone()));
+    let mut passes = runtime.status().subscribe();
     let key = CheckKey {
         workspace: ws.into(),
         check: "token".into(),
@@ -649,7 +647,7 @@ async fn token_after_restart(lab: &Lab, ws: &str) -> (String, String) {
     };
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        if let Some(s) = engine.store().get(&key) {
+        if let Some(s) = runtime.status().get(&key) {
             return (s.outcome.reason.clone(), s.outcome.summary.clone());
         }
         tokio::time::timeout_at(deadline, passes.changed())

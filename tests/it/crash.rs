@@ -154,6 +154,16 @@ async fn killed_before_the_call_the_old_token_still_works() {
         logs.iter().any(|l| l.contains("Interrupted rotation settled")),
         "the marker was cleared"
     );
+    assert!(
+        logs.iter()
+            .any(|l| l.contains(r#""actor":"daemon","action":"settle-rotation","result":"ok""#)),
+        "settling is audited: {logs:?}"
+    );
+    assert!(
+        // The marker is pretty-printed JSON; log lines are compact.
+        !logs.iter().any(|l| l.contains(r#""old_token_id": "#)),
+        "no marker is left in the store"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -168,6 +178,16 @@ async fn killed_after_gitlab_answered_the_loss_is_diagnosed() {
     assert!(
         token["remediation"][0].as_str().unwrap().contains("revoke the token"),
         "{token}"
+    );
+    assert!(
+        logs.iter().any(|l| l.contains(
+            r#""actor":"daemon","action":"settle-rotation","result":"token-lost-in-rotation""#
+        )),
+        "the loss is audited: {logs:?}"
+    );
+    assert!(
+        logs.iter().any(|l| l.contains(r#""old_token_id": "#)),
+        "the marker stays for the token check"
     );
     assert_single_rotate_and_no_leak(&gitlab, &logs, 1);
 }

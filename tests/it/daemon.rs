@@ -1,8 +1,11 @@
 //! The daemon in-process: scheduled checks behind the real HTTP server on
 //! port 0, with rounds triggered and awaited instead of slept for.
 
-use labwatch::daemon::Engine;
+use std::sync::Arc;
+
+use labwatch::http::AppState;
 use labwatch::http::serve;
+use labwatch::runtime::Runtime;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -11,24 +14,24 @@ use crate::support::config::{ConfigFile, single};
 use crate::support::stub::{Answer, Stub};
 
 struct Running {
-    engine: Engine,
+    runtime: Arc<Runtime>,
     addr: std::net::SocketAddr,
     passes: tokio::sync::watch::Receiver<u64>,
     _stop: oneshot::Sender<()>,
 }
 
 async fn start(config: labwatch::config::Config) -> Running {
-    let engine = Engine::start(config);
-    let passes = engine.store().subscribe();
+    let runtime = Arc::new(Runtime::start(config, None));
+    let passes = runtime.status().subscribe();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let state = engine.app_state();
+    let state = AppState::new(&runtime);
     tokio::spawn(serve(listener, state, async move {
         let _ = stopped.await;
     }));
     Running {
-        engine,
+        runtime,
         addr,
         passes,
         _stop: stop,
@@ -39,12 +42,12 @@ impl Running {
     /// Runs every check now and waits for the round to finish.
     async fn round(&mut self) {
         self.passes.borrow_and_update();
-        assert!(self.engine.run_now(None));
+        assert!(self.runtime.run_now(None));
         self.passes.changed().await.unwrap();
     }
 
     async fn first_round(&mut self) {
-        while !self.engine.store().first_round_done() {
+        while !self.runtime.status().first_round_done() {
             self.passes.changed().await.unwrap();
         }
     }
@@ -104,13 +107,13 @@ async fn a_reload_applies_the_new_workspaces() {
     let mut d = start(file.load()).await;
     d.first_round().await;
     file.rewrite(&single(&gitlab.url(), "").replace("name = \"acme\"", "name = \"renamed\""));
-    labwatch::daemon::reload(&mut d.engine, &file.path).unwrap();
+    labwatch::daemon::reload(&d.runtime, &file.path).unwrap();
     assert_eq!(get(d.addr, "/status/acme").await.0, 404);
     d.first_round().await;
     assert_eq!(get(d.addr, "/health?workspace=renamed").await.0, 200);
 
     file.rewrite("[[workspace]]\nname = \"x\"\nbogus = 1\n");
-    let err = labwatch::daemon::reload(&mut d.engine, &file.path)
+    let err = labwatch::daemon::reload(&d.runtime, &file.path)
         .unwrap_err()
         .to_string();
     assert!(err.contains(":3:1: unknown field `bogus`"), "{err}");

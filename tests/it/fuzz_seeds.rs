@@ -5,7 +5,7 @@
 //! must be accepted.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -13,11 +13,12 @@ use http_body_util::BodyExt;
 use labwatch::actions::Actions;
 use labwatch::checks::plugin::{perfdata, protocol};
 use labwatch::config::Config;
-use labwatch::daemon::Engine;
 use labwatch::gitlab::GitlabError;
 use labwatch::gitlab::client::{Answer, classify};
 use labwatch::gitlab::types::{Project, TokenInfo, User, Version};
+use labwatch::http::AppState;
 use labwatch::http::admin::AdminState;
+use labwatch::runtime::Runtime;
 use labwatch::store::Store;
 use reqwest::header::HeaderMap;
 use secrecy::SecretString;
@@ -135,13 +136,13 @@ async fn webhook_seeds() {
     );
     let config = Config::parse(&dir.path().join("fuzz.toml"), &text).unwrap();
     let store = Arc::new(Store::with_key(&config.store.dir, [7; 32]).unwrap());
-    let engine = Arc::new(Mutex::new(Engine::start_with_store(config, Some(store.clone()))));
-    let base = engine.lock().unwrap().app_state();
+    let runtime = Arc::new(Runtime::start(config, Some(store.clone())));
+    let base = AppState::new(&runtime);
     for (name, body) in seeds("webhook") {
         let mut state = base.clone();
         state.admin = Some(Arc::new(AdminState {
             token: SecretString::from("admin"),
-            actions: Arc::new(Actions::new(engine.clone(), store.clone())),
+            actions: Arc::new(Actions::new(runtime.clone(), store.clone())),
         }));
         let request = Request::post("/api/v1/alerts")
             .header(header::CONTENT_TYPE, "application/json")

@@ -2,12 +2,14 @@
 //! every reason code, what /status and /metrics then show, and what the
 //! checks cost GitLab in requests.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use labwatch::checks::Shared;
 use labwatch::config::Config;
 use labwatch::engine::{CheckKey, CheckState, Reason, Status, StatusStore, run_once};
 use labwatch::metrics::Metrics;
+use labwatch::report::{ConnectionView, Connections};
 use labwatch::sim::{
     self, AccessLevel, Expiry, FailSpec, NewToken, ProjectSpec, RepositoryAccess, Scenario, SimHandle, TokenSpec,
     UserSpec, Visibility,
@@ -107,10 +109,21 @@ impl Lab {
 
 /// One round of every check; the store and what the checks shared.
 async fn round(config: &Config) -> (Arc<StatusStore>, Shared) {
+    let (store, shared, _) = round_with_connections(config).await;
+    (store, shared)
+}
+
+/// [`round`], and what `/status` then shows of each workspace's connection.
+async fn round_with_connections(config: &Config) -> (Arc<StatusStore>, Shared, BTreeMap<String, ConnectionView>) {
     let shared = Shared::default();
     let store = Arc::new(StatusStore::new());
-    run_once(labwatch::daemon::plans(config, &shared), store.clone(), 4).await;
-    (store, shared)
+    let built = labwatch::runtime::build_all(config, None, &shared);
+    run_once(built.iter().map(|b| b.plan.clone()).collect(), store.clone(), 4).await;
+    let connections = built
+        .iter()
+        .map(|b| (b.plan.workspace.clone(), b.connection()))
+        .collect();
+    (store, shared, connections)
 }
 
 fn state(store: &StatusStore, check: &str, target: Option<&str>) -> CheckState {
@@ -158,7 +171,7 @@ fn metrics(store: &Arc<StatusStore>, shared: &Shared) -> String {
 async fn a_valid_token_shows_identity_and_expiry_in_status_and_metrics() {
     let lab = Lab::start(&["api"], Expiry::InDays(60)).await;
     let config = lab.connected("[workspace.renewal]\nrenew_before = \"14d\"");
-    let (store, shared) = round(&config).await;
+    let (store, shared, connections) = round_with_connections(&config).await;
     let s = state(&store, "token", None);
     assert_outcome(&s, Status::Ok, Reason::Ok, "Token `workspace` of @alice is valid until");
     assert!(
@@ -167,7 +180,7 @@ async fn a_valid_token_shows_identity_and_expiry_in_status_and_metrics() {
         s.outcome.summary
     );
 
-    let conn = shared.connections.get("acme");
+    let conn = connections.connection("acme");
     let expires = lab.sim.sim().today() + time::Duration::days(60);
     let expires_text = labwatch::gitlab::types::format_date(expires);
     assert_eq!((conn.connected, conn.username.as_deref()), (true, Some("alice")));
@@ -205,7 +218,7 @@ async fn a_valid_token_shows_identity_and_expiry_in_status_and_metrics() {
 #[tokio::test]
 async fn without_a_token_the_workspace_is_not_connected() {
     let lab = Lab::start(&["api"], Expiry::InDays(60)).await;
-    let (store, shared) = round(&lab.config(None, "")).await;
+    let (store, _, connections) = round_with_connections(&lab.config(None, "")).await;
     assert_outcome(
         &state(&store, "token", None),
         Status::Critical,
@@ -214,7 +227,7 @@ async fn without_a_token_the_workspace_is_not_connected() {
     );
     assert!(state(&store, "token", None).outcome.remediation[1].contains("`token_file` for workspace `acme`"));
     assert_eq!(state(&store, "scopes", None).blocked_by.as_deref(), Some("token"));
-    assert!(!shared.connections.get("acme").connected);
+    assert!(!connections.connection("acme").connected);
 }
 
 #[tokio::test]
@@ -351,8 +364,11 @@ async fn server_errors_and_garbage_answers_are_reported_not_misread() {
 #[tokio::test]
 async fn a_revoked_token_costs_exactly_one_401_then_calls_pause() {
     let lab = Lab::start(&["api"], Expiry::InDays(60)).await;
-    let engine = labwatch::daemon::Engine::start(lab.connected("repositories = [\"acme/backend\"]"));
-    let store = engine.store();
+    let runtime = Arc::new(labwatch::runtime::Runtime::start(
+        lab.connected("repositories = [\"acme/backend\"]"),
+        None,
+    ));
+    let store = runtime.status();
     let mut passes = store.subscribe();
     passes.changed().await.unwrap();
     assert_eq!(state(&store, "token", None).outcome.status, Status::Ok);
@@ -361,7 +377,7 @@ async fn a_revoked_token_costs_exactly_one_401_then_calls_pause() {
     lab.sim.sim().reset_counters();
     for _ in 0..3 {
         passes.borrow_and_update();
-        engine.run_now(None);
+        runtime.run_now(None);
         passes.changed().await.unwrap();
     }
     // The instance probe's anonymous /version is answered 401 every round
@@ -391,7 +407,7 @@ async fn a_revoked_token_costs_exactly_one_401_then_calls_pause() {
     // /status shows auth-paused, with the root cause in the summary.
     let view = serde_json::to_string(&labwatch::report::StatusDoc::new(
         &store.snapshot(),
-        &engine.shared().connections,
+        runtime.as_ref(),
         time::OffsetDateTime::now_utc(),
     ))
     .unwrap();
@@ -401,15 +417,15 @@ async fn a_revoked_token_costs_exactly_one_401_then_calls_pause() {
 #[tokio::test]
 async fn a_token_rotated_in_gitlab_is_noticed_by_the_next_round() {
     let lab = Lab::start(&["api"], Expiry::InDays(60)).await;
-    let engine = labwatch::daemon::Engine::start(lab.connected(""));
-    let store = engine.store();
+    let runtime = Arc::new(labwatch::runtime::Runtime::start(lab.connected(""), None));
+    let store = runtime.status();
     let mut passes = store.subscribe();
     passes.changed().await.unwrap();
     assert_eq!(state(&store, "token", None).outcome.status, Status::Ok);
 
     lab.sim.sim().rotate_token(lab.token.id, None).unwrap();
     passes.borrow_and_update();
-    engine.run_now(None);
+    runtime.run_now(None);
     passes.changed().await.unwrap();
     assert_outcome(
         &state(&store, "token", None),
@@ -593,7 +609,7 @@ async fn a_moved_repository_names_its_new_path() {
 async fn running_the_same_plans_again_sees_what_changed_in_gitlab() {
     let lab = Lab::start(&["api"], Expiry::InDays(60)).await;
     let config = lab.connected("repositories = [\"acme/backend\"]\n");
-    let plans = labwatch::daemon::plans(&config, &Shared::default());
+    let plans = labwatch::runtime::plans(&config, &Shared::default());
     let store = Arc::new(StatusStore::new());
     run_once(plans.clone(), store.clone(), 4).await;
     assert_eq!(
@@ -651,13 +667,16 @@ async fn a_clone_refused_by_git_is_repo_clone_denied() {
 #[tokio::test]
 async fn the_clone_probe_runs_once_per_token() {
     let lab = Lab::start(&["api"], Expiry::InDays(60)).await;
-    let engine = labwatch::daemon::Engine::start(lab.connected("repositories = [\"acme/backend\"]"));
-    let store = engine.store();
+    let runtime = Arc::new(labwatch::runtime::Runtime::start(
+        lab.connected("repositories = [\"acme/backend\"]"),
+        None,
+    ));
+    let store = runtime.status();
     let mut passes = store.subscribe();
     passes.changed().await.unwrap();
     for _ in 0..2 {
         passes.borrow_and_update();
-        engine.run_now(None);
+        runtime.run_now(None);
         passes.changed().await.unwrap();
     }
     assert_eq!(
@@ -713,8 +732,8 @@ fn fail(status: u16, prefix: &str, body: &str) -> FailSpec {
 #[tokio::test]
 async fn after_a_429_no_request_goes_out_before_retry_after() {
     let lab = Lab::start(&["api"], Expiry::InDays(60)).await;
-    let engine = labwatch::daemon::Engine::start(lab.connected(""));
-    let store = engine.store();
+    let runtime = Arc::new(labwatch::runtime::Runtime::start(lab.connected(""), None));
+    let store = runtime.status();
     let mut passes = store.subscribe();
     passes.changed().await.unwrap();
 
@@ -723,7 +742,7 @@ async fn after_a_429_no_request_goes_out_before_retry_after() {
     lab.sim.sim().fail_next(spec);
     for _ in 0..3 {
         passes.borrow_and_update();
-        engine.run_now(None);
+        runtime.run_now(None);
         passes.changed().await.unwrap();
     }
     let counters = lab.sim.sim().counters();

@@ -1,16 +1,17 @@
 //! The read-only endpoints, through the router with `oneshot`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use labwatch::connections::Connections;
 use labwatch::engine::{CheckKey, Outcome, Reason, Status, StatusStore};
 use labwatch::gitlab::GitlabMetrics;
 use labwatch::http::{AppState, router};
 use labwatch::metrics::Metrics;
+use labwatch::report::ConnectionView;
 use time::OffsetDateTime;
 use tower::ServiceExt;
 
@@ -82,9 +83,9 @@ fn instance_down(store: &StatusStore) {
 
 async fn get(store: &Arc<StatusStore>, uri: &str) -> (StatusCode, String) {
     let state = AppState {
-        store: store.clone(),
+        status: store.clone(),
         metrics: Arc::new(Metrics::new(store.clone(), &GitlabMetrics::new())),
-        connections: Arc::new(Connections::new()),
+        connections: Arc::new(BTreeMap::<String, ConnectionView>::new()),
         admin: None,
     };
     let response = router(state)

@@ -239,7 +239,7 @@ async fn a_check_sending_the_token_waits_for_the_token_check() {
     .concat();
     let config = config(&dir, &gitlab.url(), TOKEN, &tables);
     let store = Arc::new(StatusStore::new());
-    run_once(labwatch::daemon::plans(&config, &Shared::default()), store.clone(), 4).await;
+    run_once(labwatch::runtime::plans(&config, &Shared::default()), store.clone(), 4).await;
     let state = |check: &str| {
         store
             .get(&CheckKey {

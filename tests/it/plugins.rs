@@ -441,7 +441,7 @@ async fn plugins_join_the_dependency_graph_like_built_in_checks() {
     .concat();
     let config = lab.config(NOWHERE, &tables);
     let store = Arc::new(StatusStore::new());
-    run_once(labwatch::daemon::plans(&config, &Shared::default()), store.clone(), 4).await;
+    run_once(labwatch::runtime::plans(&config, &Shared::default()), store.clone(), 4).await;
     assert_eq!(state(&store, "instance").outcome.reason, "tcp-refused");
     for (check, root) in [
         ("needs-instance", "instance"),
@@ -469,7 +469,7 @@ async fn plugin_measurements_are_metrics() {
     );
     let shared = Shared::default();
     let store = Arc::new(StatusStore::new());
-    run_once(labwatch::daemon::plans(&config, &shared), store.clone(), 4).await;
+    run_once(labwatch::runtime::plans(&config, &shared), store.clone(), 4).await;
     let body = Metrics::new(store, &shared.gitlab_metrics).render();
     for line in [
         r#"labwatch_check_status{check="perf",target="",workspace="acme"} 1"#,
@@ -512,14 +512,21 @@ async fn the_daemon_stays_responsive_while_plugins_misbehave() {
         ),
     ]
     .concat();
-    let engine = labwatch::daemon::Engine::start(lab.config(&gitlab.url(), &tables));
-    let mut passes = engine.store().subscribe();
+    let runtime = Arc::new(labwatch::runtime::Runtime::start(
+        lab.config(&gitlab.url(), &tables),
+        None,
+    ));
+    let mut passes = runtime.status().subscribe();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(labwatch::http::serve(listener, engine.app_state(), async move {
-        let _ = stopped.await;
-    }));
+    tokio::spawn(labwatch::http::serve(
+        listener,
+        labwatch::http::AppState::new(&runtime),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
 
     // The hanging plugin says it runs (and blocks until someone reads).
     let started = tokio::task::spawn_blocking(move || std::fs::read_to_string(fifo));
@@ -542,7 +549,7 @@ async fn the_daemon_stays_responsive_while_plugins_misbehave() {
     assert_eq!(hang["reason"], "pending", "still running: {hang}");
     assert_eq!(get(addr, "/metrics").await.0, 200);
 
-    while !engine.store().first_round_done() {
+    while !runtime.status().first_round_done() {
         passes.changed().await.unwrap();
     }
     assert!(!proc_exists(&pid_file), "the hanging plugin's child is gone");

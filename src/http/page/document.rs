@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 use super::html::{Badge, esc, id_part};
 use super::when::moment;
 use super::{transitions, workspace};
-use crate::connections::Connections;
 use crate::engine::{History, WorkspaceView};
+use crate::report::Connections;
 use crate::report::overall;
 
 const STYLE: &str = include_str!("style.css");
@@ -26,7 +26,7 @@ const META_REFRESH_SECONDS: u32 = 30;
 /// What one rendering needs.
 pub struct Inputs<'a> {
     pub views: &'a [WorkspaceView],
-    pub connections: &'a Connections,
+    pub connections: &'a dyn Connections,
     pub history: &'a History,
     pub now: OffsetDateTime,
     /// The CSP nonce of the inline script; `None` serves the page without
@@ -78,7 +78,7 @@ pub fn render(i: &Inputs<'_>) -> String {
     );
     overview(&mut out, i);
     for ws in i.views {
-        workspace::render(&mut out, ws, &i.connections.get(&ws.name), i.now);
+        workspace::render(&mut out, ws, &i.connections.connection(&ws.name), i.now);
     }
     transitions::render(&mut out, i.history, i.now);
     let _ = write!(

@@ -30,11 +30,11 @@ use super::AppState;
 /// `GET /`.
 pub async fn index(State(state): State<AppState>) -> Response {
     let nonce = nonce();
-    let views = state.store.snapshot();
+    let views = state.status.snapshot();
     let body = document::render(&document::Inputs {
         views: &views,
-        connections: &state.connections,
-        history: state.store.history(),
+        connections: state.connections.as_ref(),
+        history: state.status.history(),
         now: OffsetDateTime::now_utc(),
         nonce: nonce.as_deref(),
     });

@@ -68,7 +68,7 @@ impl From<Transition> for TransitionDoc {
 }
 
 pub async fn history(State(state): State<AppState>) -> Json<HistoryDoc> {
-    Json(HistoryDoc::new(state.store.history()))
+    Json(HistoryDoc::new(state.status.history()))
 }
 
 /// The "Recent changes" section.

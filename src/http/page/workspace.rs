@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 use super::checks;
 use super::html::{Badge, esc, id_part};
 use super::when::{expiry, moment};
-use crate::connections::ConnectionView;
 use crate::engine::{CheckState, WorkspaceView};
+use crate::report::ConnectionView;
 
 pub fn render(out: &mut String, ws: &WorkspaceView, conn: &ConnectionView, now: OffsetDateTime) {
     let status = ws.status();

@@ -24,9 +24,9 @@ use std::sync::Arc;
 
 use labwatch::checks::Shared;
 use labwatch::config::Config;
-use labwatch::daemon::Engine;
 use labwatch::engine::{CheckKey, CheckState, StatusStore, run_once};
 use labwatch::metrics::Metrics;
+use labwatch::runtime::Runtime;
 use labwatch::sim::{self, AccessLevel, Expiry, FailSpec, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec};
 use tempfile::TempDir;
 use tokio::sync::watch;
@@ -111,7 +111,7 @@ async fn round_of(lab: &Lab, config: &Config) -> Arc<StatusStore> {
     let shared = Shared::default();
     let store = Arc::new(StatusStore::new());
     lab.sim.sim().reset_counters();
-    run_once(labwatch::daemon::plans(config, &shared), store.clone(), 4).await;
+    run_once(labwatch::runtime::plans(config, &shared), store.clone(), 4).await;
     store
 }
 
@@ -120,33 +120,33 @@ async fn round_of(lab: &Lab, config: &Config) -> Arc<StatusStore> {
 /// rounds, as they do in `labwatch serve`. Rounds are triggered and awaited,
 /// never slept for.
 struct Daemon {
-    engine: Engine,
+    runtime: Arc<Runtime>,
     passes: watch::Receiver<u64>,
 }
 
 impl Daemon {
     /// Starts scheduling and waits for the first round.
     async fn start(config: Config) -> Daemon {
-        let engine = Engine::start(config);
-        let mut passes = engine.store().subscribe();
+        let runtime = Arc::new(Runtime::start(config, None));
+        let mut passes = runtime.status().subscribe();
         passes.changed().await.unwrap();
-        Daemon { engine, passes }
+        Daemon { runtime, passes }
     }
 
     /// Makes every check due and waits until the round finished.
     async fn round(&mut self) {
         self.passes.borrow_and_update();
-        self.engine.run_now(None);
+        self.runtime.run_now(None);
         self.passes.changed().await.unwrap();
     }
 
     fn store(&self) -> Arc<StatusStore> {
-        self.engine.store()
+        self.runtime.status()
     }
 
     /// What `/metrics` shows now.
     fn metrics(&self) -> String {
-        Metrics::new(self.engine.store(), &self.engine.shared().gitlab_metrics).render()
+        Metrics::new(self.runtime.status(), self.runtime.gitlab_metrics()).render()
     }
 }
 

@@ -24,7 +24,7 @@ async fn a_reset_in_the_middle_of_the_token_answer_is_request_failed_without_ret
     let shared = Shared::default();
     let store = Arc::new(StatusStore::new());
     lab.sim.sim().reset_counters();
-    run_once(labwatch::daemon::plans(&config, &shared), store.clone(), 4).await;
+    run_once(labwatch::runtime::plans(&config, &shared), store.clone(), 4).await;
     assert_eq!(proxy.resets(), 1, "the answer was cut");
     let token = state(&store, "token", None).outcome;
     assert_eq!(

@@ -1,20 +1,24 @@
 //! The page's HTML and `/status/history` through the router (`oneshot`):
 //! structure, escaping, the CSP and its nonce, the history's shape and bound.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use labwatch::connections::{ConnectionView, Connections, TokenView};
 use labwatch::engine::{CheckKey, HISTORY_CAPACITY, Outcome, Reason, Status, StatusStore};
 use labwatch::gitlab::GitlabMetrics;
 use labwatch::http::{AppState, router};
 use labwatch::metrics::Metrics;
+use labwatch::report::{ConnectionView, TokenView};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tower::ServiceExt;
+
+/// Fixed connection views, as the router tests give them.
+type Connections = BTreeMap<String, ConnectionView>;
 
 const XSS: &str = "<script>alert('pwned')</script>";
 
@@ -24,11 +28,11 @@ struct Answer {
     body: String,
 }
 
-async fn get(store: &Arc<StatusStore>, connections: Arc<Connections>, uri: &str) -> Answer {
+async fn get(store: &Arc<StatusStore>, connections: Connections, uri: &str) -> Answer {
     let state = AppState {
-        store: store.clone(),
+        status: store.clone(),
         metrics: Arc::new(Metrics::new(store.clone(), &GitlabMetrics::new())),
-        connections,
+        connections: Arc::new(connections),
         admin: None,
     };
     let response = router(state)
@@ -70,7 +74,7 @@ fn record(store: &StatusStore, k: &CheckKey, outcome: Outcome, blocked_by: Optio
 /// Workspace `acme`: instance ok, token revoked (with a hostile summary and
 /// remediation), scopes and two repositories blocked by the token, plus a
 /// workspace whose name is markup.
-fn broken_store() -> (Arc<StatusStore>, Arc<Connections>) {
+fn broken_store() -> (Arc<StatusStore>, Connections) {
     let store = Arc::new(StatusStore::new());
     let checks = ["instance", "token", "scopes"].map(|c| (c.to_owned(), None));
     let repos = ["acme/backend", "acme/<b>frontend</b>"].map(|r| ("repository".to_owned(), Some(r.to_owned())));
@@ -115,9 +119,9 @@ fn broken_store() -> (Arc<StatusStore>, Arc<Connections>) {
         record(&store, &k, blocked(), Some("token"), 60);
     }
     store.finish_pass("acme");
-    let connections = Arc::new(Connections::new());
-    connections.set(
-        "acme",
+    let mut connections = Connections::new();
+    connections.insert(
+        "acme".to_owned(),
         ConnectionView {
             connected: true,
             username: Some("alice<svg onload=alert(3)>".into()),
@@ -174,7 +178,7 @@ async fn the_page_is_self_contained_html_with_a_nonce_script_and_a_strict_csp() 
         assert!(!b.contains(external), "`{external}` in the page");
     }
     // A second answer gets another nonce.
-    let again = get(&store, Arc::new(Connections::new()), "/").await;
+    let again = get(&store, Connections::new(), "/").await;
     assert!(!again.body.contains(&format!(r#"nonce="{nonce}""#)));
 }
 
@@ -306,15 +310,14 @@ async fn history_keeps_only_the_newest_transitions() {
         };
         record(&store, &key("token", None), outcome, None, i64::try_from(i).unwrap());
     }
-    let v: Value =
-        serde_json::from_str(&get(&store, Arc::new(Connections::new()), "/status/history").await.body).unwrap();
+    let v: Value = serde_json::from_str(&get(&store, Connections::new(), "/status/history").await.body).unwrap();
     let t = v["transitions"].as_array().unwrap();
     assert_eq!(t.len(), HISTORY_CAPACITY);
     let newest = i64::try_from(flips - 1).unwrap();
     assert_eq!(t[0]["at"], labwatch::report::rfc3339(at(newest)));
     assert_eq!(t[HISTORY_CAPACITY - 1]["at"], labwatch::report::rfc3339(at(100)));
     // The page shows the newest 50 of them.
-    let page = get(&store, Arc::new(Connections::new()), "/").await.body;
+    let page = get(&store, Connections::new(), "/").await.body;
     assert_eq!(
         part(&page, "changes", "</section>")
             .matches("<tr role=\"row\" data-workspace=")

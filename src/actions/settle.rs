@@ -1,0 +1,142 @@
+//! Settling a rotation that a crash interrupted.
+//!
+//! A rotation writes a marker to the store before it asks GitLab, and
+//! removes it once the new token is saved. A crash in between leaves the
+//! marker, and only the stored token can tell what happened:
+//!
+//! - it still works: the rotation never reached GitLab, or its new token was
+//!   saved in time. Nothing is lost; the marker goes.
+//! - GitLab rejects it: GitLab rotated, and the new token was never saved.
+//!   The marker stays, so the token check reports `token-lost-in-rotation`
+//!   until a person renews the token.
+//! - GitLab cannot be asked: the question waits for the workspace's next
+//!   round whose token check passes.
+//!
+//! Removing the marker changes the store, so it is an action, with an audit
+//! line; the token check only reads the marker.
+
+use std::sync::PoisonError;
+
+use super::Actions;
+use super::renewal::token_check;
+use crate::config::instance_url;
+use crate::engine::{Reason, StatusStore};
+use crate::store::{Actor, AuditAction, AuditEntry, AuditResult, RotationMarker};
+
+/// What looking at a workspace's marker concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settlement {
+    /// No marker (any more), or one that stays for the token check to report.
+    Done,
+    /// GitLab could not be asked, or a rotation is running: try again later.
+    Open,
+}
+
+impl Actions {
+    /// At start: every configured workspace with a rotation marker is
+    /// settled, or remembered to be settled after its next round.
+    pub async fn settle_interrupted_rotations(&self) {
+        for ws in &self.runtime.config().workspaces {
+            match self.store.read_marker(&ws.name) {
+                Ok(None) => {}
+                Ok(Some(marker)) => {
+                    if self.settle(&marker, "at start").await == Settlement::Open {
+                        self.unsettled().insert(ws.name.clone());
+                    }
+                }
+                // The token check reads the marker too, and reports the error.
+                Err(e) => tracing::error!(workspace = %ws.name, error = %e, "Cannot read the rotation marker"),
+            }
+        }
+    }
+
+    /// After a round: settles the workspaces left open whose token check
+    /// passed, which means GitLab answers again.
+    pub(super) async fn settle_where_the_token_works(&self, status: &StatusStore) {
+        let ready: Vec<String> = self
+            .unsettled()
+            .iter()
+            .filter(|ws| {
+                status
+                    .get(&token_check(ws))
+                    .is_some_and(|s| !s.is_blocked() && s.outcome.status.is_usable())
+            })
+            .cloned()
+            .collect();
+        for ws in ready {
+            let settled = match self.store.read_marker(&ws) {
+                Ok(Some(marker)) => self.settle(&marker, "after a round").await == Settlement::Done,
+                Ok(None) => true,
+                Err(_) => false,
+            };
+            if settled {
+                self.unsettled().remove(&ws);
+            }
+        }
+    }
+
+    /// Asks GitLab whether the stored token still works, and acts on the answer.
+    async fn settle(&self, marker: &RotationMarker, when: &str) -> Settlement {
+        let workspace = marker.workspace.as_str();
+        let lock = self.rotation_lock(workspace);
+        // A rotation running now writes and removes its own marker.
+        let Ok(_guard) = lock.try_lock() else {
+            return Settlement::Open;
+        };
+        let (Ok(mut ws), Ok(conn)) = (self.workspace(workspace), self.connection(workspace)) else {
+            // Not configured or not connected any more: no token to lose,
+            // and connecting again makes a new one.
+            return Settlement::Done;
+        };
+        let Ok(url) = instance_url::normalize(&conn.instance_url) else {
+            return Settlement::Done;
+        };
+        ws.instance_url = url.clone();
+        let Ok(client) = self.client(&ws, &url, conn.token.clone()) else {
+            return Settlement::Open;
+        };
+        let started = crate::report::rfc3339(marker.started_at);
+        let mut entry = AuditEntry::new(workspace, Actor::Daemon, AuditAction::SettleRotation, AuditResult::Ok);
+        match client.token_self().await {
+            Ok(info) if info.active => {
+                if let Err(e) = self.store.clear_marker(workspace) {
+                    tracing::warn!(workspace, error = %e, "Cannot remove the rotation marker; trying again after the next round");
+                    return Settlement::Open;
+                }
+                tracing::info!(
+                    workspace,
+                    token_id = info.id,
+                    "Interrupted rotation settled: the stored token works"
+                );
+                entry.token_id = Some(info.id);
+                entry.detail = Some(format!(
+                    "{when}: the rotation started {started} ({}) never reached GitLab or was saved in time; the stored token works",
+                    marker.trigger
+                ));
+            }
+            Err(e) if !e.root().is_auth_failure() => {
+                tracing::info!(workspace, error = %e, "Cannot settle the interrupted rotation yet: GitLab did not answer");
+                return Settlement::Open;
+            }
+            _ => {
+                tracing::warn!(
+                    workspace,
+                    old_token_id = marker.old_token_id,
+                    "An interrupted rotation lost the token: GitLab rejects the stored one"
+                );
+                entry.result = AuditResult::Failed(Reason::TokenLostInRotation.code().to_owned());
+                entry.token_id = Some(marker.old_token_id);
+                entry.detail = Some(format!(
+                    "{when}: GitLab rejects the stored token; the rotation started {started} ({}) got a new token that was never saved",
+                    marker.trigger
+                ));
+            }
+        }
+        self.audit(&entry);
+        Settlement::Done
+    }
+
+    pub(super) fn unsettled(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<String>> {
+        self.unsettled.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,142 @@
+//! Building a workspace for the scheduler: its settings with the stored
+//! connection applied, its GitLab context and its plan of checks. The daemon
+//! ([`super::Runtime`]) and one-shot `labwatch check` build workspaces the
+//! same way, here.
+
+use std::sync::Arc;
+
+use crate::checks::{self, Shared, TokenSource, WorkspaceGitlab};
+use crate::config::{Config, RepositoryRef, WorkspaceConfig, instance_url};
+use crate::engine::Plan;
+use crate::gitlab::types::{TokenInfo, User};
+use crate::report::ConnectionView;
+use crate::store::{Store, StoredConnection};
+
+/// One workspace, ready to schedule.
+pub struct Built {
+    pub plan: Arc<Plan>,
+    /// What its checks share; it remembers what they saw.
+    pub gitlab: Arc<WorkspaceGitlab>,
+    /// What the store says about its connection, shown until the token
+    /// check has seen the token itself.
+    pub stored: Option<ConnectionView>,
+}
+
+impl Built {
+    /// What `/status` shows of the connection: what the token check saw,
+    /// else what the store says, else whether there is a token at all.
+    pub fn connection(&self) -> ConnectionView {
+        self.gitlab
+            .observed_connection()
+            .or_else(|| self.stored.clone())
+            .unwrap_or_else(|| ConnectionView {
+                connected: self.gitlab.has_token(),
+                ..ConnectionView::default()
+            })
+    }
+}
+
+/// Builds workspace `name` of `config`, with its connection from `store`
+/// when there is one; `None` for a workspace the config does not have.
+pub fn build(config: &Config, name: &str, store: Option<&Arc<Store>>, shared: &Shared) -> Option<Built> {
+    let ws = config.workspace(name)?;
+    let (effective, source, stored) = effective(ws, store);
+    let gitlab = Arc::new(WorkspaceGitlab::with_source(&effective, shared, source));
+    let checks = checks::planned(config, &effective, gitlab.clone());
+    let plan = Arc::new(Plan::new(
+        ws.name.clone(),
+        instance_url::display(&effective.instance_url),
+        checks,
+    ));
+    let stored = stored.map(|conn| stored_view(&conn, &effective));
+    Some(Built { plan, gitlab, stored })
+}
+
+/// Every workspace of `config`, in config order.
+pub fn build_all(config: &Config, store: Option<&Arc<Store>>, shared: &Shared) -> Vec<Built> {
+    config
+        .workspaces
+        .iter()
+        .filter_map(|ws| build(config, &ws.name, store, shared))
+        .collect()
+}
+
+/// The plans of every workspace, with tokens from `token_file` alone.
+pub fn plans(config: &Config, shared: &Shared) -> Vec<Arc<Plan>> {
+    build_all(config, None, shared).into_iter().map(|b| b.plan).collect()
+}
+
+/// The workspace's settings with its stored connection applied — the
+/// connected instance and the chosen repositories win over the config's —
+/// where its token comes from, and the stored connection itself.
+fn effective(
+    ws: &WorkspaceConfig,
+    store: Option<&Arc<Store>>,
+) -> (WorkspaceConfig, TokenSource, Option<StoredConnection>) {
+    let Some(store) = store else {
+        return (ws.clone(), TokenSource::ConfigFile, None);
+    };
+    let mut effective = ws.clone();
+    let mut disconnected = None;
+    let mut stored = None;
+    let token = match store.load(&ws.name) {
+        Ok(Some(conn)) => {
+            if let Ok(url) = instance_url::normalize(&conn.instance_url) {
+                effective.instance_url = url;
+            }
+            if let Some(repos) = &conn.repositories {
+                let host = RepositoryRef::host_of(&effective.instance_url);
+                effective.repositories = repos
+                    .iter()
+                    .filter_map(|r| RepositoryRef::parse(r).ok())
+                    .map(|r| r.relative_to(&host))
+                    .collect();
+            }
+            let token = conn.token.clone();
+            stored = Some(conn);
+            Ok(Some(token))
+        }
+        Ok(None) => match store.read_disconnected(&ws.name) {
+            Ok(record) => {
+                disconnected = record;
+                Ok(None)
+            }
+            Err(e) => {
+                tracing::error!(workspace = %ws.name, error = %e, "Cannot read the disconnect record");
+                Err(e.to_string())
+            }
+        },
+        Err(e) => {
+            tracing::error!(workspace = %ws.name, error = %e, "Cannot read the stored connection");
+            Err(e.to_string())
+        }
+    };
+    let source = TokenSource::Store {
+        store: store.clone(),
+        token,
+        disconnected,
+    };
+    (effective, source, stored)
+}
+
+/// The stored connection as `/status` shows it.
+fn stored_view(conn: &StoredConnection, ws: &WorkspaceConfig) -> ConnectionView {
+    let info = TokenInfo {
+        id: conn.token_id,
+        name: conn.token_name.clone(),
+        revoked: false,
+        active: true,
+        scopes: conn.scopes.clone(),
+        user_id: Some(conn.user_id),
+        expires_at: conn.expires_at,
+        created_at: conn.created_at,
+    };
+    let user = User {
+        id: conn.user_id,
+        username: conn.username.clone(),
+        name: None,
+        state: None,
+        web_url: None,
+    };
+    checks::connection_view(ws, info, Some(user))
+}
