@@ -37,19 +37,13 @@
 pub mod actions;
 pub mod checks;
 pub mod cli;
-pub mod commands;
 pub mod config;
 pub mod daemon;
-pub mod demo;
 pub mod engine;
 pub mod files;
 pub mod gitlab;
-// `exp` and `pow` for the process, so the C math library is not loaded.
 pub mod http;
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-mod math;
 pub mod metrics;
-pub mod remote;
 pub mod report;
 pub mod runtime;
 pub mod sim;

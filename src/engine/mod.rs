@@ -6,7 +6,6 @@
 mod check;
 mod history;
 mod measurements;
-mod memory;
 mod outcome;
 pub mod reason;
 mod scheduler;
@@ -15,7 +14,6 @@ mod store;
 pub use check::{Check, CheckFuture, RunContext};
 pub use history::{HISTORY_CAPACITY, History, Transition};
 pub use measurements::Measurements;
-pub use memory::tune_allocator;
 pub use outcome::{Outcome, Status};
 pub use reason::Reason;
 pub use scheduler::{Plan, PlannedCheck, Scheduler, run_once};

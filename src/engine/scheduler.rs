@@ -156,7 +156,6 @@ impl Scheduler {
         loop {
             self.pass(&plan, &mut due, &mut rng, plan.next_round()).await;
             self.store.finish_pass(&plan.workspace);
-            super::memory::release_free_memory();
             if first {
                 tracing::info!(workspace = %plan.workspace, "First round finished");
                 first = false;

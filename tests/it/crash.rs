@@ -180,9 +180,8 @@ async fn killed_after_gitlab_answered_the_loss_is_diagnosed() {
         "{token}"
     );
     assert!(
-        logs.iter().any(|l| l.contains(
-            r#""actor":"daemon","action":"settle-rotation","result":"token-lost-in-rotation""#
-        )),
+        logs.iter()
+            .any(|l| l.contains(r#""actor":"daemon","action":"settle-rotation","result":"token-lost-in-rotation""#)),
         "the loss is audited: {logs:?}"
     );
     assert!(

@@ -37,6 +37,7 @@ struct Lab {
 
 impl Lab {
     fn new() -> Lab {
+        crate::support::process::become_subreaper();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("token"), TOKEN).unwrap();
         Lab { dir }

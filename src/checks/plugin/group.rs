@@ -7,8 +7,11 @@
 //! something that never reaps. So labwatch:
 //!
 //! - starts each plugin as the leader of a new process group;
-//! - marks itself a *child subreaper* (Linux `PR_SET_CHILD_SUBREAPER`), so
-//!   the plugin's orphaned children are re-parented to labwatch, not PID 1;
+//! - is a *child subreaper* (Linux `PR_SET_CHILD_SUBREAPER`), so the
+//!   plugin's orphaned children are re-parented to labwatch, not PID 1. The
+//!   flag is process-wide, so the executable sets it at start
+//!   (`src/bin/labwatch/process/subreaper.rs`); a process that runs plugins
+//!   without it still kills the group, and leaves the orphans to PID 1;
 //! - waits for the leader's exit *without* reaping it (`waitid` with
 //!   `WNOWAIT`): while the leader is a zombie its pid, and so the group id,
 //!   cannot be reused — then SIGKILLs the group (whatever the plugin left
@@ -23,26 +26,12 @@
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 
-use libc::{ECHILD, EINTR, P_PID, PR_SET_CHILD_SUBREAPER, SIGKILL, WEXITED, WNOWAIT, kill, prctl, waitid, waitpid};
+use libc::{ECHILD, EINTR, P_PID, SIGKILL, WEXITED, WNOWAIT, kill, waitid, waitpid};
 
 fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
-}
-
-/// Makes labwatch the reaper of its plugins' orphans. Idempotent; a failure
-/// (not Linux, or forbidden) is logged once and orphans go to PID 1 instead.
-pub fn become_subreaper() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: prctl with an integer option and one integer argument has
-        // no memory effects; it only sets a flag on this process.
-        let rc = unsafe { prctl(PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong) };
-        if rc != 0 {
-            tracing::warn!(error = %std::io::Error::last_os_error(), "Cannot become the child subreaper; children of killed plugins are left to PID 1");
-        }
-    });
 }
 
 /// A running plugin's group. `kill` is safe to call at any time: once the
@@ -100,7 +89,8 @@ impl Group {
     }
 
     /// Reaps the group's other members, which the subreaper flag made
-    /// labwatch's children when the leader died; blocks until none is left.
+    /// labwatch's children when the leader died; blocks until none is left
+    /// (at once, without the flag: they are not labwatch's to reap).
     pub fn reap_members(&self) {
         let mut raw = 0;
         loop {

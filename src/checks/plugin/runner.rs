@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
-use super::group::{self, Group};
+use super::group::Group;
 
 /// Each of stdout and stderr is kept up to this size; the rest is read
 /// and thrown away, so a chatty plugin never blocks on a full pipe.
@@ -82,7 +82,6 @@ pub struct Finished {
 
 /// Runs the plugin to its end. `Err` only when it could not be started.
 pub async fn run(inv: Invocation<'_>) -> std::io::Result<Finished> {
-    group::become_subreaper();
     let mut cmd = std::process::Command::new(inv.program);
     let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
     cmd.args(inv.args)

@@ -148,3 +148,17 @@ impl Drop for Daemon {
         let _ = self.child.wait();
     }
 }
+
+/// Makes the test process the reaper of its plugins' orphans, as the
+/// `labwatch` executable makes itself at start: tests that run plugins in
+/// this process check that a killed plugin's children are reaped, and
+/// without the flag those go to PID 1, which here may never reap them.
+pub fn become_subreaper() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: prctl with an integer option and one integer argument has
+        // no memory effects; it only sets a flag on this process.
+        let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong) };
+        assert_eq!(rc, 0, "PR_SET_CHILD_SUBREAPER: {}", std::io::Error::last_os_error());
+    });
+}

@@ -1,5 +1,5 @@
 //! [`AdminClient`]: HTTP calls to a running daemon's admin API, with every
-//! failure turned into a [`RemoteError`] that says what to do: no daemon
+//! failure turned into a [`AdminError`] that says what to do: no daemon
 //! (69), refused admin token or admin API off (77), refused request (65),
 //! daemon or GitLab failing (75), not a labwatch answer (76), no HTTP
 //! client (70).
@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::error::{Kind, RemoteError};
+use super::error::{AdminError, Kind};
 use crate::wire::ErrorBody;
 
 /// Connect and rotate verify against GitLab before answering; a slow
@@ -29,18 +29,18 @@ pub struct AdminClient {
 }
 
 /// `--daemon`: http(s), no credentials (they would end up in messages).
-pub fn daemon_url(text: &str) -> Result<Url, RemoteError> {
+pub fn daemon_url(text: &str) -> Result<Url, AdminError> {
     let url = Url::parse(text).map_err(|e| {
-        RemoteError::usage(format!("--daemon `{text}` is not a URL: {e}"))
+        AdminError::usage(format!("--daemon `{text}` is not a URL: {e}"))
             .step("Write it like http://127.0.0.1:9471 (the daemon's `listen` in [server]).")
     })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(RemoteError::usage(format!(
+        return Err(AdminError::usage(format!(
             "--daemon `{text}` must start with http:// or https://"
         )));
     }
     if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
-        return Err(RemoteError::usage(
+        return Err(AdminError::usage(
             "--daemon must hold no user, password or query; the admin token goes in --admin-token-file",
         ));
     }
@@ -48,10 +48,10 @@ pub fn daemon_url(text: &str) -> Result<Url, RemoteError> {
 }
 
 impl AdminClient {
-    pub fn new(base: Url, token: SecretString) -> Result<AdminClient, RemoteError> {
+    pub fn new(base: Url, token: SecretString) -> Result<AdminClient, AdminError> {
         // reqwest is built without a default TLS provider: hand it ours,
         // which trusts the system roots (needed even for plain http).
-        let tls = crate::tls::client_config(None).map_err(|e| RemoteError::new(Kind::Internal, e))?;
+        let tls = crate::tls::client_config(None).map_err(|e| AdminError::new(Kind::Internal, e))?;
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured((*tls).clone())
             .redirect(reqwest::redirect::Policy::none())
@@ -59,7 +59,7 @@ impl AdminClient {
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("labwatch/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| RemoteError::new(Kind::Internal, format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| AdminError::new(Kind::Internal, format!("cannot build the HTTP client: {e}")))?;
         Ok(AdminClient { http, base, token })
     }
 
@@ -79,7 +79,7 @@ impl AdminClient {
         segments: &[&str],
         query: &[(&str, String)],
         body: Option<&(impl Serialize + ?Sized)>,
-    ) -> Result<T, RemoteError> {
+    ) -> Result<T, AdminError> {
         let mut req = self
             .http
             .request(method, self.url(segments))
@@ -98,10 +98,10 @@ impl AdminClient {
         Err(self.refused(status, response).await)
     }
 
-    fn send_failed(&self, e: &reqwest::Error) -> RemoteError {
+    fn send_failed(&self, e: &reqwest::Error) -> AdminError {
         let cause = root_cause(e);
         if e.is_connect() {
-            return RemoteError::new(
+            return AdminError::new(
                 Kind::Unreachable,
                 format!("cannot reach the daemon at {}: {cause}", self.base),
             )
@@ -112,7 +112,7 @@ impl AdminClient {
             .step("Point this command at it with --daemon URL (or LABWATCH_DAEMON).");
         }
         if e.is_timeout() {
-            return RemoteError::new(
+            return AdminError::new(
                 Kind::Temporary,
                 format!(
                     "the daemon at {} did not answer within {} s",
@@ -122,15 +122,15 @@ impl AdminClient {
             )
             .step("GitLab may be slow; see `labwatch check` or the daemon's log, then retry.");
         }
-        RemoteError::new(
+        AdminError::new(
             Kind::Temporary,
             format!("the request to the daemon at {} failed: {cause}", self.base),
         )
         .step("Retry; if it keeps failing, look at the daemon's log.")
     }
 
-    fn not_labwatch(&self, why: &str) -> RemoteError {
-        RemoteError::new(
+    fn not_labwatch(&self, why: &str) -> AdminError {
+        AdminError::new(
             Kind::Protocol,
             format!("the server at {} is not a labwatch daemon: {why}", self.base),
         )
@@ -139,7 +139,7 @@ impl AdminClient {
 
     /// A non-2xx answer: the daemon's `{error, message, remediation}` with
     /// an exit code chosen by status, plus fixes for the admin-token cases.
-    async fn refused(&self, status: StatusCode, response: Response) -> RemoteError {
+    async fn refused(&self, status: StatusCode, response: Response) -> AdminError {
         let retry_after = response
             .headers()
             .get(header::RETRY_AFTER)
@@ -149,7 +149,7 @@ impl AdminClient {
         let Ok(api) = serde_json::from_slice::<ErrorBody>(&body) else {
             return self.not_labwatch(&format!("it answered HTTP {status} without a labwatch error"));
         };
-        let mut e = RemoteError::new(kind_of(status, &api.error), api.message);
+        let mut e = AdminError::new(kind_of(status, &api.error), api.message);
         e.code = Some(api.error.clone());
         e.remediation = api.remediation;
         match (status, api.error.as_str()) {

@@ -1,22 +1,9 @@
-//! [`RemoteError`]: why an admin command did not do what was asked, as a
+//! [`AdminError`]: why an admin command did not do what was asked, as a
 //! message, the numbered steps that fix it, and a sysexits exit code.
 
 use std::fmt::Write;
 
-/// sysexits EX_USAGE: the command line (or the missing admin token) is wrong.
-pub const EX_USAGE: u8 = 64;
-/// sysexits EX_DATAERR: the daemon refused the request (400, 403, 404, 409, 422).
-pub const EX_DATAERR: u8 = 65;
-/// sysexits EX_SOFTWARE: labwatch could not set itself up (TLS, HTTP client).
-pub const EX_SOFTWARE: u8 = 70;
-/// sysexits EX_UNAVAILABLE: no daemon answered at `--daemon`.
-pub const EX_UNAVAILABLE: u8 = 69;
-/// sysexits EX_TEMPFAIL: the daemon or GitLab failed (5xx, 502, 429); retry later.
-pub const EX_TEMPFAIL: u8 = 75;
-/// sysexits EX_PROTOCOL: the answer is not what a labwatch daemon sends.
-pub const EX_PROTOCOL: u8 = 76;
-/// sysexits EX_NOPERM: wrong admin token, or the admin API is off.
-pub const EX_NOPERM: u8 = 77;
+use crate::cli::exit::{EX_DATAERR, EX_NOPERM, EX_PROTOCOL, EX_SOFTWARE, EX_TEMPFAIL, EX_UNAVAILABLE, EX_USAGE};
 
 /// What went wrong, in the terms of the exit code it maps to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +34,7 @@ impl Kind {
 /// Never holds a token: messages come from the daemon (which never echoes
 /// one) or are written here.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteError {
+pub struct AdminError {
     pub kind: Kind,
     /// The daemon's reason code (`token-expired`, `conflict`, …) when it sent one.
     pub code: Option<String>,
@@ -55,9 +42,9 @@ pub struct RemoteError {
     pub remediation: Vec<String>,
 }
 
-impl RemoteError {
-    pub fn new(kind: Kind, message: impl Into<String>) -> RemoteError {
-        RemoteError {
+impl AdminError {
+    pub fn new(kind: Kind, message: impl Into<String>) -> AdminError {
+        AdminError {
             kind,
             code: None,
             message: message.into(),
@@ -65,11 +52,11 @@ impl RemoteError {
         }
     }
 
-    pub fn usage(message: impl Into<String>) -> RemoteError {
-        RemoteError::new(Kind::Usage, message)
+    pub fn usage(message: impl Into<String>) -> AdminError {
+        AdminError::new(Kind::Usage, message)
     }
 
-    pub fn step(mut self, step: impl Into<String>) -> RemoteError {
+    pub fn step(mut self, step: impl Into<String>) -> AdminError {
         self.remediation.push(step.into());
         self
     }
@@ -92,13 +79,13 @@ impl RemoteError {
     }
 }
 
-impl std::fmt::Display for RemoteError {
+impl std::fmt::Display for AdminError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for RemoteError {}
+impl std::error::Error for AdminError {}
 
 #[cfg(test)]
 mod tests {
@@ -106,7 +93,7 @@ mod tests {
 
     #[test]
     fn render_numbers_the_steps_after_the_message_and_code() {
-        let mut e = RemoteError::new(Kind::Rejected, "The token expired.")
+        let mut e = AdminError::new(Kind::Rejected, "The token expired.")
             .step("Create a new token.")
             .step("Renew.");
         e.code = Some("token-expired".into());

@@ -1,5 +1,5 @@
 //! The admin commands (`labwatch connect|renew|rotate|disconnect|repos`):
-//! the client side of a running daemon's admin API (DESIGN §3.2).
+//! the client side of a running daemon's admin API (`docs/admin-api.md`).
 //!
 //! - [`secret`]: the admin token (file or `LABWATCH_ADMIN_TOKEN`) and the
 //!   GitLab token (file or stdin, never argv), as `SecretString`s.
@@ -17,12 +17,12 @@ pub mod secret;
 
 use reqwest::Method;
 
-use crate::cli::{ConnectArgs, DaemonArgs, DisconnectArgs, RenewArgs, ReposArgs, RotateArgs};
+use super::args::{ConnectArgs, DaemonArgs, DisconnectArgs, RenewArgs, ReposArgs, RotateArgs};
 use crate::wire::{
     ConnectBody, Connected, Disconnected, RepoPage, RotateBody, Rotated, TokenBody, Updated, WatchedRepositories,
 };
 use client::AdminClient;
-use error::RemoteError;
+use error::AdminError;
 
 pub async fn connect(args: ConnectArgs) -> u8 {
     finish(try_connect(args).await)
@@ -45,7 +45,7 @@ pub async fn repos(args: ReposArgs) -> u8 {
 }
 
 /// Prints the outcome where it belongs and turns it into the exit code.
-fn finish(result: Result<String, RemoteError>) -> u8 {
+fn finish(result: Result<String, AdminError>) -> u8 {
     match result {
         Ok(text) => {
             print!("{text}");
@@ -60,14 +60,14 @@ fn finish(result: Result<String, RemoteError>) -> u8 {
 
 /// The admin token is resolved before anything else, so a missing one
 /// fails before the GitLab token is asked for.
-fn admin_client(args: &DaemonArgs) -> Result<AdminClient, RemoteError> {
+fn admin_client(args: &DaemonArgs) -> Result<AdminClient, AdminError> {
     let base = client::daemon_url(&args.daemon)?;
     let env = std::env::var(secret::ADMIN_TOKEN_ENV).ok();
     let token = secret::admin_token(args.admin_token_file.as_deref(), env)?;
     AdminClient::new(base, token)
 }
 
-async fn try_connect(args: ConnectArgs) -> Result<String, RemoteError> {
+async fn try_connect(args: ConnectArgs) -> Result<String, AdminError> {
     let client = admin_client(&args.daemon)?;
     let token = secret::gitlab_token(args.token_file.as_deref(), &args.workspace)?;
     let body = ConnectBody {
@@ -82,7 +82,7 @@ async fn try_connect(args: ConnectArgs) -> Result<String, RemoteError> {
     Ok(render::connected(&connected))
 }
 
-async fn try_renew(args: RenewArgs) -> Result<String, RemoteError> {
+async fn try_renew(args: RenewArgs) -> Result<String, AdminError> {
     let client = admin_client(&args.daemon)?;
     let token = secret::gitlab_token(args.token_file.as_deref(), &args.workspace)?;
     let body = TokenBody {
@@ -96,7 +96,7 @@ async fn try_renew(args: RenewArgs) -> Result<String, RemoteError> {
     Ok(render::updated(&updated, args.revoke_old))
 }
 
-async fn try_rotate(args: RotateArgs) -> Result<String, RemoteError> {
+async fn try_rotate(args: RotateArgs) -> Result<String, AdminError> {
     let client = admin_client(&args.daemon)?;
     let body = RotateBody {
         expires_at: args.expires_at,
@@ -108,7 +108,7 @@ async fn try_rotate(args: RotateArgs) -> Result<String, RemoteError> {
     Ok(render::rotated(&rotated))
 }
 
-async fn try_disconnect(args: DisconnectArgs) -> Result<String, RemoteError> {
+async fn try_disconnect(args: DisconnectArgs) -> Result<String, AdminError> {
     let client = admin_client(&args.daemon)?;
     let query = if args.revoke {
         vec![("revoke", "true".to_owned())]
@@ -122,7 +122,7 @@ async fn try_disconnect(args: DisconnectArgs) -> Result<String, RemoteError> {
     Ok(render::disconnected(&done, args.revoke))
 }
 
-async fn try_repos(args: ReposArgs) -> Result<String, RemoteError> {
+async fn try_repos(args: ReposArgs) -> Result<String, AdminError> {
     let client = admin_client(&args.daemon)?;
     let segments = ["workspaces", args.workspace.as_str(), "repositories"];
     if let Some(list) = &args.set {

@@ -1,4 +1,4 @@
-//! Command-line definitions (clap). Behaviour lives in [`crate::commands`].
+//! Command-line definitions (clap). What each command does is [`super::execute`].
 
 use std::path::PathBuf;
 

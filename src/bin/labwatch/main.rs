@@ -1,18 +1,21 @@
-//! The `labwatch` binary: parse the command line, set up logging, run the
-//! command, map its result to an exit code. Nothing else lives here.
+//! The `labwatch` executable: apply the process-wide policy ([`process`]),
+//! parse the command line, set up logging, run the command, map its result
+//! to an exit code. What the commands do lives in the library.
+
+mod process;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use labwatch::cli::{Cli, Command, LogFormat};
-use labwatch::commands::{self, EX_USAGE};
+use labwatch::cli::exit::{EX_UNAVAILABLE, EX_USAGE};
+use labwatch::cli::{self, Cli, Command, LogFormat};
 use tracing_subscriber::filter::{LevelFilter, Targets};
 
 fn main() -> ExitCode {
-    labwatch::engine::tune_allocator();
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    process::allocator::tune();
+    let parsed = match Cli::try_parse() {
+        Ok(parsed) => parsed,
         Err(e) => {
             // clap exits 2 on usage errors, which would read as "critical".
             let code = if e.use_stderr() { EX_USAGE } else { 0 };
@@ -22,24 +25,27 @@ fn main() -> ExitCode {
     };
     // The daemon logs its life; one-shot commands print their result and
     // only log what went wrong with labwatch itself.
-    let level = if matches!(cli.command, Command::Run(_)) {
+    let level = if matches!(parsed.command, Command::Run(_)) {
         LevelFilter::INFO
     } else {
         LevelFilter::ERROR
     };
-    init_logging(cli.log_format, level);
+    init_logging(parsed.log_format, level);
+    process::subreaper::become_subreaper();
+    let trim = std::sync::Arc::new(process::allocator::IdleTrim::default());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(worker_threads())
+        .on_thread_park(move || trim.on_idle())
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("labwatch: cannot start the async runtime: {e}");
-            return ExitCode::from(commands::EX_UNAVAILABLE);
+            return ExitCode::from(EX_UNAVAILABLE);
         }
     };
-    match runtime.block_on(commands::execute(cli.command)) {
+    match runtime.block_on(cli::execute(parsed.command)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("{e}");

@@ -9,20 +9,20 @@ use std::path::Path;
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
-use super::error::RemoteError;
+use super::error::AdminError;
 
 /// Where the admin token comes from when `--admin-token-file` is not given.
 pub const ADMIN_TOKEN_ENV: &str = "LABWATCH_ADMIN_TOKEN";
 
 /// The admin token: `--admin-token-file` wins over `LABWATCH_ADMIN_TOKEN`
 /// (`env` is that variable's value, passed in so tests need no process env).
-pub fn admin_token(file: Option<&Path>, env: Option<String>) -> Result<SecretString, RemoteError> {
+pub fn admin_token(file: Option<&Path>, env: Option<String>) -> Result<SecretString, AdminError> {
     if let Some(path) = file {
         return from_file(path, "--admin-token-file");
     }
     let env = Zeroizing::new(env.unwrap_or_default());
     if env.trim().is_empty() {
-        return Err(RemoteError::usage("no admin token: this command needs the daemon's admin token")
+        return Err(AdminError::usage("no admin token: this command needs the daemon's admin token")
             .step("Pass the file the daemon's `admin_token_file` ([server] in its config) names: --admin-token-file FILE.")
             .step(format!("Or put the token in the {ADMIN_TOKEN_ENV} environment variable.")));
     }
@@ -31,25 +31,25 @@ pub fn admin_token(file: Option<&Path>, env: Option<String>) -> Result<SecretStr
 
 /// The GitLab token: from `file`, else one line of stdin (with a prompt on
 /// stderr when stdin is a terminal).
-pub fn gitlab_token(file: Option<&Path>, workspace: &str) -> Result<SecretString, RemoteError> {
+pub fn gitlab_token(file: Option<&Path>, workspace: &str) -> Result<SecretString, AdminError> {
     match file {
         Some(path) => from_file(path, "--token-file"),
         None => from_stdin(workspace),
     }
 }
 
-fn from_file(path: &Path, flag: &str) -> Result<SecretString, RemoteError> {
+fn from_file(path: &Path, flag: &str) -> Result<SecretString, AdminError> {
     let text = crate::files::read_text_capped(path, crate::files::MAX_TOKEN_FILE)
         .map(Zeroizing::new)
         .map_err(|e| {
-            RemoteError::usage(format!("cannot read {flag} `{}`: {e}", path.display()))
+            AdminError::usage(format!("cannot read {flag} `{}`: {e}", path.display()))
                 .step(format!("Point {flag} at a readable file that holds only the token."))
         })?;
     one_word(&text, &format!("{flag} `{}`", path.display()))
 }
 
 /// Reads one line. Blocking is fine: the command does nothing else meanwhile.
-fn from_stdin(workspace: &str) -> Result<SecretString, RemoteError> {
+fn from_stdin(workspace: &str) -> Result<SecretString, AdminError> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         let mut err = std::io::stderr();
@@ -63,9 +63,9 @@ fn from_stdin(workspace: &str) -> Result<SecretString, RemoteError> {
     stdin
         .lock()
         .read_line(&mut line)
-        .map_err(|e| RemoteError::usage(format!("cannot read the token from stdin: {e}")))?;
+        .map_err(|e| AdminError::usage(format!("cannot read the token from stdin: {e}")))?;
     if line.trim().is_empty() {
-        return Err(RemoteError::usage("no token on stdin")
+        return Err(AdminError::usage("no token on stdin")
             .step(format!(
                 "Pipe the token in: `labwatch … --workspace {workspace} < token.txt`."
             ))
@@ -76,14 +76,14 @@ fn from_stdin(workspace: &str) -> Result<SecretString, RemoteError> {
 
 /// The trimmed text as a secret; empty or with inner whitespace is refused
 /// (a GitLab or admin token is one word), without quoting it.
-fn one_word(text: &str, source: &str) -> Result<SecretString, RemoteError> {
+fn one_word(text: &str, source: &str) -> Result<SecretString, AdminError> {
     let token = text.trim();
     if token.is_empty() {
-        return Err(RemoteError::usage(format!("{source} holds no token")).step("Put the token, alone, on one line."));
+        return Err(AdminError::usage(format!("{source} holds no token")).step("Put the token, alone, on one line."));
     }
     if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(
-            RemoteError::usage(format!("{source} holds more than one word; a token is a single word"))
+            AdminError::usage(format!("{source} holds more than one word; a token is a single word"))
                 .step("Put the token, alone, on one line."),
         );
     }

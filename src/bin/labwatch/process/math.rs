@@ -17,7 +17,15 @@
 //! shared libraries the daemon maps, so that shows.
 //!
 //! Only for Linux with glibc, the platform this was measured on; elsewhere
-//! the system's math library stays.
+//! the system's math library stays. Only in the executable: the library's
+//! tests, benchmarks and fuzz targets keep glibc's.
+
+// SAFETY (both definitions): `no_mangle` puts these under the C library's
+// names in the whole executable. That is sound because each has exactly the
+// C signature (`double f(double[, double])`, the C ABI), is a pure function
+// of its arguments like the C one (no errno, no global state), and is the
+// only definition of its name among the executable's objects (a second one
+// would fail to link, not silently win).
 
 /// The C library's `exp(3)`: e raised to `x`.
 #[unsafe(no_mangle)]

@@ -1,0 +1,16 @@
+//! Process-wide policy: choices that belong to the `labwatch` executable as
+//! a whole, not to the library that tests, benchmarks and fuzzers link too.
+//! Each part says why it exists:
+//!
+//! - [`allocator`]: glibc's allocator held to one arena and a fixed mmap
+//!   threshold, and freed memory given back to the kernel when the runtime
+//!   goes idle, so a daemon's resident size follows what it uses.
+//! - [`subreaper`]: labwatch adopts what its plugins leave behind, so a
+//!   killed plugin's children are reaped instead of piling up under PID 1.
+//! - [`math`]: `exp` and `pow` defined here, so the C math library is not
+//!   loaded for the two calls dependencies make.
+
+pub mod allocator;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod math;
+pub mod subreaper;
