@@ -20,7 +20,7 @@ use labwatch::config::Config;
 use labwatch::http::AppState;
 use labwatch::http::admin::AdminState;
 use labwatch::runtime::Runtime;
-use labwatch::store::Store;
+use labwatch::store::ConnectionStore;
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
 use serde_json::Value;
@@ -34,7 +34,7 @@ struct Harness {
     runtime: tokio::runtime::Runtime,
     /// The daemon's running workspaces (not tokio's runtime above).
     workspaces: Arc<Runtime>,
-    store: Arc<Store>,
+    store: Arc<ConnectionStore>,
     state: AppState,
     /// Holds the store's directory for as long as the process runs.
     _dir: tempfile::TempDir,
@@ -54,7 +54,7 @@ fn harness() -> &'static Harness {
             d = dir.path().display()
         );
         let config = Config::parse(&dir.path().join("fuzz.toml"), &text).expect("the harness config is valid");
-        let store = Arc::new(Store::with_key(&config.store.dir, [7; 32]).expect("a store in a fresh directory"));
+        let store = Arc::new(ConnectionStore::with_key(&config.store.dir, [7; 32]).expect("a store in a fresh directory"));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -2,7 +2,7 @@
 //! A workspace connected by the config's bootstrap `token_file` alone can be
 //! disconnected too. Either way a disconnect record stays in the store, so
 //! that file does not connect the workspace again while it holds the same
-//! token (see [`crate::store::Disconnected`]).
+//! token (see [`crate::store::DisconnectRecord`]).
 
 use secrecy::ExposeSecret;
 use time::OffsetDateTime;
@@ -11,7 +11,7 @@ use super::{ActionError, Actions};
 use crate::checks;
 use crate::config::instance_url;
 use crate::gitlab::GitlabError;
-use crate::store::{Actor, AuditAction, Disconnected as DisconnectRecord};
+use crate::store::{Actor, AuditAction, DisconnectRecord};
 use crate::wire::Disconnected;
 
 impl Actions {

@@ -35,7 +35,7 @@ pub use rotate::Trigger;
 use crate::config::WorkspaceConfig;
 use crate::gitlab::{ClientOptions, GitlabClient};
 use crate::runtime::Runtime;
-use crate::store::{Store, StoredConnection};
+use crate::store::{ConnectionStore, StoredConnection};
 use crate::wire::TokenSummary;
 
 /// Least time between two "run checks now" requests for the same scope, so
@@ -51,7 +51,7 @@ pub const PAUSE_AT_ENV: &str = "LABWATCH_PAUSE_AT";
 pub struct Actions {
     /// The running workspaces: their config, and the re-plan after a change.
     runtime: Arc<Runtime>,
-    store: Arc<Store>,
+    store: Arc<ConnectionStore>,
     /// Single flight per workspace for rotation.
     rotations: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Last "run now" per workspace (`None`: all).
@@ -74,7 +74,7 @@ fn token_summary(conn: &StoredConnection) -> TokenSummary {
 }
 
 impl Actions {
-    pub fn new(runtime: Arc<Runtime>, store: Arc<Store>) -> Actions {
+    pub fn new(runtime: Arc<Runtime>, store: Arc<ConnectionStore>) -> Actions {
         Actions {
             runtime,
             store,

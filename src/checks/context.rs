@@ -20,9 +20,9 @@ use crate::gitlab::types::format_date;
 use crate::gitlab::types::{TokenInfo, User};
 use crate::gitlab::{ClientOptions, GitlabClient, GitlabError, GitlabMetrics};
 use crate::report::{ConnectionView, TokenView, rfc3339};
-use crate::store::{Disconnected, Store};
+use crate::store::{ConnectionStore, DisconnectRecord};
 
-use super::listing::{Listing, Watched};
+use super::listing::{Listing, WatchedPaths};
 
 /// What every workspace's checks are built with, and keep across reloads.
 #[derive(Clone, Default)]
@@ -44,14 +44,14 @@ pub struct WorkspaceGitlab {
     /// `/user`, fetched once per token.
     identity: Mutex<Option<(u64, User)>>,
     /// The watched repository paths, for picking them out of the listing.
-    watched: Watched,
+    watched: WatchedPaths,
     /// The last member-project listing.
     listing: tokio::sync::Mutex<Option<CachedListing>>,
     /// Clone probe answers per repository path, per token generation.
     probes: Mutex<HashMap<String, (u64, CloneProbe)>>,
     /// The connection store, when the daemon has one: the token check reads
     /// the rotation marker a crash may have left there.
-    pub store: Option<Arc<Store>>,
+    pub store: Option<Arc<ConnectionStore>>,
     /// Why the stored connection could not be read (wrong key, tampered
     /// file); the token check reports it instead of running.
     pub store_error: Option<String>,
@@ -72,9 +72,9 @@ pub enum TokenSource {
     /// be read; and when not connected, the disconnect the bootstrap
     /// `token_file` must respect.
     Store {
-        store: Arc<Store>,
+        store: Arc<ConnectionStore>,
         token: Result<Option<SecretString>, String>,
-        disconnected: Option<Disconnected>,
+        disconnected: Option<DisconnectRecord>,
     },
 }
 
@@ -123,7 +123,7 @@ impl WorkspaceGitlab {
             client,
             token: Mutex::new(None),
             identity: Mutex::new(None),
-            watched: Watched::new(ws.repositories.iter().map(|r| r.path.as_str())),
+            watched: WatchedPaths::new(ws.repositories.iter().map(|r| r.path.as_str())),
             listing: tokio::sync::Mutex::new(None),
             probes: Mutex::new(HashMap::new()),
             store,

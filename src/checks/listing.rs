@@ -54,11 +54,11 @@ impl From<Project> for ProjectFacts {
 
 /// The watched paths of a workspace, lower-cased (GitLab paths are
 /// case-insensitive).
-pub struct Watched(HashSet<Box<str>>);
+pub struct WatchedPaths(HashSet<Box<str>>);
 
-impl Watched {
-    pub fn new<'a>(paths: impl IntoIterator<Item = &'a str>) -> Watched {
-        Watched(paths.into_iter().map(|p| p.to_lowercase().into_boxed_str()).collect())
+impl WatchedPaths {
+    pub fn new<'a>(paths: impl IntoIterator<Item = &'a str>) -> WatchedPaths {
+        WatchedPaths(paths.into_iter().map(|p| p.to_lowercase().into_boxed_str()).collect())
     }
 
     fn contains(&self, lower: &str) -> bool {
@@ -73,7 +73,7 @@ pub struct Listing(HashMap<Box<str>, ProjectFacts>);
 impl Listing {
     /// Lists every member project (one request per 100) and keeps the
     /// watched ones.
-    pub async fn fetch(client: &GitlabClient, watched: &Watched) -> Result<Listing, GitlabError> {
+    pub async fn fetch(client: &GitlabClient, watched: &WatchedPaths) -> Result<Listing, GitlabError> {
         let mut listing = HashMap::new();
         client
             .member_projects(|p: Project| {
@@ -139,6 +139,6 @@ mod tests {
         assert_eq!(listing.get("acme/api").map(|f| f.id), Some(1));
         assert_eq!(listing.get("ACME/Api").map(|f| f.id), Some(1));
         assert!(listing.get("acme/web").is_none());
-        assert!(Watched::new(["Acme/API"]).contains("acme/api"));
+        assert!(WatchedPaths::new(["Acme/API"]).contains("acme/api"));
     }
 }

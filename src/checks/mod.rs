@@ -32,16 +32,10 @@ use crate::engine::{Check, PlannedCheck};
 use http_check::HttpCheck;
 use plugin::PluginCheck;
 
-pub use crate::config::{BUILTIN_CHECKS, DEPENDABLE_BUILTINS};
-
+/// Whether `name` is a built-in check (`instance`, `token`, …) rather than
+/// a configured one.
 pub fn is_builtin(name: &str) -> bool {
-    BUILTIN_CHECKS.contains(&name)
-}
-
-/// The checks of one workspace, dependencies before dependents, with the
-/// token from `token_file`.
-pub fn for_workspace(ws: &WorkspaceConfig, shared: &Shared) -> Vec<Arc<dyn Check>> {
-    with_gitlab(ws, Arc::new(WorkspaceGitlab::new(ws, shared)))
+    crate::config::BUILTIN_CHECKS.contains(&name)
 }
 
 /// The built-in checks of one workspace over an existing GitLab context.
@@ -98,18 +92,18 @@ pub fn planned(config: &Config, ws: &WorkspaceConfig, gitlab: Arc<WorkspaceGitla
 /// What kind of check a listed check is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Kind {
+pub enum CheckKind {
     BuiltIn,
     Plugin,
     HttpCheck,
 }
 
-impl Kind {
+impl CheckKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            Kind::BuiltIn => "built-in",
-            Kind::Plugin => "plugin",
-            Kind::HttpCheck => "http_check",
+            CheckKind::BuiltIn => "built-in",
+            CheckKind::Plugin => "plugin",
+            CheckKind::HttpCheck => "http_check",
         }
     }
 }
@@ -119,7 +113,7 @@ impl Kind {
 pub struct ListedCheck {
     pub check: String,
     pub target: Option<String>,
-    pub kind: Kind,
+    pub kind: CheckKind,
     /// Effective dependencies (a check given the token also waits for `token`).
     pub depends_on: Vec<String>,
     #[serde(rename = "interval_seconds", serialize_with = "as_seconds")]
@@ -147,13 +141,13 @@ pub fn list(config: &Config, ws: &WorkspaceConfig, shared: &Shared) -> Vec<Liste
             let plugin = config.plugins.iter().find(|p| p.name == name);
             let http = config.http_checks.iter().find(|h| h.name == name);
             let (kind, runs, token) = match (plugin, http) {
-                (Some(p), _) => (Kind::Plugin, Some(PluginCheck::command_line(p)), p.token),
+                (Some(p), _) => (CheckKind::Plugin, Some(PluginCheck::command_line(p)), p.token),
                 (None, Some(h)) => (
-                    Kind::HttpCheck,
+                    CheckKind::HttpCheck,
                     Some(format!("{} {}", h.method, h.url.resolve(&ws.instance_url))),
                     HttpCheck::sends_token(h, &ws.instance_url),
                 ),
-                (None, None) => (Kind::BuiltIn, None, name != "instance"),
+                (None, None) => (CheckKind::BuiltIn, None, name != "instance"),
             };
             ListedCheck {
                 target: pc.check.target().map(str::to_owned),
@@ -167,4 +161,28 @@ pub fn list(config: &Config, ws: &WorkspaceConfig, shared: &Shared) -> Vec<Liste
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names config reserves for built-ins are exactly the checks the
+    /// registry builds, and the ones others may depend on are the
+    /// workspace-level ones.
+    #[test]
+    fn the_registry_builds_the_builtins_config_reserves() {
+        let text = "[[workspace]]\nname = \"acme\"\nrepositories = [\"acme/app\"]\n";
+        let config = Config::parse(std::path::Path::new("t.toml"), text).unwrap();
+        let ws = &config.workspaces[0];
+        let checks = with_gitlab(ws, Arc::new(WorkspaceGitlab::new(ws, &Shared::default())));
+        let names: Vec<&str> = checks.iter().map(|c| c.name()).collect();
+        assert_eq!(names, crate::config::BUILTIN_CHECKS);
+        let workspace_level: Vec<&str> = checks
+            .iter()
+            .filter(|c| c.target().is_none())
+            .map(|c| c.name())
+            .collect();
+        assert_eq!(workspace_level, crate::config::DEPENDABLE_BUILTINS);
+    }
 }

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::engine::{StatusStore, run_once};
 use crate::report::{self, ConnectionView};
 use crate::runtime;
-use crate::store::Store;
+use crate::store::ConnectionStore;
 
 pub async fn check(args: CheckArgs) -> Result<u8, CommandError> {
     let config = load(&args.config)?;
@@ -54,12 +54,12 @@ pub async fn check(args: CheckArgs) -> Result<u8, CommandError> {
 /// one-shot check then sees connections made through the admin API. Never
 /// creates a store or key; a store that does not open is reported and
 /// skipped (the check falls back to `token_file`).
-fn existing_store(config: &Config) -> Option<Arc<Store>> {
+fn existing_store(config: &Config) -> Option<Arc<ConnectionStore>> {
     let key_given = std::env::var_os(crate::store::KEY_ENV).is_some_and(|v| !v.is_empty());
     if !config.store.dir.is_dir() || !(key_given || config.store.key_file.is_file()) {
         return None;
     }
-    match Store::open(&config.store.dir, &config.store.key_file) {
+    match ConnectionStore::open(&config.store.dir, &config.store.key_file) {
         Ok(store) => Some(Arc::new(store)),
         Err(e) => {
             eprintln!("warning: the connection store is not used: {e}");

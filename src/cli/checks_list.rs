@@ -60,7 +60,7 @@ fn checks_text(listed: &[(&config::WorkspaceConfig, Vec<crate::checks::ListedChe
                 } else {
                     c.depends_on.join(",")
                 };
-                let runs = match (&c.runs, c.token && c.kind != crate::checks::Kind::BuiltIn) {
+                let runs = match (&c.runs, c.token && c.kind != crate::checks::CheckKind::BuiltIn) {
                     (Some(r), true) => format!("{r} (token)"),
                     (Some(r), false) => r.clone(),
                     (None, _) => String::new(),

@@ -21,7 +21,7 @@ use url::Url;
 
 pub use condition::Condition;
 pub use error::{ConfigError, ConfigErrors, edit_distance};
-pub use plugins::{HttpCheckConfig, HttpCheckUrl, PluginConfig, runs_in};
+pub use plugins::{HttpCheckConfig, PluginConfig, runs_in};
 pub use repository::RepositoryRef;
 
 /// The built-in checks' names; plugins and HTTP checks may not take them.

@@ -19,7 +19,7 @@ use crate::actions::{Actions, run_after_rounds};
 use crate::config::{Config, ConfigErrors};
 use crate::http::{self, AppState, admin::AdminState};
 use crate::runtime::Runtime;
-use crate::store::Store;
+use crate::store::ConnectionStore;
 
 /// Loads the config at `path` and applies it; on error the runtime keeps
 /// running the old one and the errors are returned for the log.
@@ -41,11 +41,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let path = config.source.clone();
-    let store = Arc::new(Store::open(&config.store.dir, &config.store.key_file).map_err(|e| {
-        std::io::Error::other(format!(
-            "cannot open the connection store: {e}; fix its permissions or change [store] in the config"
-        ))
-    })?);
+    let store = Arc::new(
+        ConnectionStore::open(&config.store.dir, &config.store.key_file).map_err(|e| {
+            std::io::Error::other(format!(
+                "cannot open the connection store: {e}; fix its permissions or change [store] in the config"
+            ))
+        })?,
+    );
     let admin_token = match &config.server.admin_token_file {
         Some(file) => Some(read_admin_token(file)?),
         None => None,

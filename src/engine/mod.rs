@@ -17,4 +17,4 @@ pub use measurements::Measurements;
 pub use outcome::{Outcome, Status};
 pub use reason::Reason;
 pub use scheduler::{Plan, PlannedCheck, Scheduler, run_once};
-pub use store::{CheckKey, CheckState, CheckView, Layout, StatusStore, WorkspaceView, aggregate};
+pub use store::{CheckKey, CheckState, CheckView, Layout, StatusStore, WorkspaceView};

@@ -104,14 +104,6 @@ impl GitlabClient {
         self.read_token().secret.is_some()
     }
 
-    /// Replaces the token and closes the breaker: a new token deserves a try.
-    pub fn set_token(&self, token: Option<SecretString>) {
-        let mut t = self.token.write().unwrap_or_else(|e| e.into_inner());
-        t.generation += 1;
-        t.secret = token;
-        *self.breaker.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    }
-
     /// Lends the current token to `f`, for the plugin checks that send it
     /// themselves: a plugin granted `token = true` (on its stdin) and an
     /// HTTP check on the instance's own origin. The secret never leaves `f`

@@ -27,8 +27,6 @@ use crate::report::Connections;
 use crate::runtime::Runtime;
 use crate::wire::ErrorBody;
 
-pub use probes::verdict;
-
 /// Request bodies above this get 413 (`docs/admin-api.md`).
 pub const BODY_LIMIT: usize = 64 * 1024;
 

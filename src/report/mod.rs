@@ -8,7 +8,7 @@ mod nagios;
 mod text;
 
 pub use connection::{ConnectionView, Connections, TokenView};
-pub use json::{CheckDoc, StatusDoc, WorkspaceDoc, rfc3339};
+pub use json::{StatusDoc, WorkspaceDoc, rfc3339};
 pub use nagios::nagios;
 pub use text::text;
 

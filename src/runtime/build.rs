@@ -10,7 +10,7 @@ use crate::config::{Config, RepositoryRef, WorkspaceConfig, instance_url};
 use crate::engine::Plan;
 use crate::gitlab::types::{TokenInfo, User};
 use crate::report::ConnectionView;
-use crate::store::{Store, StoredConnection};
+use crate::store::{ConnectionStore, StoredConnection};
 
 /// One workspace, ready to schedule.
 pub struct Built {
@@ -38,7 +38,7 @@ impl Built {
 
 /// Builds workspace `name` of `config`, with its connection from `store`
 /// when there is one; `None` for a workspace the config does not have.
-pub fn build(config: &Config, name: &str, store: Option<&Arc<Store>>, shared: &Shared) -> Option<Built> {
+pub fn build(config: &Config, name: &str, store: Option<&Arc<ConnectionStore>>, shared: &Shared) -> Option<Built> {
     let ws = config.workspace(name)?;
     let (effective, source, stored) = effective(ws, store);
     let gitlab = Arc::new(WorkspaceGitlab::with_source(&effective, shared, source));
@@ -53,7 +53,7 @@ pub fn build(config: &Config, name: &str, store: Option<&Arc<Store>>, shared: &S
 }
 
 /// Every workspace of `config`, in config order.
-pub fn build_all(config: &Config, store: Option<&Arc<Store>>, shared: &Shared) -> Vec<Built> {
+pub fn build_all(config: &Config, store: Option<&Arc<ConnectionStore>>, shared: &Shared) -> Vec<Built> {
     config
         .workspaces
         .iter()
@@ -71,7 +71,7 @@ pub fn plans(config: &Config, shared: &Shared) -> Vec<Arc<Plan>> {
 /// where its token comes from, and the stored connection itself.
 fn effective(
     ws: &WorkspaceConfig,
-    store: Option<&Arc<Store>>,
+    store: Option<&Arc<ConnectionStore>>,
 ) -> (WorkspaceConfig, TokenSource, Option<StoredConnection>) {
     let Some(store) = store else {
         return (ws.clone(), TokenSource::ConfigFile, None);

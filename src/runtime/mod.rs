@@ -23,14 +23,14 @@ use crate::config::Config;
 use crate::engine::{Scheduler, StatusStore};
 use crate::gitlab::GitlabMetrics;
 use crate::report::{ConnectionView, Connections};
-use crate::store::Store;
+use crate::store::ConnectionStore;
 
 /// The scheduled workspaces over one status store. Dropping it stops them.
 pub struct Runtime {
     /// What every check last found; kept across reloads and re-plans.
     status: Arc<StatusStore>,
     /// The encrypted connection store; `None` runs on `token_file` alone.
-    store: Option<Arc<Store>>,
+    store: Option<Arc<ConnectionStore>>,
     /// What every workspace's checks share; kept across reloads, so metric
     /// counters do not restart.
     shared: Shared,
@@ -56,7 +56,7 @@ struct Running {
 impl Runtime {
     /// Starts scheduling `config`'s workspaces, with connections from
     /// `store` when given. Needs a tokio runtime.
-    pub fn start(config: Config, store: Option<Arc<Store>>) -> Runtime {
+    pub fn start(config: Config, store: Option<Arc<ConnectionStore>>) -> Runtime {
         let status = Arc::new(StatusStore::new());
         let runtime = Runtime {
             state: Mutex::new(State {

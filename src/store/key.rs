@@ -159,7 +159,7 @@ fn warn_if_shared(path: &Path) {
             tracing::warn!(
                 path = %path.display(),
                 mode = format_args!("{mode:o}"),
-                "Store key file is readable by other users; run `chmod 600` on it"
+                "ConnectionStore key file is readable by other users; run `chmod 600` on it"
             );
         }
     }

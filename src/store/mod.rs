@@ -9,7 +9,7 @@
 //! - `cipher`: the envelope format and the AEAD.
 //! - `connection`: [`StoredConnection`] and its plaintext form.
 //! - `marker`: [`RotationMarker`].
-//! - `disconnected`: [`Disconnected`], so a disconnect outlives the bootstrap
+//! - `disconnect_record`: [`DisconnectRecord`], so a disconnect outlives the bootstrap
 //!   `token_file`.
 //! - `audit`: [`AuditEntry`] and the append-only log.
 //! - `atomic`: durable file operations.
@@ -19,7 +19,7 @@ mod atomic;
 mod audit;
 mod cipher;
 mod connection;
-mod disconnected;
+mod disconnect_record;
 mod error;
 mod key;
 mod marker;
@@ -27,11 +27,11 @@ mod marker;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use audit::{AUDIT_LOG, Actor, AuditAction, AuditEntry, AuditResult};
+pub use audit::{Actor, AuditAction, AuditEntry, AuditResult};
 pub use connection::StoredConnection;
-pub use disconnected::Disconnected;
+pub use disconnect_record::DisconnectRecord;
 pub use error::StoreError;
-pub use key::{KEY_ENV, KEY_LEN, Key};
+pub use key::{KEY_ENV, Key};
 pub use marker::RotationMarker;
 
 use atomic::Contents;
@@ -58,42 +58,42 @@ const FIX_MARKER: &str = "it records a rotation that did not finish: check the w
 /// The store directory and the cipher made from the store key. Cheap to
 /// clone; `Debug` shows the directory only.
 #[derive(Clone)]
-pub struct Store {
+pub struct ConnectionStore {
     /// Where `<workspace>.conn`, `<workspace>.rotation` and `audit.log` live.
     dir: PathBuf,
     /// Holds a copy of the key, wiped on drop.
     cipher: Cipher,
 }
 
-impl fmt::Debug for Store {
+impl fmt::Debug for ConnectionStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store")
+        f.debug_struct("ConnectionStore")
             .field("dir", &self.dir)
             .field("key", &"[REDACTED]")
             .finish()
     }
 }
 
-impl Store {
+impl ConnectionStore {
     /// Opens (creating `dir` 0700 if missing) with the key from
     /// `LABWATCH_STORE_KEY` (64 hex chars or base64 of 32 bytes) if set and not
     /// empty, else from `key_file`, which is created with 32 random bytes and
     /// mode 0600 (parent dirs created) when missing. A key file of the wrong
     /// size or format is an error and is never overwritten.
-    pub fn open(dir: &Path, key_file: &Path) -> Result<Store, StoreError> {
+    pub fn open(dir: &Path, key_file: &Path) -> Result<ConnectionStore, StoreError> {
         let key = Key::from_env_or_file(key_file)?;
-        Store::from_key(dir, &key)
+        ConnectionStore::from_key(dir, &key)
     }
 
     /// Same, with the key given (tests).
-    pub fn with_key(dir: &Path, key: [u8; 32]) -> Result<Store, StoreError> {
-        Store::from_key(dir, &Key::from_bytes(key))
+    pub fn with_key(dir: &Path, key: [u8; 32]) -> Result<ConnectionStore, StoreError> {
+        ConnectionStore::from_key(dir, &Key::from_bytes(key))
     }
 
     /// Same, with a parsed key (see [`Key::parse`]).
-    pub fn from_key(dir: &Path, key: &Key) -> Result<Store, StoreError> {
+    pub fn from_key(dir: &Path, key: &Key) -> Result<ConnectionStore, StoreError> {
         atomic::ensure_private_dir(dir)?;
-        Ok(Store {
+        Ok(ConnectionStore {
             dir: dir.to_path_buf(),
             cipher: Cipher::new(key),
         })
@@ -148,7 +148,7 @@ impl Store {
         atomic::remove_durable(&self.dir, &file_name(workspace, CONNECTION_SUFFIX)?)
     }
 
-    /// Records a pending rotation, with the same atomic write as [`Store::save`].
+    /// Records a pending rotation, with the same atomic write as [`ConnectionStore::save`].
     pub fn write_marker(&self, marker: &RotationMarker) -> Result<(), StoreError> {
         self.write_record(&marker.workspace, MARKER_SUFFIX, marker)
     }
@@ -170,20 +170,20 @@ impl Store {
         atomic::remove_durable(&self.dir, &file_name(workspace, MARKER_SUFFIX)?)
     }
 
-    /// Records a disconnect, with the same atomic write as [`Store::save`].
-    pub fn write_disconnected(&self, record: &Disconnected) -> Result<(), StoreError> {
+    /// Records a disconnect, with the same atomic write as [`ConnectionStore::save`].
+    pub fn write_disconnected(&self, record: &DisconnectRecord) -> Result<(), StoreError> {
         self.write_record(&record.workspace, DISCONNECTED_SUFFIX, record)
     }
 
     /// How `workspace` was disconnected, or `None`. A malformed record is an
     /// error and is left as it is: ignoring it could reconnect the workspace.
-    pub fn read_disconnected(&self, workspace: &str) -> Result<Option<Disconnected>, StoreError> {
+    pub fn read_disconnected(&self, workspace: &str) -> Result<Option<DisconnectRecord>, StoreError> {
         self.read_record(
             workspace,
             DISCONNECTED_SUFFIX,
             "disconnect record",
             FIX_DISCONNECTED,
-            |d: &Disconnected| &d.workspace,
+            |d: &DisconnectRecord| &d.workspace,
         )
     }
 

@@ -13,7 +13,7 @@ use labwatch::http::AppState;
 use labwatch::http::admin::AdminState;
 use labwatch::runtime::Runtime;
 use labwatch::sim::{self, AccessLevel, Expiry, NewToken, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec};
-use labwatch::store::Store;
+use labwatch::store::ConnectionStore;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -33,7 +33,7 @@ struct Lab {
     addr: SocketAddr,
     http: reqwest::Client,
     passes: watch::Receiver<u64>,
-    store: Arc<Store>,
+    store: Arc<ConnectionStore>,
     /// Schedules the checks for as long as the test runs.
     _runtime: Arc<Runtime>,
     _stop: oneshot::Sender<()>,
@@ -113,7 +113,7 @@ async fn lab_with(admin: bool, extra_config: &str, workspaces: &str) -> Lab {
     );
     std::fs::write(dir.path().join("lw.toml"), &text).unwrap();
     let config = Config::parse(&dir.path().join("lw.toml"), &text).unwrap();
-    let store = Arc::new(Store::open(&config.store.dir, &config.store.key_file).unwrap());
+    let store = Arc::new(ConnectionStore::open(&config.store.dir, &config.store.key_file).unwrap());
     let runtime = Arc::new(Runtime::start(config, Some(store.clone())));
     let actions = Arc::new(Actions::new(runtime.clone(), store.clone()));
     let (mut state, passes) = (AppState::new(&runtime), runtime.status().subscribe());

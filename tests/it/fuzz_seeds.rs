@@ -19,7 +19,7 @@ use labwatch::gitlab::types::{Project, TokenInfo, User, Version};
 use labwatch::http::AppState;
 use labwatch::http::admin::AdminState;
 use labwatch::runtime::Runtime;
-use labwatch::store::Store;
+use labwatch::store::ConnectionStore;
 use reqwest::header::HeaderMap;
 use secrecy::SecretString;
 use serde_json::Value;
@@ -135,7 +135,7 @@ async fn webhook_seeds() {
         d = dir.path().display()
     );
     let config = Config::parse(&dir.path().join("fuzz.toml"), &text).unwrap();
-    let store = Arc::new(Store::with_key(&config.store.dir, [7; 32]).unwrap());
+    let store = Arc::new(ConnectionStore::with_key(&config.store.dir, [7; 32]).unwrap());
     let runtime = Arc::new(Runtime::start(config, Some(store.clone())));
     let base = AppState::new(&runtime);
     for (name, body) in seeds("webhook") {

@@ -10,7 +10,8 @@ use std::path::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use labwatch::store::{
-    Actor, AuditAction, AuditEntry, AuditResult, Disconnected, Key, RotationMarker, Store, StoreError, StoredConnection,
+    Actor, AuditAction, AuditEntry, AuditResult, ConnectionStore, DisconnectRecord, Key, RotationMarker, StoreError,
+    StoredConnection,
 };
 use secrecy::{ExposeSecret, SecretString};
 use time::macros::{date, datetime};
@@ -35,8 +36,8 @@ fn conn(workspace: &str) -> StoredConnection {
     }
 }
 
-fn store(dir: &Path) -> Store {
-    Store::with_key(dir, KEY).unwrap()
+fn store(dir: &Path) -> ConnectionStore {
+    ConnectionStore::with_key(dir, KEY).unwrap()
 }
 
 fn mode(path: &Path) -> u32 {
@@ -201,7 +202,7 @@ fn a_wrong_key_is_a_decrypt_error_naming_the_file_and_both_fixes() {
     store(dir.path()).save(&conn("acme")).unwrap();
     let path = dir.path().join("acme.conn");
     let before = fs::read(&path).unwrap();
-    let other = Store::with_key(dir.path(), [8; 32]).unwrap();
+    let other = ConnectionStore::with_key(dir.path(), [8; 32]).unwrap();
     let err = other.load("acme").unwrap_err();
     assert!(matches!(&err, StoreError::Decrypt { path: p } if *p == path), "{err:?}");
     let msg = err.to_string();
@@ -262,7 +263,7 @@ fn a_disconnect_record_round_trips_and_a_garbled_or_misplaced_one_is_an_error() 
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path());
     assert_eq!(store.read_disconnected("acme").unwrap(), None);
-    let record = Disconnected::new("acme", datetime!(2026-11-25 12:00 UTC), Some("glpat-old"));
+    let record = DisconnectRecord::new("acme", datetime!(2026-11-25 12:00 UTC), Some("glpat-old"));
     store.write_disconnected(&record).unwrap();
     let path = dir.path().join("acme.disconnected");
     assert_eq!(mode(&path), 0o600);
@@ -339,10 +340,13 @@ fn key_parse_accepts_hex_and_base64_of_the_same_32_bytes() {
         format!("{}\n", STANDARD.encode(bytes)),
     ];
     let dir = tempfile::tempdir().unwrap();
-    Store::with_key(dir.path(), bytes).unwrap().save(&conn("acme")).unwrap();
+    ConnectionStore::with_key(dir.path(), bytes)
+        .unwrap()
+        .save(&conn("acme"))
+        .unwrap();
     for form in forms {
         let key = Key::parse(&form).unwrap_or_else(|e| panic!("{form:?}: {e}"));
-        let store = Store::from_key(dir.path(), &key).unwrap();
+        let store = ConnectionStore::from_key(dir.path(), &key).unwrap();
         assert!(store.load("acme").unwrap().is_some(), "{form:?} is the same key");
     }
 }
@@ -377,7 +381,10 @@ fn open_creates_a_missing_key_file_and_reuses_it() {
     let root = tempfile::tempdir().unwrap();
     let key_file = root.path().join("etc/labwatch/store.key");
     let dir = root.path().join("store");
-    Store::open(&dir, &key_file).unwrap().save(&conn("acme")).unwrap();
+    ConnectionStore::open(&dir, &key_file)
+        .unwrap()
+        .save(&conn("acme"))
+        .unwrap();
     let key_bytes = fs::read(&key_file).unwrap();
     assert_eq!(key_bytes.len(), 32);
     assert_eq!(mode(&key_file), 0o600);
@@ -388,7 +395,7 @@ fn open_creates_a_missing_key_file_and_reuses_it() {
         "no temp file left"
     );
 
-    let again = Store::open(&dir, &key_file).unwrap();
+    let again = ConnectionStore::open(&dir, &key_file).unwrap();
     assert_eq!(
         fs::read(&key_file).unwrap(),
         key_bytes,
@@ -404,7 +411,7 @@ fn a_key_file_in_hex_text_is_accepted() {
     let key_file = root.path().join("store.key");
     fs::write(&key_file, format!("{}\n", "07".repeat(32))).unwrap();
     store(root.path()).save(&conn("acme")).unwrap();
-    let opened = Store::open(root.path(), &key_file).unwrap();
+    let opened = ConnectionStore::open(root.path(), &key_file).unwrap();
     assert!(opened.load("acme").unwrap().is_some(), "hex 07… is KEY");
 }
 
@@ -415,7 +422,7 @@ fn a_malformed_key_file_is_an_error_and_is_not_overwritten() {
     let key_file = root.path().join("store.key");
     for bad in [&b"hello"[..], &[0u8; 31][..], &[0xffu8; 33][..], &[b'a'; 2000][..]] {
         fs::write(&key_file, bad).unwrap();
-        let err = Store::open(&root.path().join("store"), &key_file).unwrap_err();
+        let err = ConnectionStore::open(&root.path().join("store"), &key_file).unwrap_err();
         assert!(matches!(err, StoreError::Key { .. }), "{err:?}");
         let msg = err.to_string();
         assert!(msg.contains(&key_file.display().to_string()), "{msg}");

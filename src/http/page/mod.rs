@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use time::OffsetDateTime;
 
-pub use transitions::{HistoryDoc, TransitionDoc, history};
+pub use transitions::history;
 
 use super::AppState;
 

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 /// A disconnect that the bootstrap `token_file` must respect.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Disconnected {
+pub struct DisconnectRecord {
     pub workspace: String,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -18,11 +18,11 @@ pub struct Disconnected {
     pub token_file_sha256: Option<String>,
 }
 
-impl Disconnected {
+impl DisconnectRecord {
     /// The record for `workspace`, disconnected `at`, whose `token_file`
     /// held `file_token` (if any).
-    pub fn new(workspace: &str, at: OffsetDateTime, file_token: Option<&str>) -> Disconnected {
-        Disconnected {
+    pub fn new(workspace: &str, at: OffsetDateTime, file_token: Option<&str>) -> DisconnectRecord {
+        DisconnectRecord {
             workspace: workspace.to_owned(),
             at,
             token_file_sha256: file_token.map(fingerprint),
@@ -50,11 +50,11 @@ mod tests {
     #[test]
     fn the_same_token_is_silenced_and_a_new_one_is_not() {
         let at = OffsetDateTime::UNIX_EPOCH;
-        let record = Disconnected::new("acme", at, Some("glpat-old-token\n"));
+        let record = DisconnectRecord::new("acme", at, Some("glpat-old-token\n"));
         assert!(record.silences("glpat-old-token"));
         assert!(record.silences("  glpat-old-token  \n"));
         assert!(!record.silences("glpat-new-token"));
-        assert!(!Disconnected::new("acme", at, None).silences("glpat-old-token"));
+        assert!(!DisconnectRecord::new("acme", at, None).silences("glpat-old-token"));
         // The record never holds the token itself.
         let json = serde_json::to_string(&record).unwrap();
         assert!(!json.contains("glpat-old-token"), "{json}");
