@@ -77,6 +77,7 @@
 
 mod api_error;
 mod auth;
+mod connection;
 pub mod counters;
 mod error;
 mod faults;

@@ -14,12 +14,12 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 use tokio::time::Instant;
 
+use super::connection::ConnInfo;
 use super::counters::LoggedRequest;
 use super::faults::FailSpec;
 use super::limits::{Observation, Throttle};
 use super::request::{credential, parse_query};
 use super::routes::git;
-use super::server::ConnInfo;
 use super::shared::Sim;
 use super::unconfirmed;
 

@@ -1620,3 +1620,41 @@ async fn demo_scenario_has_a_healthy_and_a_broken_user() {
     assert_eq!(git(&gitlab, "acme/design", Some(bob)).await.status, 403);
     gitlab.shutdown().await.expect("clean shutdown");
 }
+
+/// The simulator models GitLab, not labwatch's client, and other GitLab
+/// clients are run against it: it may use nothing of labwatch outside
+/// `src/sim`. (As a module of the main crate rather than a crate of its
+/// own, nothing but this test keeps it so; `docs/ARCHITECTURE.md` says
+/// why it is not a crate.)
+#[test]
+fn the_simulator_uses_nothing_of_labwatch() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sim");
+    let mut dirs = vec![root];
+    let mut files = 0;
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            files += 1;
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let outside = line
+                    .match_indices("crate::")
+                    .any(|(at, _)| !line[at..].starts_with("crate::sim"));
+                assert!(
+                    !outside && !line.replace("labwatch::sim", "").contains("labwatch::"),
+                    "{}:{}: the simulator reaches into labwatch: {line}",
+                    path.display(),
+                    n + 1
+                );
+            }
+        }
+    }
+    assert!(files > 20, "read the simulator's {files} files");
+}
