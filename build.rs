@@ -1,62 +1,60 @@
-//! Lays out the release binary's code so that the functions a running daemon
-//! executes sit together, at the front of `.text`.
+//! An optional release step: lay out the binary's code so that the
+//! functions a running daemon executes sit together, at the front of
+//! `.text`. Off unless `LABWATCH_CODE_ORDER` names a list of functions
+//! (written by `scripts/hot-functions`); `docs/performance.md` says how to
+//! make one and what it saves.
 //!
-//! Why: an idle daemon's memory is mostly its own code pages, and the kernel
-//! maps code in blocks of 64 KiB or more around every page that is touched.
-//! In the linker's default order the 2 MiB of functions a daemon runs are
-//! spread over all 4.6 MiB of code, so nearly all of it became resident. Listed in
-//! `link/hot-functions.txt` (written by `scripts/hot-functions` from a
-//! profiled daemon), they are placed first, and idle RSS drops from 7.7 to
-//! 5.8 MiB. Nothing else changes: the same functions, in another order.
+//! Why it exists: an idle daemon's memory is mostly its own code pages, and
+//! the kernel maps code in blocks of 64 KiB or more around every page that
+//! is touched. In the linker's default order the 2 MiB of functions a daemon
+//! runs are spread over all of its code, so nearly all of it becomes
+//! resident; placed first, the rest stays on disk (about 2 MiB less idle
+//! RSS). Nothing else changes: the same functions, in another order.
 //!
-//! The list names functions by their mangled symbols, whose hashes change
-//! with the compiler and, for labwatch's own functions, with its list of
-//! dependencies (not with the checkout's directory). Symbols a build does not
-//! have are skipped silently: the layout drifts back towards the linker's,
-//! the build never breaks. `scripts/check-hot-functions` (run by CI) says
-//! how much of the list still matches; regenerate it when that drops.
+//! Why it is optional: the list names functions by their mangled symbols,
+//! which change with the compiler, the dependencies and labwatch's own
+//! module paths, and making it takes valgrind and a few minutes. Symbols a
+//! build does not have are skipped: a stale list never breaks a build, it
+//! only saves less (`scripts/check-hot-functions` tells how much matches).
 //!
 //! Applied only where it is known to work: release builds for
 //! x86_64-unknown-linux-gnu with Rust ≥ 1.90, whose default linker is LLD,
 //! and no linker configured by the user (GNU ld does not know the option).
-//! `LABWATCH_NO_CODE_ORDER=1` turns it off.
 
 use std::env;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 
-const LIST: &str = "link/hot-functions.txt";
+/// Names the list of functions to place first; unset: the linker's order.
+const LIST_ENV: &str = "LABWATCH_CODE_ORDER";
 
 fn main() {
-    println!("cargo::rerun-if-changed={LIST}");
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-env-changed=LABWATCH_NO_CODE_ORDER");
-    let list = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap_or_default()).join(LIST);
-    match skip_reason() {
-        Some(why) => {
-            // Quiet for debug builds, where it is expected.
-            if env::var("PROFILE").as_deref() == Ok("release") {
-                println!("cargo::warning=code layout left to the linker: {why}");
-            }
-        }
-        None if !list.is_file() => {
-            println!("cargo::warning=code layout left to the linker: {LIST} is missing");
-        }
-        None => {
-            println!(
-                "cargo::rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
-                list.display()
-            );
-            println!("cargo::rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
-        }
+    println!("cargo::rerun-if-env-changed={LIST_ENV}");
+    let Some(list) = env::var_os(LIST_ENV).filter(|v| !v.is_empty()).map(PathBuf::from) else {
+        return;
+    };
+    println!("cargo::rerun-if-changed={}", list.display());
+    if let Some(why) = skip_reason() {
+        println!("cargo::warning={LIST_ENV} is set, but the code layout is left to the linker: {why}");
+        return;
     }
+    let Ok(list) = list.canonicalize() else {
+        println!(
+            "cargo::warning={LIST_ENV} names {}, which does not exist; make it with scripts/hot-functions",
+            list.display()
+        );
+        return;
+    };
+    println!(
+        "cargo::rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
+        list.display()
+    );
+    println!("cargo::rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
 }
 
 /// Why this build keeps the linker's default layout, if it does.
 fn skip_reason() -> Option<String> {
-    if env::var_os("LABWATCH_NO_CODE_ORDER").is_some_and(|v| !v.is_empty() && v != "0") {
-        return Some("LABWATCH_NO_CODE_ORDER is set".into());
-    }
     if env::var("PROFILE").as_deref() != Ok("release") {
         return Some("not a release build".into());
     }
