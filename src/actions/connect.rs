@@ -75,7 +75,7 @@ impl Actions {
             created_at: info.created_at,
             connected_at: OffsetDateTime::now_utc(),
             // Reconnecting keeps an earlier choice unless a new one is given.
-            repositories: watched.clone().or_else(|| existing.and_then(|e| e.repositories)),
+            repositories: watched.or_else(|| existing.and_then(|e| e.repositories)),
         };
         self.store.save(&conn).map_err(super::store_error)?;
         // The connection supersedes an earlier disconnect. A record left
@@ -93,7 +93,10 @@ impl Actions {
                 username: user.username,
             },
             token: token_summary(&conn),
-            watched: watched.unwrap_or_else(|| ws.repositories.iter().map(|r| r.key()).collect()),
+            watched: conn
+                .repositories
+                .clone()
+                .unwrap_or_else(|| ws.repositories.iter().map(|r| r.key()).collect()),
             accessible: page.iter().map(RepoSummary::from).collect(),
             accessible_next_page: next,
         })

@@ -47,7 +47,8 @@ const RUN_NOW_SPACING: Duration = Duration::from_secs(5);
 /// tests set it.
 pub const PAUSE_AT_ENV: &str = "LABWATCH_PAUSE_AT";
 
-/// Everything the actions need; shared by the admin API and the renewal task.
+/// Everything the actions need; shared by the admin API and the task that
+/// follows the rounds ([`run_after_rounds`]).
 pub struct Actions {
     /// The running workspaces: their config, and the re-plan after a change.
     runtime: Arc<Runtime>,

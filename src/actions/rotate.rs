@@ -1,7 +1,7 @@
 //! rotate: replace the token through GitLab's rotation API.
 //!
 //! GitLab revokes the old token the moment it answers, and a second rotate
-//! call with the old token revokes the whole family (FACTS §2). So: one
+//! call with the old token revokes the whole family (docs/gitlab.md §2). So: one
 //! rotation at a time per workspace; a marker on disk before the call (a
 //! crash then shows as `token-lost-in-rotation` instead of a silently dead
 //! token); the new token saved (fsync) before anything else; no retry.
@@ -15,7 +15,7 @@ use crate::gitlab::GitlabError;
 use crate::store::{Actor, AuditAction, RotationMarker, StoredConnection};
 use crate::wire::Rotated;
 
-/// GitLab's default maximum token lifetime (FACTS §4); rotation asks for no
+/// GitLab's default maximum token lifetime (docs/gitlab.md §4); rotation asks for no
 /// more. Instances with the 400-day buffer or a lower admin limit answer
 /// with a validation error, which is reported as `renewal-failed`.
 const MAX_LIFETIME_DAYS: i64 = 365;

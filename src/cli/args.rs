@@ -7,7 +7,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "labwatch", version, about = "Keeps a workspace's GitLab connection healthy")]
 pub struct Cli {
-    /// Log format on stderr (the level comes from RUST_LOG, default info).
+    /// Log format on stderr. The level comes from RUST_LOG: by default `info`
+    /// for `run`, errors only for the other commands.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 

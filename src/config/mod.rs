@@ -98,8 +98,9 @@ pub struct WorkspaceConfig {
     /// A TLS certificate that expires within this is a warning.
     pub tls_expiry_warning: Duration,
     pub renewal: RenewalPolicy,
-    /// Bootstrap path until connections are made through the admin API: a
-    /// file holding the token, read once into a secret at start and reload.
+    /// A file holding the token: the workspace's connection until one is
+    /// made through the admin API (which then wins). Read into a secret at
+    /// start and at every reload; a disconnect silences the token it held.
     pub token_file: Option<PathBuf>,
     /// A token this close to expiry is critical (the renewal threshold makes
     /// it a warning earlier).
@@ -224,7 +225,7 @@ impl RenewalPolicy {
 }
 
 /// The moment a token with this expiry date stops working: 00:00 UTC on
-/// that date (FACTS §4).
+/// that date (docs/gitlab.md §4).
 pub fn expiry_moment(expires_at: time::Date) -> time::OffsetDateTime {
     expires_at.midnight().assume_utc()
 }

@@ -1,4 +1,4 @@
-//! Personal access token scope names GitLab knows (FACTS §3), so a typo in
+//! Personal access token scope names GitLab knows (docs/gitlab.md §3), so a typo in
 //! `required_scopes` is caught when the config loads rather than reported as
 //! a missing scope forever.
 
@@ -27,7 +27,7 @@ pub const KNOWN: &[&str] = &[
 /// What a workspace needs when it does not say: read the API and clone.
 pub const DEFAULT_REQUIRED: &[&str] = &["read_api", "read_repository"];
 
-/// Scopes that grant what `scope` grants, besides itself (FACTS §3): `api`
+/// Scopes that grant what `scope` grants, besides itself (docs/gitlab.md §3): `api`
 /// covers the read scopes and Git over HTTP for personal tokens, and
 /// `write_repository` includes pulling. `read_api` cloning is only derived
 /// from GitLab's code, so it is deliberately not counted here.

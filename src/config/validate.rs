@@ -24,7 +24,7 @@ const DEFAULT_RPS: f64 = 5.0;
 const DEFAULT_TOKEN_CRITICAL: Duration = Duration::from_secs(3 * 86_400);
 /// Reporter: the lowest role that can clone a private project.
 const DEFAULT_MIN_ACCESS: u32 = 20;
-/// GitLab's role names and access levels (FACTS §8).
+/// GitLab's role names and access levels (docs/gitlab.md §8).
 const ACCESS_LEVELS: &[(&str, u32)] = &[
     ("guest", 10),
     ("planner", 15),
@@ -34,7 +34,7 @@ const ACCESS_LEVELS: &[(&str, u32)] = &[
     ("owner", 50),
 ];
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(90 * 86_400);
-/// GitLab's ceiling with `buffered_token_expiration_limit` (FACTS §4); the
+/// GitLab's ceiling with `buffered_token_expiration_limit` (docs/gitlab.md §4); the
 /// instance's own maximum (365 days by default) caps it again at rotation.
 const MAX_LIFETIME: Duration = Duration::from_secs(400 * 86_400);
 /// Checks more often than this would hammer GitLab for no gain.

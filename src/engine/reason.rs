@@ -3,7 +3,7 @@
 //!
 //! Codes are part of the interface (status JSON, metrics labels, alert rules),
 //! so they are listed here once, explicitly, and a test checks they are unique
-//! and documented in the README. Remediation text may hold `{url}`, `{host}`,
+//! and documented in `docs/checks.md`. Remediation text may hold `{url}`, `{host}`,
 //! `{port}`, `{workspace}`, `{command}` (a plugin's argv) and `{request}` (an
 //! HTTP check's method and URL) placeholders that checks fill in with
 //! [`Outcome::fill`](super::Outcome::fill).

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use super::types::{Project, TokenInfo, User, Version};
 use super::{Auth, GitlabClient, GitlabError};
 
-/// Page size for listings; GitLab's maximum (FACTS §7).
+/// Page size for listings; GitLab's maximum (docs/gitlab.md §7).
 pub const PER_PAGE: &str = "100";
 
 impl GitlabClient {
@@ -28,7 +28,7 @@ impl GitlabClient {
     }
 
     /// `POST /personal_access_tokens/self/rotate`: GitLab revokes this token
-    /// at once and answers with its successor (FACTS §2). Never retry this
+    /// at once and answers with its successor (docs/gitlab.md §2). Never retry this
     /// with the same token: a second call with a rotated token revokes the
     /// whole token family.
     pub async fn rotate_self(&self, expires_at: Option<time::Date>) -> Result<(TokenInfo, SecretString), GitlabError> {
@@ -118,7 +118,7 @@ impl GitlabClient {
             let answer = self.send(Method::GET, url, Auth::Token).await?;
             let items: Vec<Project> = answer.json()?;
             items.into_iter().for_each(&mut each);
-            // X-Next-Page is present but empty on the last page (FACTS §7).
+            // X-Next-Page is present but empty on the last page (docs/gitlab.md §7).
             match answer
                 .headers
                 .get("x-next-page")
@@ -169,7 +169,7 @@ impl GitlabClient {
     }
 }
 
-/// What Git's first request of a clone got (FACTS §11).
+/// What Git's first request of a clone got (docs/gitlab.md §11).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CloneProbe {
     /// 200: the ref advertisement; `git clone` would work.
@@ -194,7 +194,7 @@ pub fn next_link(headers: &reqwest::header::HeaderMap) -> Option<String> {
     })
 }
 
-/// `group/sub/project` → `group%2Fsub%2Fproject` (FACTS §8).
+/// `group/sub/project` → `group%2Fsub%2Fproject` (docs/gitlab.md §8).
 pub fn encode_path(path: &str) -> String {
     url::form_urlencoded::byte_serialize(path.as_bytes()).collect()
 }

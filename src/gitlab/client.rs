@@ -1,10 +1,10 @@
 //! [`GitlabClient`]: one per workspace. A pooled reqwest client with the
 //! workspace's TLS trust, a request budget, and an auth breaker: after a 401
 //! for a token, no authenticated call goes out until the token changes, so a
-//! dead token cannot get the host banned for failed logins (FACTS §1, §10).
+//! dead token cannot get the host banned for failed logins (docs/gitlab.md §1, §10).
 //!
 //! Redirects are never followed automatically: the token must only ever go
-//! to its own instance (DESIGN §4.8). The one redirect labwatch cares about,
+//! to its own instance (`docs/checks.md`, "How labwatch treats GitLab"). The one redirect labwatch cares about,
 //! a moved project's 301, is returned as [`GitlabError::Moved`].
 
 use std::sync::{Mutex, RwLock};
@@ -284,7 +284,7 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, GitlabErr
     }
 }
 
-/// GitLab's error answers, by status and body (FACTS §1, §3, §10, §12).
+/// GitLab's error answers, by status and body (docs/gitlab.md §1, §3, §10, §12).
 pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> GitlabError {
     let json: serde_json::Value = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
     let text = |key: &str| json.get(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();

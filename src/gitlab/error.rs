@@ -15,7 +15,7 @@ pub enum GitlabError {
     /// 401 without detail: unknown or mistyped token, or no token at all.
     #[error("GitLab does not accept the token (401 Unauthorized)")]
     TokenUnknown,
-    /// No further authenticated calls until the token changes (DESIGN §4.2);
+    /// No further authenticated calls until the token changes (`docs/checks.md`, "How labwatch treats GitLab");
     /// `cause` is the 401 that opened the breaker.
     #[error("authenticated calls are paused after an earlier 401: {cause}")]
     AuthPaused { cause: Box<GitlabError> },

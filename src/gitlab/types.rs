@@ -89,7 +89,7 @@ impl Project {
     }
 }
 
-/// GitLab's role names for access levels (FACTS §8).
+/// GitLab's role names for access levels (docs/gitlab.md §8).
 pub fn access_level_name(level: u32) -> &'static str {
     match level {
         0 => "no access",
@@ -105,7 +105,7 @@ pub fn access_level_name(level: u32) -> &'static str {
     }
 }
 
-/// `expires_at` is a plain `YYYY-MM-DD` date or null (FACTS §1).
+/// `expires_at` is a plain `YYYY-MM-DD` date or null (docs/gitlab.md §1).
 mod date_opt {
     use serde::{Deserialize, Deserializer, Serializer};
     use time::Date;

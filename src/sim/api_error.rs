@@ -1,4 +1,4 @@
-//! GitLab's API error answers, byte for byte where FACTS.md knows them: the
+//! GitLab's API error answers, byte for byte where `docs/gitlab.md` knows them: the
 //! helper style `{"message": "<status> <text>"}`, Grape's `{"error": …}`, and
 //! the OAuth-style `invalid_token` / `insufficient_scope` bodies.
 

@@ -1,5 +1,5 @@
 //! The GitLab simulator: an axum server that answers every call labwatch makes
-//! the way real GitLab does (`shared/gitlab-api/FACTS.md`), so tests,
+//! the way real GitLab does (`docs/gitlab.md`), so tests,
 //! `labwatch sim` and `labwatch demo` need no real instance.
 //!
 //! A map of the module:
@@ -14,7 +14,7 @@
 //!   `request`, `pagination`, `render` and `api_error` are their building blocks.
 //! - `traffic`: latency, injected failures and drops, the failed-auth ban,
 //!   rate limits and `RateLimit-*` headers, request counters ([`counters`]).
-//! - [`unconfirmed`]: every behaviour FACTS.md could not confirm, in one place.
+//! - [`unconfirmed`]: every behaviour docs/gitlab.md could not confirm, in one place.
 //! - [`start`] / [`SimHandle`]: serving; [`Sim`]: the state and its operations.
 //!
 //! # Using it from Rust

@@ -170,7 +170,7 @@ pub struct Token {
     pub scopes: Vec<String>,
     pub created_at: OffsetDateTime,
     pub last_used_at: Option<OffsetDateTime>,
-    /// The first day on which the token no longer works (FACTS §4).
+    /// The first day on which the token no longer works (docs/gitlab.md §4).
     pub expires_at: Option<Date>,
     pub revoked: bool,
     /// The token this one replaced by rotation (`previous_personal_access_token_id`).

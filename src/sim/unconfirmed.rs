@@ -1,63 +1,63 @@
-//! Every simulator behaviour that `shared/gitlab-api/FACTS.md` marks
-//! UNCONFIRMED (or only derived from reading code, never seen on the wire),
-//! gathered in one place so that a capture from a real instance can correct
-//! it with a one-line change. The "FACTS item N" notes refer to FACTS.md's
-//! "Unconfirmed or version-dependent items" list.
+//! Every simulator behaviour that `docs/gitlab.md` marks unconfirmed (or
+//! only derived from reading code, never seen on the wire), gathered in one
+//! place so that a capture from a real instance can correct it with a
+//! one-line change. The "unconfirmed item N" notes refer to the list
+//! "Unconfirmed or version-dependent" at the end of `docs/gitlab.md`.
 
 use time::Date;
 
-/// (FACTS item 1) `WWW-Authenticate` value sent with the expired/revoked `invalid_token`
+/// (Unconfirmed item 1) `WWW-Authenticate` value sent with the expired/revoked `invalid_token`
 /// 401s (rack-oauth2's default realm, GitLab passes none).
 pub fn invalid_token_challenge(description: &str) -> String {
     format!(r#"Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="{description}""#)
 }
 
-/// (FACTS item 2) `scope` value of the 403 `insufficient_scope` body on `/version`,
+/// (Unconfirmed item 2) `scope` value of the 403 `insufficient_scope` body on `/version`,
 /// `/metadata` and `/user` (endpoints that add `read_user` to the global
 /// `api` + `read_api` rule). Order and duplicates are not confirmed.
 pub const SCOPE_STRING_READ_USER: &str = "api read_api read_user";
 
-/// (FACTS item 2) `scope` value of the 403 on `POST /personal_access_tokens/self/rotate`.
+/// (Unconfirmed item 2) `scope` value of the 403 on `POST /personal_access_tokens/self/rotate`.
 pub const SCOPE_STRING_SELF_ROTATE: &str = "api self_rotate";
 
-/// (FACTS item 3) Expiry of a rotated token when the instance does *not* require expiry
+/// (Unconfirmed item 3) Expiry of a rotated token when the instance does *not* require expiry
 /// dates and the caller gave none: the CE code leaves it empty (`None`); the
 /// API docs say "the maximum allowable lifetime". `true` follows the code.
 pub const ROTATE_WITHOUT_REQUIRED_EXPIRY_GIVES_NO_EXPIRY: bool = true;
 
-/// (FACTS item 3) The validation message when a rotation asks for an `expires_at` past
+/// (Unconfirmed item 3) The validation message when a rotation asks for an `expires_at` past
 /// the maximum lifetime. The model error reaches the client through
 /// `bad_request!(service.message)`, so it is a plain string message.
 pub fn lifetime_error_message(max: Date) -> String {
     format!("400 Bad request - Expires at must be before {max}")
 }
 
-/// (FACTS item 4) Offset pagination past this many projects answers 405 (historical
+/// (Unconfirmed item 4) Offset pagination past this many projects answers 405 (historical
 /// behaviour; current GitLab may no longer enforce it for projects).
 /// `None` turns the limit off.
 pub const PROJECT_OFFSET_LIMIT: Option<u64> = Some(50_000);
 
-/// (FACTS item 5) Body of `/-/readiness` and `/-/liveness` for a client that is neither
+/// (Unconfirmed item 5) Body of `/-/readiness` and `/-/liveness` for a client that is neither
 /// allowlisted nor presents the health-check token (the controller renders
 /// the HTML not-found page; one third-party run saw JSON instead).
 pub const HEALTH_NOT_ALLOWED_CONTENT_TYPE: &str = "text/html; charset=utf-8";
 pub const HEALTH_NOT_ALLOWED_BODY: &str = "<!DOCTYPE html>\n<html>\n<head><title>The page you're looking for could not be found (404)</title></head>\n\
      <body><h1>404</h1><p>The page you're looking for could not be found.</p></body>\n</html>\n";
 
-/// (FACTS item 6) Layout of generated token secrets: the `glpat-` prefix and 20
+/// (Unconfirmed item 6) Layout of generated token secrets: the `glpat-` prefix and 20
 /// characters (the legacy layout); routable tokens are longer.
 pub const TOKEN_PREFIX: &str = "glpat-";
 pub const TOKEN_RANDOM_LEN: usize = 20;
 
-/// (FACTS item 8) Whether a `read_api`-only token may clone over HTTP (derived from
+/// (Unconfirmed item 8) Whether a `read_api`-only token may clone over HTTP (derived from
 /// `abilities_for_scopes`; the docs only promise `read_repository` and `api`).
 pub const READ_API_CAN_CLONE: bool = true;
 
-/// (FACTS item 9) The 403 body for a blocked user on the API (the rejection reason text
+/// (Unconfirmed item 9) The 403 body for a blocked user on the API (the rejection reason text
 /// is not confirmed).
 pub const BLOCKED_USER_MESSAGE: &str = "403 Forbidden - Your account has been blocked.";
 
-/// (FACTS item 9) Git over HTTP with a blocked user's token: treated like a wrong
+/// (Unconfirmed item 9) Git over HTTP with a blocked user's token: treated like a wrong
 /// password (401 with the Basic challenge).
 pub const BLOCKED_USER_GIT_IS_401: bool = true;
 

@@ -1,4 +1,4 @@
-//! The encrypted connection store (DESIGN §5): one file per workspace in the
+//! The encrypted connection store (`docs/admin-api.md`, "The store"): one file per workspace in the
 //! store directory, holding its GitLab connection encrypted with
 //! XChaCha20-Poly1305 under the store key; a pending-rotation marker per
 //! workspace; and the audit log. Every write is atomic and durable (temp file,

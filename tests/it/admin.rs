@@ -313,6 +313,12 @@ async fn connect_stores_the_connection_encrypted_and_the_checks_run_with_it() {
     );
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // Connecting again without a list keeps the chosen repositories, and
+    // the answer says so.
+    let (code, body) = lab.connect("acme", CANARY, json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["watched"], json!(["acme/backend", "acme/renamed"]));
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! started in-process on 127.0.0.1:0 with the GitLab simulator behind it.
 //! Every run also checks that no token it knows (GitLab's, rotated ones,
 //! the admin token) appears in the command's stdout or stderr (the canary
-//! rule of DESIGN §5).
+//! rule of `docs/admin-api.md`).
 
 use std::path::PathBuf;
 use std::process::Output;

@@ -1,6 +1,6 @@
 //! The GitLab simulator, driven over HTTP like labwatch drives GitLab: its
 //! answers are compared with the real response bodies in
-//! `tests/fixtures/gitlab/`, and its behaviour with FACTS.md (auth errors,
+//! `tests/fixtures/gitlab/`, and its behaviour with docs/gitlab.md (auth errors,
 //! rotation and token families, pagination, moved and invisible projects,
 //! git `info/refs`, rate limits, the failed-auth ban) and its control API.
 
@@ -386,7 +386,7 @@ async fn every_fixture_matches_the_simulator_or_is_excused() {
         Mapping {
             mode: Mode::FixtureKeys,
             nullable: PROJECT_NULLABLE,
-            // Only for callers who can read the code (FACTS §7); alice cannot in some projects.
+            // Only for callers who can read the code (docs/gitlab.md §7); alice cannot in some projects.
             missing_ok: &["default_branch"],
             ..mapping(
                 "projects_simple.json",

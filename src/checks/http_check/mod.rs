@@ -5,7 +5,7 @@
 //!
 //! The workspace token goes along as `PRIVATE-TOKEN` only when the URL's
 //! origin (scheme, host, port) is the instance's, and redirects are never
-//! followed, so the token cannot travel to another host (DESIGN §4.8). A
+//! followed, so the token cannot travel to another host (`docs/checks.md`, "How labwatch treats GitLab"). A
 //! check that sends the token waits for the `token` check (an implicit
 //! dependency) and is not run while GitLab's rejection of the token has
 //! paused authenticated calls.

@@ -126,7 +126,7 @@ fn verdict(answer: &Answer, target: &Target) -> Result<Outcome, Outcome> {
             None => Err(not_gitlab(answer, target)),
         },
         // /version needs a token; a JSON 401/403 still proves the Rails app
-        // answers (FACTS §5), and this probe deliberately sends no token.
+        // answers (docs/gitlab.md §5), and this probe deliberately sends no token.
         401 | 403 if object.is_some_and(|o| o.contains_key("message") || o.contains_key("error")) => Ok(Outcome::ok(
             format!("GitLab answers at {} (version hidden without a token).", target.display),
         )),

@@ -8,7 +8,7 @@
 //! slow instance shows *where* it is slow.
 //!
 //! The probe asks `GET /api/v4/version` without a token: a 401 from it still
-//! proves the Rails app answers (FACTS §5), and sending no token means this
+//! proves the Rails app answers (docs/gitlab.md §5), and sending no token means this
 //! check can never contribute to an authentication ban.
 
 mod connect;

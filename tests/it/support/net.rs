@@ -233,7 +233,7 @@ impl Reply {
         )
     }
 
-    /// What it says without one (FACTS §5).
+    /// What it says without one (docs/gitlab.md §5).
     pub fn gitlab_unauthorized() -> Reply {
         Reply::new(
             401,
