@@ -32,10 +32,8 @@ fn main() -> ExitCode {
     };
     init_logging(parsed.log_format, level);
     process::subreaper::become_subreaper();
-    let trim = std::sync::Arc::new(process::allocator::IdleTrim::default());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(worker_threads())
-        .on_thread_park(move || trim.on_idle())
         .enable_all()
         .build()
     {
@@ -45,7 +43,11 @@ fn main() -> ExitCode {
             return ExitCode::from(EX_UNAVAILABLE);
         }
     };
-    match runtime.block_on(cli::execute(parsed.command)) {
+    let command = async {
+        tokio::spawn(process::allocator::trim_when_quiet());
+        cli::execute(parsed.command).await
+    };
+    match runtime.block_on(command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("{e}");

@@ -7,11 +7,13 @@
 //!
 //! - [`tune`], once at start: few arenas, and large blocks always come from
 //!   their own mappings, which go back to the kernel when freed.
-//! - [`IdleTrim`], from the async runtime's "worker is going idle" hook:
-//!   when enough memory was freed since the last time, `malloc_trim`
-//!   returns the free pages inside the heap. The cost of a trim grows with
-//!   the heap, so it runs when work ends and at most a few times a second,
-//!   never once per workspace.
+//! - [`trim_when_quiet`], a task of the executable's runtime: when enough
+//!   memory was freed and the heap stopped growing, `malloc_trim` returns
+//!   the free pages inside the heap to the kernel. A trim costs time in
+//!   proportion to the heap, so it runs at most once a second, when work
+//!   has ended, never once per workspace: the engine used to trim after
+//!   every workspace's pass, which a fleet of workspaces paid for N times a
+//!   round.
 
 /// Blocks from this size up get a mapping of their own: a `/metrics` body,
 /// the listing's table. A page of listing JSON (about 470 KiB) stays below,
@@ -46,58 +48,65 @@ pub fn tune() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn tune() {}
 
-/// Gives freed heap pages back to the kernel when a runtime worker goes
-/// idle, if at least [`IdleTrim::ENOUGH`] more bytes are free in the heap
-/// than after the last trim, and at most once per [`IdleTrim::SPACING`].
-#[derive(Default)]
-pub struct IdleTrim {
-    state: std::sync::Mutex<Trimmed>,
-}
+/// How often [`trim_when_quiet`] looks at the heap.
+const LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-#[derive(Default)]
-struct Trimmed {
-    /// When the heap was last looked at.
-    checked: Option<std::time::Instant>,
-    /// Free bytes left in the heap by the last trim: fragments between
-    /// blocks in use, which no trim can return.
-    left_free: usize,
-}
+/// Freed memory worth a trim: below this, a trim costs more than it returns.
+const ENOUGH: usize = 256 * 1024;
 
-impl IdleTrim {
-    /// Freed memory worth a trim: below this, a trim costs more than it
-    /// returns.
-    const ENOUGH: usize = 256 * 1024;
-    /// Parking is frequent while a round waits on GitLab; the heap is looked
-    /// at no more often than this.
-    const SPACING: std::time::Duration = std::time::Duration::from_millis(250);
-
-    /// For the runtime's `on_thread_park` hook.
-    pub fn on_idle(&self) {
-        // Another worker is looking already: nothing to add.
-        let Ok(mut state) = self.state.try_lock() else { return };
-        let now = std::time::Instant::now();
-        if state.checked.is_some_and(|at| now.duration_since(at) < Self::SPACING) {
-            return;
-        }
-        state.checked = Some(now);
-        if free_in_heap() >= state.left_free + Self::ENOUGH {
-            release_free_memory();
-            state.left_free = free_in_heap();
-        }
+/// Runs until the runtime stops: every [`LOOK_EVERY`], trims the heap when
+/// at least [`ENOUGH`] more bytes are free in it than the last trim left,
+/// and the bytes in use did not grow since the last look (so a round that
+/// is still allocating is not trimmed under its feet, only to fault the
+/// same pages back in).
+pub async fn trim_when_quiet() {
+    let mut ticks = tokio::time::interval(LOOK_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heap = Heap::default();
+    loop {
+        ticks.tick().await;
+        heap.look();
     }
 }
 
-/// Bytes in free blocks of the heap (not counting separately mapped blocks).
+/// What the last look at the heap saw.
+#[derive(Default)]
+struct Heap {
+    /// Bytes in use at the last look.
+    in_use: usize,
+    /// Free bytes the last trim left: fragments between blocks in use,
+    /// which no trim can return.
+    left_free: usize,
+}
+
+impl Heap {
+    /// Trims when worth it; true when it did.
+    fn look(&mut self) -> bool {
+        let (in_use, free) = usage();
+        let quiet = in_use <= self.in_use;
+        self.in_use = in_use;
+        if !(quiet && free >= self.left_free + ENOUGH) {
+            return false;
+        }
+        release_free_memory();
+        (self.in_use, self.left_free) = usage();
+        true
+    }
+}
+
+/// Bytes in use and bytes free in the heap (separately mapped blocks are
+/// not counted: they go back to the kernel when freed).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn free_in_heap() -> usize {
+fn usage() -> (usize, usize) {
     // SAFETY: mallinfo2 reads the allocator's statistics under its locks and
     // returns them by value; it has no preconditions.
-    unsafe { libc::mallinfo2() }.fordblks
+    let info = unsafe { libc::mallinfo2() };
+    (info.uordblks, info.fordblks)
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn free_in_heap() -> usize {
-    0
+fn usage() -> (usize, usize) {
+    (0, 0)
 }
 
 /// Returns freed heap pages to the kernel, where the allocator keeps them.
@@ -117,20 +126,37 @@ fn release_free_memory() {}
 mod tests {
     use super::*;
 
+    /// The process's resident memory, from `/proc/self/statm` (in pages).
+    fn resident_bytes() -> usize {
+        let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+        let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+        pages * 4096
+    }
+
+    /// One test, not two: the heap is the process's, and tests run in
+    /// parallel threads.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[test]
-    fn memory_freed_while_busy_is_returned_when_the_worker_idles() {
-        let trim = IdleTrim::default();
-        // Many small blocks, freed: they stay in the heap until a trim.
-        let blocks: Vec<Vec<u8>> = (0..4096).map(|_| vec![1u8; 4096]).collect();
+    fn freed_memory_goes_back_to_the_kernel_once_the_heap_stops_growing() {
+        const MIB: usize = 1024 * 1024;
+        let mut heap = Heap::default();
+        // 32 MiB of small blocks, written to, so resident.
+        let blocks: Vec<Vec<u8>> = (0..8192).map(|_| vec![1u8; 4096]).collect();
+        // Keeps the freed blocks off the top of the heap, where free()
+        // alone would give them back.
+        let fence = vec![1u8; 4096];
+        assert!(!heap.look(), "the heap grew since the last look: work is under way");
         drop(blocks);
-        let before = free_in_heap();
-        assert!(before >= IdleTrim::ENOUGH, "{before} bytes free before the trim");
-        trim.on_idle();
-        let left = trim.state.lock().unwrap().left_free;
-        assert!(left < before, "the trim returned memory: {before} -> {left}");
-        // Right after, nothing new was freed: the next idle moment does not trim.
-        trim.on_idle();
-        assert_eq!(trim.state.lock().unwrap().left_free, left);
+        let before = resident_bytes();
+        assert!(heap.look(), "the heap shrank and enough of it is free: trimmed");
+        let after = resident_bytes();
+        assert!(
+            before.saturating_sub(after) >= 16 * MIB,
+            "resident {} MiB before the trim, {} MiB after",
+            before / MIB,
+            after / MIB
+        );
+        assert!(!heap.look(), "nothing was freed since the last trim");
+        drop(fence);
     }
 }

@@ -3,8 +3,8 @@
 //! Each part says why it exists:
 //!
 //! - [`allocator`]: glibc's allocator held to one arena and a fixed mmap
-//!   threshold, and freed memory given back to the kernel when the runtime
-//!   goes idle, so a daemon's resident size follows what it uses.
+//!   threshold, and freed memory given back to the kernel once work has
+//!   ended, so a daemon's resident size follows what it uses.
 //! - [`subreaper`]: labwatch adopts what its plugins leave behind, so a
 //!   killed plugin's children are reaped instead of piling up under PID 1.
 //! - [`math`]: `exp` and `pow` defined here, so the C math library is not
