@@ -13,7 +13,7 @@ use labwatch::http::AppState;
 use labwatch::http::admin::AdminState;
 use labwatch::runtime::Runtime;
 use labwatch::sim::{self, AccessLevel, Expiry, NewToken, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec};
-use labwatch::store::ConnectionStore;
+use labwatch::store::{ConnectionStore, RotationMarker};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -35,7 +35,7 @@ struct Lab {
     passes: watch::Receiver<u64>,
     store: Arc<ConnectionStore>,
     /// Schedules the checks for as long as the test runs.
-    _runtime: Arc<Runtime>,
+    runtime: Arc<Runtime>,
     _stop: oneshot::Sender<()>,
 }
 
@@ -142,7 +142,7 @@ async fn lab_with(admin: bool, extra_config: &str, workspaces: &str) -> Lab {
         http: http_client(),
         passes,
         store,
-        _runtime: runtime,
+        runtime,
         _stop: stop,
     }
 }
@@ -551,6 +551,60 @@ async fn impossible_rotations_are_refused_before_touching_the_token() {
         (422, Some("expires-at-invalid")),
         "{body}"
     );
+}
+
+/// A marker left by a crash, while GitLab does not answer at start: the
+/// daemon cannot tell whether the token was lost, keeps the marker, and
+/// settles it after the first round whose token check passed.
+#[tokio::test]
+async fn an_interrupted_rotation_is_settled_once_gitlab_answers_again() {
+    let mut lab = lab(true, "").await;
+    assert_eq!(lab.connect("acme", CANARY, json!({})).await.0, 200);
+    let marker = RotationMarker {
+        workspace: "acme".into(),
+        old_token_id: lab.alice.id,
+        started_at: time::OffsetDateTime::now_utc(),
+        trigger: "manual".into(),
+    };
+    lab.store.write_marker(&marker).unwrap();
+    lab.sim.sim().fail_next(labwatch::sim::FailSpec {
+        count: 1000,
+        status: 503,
+        path_prefix: Some("/api/v4/personal_access_tokens/self".into()),
+        body: None,
+        content_type: None,
+        headers: Default::default(),
+    });
+    // What the daemon does as it starts.
+    let actions = Arc::new(Actions::new(lab.runtime.clone(), lab.store.clone()));
+    actions.settle_interrupted_rotations().await;
+    assert_eq!(
+        lab.store.read_marker("acme").unwrap(),
+        Some(marker),
+        "GitLab did not answer: the marker waits"
+    );
+
+    lab.sim.sim().clear_faults();
+    tokio::spawn(labwatch::actions::run_after_rounds(actions));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while lab.store.read_marker("acme").unwrap().is_some() {
+        lab.passes.borrow_and_update();
+        assert!(lab.runtime.run_now(Some("acme")));
+        tokio::time::timeout_at(deadline, lab.passes.changed())
+            .await
+            .expect("the marker is settled after a round")
+            .unwrap();
+    }
+    let audit = std::fs::read_to_string(lab.store.dir().join("audit.log")).unwrap();
+    assert!(
+        audit.lines().any(
+            |l| l.contains(r#""actor":"daemon","action":"settle-rotation","result":"ok""#)
+                && l.contains("after a round")
+        ),
+        "{audit}"
+    );
+    let status = lab.get("/status/acme").await;
+    assert_eq!(Lab::check(&status, "token")["reason"], "ok", "{status}");
 }
 
 #[tokio::test]
