@@ -39,8 +39,8 @@ pub struct WorkspaceGitlab {
     /// `Err` when the client could not be built (bad TLS setup); checks
     /// report it instead of running.
     pub client: Result<GitlabClient, String>,
-    /// The token check's last answer, for the scopes check.
-    token: Mutex<Option<(u64, TokenInfo)>>,
+    /// The token check's last answer, for the scopes check and `/status`.
+    token: Mutex<Option<SeenToken>>,
     /// `/user`, fetched once per token.
     identity: Mutex<Option<(u64, User)>>,
     /// The watched repository paths, for picking them out of the listing.
@@ -62,6 +62,16 @@ pub struct WorkspaceGitlab {
     /// The client of this workspace's HTTP checks, built at first use: the
     /// workspace's TLS trust, no redirects (a token must not follow one).
     http_checks: OnceLock<Result<reqwest::Client, String>>,
+}
+
+/// What the token check last saw of a token.
+struct SeenToken {
+    generation: u64,
+    info: TokenInfo,
+    /// Why the token check's latest read of this token failed (rate
+    /// limited, GitLab down): `info` is then older than this round, and the
+    /// scopes check must not pass judgement on it as if it were fresh.
+    failed: Option<GitlabError>,
 }
 
 /// Where a workspace's token comes from.
@@ -168,15 +178,38 @@ impl WorkspaceGitlab {
     }
 
     pub fn remember_token(&self, generation: u64, info: TokenInfo) {
-        *lock(&self.token) = Some((generation, info));
+        *lock(&self.token) = Some(SeenToken {
+            generation,
+            info,
+            failed: None,
+        });
     }
 
-    /// The token metadata the token check fetched for the current token.
+    /// The token check could not read the token this time: what it saw
+    /// before stays for `/status`, marked as no longer current.
+    pub fn token_read_failed(&self, generation: u64, error: &GitlabError) {
+        if let Some(seen) = lock(&self.token).as_mut().filter(|s| s.generation == generation) {
+            seen.failed = Some(error.clone());
+        }
+    }
+
+    /// The token metadata the token check fetched for the current token,
+    /// however long ago.
     pub fn token_info(&self, generation: u64) -> Option<TokenInfo> {
         lock(&self.token)
             .as_ref()
-            .filter(|(g, _)| *g == generation)
-            .map(|(_, t)| t.clone())
+            .filter(|s| s.generation == generation)
+            .map(|s| s.info.clone())
+    }
+
+    /// The token metadata as of the token check's latest run: `Ok(None)`
+    /// before the first read, `Err` with why when the latest read failed.
+    pub fn current_token_info(&self, generation: u64) -> Result<Option<TokenInfo>, GitlabError> {
+        match lock(&self.token).as_ref().filter(|s| s.generation == generation) {
+            None => Ok(None),
+            Some(SeenToken { failed: Some(e), .. }) => Err(e.clone()),
+            Some(seen) => Ok(Some(seen.info.clone())),
+        }
     }
 
     /// What the token check saw of the current token and its account, for

@@ -11,6 +11,7 @@ pub fn outcome(err: &GitlabError, what: &str) -> Outcome {
         GitlabError::TokenExpired => (Status::Critical, Reason::TokenExpired),
         GitlabError::TokenRevoked => (Status::Critical, Reason::TokenRevoked),
         GitlabError::TokenUnknown => (Status::Critical, Reason::TokenInvalid),
+        GitlabError::TokenMalformed => (Status::Critical, Reason::TokenMalformed),
         GitlabError::NotPersonalAccessToken => (Status::Critical, Reason::NotPersonalAccessToken),
         GitlabError::InsufficientScope { .. } => (Status::Critical, Reason::ScopesMissing),
         GitlabError::Forbidden { message } if mentions_blocked(message) => (Status::Critical, Reason::AccountBlocked),
@@ -19,6 +20,8 @@ pub fn outcome(err: &GitlabError, what: &str) -> Outcome {
         GitlabError::Server { .. } | GitlabError::Transport { .. } => (Status::Unknown, Reason::RequestFailed),
         GitlabError::NotFound
         | GitlabError::Moved { .. }
+        | GitlabError::Redirected { .. }
+        | GitlabError::Invalid { .. }
         | GitlabError::BadRequest { .. }
         | GitlabError::Unexpected { .. }
         | GitlabError::Decode { .. }
@@ -31,12 +34,28 @@ pub fn outcome(err: &GitlabError, what: &str) -> Outcome {
     Outcome::new(status, reason, summary(err, what))
 }
 
-/// "GitLab refused" only when GitLab said no; a broken connection or an
-/// unreadable answer is not a refusal.
+/// "GitLab refused" only when GitLab said no; a broken connection, an
+/// unreadable answer, a redirect or a token that was never sent is not a
+/// refusal.
 fn summary(err: &GitlabError, what: &str) -> String {
     match err {
         GitlabError::Server { .. } | GitlabError::Transport { .. } | GitlabError::Decode { .. } => {
             format!("Reading {what} from GitLab failed: {err}.")
+        }
+        GitlabError::Invalid { .. } => format!("Reading {what} from GitLab failed: {err}."),
+        GitlabError::Moved { .. } | GitlabError::Redirected { .. } => {
+            format!("GitLab's answer for {what} was {err}; labwatch follows no redirects.")
+        }
+        GitlabError::TokenMalformed => {
+            format!("Not calling GitLab for {what}: {err}; check the token file (the token was not sent).")
+        }
+        // A fresh verdict every round while the pause lasts, saying until
+        // when: never the last good result again (docs/checks.md).
+        GitlabError::RateLimited { retry_after } => {
+            let until = time::OffsetDateTime::now_utc()
+                .checked_add(time::Duration::try_from(*retry_after).unwrap_or(time::Duration::ZERO))
+                .map_or_else(|| "later".to_owned(), crate::report::rfc3339);
+            format!("GitLab refused {what}: {err}; GitLab asked to wait until {until}.")
         }
         _ => format!("GitLab refused {what}: {err}."),
     }

@@ -1,10 +1,14 @@
 //! The `scopes` check: does the token carry every scope the workspace needs?
 //! It reads what the token check fetched this round, so it costs no request.
+//! When the token check could not read the token (a rate limit is only a
+//! warning, so this check still runs), it says why instead of judging the
+//! scopes of an older answer: never a stale `ok`.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::context::WorkspaceGitlab;
+use super::gitlab_errors;
 use crate::config::scopes;
 use crate::engine::{Check, CheckFuture, Outcome, Reason, RunContext, Status};
 
@@ -18,13 +22,15 @@ impl ScopesCheck {
     }
 
     fn judge(&self) -> Outcome {
-        let Some(info) = self
-            .ws
-            .client
-            .as_ref()
-            .ok()
-            .and_then(|c| self.ws.token_info(c.token_generation()))
-        else {
+        let seen = match &self.ws.client {
+            Ok(c) => self.ws.current_token_info(c.token_generation()),
+            Err(_) => Ok(None),
+        };
+        let info = match seen {
+            Ok(info) => info,
+            Err(e) => return gitlab_errors::outcome(&e, "the token's scopes"),
+        };
+        let Some(info) = info else {
             return Outcome::new(
                 Status::Unknown,
                 Reason::Blocked,

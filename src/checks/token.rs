@@ -69,6 +69,7 @@ impl TokenCheck {
                     );
                     return Outcome::new(Status::Critical, Reason::TokenLostInRotation, summary);
                 }
+                self.ws.token_read_failed(generation, &e);
                 return gitlab_errors::outcome(&e, "the token");
             }
         };

@@ -289,6 +289,15 @@ reasons! {
             "If in doubt, create a new token in GitLab (Preferences → Access Tokens) and replace the old one.",
         ],
     }
+    TokenMalformed {
+        code: "token-malformed",
+        check: "token",
+        meaning: "The token contains a character that cannot be sent in an HTTP header (a newline, a control character); labwatch did not send it to GitLab.",
+        remediation: [
+            "Check the token file of workspace `{workspace}`: it must hold the token alone, on one line (a second line or a stray control character is part of the token).",
+            "Copy the token again from GitLab (Preferences → Access Tokens) and save it without anything around it; if it was given to `labwatch connect`, connect again with it.",
+        ],
+    }
     TokenExpired {
         code: "token-expired",
         check: "token",

@@ -1,10 +1,12 @@
-//! Typed calls for the GitLab endpoints labwatch uses.
+//! Typed calls for the GitLab endpoints labwatch uses. Every answer is held
+//! to [`bounds`] before it is returned: what a caller gets, it may keep.
 
 use reqwest::Method;
 use reqwest::header::LINK;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
+use super::bounds::{self, Bounded};
 use super::types::{Project, TokenInfo, User, Version};
 use super::{Auth, GitlabClient, GitlabError};
 
@@ -14,17 +16,17 @@ pub const PER_PAGE: &str = "100";
 impl GitlabClient {
     /// `GET /version` with the token.
     pub async fn version(&self) -> Result<Version, GitlabError> {
-        self.get_json("/version", &[]).await
+        checked(self.get_json("/version", &[]).await)
     }
 
     /// `GET /user`: who the token belongs to.
     pub async fn user(&self) -> Result<User, GitlabError> {
-        self.get_json("/user", &[]).await
+        checked(self.get_json("/user", &[]).await)
     }
 
     /// `GET /personal_access_tokens/self`: the token's own metadata.
     pub async fn token_self(&self) -> Result<TokenInfo, GitlabError> {
-        self.get_json("/personal_access_tokens/self", &[]).await
+        checked(self.get_json("/personal_access_tokens/self", &[]).await)
     }
 
     /// `POST /personal_access_tokens/self/rotate`: GitLab revokes this token
@@ -45,7 +47,13 @@ impl GitlabClient {
             token: String,
         }
         let rotated: Rotated = answer.json()?;
-        Ok((rotated.info, SecretString::from(rotated.token)))
+        let secret = SecretString::from(rotated.token);
+        // GitLab has revoked the old token by now: an answer that breaks a
+        // bound is still an error (it must not be stored), and the caller's
+        // marker says a token may have been lost.
+        rotated.info.check_bounds()?;
+        bounds::token_secret(secret.expose_secret())?;
+        Ok((rotated.info, secret))
     }
 
     /// `DELETE /personal_access_tokens/self`: revokes the token in use.
@@ -74,7 +82,7 @@ impl GitlabClient {
             .get("x-next-page")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok());
-        Ok((answer.json()?, next))
+        Ok((checked(answer.json())?, next))
     }
 
     /// Every project the user is a member of, full shape (with visibility and
@@ -102,7 +110,7 @@ impl GitlabClient {
                 other => other?,
             };
             first = false;
-            let page: Vec<Project> = answer.json()?;
+            let page: Vec<Project> = checked(answer.json())?;
             page.into_iter().for_each(&mut each);
             next = next_link(&answer.headers).and_then(|l| url::Url::parse(&l).ok());
         }
@@ -116,7 +124,7 @@ impl GitlabClient {
             url.query_pairs_mut()
                 .extend_pairs([("membership", "true"), ("per_page", PER_PAGE), ("page", &page)]);
             let answer = self.send(Method::GET, url, Auth::Token).await?;
-            let items: Vec<Project> = answer.json()?;
+            let items: Vec<Project> = checked(answer.json())?;
             items.into_iter().for_each(&mut each);
             // X-Next-Page is present but empty on the last page (docs/gitlab.md §7).
             match answer
@@ -135,7 +143,7 @@ impl GitlabClient {
     /// [`GitlabError::Moved`] with the new project's API location.
     pub async fn project(&self, path: &str) -> Result<Project, GitlabError> {
         let url = self.api_url(&format!("/projects/{}", encode_path(path)));
-        self.send(Method::GET, url, Auth::Token).await?.json()
+        checked(self.send(Method::GET, url, Auth::Token).await?.json())
     }
 
     /// Follows a [`GitlabError::Moved`] location (same instance only).
@@ -143,13 +151,15 @@ impl GitlabClient {
         let url = self.base().join(location).map_err(|e| GitlabError::Decode {
             message: format!("bad Location `{location}`: {e}"),
         })?;
-        self.send(Method::GET, url, Auth::Token).await?.json()
+        checked(self.send(Method::GET, url, Auth::Token).await?.json())
     }
 
     /// Projects whose path or name contains `term`, as GitLab searches them.
     pub async fn search_projects(&self, term: &str) -> Result<Vec<Project>, GitlabError> {
-        self.get_json("/projects", &[("search", term), ("per_page", "20"), ("order_by", "id")])
-            .await
+        checked(
+            self.get_json("/projects", &[("search", term), ("per_page", "20"), ("order_by", "id")])
+                .await,
+        )
     }
 
     /// Git smart-HTTP ref advertisement with the token as Basic password:
@@ -167,6 +177,13 @@ impl GitlabClient {
             Err(e) => Err(e),
         }
     }
+}
+
+/// A decoded answer, held to its bounds.
+fn checked<T: Bounded>(answer: Result<T, GitlabError>) -> Result<T, GitlabError> {
+    let answer = answer?;
+    answer.check_bounds()?;
+    Ok(answer)
 }
 
 /// What Git's first request of a clone got (docs/gitlab.md §11).

@@ -2,6 +2,10 @@
 //! (which may be below 1), plus GitLab's own word — `Retry-After` after a
 //! 429 and `RateLimit-Remaining: 0` until `RateLimit-Reset` — as a
 //! "not before" time that holds every request back.
+//!
+//! GitLab's word is capped at [`MAX_PAUSE`]: a header is only a claim, and
+//! one bogus `Retry-After` (ten years, or `i64::MAX` seconds) must neither
+//! silence a workspace until restart nor overflow a clock.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -114,10 +118,13 @@ impl Budget {
         Take::After(wait)
     }
 
-    /// Holds requests back for `d` (GitLab said so).
+    /// Holds requests back for `d` (GitLab said so), at most [`MAX_PAUSE`].
     pub fn pause_for(&self, d: Duration) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let until = Instant::now() + d;
+        let now = Instant::now();
+        // Capped first, then added checked: `Instant + Duration` panics on
+        // overflow, and a pause that long would mean "never" anyway.
+        let until = now.checked_add(d.min(MAX_PAUSE)).unwrap_or(now);
         s.not_before = Some(s.not_before.map_or(until, |nb| nb.max(until)));
     }
 
@@ -134,23 +141,39 @@ impl Budget {
     }
 }
 
-/// `Retry-After` in seconds (GitLab sends seconds, never a date).
+/// The longest labwatch holds a workspace's requests back on GitLab's word:
+/// GitLab's own windows are a minute to an hour (docs/gitlab.md §10), so an
+/// hour honours every real answer while a bogus header costs at most an
+/// hour of checks; after it, the next round asks again (and a real 429
+/// pauses again).
+pub const MAX_PAUSE: Duration = Duration::from_secs(3600);
+
+/// `Retry-After`, capped at [`MAX_PAUSE`]: delay-seconds as GitLab sends
+/// them (docs/gitlab.md §10), or an HTTP-date as RFC 9110 §10.2.3 also
+/// allows (a proxy before GitLab may send one). `None` when it is neither;
+/// a date in the past is no wait.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    header_num(headers, "retry-after")
-        .and_then(|s| u64::try_from(s).ok())
-        .map(Duration::from_secs)
+    let value = headers.get("retry-after")?.to_str().ok()?.trim();
+    let wait = if value.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits that overflow u64 are still "a very long time", not garbage.
+        Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX))
+    } else {
+        let at = httpdate::parse_http_date(value).ok()?;
+        at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_PAUSE))
 }
 
 fn header_num(headers: &HeaderMap, name: &str) -> Option<i64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
-/// Time until a Unix epoch second, capped at an hour so a clock skew or a
-/// bogus header cannot stall a workspace for long.
+/// Time until a Unix epoch second, capped at [`MAX_PAUSE`] so a clock skew
+/// or a bogus header cannot stall a workspace for long.
 fn until_epoch(epoch: i64) -> Duration {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let secs = u64::try_from(epoch).unwrap_or(0).saturating_sub(now);
-    Duration::from_secs(secs.min(3600))
+    Duration::from_secs(secs).min(MAX_PAUSE)
 }
 
 #[cfg(test)]
@@ -198,6 +221,37 @@ mod tests {
         tokio::task::yield_now().await;
         b.pause_for(Duration::from_secs(30));
         assert_eq!(waiter.await.unwrap().unwrap() - start, Duration::from_secs(30));
+    }
+
+    fn retry_after_of(value: &str) -> Option<Duration> {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", value.parse().unwrap());
+        retry_after(&h)
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates_and_caps_both() {
+        assert_eq!(retry_after_of("60"), Some(Duration::from_secs(60)));
+        assert_eq!(retry_after_of(" 1830 "), Some(Duration::from_secs(1830)));
+        assert_eq!(retry_after_of("315360000"), Some(MAX_PAUSE), "ten years");
+        assert_eq!(retry_after_of("9223372036854775807"), Some(MAX_PAUSE));
+        assert_eq!(retry_after_of("99999999999999999999999"), Some(MAX_PAUSE));
+        let in_ten_minutes = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(600));
+        let wait = retry_after_of(&in_ten_minutes).unwrap();
+        assert!(wait > Duration::from_secs(590) && wait <= Duration::from_secs(600), "{wait:?}");
+        assert_eq!(retry_after_of("Fri, 31 Dec 9999 23:59:59 GMT"), Some(MAX_PAUSE));
+        assert_eq!(retry_after_of("Tue, 05 Jan 2021 11:00:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(retry_after_of("-5"), None);
+        assert_eq!(retry_after_of("soon"), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_huge_pause_is_capped_and_does_not_overflow() {
+        let b = Budget::new(100.0);
+        b.pause_for(Duration::MAX);
+        assert_eq!(b.acquire(Duration::from_secs(1)).await, Err(MAX_PAUSE));
+        tokio::time::advance(MAX_PAUSE).await;
+        assert_eq!(b.acquire(Duration::ZERO).await, Ok(()));
     }
 
     #[tokio::test(start_paused = true)]

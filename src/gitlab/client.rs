@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::budget::{self, Budget};
+use super::bounds;
 use super::{GitlabError, GitlabMetrics};
 
 /// Longest a call waits for the request budget before giving up with
@@ -223,7 +224,10 @@ impl GitlabClient {
             }
             _ => secret.expose_secret().to_owned(),
         };
-        let mut value = HeaderValue::from_str(&value).map_err(|_| GitlabError::TokenUnknown)?;
+        // A token with a newline or another control character cannot be
+        // sent: say so here, without a request GitLab would answer with a
+        // 401 that blames the token's validity (and counts as a failed login).
+        let mut value = HeaderValue::from_str(&value).map_err(|_| GitlabError::TokenMalformed)?;
         value.set_sensitive(true);
         let name = if auth == Auth::Basic {
             AUTHORIZATION.as_str()
@@ -289,12 +293,12 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> GitlabE
     let json: serde_json::Value = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
     let text = |key: &str| json.get(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
     match status.as_u16() {
-        301 | 302 | 307 | 308 => GitlabError::Moved {
-            location: headers
-                .get(LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned(),
+        301 => GitlabError::Moved {
+            location: location(headers),
+        },
+        s @ (302 | 303 | 307 | 308) => GitlabError::Redirected {
+            status: s,
+            location: location(headers),
         },
         400 if text("message").contains("requires token type to be a personal access token") => {
             GitlabError::NotPersonalAccessToken
@@ -323,6 +327,16 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> GitlabE
         s @ 500..=599 => GitlabError::Server { status: s },
         s => GitlabError::Unexpected { status: s },
     }
+}
+
+/// The `Location` of a redirect, capped: it is only shown, never followed
+/// except for a moved project on the same instance.
+fn location(headers: &HeaderMap) -> String {
+    let l = headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if l.len() > bounds::MAX_URL_LEN {
+        return "(a Location too long to show)".to_owned();
+    }
+    l.to_owned()
 }
 
 /// GitLab's `message` (a string, or a map of field errors), else the text.

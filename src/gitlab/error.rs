@@ -15,6 +15,11 @@ pub enum GitlabError {
     /// 401 without detail: unknown or mistyped token, or no token at all.
     #[error("GitLab does not accept the token (401 Unauthorized)")]
     TokenUnknown,
+    /// The token holds a character no HTTP header may carry (a newline, a
+    /// control character): found locally, nothing was sent. Never carries
+    /// the token or the character's position in it.
+    #[error("the token contains a character that cannot be sent (a newline?)")]
+    TokenMalformed,
     /// No further authenticated calls until the token changes (`docs/checks.md`, "How labwatch treats GitLab");
     /// `cause` is the 401 that opened the breaker.
     #[error("authenticated calls are paused after an earlier 401: {cause}")]
@@ -31,9 +36,14 @@ pub enum GitlabError {
     /// 404: not found *or* no access (GitLab does not tell them apart).
     #[error("not found or no access (404)")]
     NotFound,
-    /// 301 for a project that moved; `location` is where GitLab points.
-    #[error("moved permanently to {location}")]
+    /// 301 for a project that moved (docs/gitlab.md §8); `location` is
+    /// where GitLab points.
+    #[error("moved permanently (301 Moved Permanently) to {location}")]
     Moved { location: String },
+    /// Any other redirect (302, 303, 307, 308): labwatch follows none, so
+    /// the token never leaves its instance. Named as its status says.
+    #[error("{} to {location}", redirect_text(*status))]
+    Redirected { status: u16, location: String },
     /// 400 with GitLab's message (validation errors and the like).
     #[error("GitLab rejected the request (400): {message}")]
     BadRequest { message: String },
@@ -52,6 +62,24 @@ pub enum GitlabError {
     /// An answer that is not the JSON GitLab sends.
     #[error("GitLab's answer could not be read: {message}")]
     Decode { message: String },
+    /// An answer that decoded but breaks a bound labwatch keeps
+    /// ([`super::bounds`]): `field` is GitLab's name for it, `problem` says
+    /// how and names the bound. Never quotes the value.
+    #[error("GitLab's answer is refused: `{field}` {problem}")]
+    Invalid { field: &'static str, problem: String },
+}
+
+/// "redirected (302 Found)", "moved permanently (308 Permanent Redirect)":
+/// what the status says, so a temporary redirect is not called a move.
+fn redirect_text(status: u16) -> String {
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Redirect");
+    match status {
+        301 | 308 => format!("moved permanently ({status} {reason})"),
+        _ => format!("redirected ({status} {reason})"),
+    }
 }
 
 impl GitlabError {

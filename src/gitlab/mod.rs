@@ -1,13 +1,16 @@
 //! The GitLab client: typed calls for the endpoints labwatch uses, an error
 //! taxonomy ([`GitlabError`]), pagination, a per-workspace request budget and
-//! an auth breaker (see [`client`]).
+//! an auth breaker (see [`client`]); the bounds every answer is held to
+//! ([`bounds`]).
 
 pub mod api;
+pub mod bounds;
 mod budget;
 pub mod client;
 mod error;
 pub mod types;
 
+pub use budget::MAX_PAUSE;
 pub use client::{Auth, ClientOptions, GitlabClient};
 pub use error::GitlabError;
 
