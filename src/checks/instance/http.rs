@@ -171,19 +171,22 @@ fn not_gitlab(answer: &Answer, target: &Target) -> Outcome {
 }
 
 /// A redirect: the fix is usually the URL it points to (http → https, a
-/// new host name), so the first step names it.
+/// new host name), so the first step names it. The summary says what the
+/// status says: 301 and 308 are permanent moves, 302, 303 and 307 are not.
 fn redirect(answer: &Answer, target: &Target) -> Outcome {
     let location = answer.location.as_deref().map(|l| resolve_location(target, l));
+    let permanent = matches!(answer.status.as_u16(), 301 | 308);
     let summary = format!(
-        "{} redirects GET {} ({}) to {}, instead of answering like GitLab's API.",
+        "{} {} GET {} ({}) to {}, instead of answering like GitLab's API.",
         target.display,
+        if permanent { "moved permanently:" } else { "redirects" },
         target.version_path(),
         status_text(answer.status),
         location.as_deref().unwrap_or("nowhere (no Location header)")
     );
     let outcome = Outcome::new(Status::Critical, Reason::NotGitlab, summary);
     match location {
-        Some(location) => outcome.with_first_step(redirect_step(&location)),
+        Some(location) => outcome.with_first_step(redirect_step(&location, permanent)),
         None => outcome,
     }
 }
@@ -195,11 +198,14 @@ fn resolve_location(target: &Target, location: &str) -> String {
         .map_or_else(|_| location.to_owned(), String::from)
 }
 
-fn redirect_step(location: &str) -> String {
+fn redirect_step(location: &str, permanent: bool) -> String {
     match location.strip_suffix("/api/v4/version") {
-        Some(root) if root.starts_with("http://") || root.starts_with("https://") => {
-            format!("Set `instance_url` for workspace `{{workspace}}` to {root}: the instance redirects there.")
+        Some(root) if (root.starts_with("http://") || root.starts_with("https://")) && permanent => {
+            format!("Set `instance_url` for workspace `{{workspace}}` to {root}: the instance has moved there.")
         }
+        Some(root) if root.starts_with("http://") || root.starts_with("https://") => format!(
+            "Set `instance_url` for workspace `{{workspace}}` to {root} if that is the instance's address for good: the redirect is temporary."
+        ),
         _ => format!(
             "The instance sends the API to {location} (a login page or another site?): set `instance_url` for workspace `{{workspace}}` to the address where GitLab itself answers."
         ),
@@ -329,6 +335,21 @@ mod tests {
             "{:?}",
             outcome.remediation
         );
+    }
+
+    #[test]
+    fn only_301_and_308_are_called_permanent() {
+        for (status, permanent) in [(301, true), (308, true), (302, false), (303, false), (307, false)] {
+            let mut a = answer(status, "text/html", "");
+            a.location = Some("https://gitlab.test/gitlab/api/v4/version".into());
+            let outcome = verdict(&a, &target()).unwrap_err();
+            assert_eq!(outcome.summary.contains("moved permanently"), permanent, "{}", outcome.summary);
+            assert_eq!(outcome.remediation[0].contains("temporary"), !permanent, "{:?}", outcome.remediation);
+        }
+        let mut found = answer(302, "text/html", "");
+        found.location = Some("https://sso.test/login".into());
+        let outcome = verdict(&found, &target()).unwrap_err();
+        assert!(outcome.summary.contains("redirects GET /gitlab/api/v4/version (302 Found)"), "{}", outcome.summary);
     }
 
     #[test]
