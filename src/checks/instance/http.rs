@@ -201,7 +201,7 @@ fn resolve_location(target: &Target, location: &str) -> String {
 fn redirect_step(location: &str, permanent: bool) -> String {
     match location.strip_suffix("/api/v4/version") {
         Some(root) if (root.starts_with("http://") || root.starts_with("https://")) && permanent => {
-            format!("Set `instance_url` for workspace `{{workspace}}` to {root}: the instance has moved there.")
+            format!("Set `instance_url` for workspace `{{workspace}}` to {root}: the instance redirects there.")
         }
         Some(root) if root.starts_with("http://") || root.starts_with("https://") => format!(
             "Set `instance_url` for workspace `{{workspace}}` to {root} if that is the instance's address for good: the redirect is temporary."
