@@ -76,9 +76,7 @@ impl Bounded for TokenInfo {
                 ),
             });
         }
-        self.scopes
-            .iter()
-            .try_for_each(|s| text("scopes", s, MAX_SCOPE_LEN))
+        self.scopes.iter().try_for_each(|s| text("scopes", s, MAX_SCOPE_LEN))
     }
 }
 
@@ -160,7 +158,11 @@ mod tests {
             "GitLab's answer is refused: `scopes` lists 100000 scopes; labwatch accepts at most 64"
         );
         let err = token(1, MAX_TOKEN_NAME_LEN + 1).check_bounds().unwrap_err();
-        assert!(err.to_string().contains("`name` is 1025 bytes long; labwatch accepts at most 1024"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("`name` is 1025 bytes long; labwatch accepts at most 1024"),
+            "{err}"
+        );
         let mut long_scope = token(1, 3);
         long_scope.scopes[0] = "s".repeat(65);
         assert!(matches!(

@@ -238,7 +238,10 @@ mod tests {
         assert_eq!(retry_after_of("99999999999999999999999"), Some(MAX_PAUSE));
         let in_ten_minutes = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(600));
         let wait = retry_after_of(&in_ten_minutes).unwrap();
-        assert!(wait > Duration::from_secs(590) && wait <= Duration::from_secs(600), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(590) && wait <= Duration::from_secs(600),
+            "{wait:?}"
+        );
         assert_eq!(retry_after_of("Fri, 31 Dec 9999 23:59:59 GMT"), Some(MAX_PAUSE));
         assert_eq!(retry_after_of("Tue, 05 Jan 2021 11:00:00 GMT"), Some(Duration::ZERO));
         assert_eq!(retry_after_of("-5"), None);

@@ -16,8 +16,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::budget::{self, Budget};
 use super::bounds;
+use super::budget::{self, Budget};
 use super::{GitlabError, GitlabMetrics};
 
 /// Longest a call waits for the request budget before giving up with

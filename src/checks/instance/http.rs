@@ -343,13 +343,29 @@ mod tests {
             let mut a = answer(status, "text/html", "");
             a.location = Some("https://gitlab.test/gitlab/api/v4/version".into());
             let outcome = verdict(&a, &target()).unwrap_err();
-            assert_eq!(outcome.summary.contains("moved permanently"), permanent, "{}", outcome.summary);
-            assert_eq!(outcome.remediation[0].contains("temporary"), !permanent, "{:?}", outcome.remediation);
+            assert_eq!(
+                outcome.summary.contains("moved permanently"),
+                permanent,
+                "{}",
+                outcome.summary
+            );
+            assert_eq!(
+                outcome.remediation[0].contains("temporary"),
+                !permanent,
+                "{:?}",
+                outcome.remediation
+            );
         }
         let mut found = answer(302, "text/html", "");
         found.location = Some("https://sso.test/login".into());
         let outcome = verdict(&found, &target()).unwrap_err();
-        assert!(outcome.summary.contains("redirects GET /gitlab/api/v4/version (302 Found)"), "{}", outcome.summary);
+        assert!(
+            outcome
+                .summary
+                .contains("redirects GET /gitlab/api/v4/version (302 Found)"),
+            "{}",
+            outcome.summary
+        );
     }
 
     #[test]

@@ -26,7 +26,9 @@ use labwatch::engine::{CheckKey, CheckState, Status};
 use labwatch::http::AppState;
 use labwatch::http::admin::AdminState;
 use labwatch::runtime::Runtime;
-use labwatch::sim::{self, AccessLevel, Expiry, FailSpec, NewToken, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec};
+use labwatch::sim::{
+    self, AccessLevel, Expiry, FailSpec, NewToken, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec,
+};
 use labwatch::store::ConnectionStore;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -177,12 +179,8 @@ impl Lab {
 
     async fn connect_fresh(&self) -> (u16, Value) {
         let body = json!({ "instance_url": self.sim.base_url(), "token": self.token.token });
-        self.call(
-            reqwest::Method::POST,
-            "/api/v1/workspaces/fresh/connect",
-            Some(body),
-        )
-        .await
+        self.call(reqwest::Method::POST, "/api/v1/workspaces/fresh/connect", Some(body))
+            .await
     }
 
     fn audit_log(&self) -> String {
@@ -232,8 +230,16 @@ async fn a_ten_year_retry_after_pauses_an_hour_at_most_and_each_round_is_fresh()
     lab.round().await;
     let token = lab.outcome("token");
     assert_eq!((token.status, token.reason.as_str()), (Status::Warning, "rate-limited"));
-    assert!(token.summary.contains("retry in 1h"), "capped at an hour: {}", token.summary);
-    assert!(token.summary.contains("GitLab asked to wait until "), "{}", token.summary);
+    assert!(
+        token.summary.contains("retry in 1h"),
+        "capped at an hour: {}",
+        token.summary
+    );
+    assert!(
+        token.summary.contains("GitLab asked to wait until "),
+        "{}",
+        token.summary
+    );
 
     // Rounds inside the pause: new verdicts, none of them a stale ok.
     for _ in 0..2 {
@@ -302,7 +308,11 @@ async fn an_http_date_retry_after_is_honoured_and_a_past_one_holds_nothing_back(
     lab.round().await;
     let token = lab.outcome("token");
     assert_eq!(token.reason, "rate-limited", "{token:#?}");
-    assert!(token.summary.contains("retry in 9m") || token.summary.contains("retry in 10m"), "{}", token.summary);
+    assert!(
+        token.summary.contains("retry in 9m") || token.summary.contains("retry in 10m"),
+        "{}",
+        token.summary
+    );
     lab.sim.sim().reset_counters();
     lab.round().await;
     assert_eq!(lab.outcome("token").reason, "rate-limited");
@@ -351,7 +361,11 @@ async fn an_answer_with_100000_scopes_is_refused_and_nothing_is_stored() {
         .sim()
         .fail_next(fail(200, TOKEN_SELF, Some(token_self_body(100_000, "ws")), &[]));
     let (code, body) = lab.connect_fresh().await;
-    assert_eq!((code, body["error"].as_str()), (422, Some("gitlab-answer-invalid")), "{body}");
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (422, Some("gitlab-answer-invalid")),
+        "{body}"
+    );
     let message = body["message"].as_str().unwrap();
     assert!(
         message.contains("`scopes` lists 100000 scopes; labwatch accepts at most 64"),
@@ -381,7 +395,11 @@ async fn a_one_megabyte_username_is_refused_and_nothing_is_stored() {
     let user = json!({"id": 1, "username": "a".repeat(1 << 20), "name": "Alice", "state": "active"}).to_string();
     lab.sim.sim().fail_next(fail(200, "/api/v4/user", Some(user), &[]));
     let (code, body) = lab.connect_fresh().await;
-    assert_eq!((code, body["error"].as_str()), (422, Some("gitlab-answer-invalid")), "{body}");
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (422, Some("gitlab-answer-invalid")),
+        "{body}"
+    );
     let message = body["message"].as_str().unwrap();
     assert!(
         message.contains("`username` is 1048576 bytes long; labwatch accepts at most 1024"),
@@ -419,7 +437,9 @@ async fn a_token_with_a_newline_is_malformed_and_never_sent() {
         "{token:#?}"
     );
     assert!(
-        token.summary.contains("contains a character that cannot be sent (a newline?)")
+        token
+            .summary
+            .contains("contains a character that cannot be sent (a newline?)")
             && token.summary.contains("check the token file"),
         "{}",
         token.summary
@@ -430,7 +450,10 @@ async fn a_token_with_a_newline_is_malformed_and_never_sent() {
         token.remediation
     );
     let shown = format!("{token:?}");
-    assert!(!shown.contains("first-half") && !shown.contains("second-half"), "{shown}");
+    assert!(
+        !shown.contains("first-half") && !shown.contains("second-half"),
+        "{shown}"
+    );
 
     lab.round().await;
     let c = lab.sim.sim().counters();
@@ -456,7 +479,9 @@ async fn a_302_is_called_a_redirect_and_a_308_a_permanent_move() {
     let token = lab.outcome("token");
     assert_eq!(token.reason, "gitlab-answer-invalid", "{token:#?}");
     assert!(
-        token.summary.contains("redirected (302 Found) to https://sso.example/login"),
+        token
+            .summary
+            .contains("redirected (302 Found) to https://sso.example/login"),
         "{}",
         token.summary
     );
@@ -487,6 +512,10 @@ async fn the_instance_check_names_a_302_as_found() {
     lab.round().await;
     let instance = lab.outcome("instance");
     assert!(instance.summary.contains("(302 Found)"), "{}", instance.summary);
-    assert!(!instance.summary.to_lowercase().contains("permanent"), "{}", instance.summary);
+    assert!(
+        !instance.summary.to_lowercase().contains("permanent"),
+        "{}",
+        instance.summary
+    );
     let _ = &lab.dir;
 }
