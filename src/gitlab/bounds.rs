@@ -23,15 +23,16 @@ pub const MAX_SCOPES: usize = 64;
 /// One scope name. The longest GitLab defines, `write_virtual_registry`, has
 /// 22 characters (docs/gitlab.md §3).
 pub const MAX_SCOPE_LEN: usize = 64;
-/// A token's name. GitLab keeps names in 255-character columns (usernames
-/// and paths: docs/gitlab.md §6, §8); 4 bytes per character.
+/// A token's name. Assumed to be at most 255 characters like usernames
+/// (unconfirmed: docs/gitlab.md §6 and its unconfirmed item 12); 4 bytes per
+/// character.
 pub const MAX_TOKEN_NAME_LEN: usize = 1024;
 /// A username, and a user's display name: 255 characters at most in GitLab
-/// (docs/gitlab.md §6); 4 bytes per character.
+/// (docs/gitlab.md §6, "Lengths"); 4 bytes per character.
 pub const MAX_USERNAME_LEN: usize = 1024;
 /// A project's `path_with_namespace`: up to 20 nested groups and the
-/// project, each at most 255 characters of ASCII (docs/gitlab.md §8), is
-/// 5,375 bytes.
+/// project, each at most 255 characters of ASCII (docs/gitlab.md §6,
+/// "Lengths"), is 5,375 bytes.
 pub const MAX_PROJECT_PATH_LEN: usize = 8 * 1024;
 /// A URL GitLab gives (`web_url`): the instance URL and a project path.
 pub const MAX_URL_LEN: usize = 10 * 1024;

@@ -63,6 +63,12 @@ async fn a_429_on_the_listing_marks_every_repository_and_the_next_round_sends_no
         (Status::Warning, "rate-limited"),
         "the token check waits too: {token:#?}"
     );
+    let scopes = state(&store, "scopes", None).outcome;
+    assert_eq!(
+        (scopes.status, scopes.reason.as_str()),
+        (Status::Warning, "rate-limited"),
+        "no stale ok from the first round's token answer: {scopes:#?}"
+    );
     for repo in &repos {
         assert_eq!(
             state(&store, "repository", Some(repo)).outcome.reason,
