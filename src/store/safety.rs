@@ -57,8 +57,11 @@ pub(crate) fn check_dir(dir: &Path) -> Result<Vec<StoreWarning>, StoreError> {
     if !meta.is_dir() {
         return Err(StoreError::Unsafe {
             path: dir.to_path_buf(),
-            problem: format!("the store directory is a {}, not a directory", atomic::describe_kind(meta.file_type())),
-            fix: format!("move it away, or point [store] dir at a directory (labwatch creates it 0700)"),
+            problem: format!(
+                "the store directory is a {}, not a directory",
+                atomic::describe_kind(meta.file_type())
+            ),
+            fix: "move it away, or point [store] dir at a directory (labwatch creates it 0700)".to_owned(),
         });
     }
     let me = effective_uid();
@@ -69,7 +72,10 @@ pub(crate) fn check_dir(dir: &Path) -> Result<Vec<StoreWarning>, StoreError> {
                 "the store directory is owned by uid {}, not by uid {me} that labwatch runs as, so that user can replace its files",
                 meta.uid()
             ),
-            fix: format!("`chown {me} {shown} && chmod 700 {shown}`, or run labwatch as uid {}", meta.uid()),
+            fix: format!(
+                "`chown {me} {shown} && chmod 700 {shown}`, or run labwatch as uid {}",
+                meta.uid()
+            ),
         });
     }
     let mode = meta.mode() & 0o777;
