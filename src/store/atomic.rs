@@ -131,6 +131,11 @@ pub(crate) fn open_regular(path: &Path, options: &mut OpenOptions, follow: bool)
         // O_NOFOLLOW on a link fails with ELOOP.
         if !follow && e.raw_os_error() == Some(libc::ELOOP) {
             OpenError::NotRegular("symbolic link")
+        } else if e.raw_os_error() == Some(libc::ENXIO) {
+            // Opening a FIFO without a reader for writing, with O_NONBLOCK,
+            // fails with ENXIO (no descriptor to fstat): say what is there.
+            let kind = std::fs::metadata(path).map_or("special file", |m| describe_kind(m.file_type()));
+            OpenError::NotRegular(kind)
         } else {
             OpenError::Io(e)
         }

@@ -1,0 +1,3 @@
+//! Tests of the hardening issue, one file per area.
+
+mod store;
