@@ -141,7 +141,7 @@ impl Actions {
                 None,
             );
         }
-        match self.renewal_due(&workspace, &config) {
+        match self.renewal_due(&workspace, &config).await {
             Ok(true) => {}
             Ok(false) => {
                 return (
@@ -174,8 +174,8 @@ impl Actions {
     }
 
     /// Whether the stored token's renewal time has come.
-    fn renewal_due(&self, workspace: &str, config: &crate::config::WorkspaceConfig) -> Result<bool, ActionError> {
-        let conn = self.connection(workspace)?;
+    async fn renewal_due(&self, workspace: &str, config: &crate::config::WorkspaceConfig) -> Result<bool, ActionError> {
+        let conn = self.connection(workspace).await?;
         let Some(expires_at) = conn.expires_at else {
             return Ok(false);
         };

@@ -29,15 +29,16 @@ impl Actions {
                 entry.detail = Some(e.message.clone());
             }
         }
-        self.audit(&entry);
+        self.audit(entry).await;
         result
     }
 
     /// Appends one line. A log that cannot be written is reported, and the
     /// action's result stands: the connection already changed.
-    pub(super) fn audit(&self, entry: &AuditEntry) {
-        if let Err(e) = self.store.audit(entry) {
-            tracing::error!(workspace = %entry.workspace, action = ?entry.action, error = %e, "Cannot write the audit log");
+    pub(super) async fn audit(&self, entry: AuditEntry) {
+        let (workspace, action) = (entry.workspace.clone(), entry.action);
+        if let Err(e) = self.on_store(move |s| s.audit(&entry)).await {
+            tracing::error!(workspace = %workspace, action = ?action, error = %e, "Cannot write the audit log");
         }
     }
 }
@@ -85,7 +86,10 @@ impl Audited for Rotated {
 
 impl Audited for Disconnected {
     fn detail(&self) -> String {
-        format!("token revoked: {}", self.token_revoked)
+        match &self.lost {
+            Some(lost) => format!("token revoked: {}; {lost}", self.token_revoked),
+            None => format!("token revoked: {}", self.token_revoked),
+        }
     }
 }
 

@@ -43,7 +43,11 @@ impl Actions {
         verify::reachable(&ws).await?;
         let client = self.client(&ws, &url, req.token.clone())?;
         let (info, user) = verify::identify(&client, &ws).await?;
-        let existing = self.store.load(workspace).map_err(super::store_error)?;
+        let name = workspace.to_owned();
+        let existing = self
+            .on_store(move |s| s.load(&name))
+            .await
+            .map_err(|e| super::store_failed(workspace, e))?;
         if let Some(existing) = &existing {
             if existing.user_id != user.id || existing.instance_url != instance_url::display(&url) {
                 return Err(ActionError::new(
@@ -77,11 +81,18 @@ impl Actions {
             // Reconnecting keeps an earlier choice unless a new one is given.
             repositories: watched.or_else(|| existing.and_then(|e| e.repositories)),
         };
-        self.store.save(&conn).map_err(super::store_error)?;
+        // The store refuses what it could not read back (a huge scope
+        // list): nothing is written and the earlier file stays as it was.
+        let saved = conn.clone();
+        self.on_store(move |s| s.save(&saved))
+            .await
+            .map_err(|e| super::store_failed(workspace, e))?;
+        self.forget_kept(workspace);
         // The connection supersedes an earlier disconnect. A record left
         // behind changes nothing while the connection exists, and the next
         // disconnect writes a new one: worth a warning, not a failure.
-        if let Err(e) = self.store.clear_disconnected(workspace) {
+        let name = workspace.to_owned();
+        if let Err(e) = self.on_store(move |s| s.clear_disconnected(&name)).await {
             tracing::warn!(workspace, error = %e, "Cannot remove the disconnect record");
         }
         self.replan(workspace);

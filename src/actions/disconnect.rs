@@ -3,6 +3,11 @@
 //! disconnected too. Either way a disconnect record stays in the store, so
 //! that file does not connect the workspace again while it holds the same
 //! token (see [`crate::store::DisconnectRecord`]).
+//!
+//! A connection file that cannot be read (wrong key, damaged, too large, a
+//! pipe or link planted in its place) does not stop a disconnect: the file
+//! is set aside, never deleted, and the answer says what was lost (its token
+//! could not be revoked). Nobody has to delete store files by hand.
 
 use secrecy::ExposeSecret;
 use time::OffsetDateTime;
@@ -13,6 +18,34 @@ use crate::config::instance_url;
 use crate::gitlab::GitlabError;
 use crate::store::{Actor, AuditAction, DisconnectRecord};
 use crate::wire::Disconnected;
+
+/// What the store held for the workspace being disconnected.
+enum Stored {
+    /// A connection file that was read.
+    Readable,
+    /// A connection file that cannot be read; the store's error says why.
+    Unreadable(String),
+    /// No file: the workspace used the bootstrap `token_file`.
+    No,
+}
+
+/// What a person must know after disconnecting from an unreadable file.
+fn lost_note(problem: &str, aside: Option<&std::path::Path>, revoke: bool) -> String {
+    let aside = aside.map_or_else(
+        || "it was gone by the time labwatch moved it".to_owned(),
+        |p| format!("it was set aside as `{}`", p.display()),
+    );
+    let revoke = if revoke {
+        "Its token could not be revoked because it could not be read"
+    } else {
+        "Its token was not revoked"
+    };
+    format!(
+        "The stored connection could not be read, so its token is lost to labwatch ({problem}); {aside}. \
+         {revoke}: revoke it in GitLab (Preferences → Access Tokens) if it still works, \
+         and delete the set-aside file once it is no longer needed (with the right store key it can still be read)."
+    )
+}
 
 impl Actions {
     pub async fn disconnect(&self, workspace: &str, revoke: bool) -> Result<Disconnected, ActionError> {
@@ -30,22 +63,34 @@ impl Actions {
         let file_token = checks::read_token(&ws);
         // The token in use: the stored connection's, else the bootstrap
         // file's, unless an earlier disconnect already silenced that one.
-        let (token, stored) = match self.store.load(workspace).map_err(super::store_error)? {
-            Some(conn) => {
+        let name = workspace.to_owned();
+        let (token, stored) = match self.on_store(move |s| s.load(&name)).await {
+            Ok(Some(conn)) => {
                 ws.instance_url =
                     instance_url::normalize(&conn.instance_url).map_err(|m| ActionError::new(500, "store-error", m))?;
-                (conn.token, true)
+                (Some(conn.token), Stored::Readable)
             }
-            None => {
-                let earlier = self.store.read_disconnected(workspace).map_err(super::store_error)?;
+            Err(e) if e.is_unreadable_file() => {
+                tracing::warn!(workspace, error = %e, "Disconnecting a workspace whose connection file cannot be read");
+                (None, Stored::Unreadable(e.to_string()))
+            }
+            Err(e) => return Err(super::store_failed(workspace, e)),
+            Ok(None) => {
+                let name = workspace.to_owned();
+                let earlier = self
+                    .on_store(move |s| s.read_disconnected(&name))
+                    .await
+                    .map_err(super::store_error)?;
                 match &file_token {
-                    Some(t) if !earlier.is_some_and(|d| d.silences(t.expose_secret())) => (t.clone(), false),
+                    Some(t) if !earlier.is_some_and(|d| d.silences(t.expose_secret())) => (Some(t.clone()), Stored::No),
                     _ => return Err(ActionError::not_connected(workspace)),
                 }
             }
         };
         let mut token_revoked = false;
-        if revoke {
+        // An unreadable file's token is unknown: it cannot be revoked, and
+        // the answer says so.
+        if let (true, Some(token)) = (revoke, token) {
             let client = self.client(&ws, &ws.instance_url.clone(), token)?;
             match client.revoke_self().await {
                 Ok(()) => token_revoked = true,
@@ -69,16 +114,34 @@ impl Actions {
             OffsetDateTime::now_utc(),
             file_token.as_ref().map(|t| t.expose_secret()),
         );
-        self.store.write_disconnected(&record).map_err(super::store_error)?;
-        if stored {
-            self.store.remove(workspace).map_err(super::store_error)?;
-        }
+        self.on_store(move |s| s.write_disconnected(&record))
+            .await
+            .map_err(super::store_error)?;
+        let name = workspace.to_owned();
+        let lost = match stored {
+            Stored::Readable => {
+                self.on_store(move |s| s.remove(&name))
+                    .await
+                    .map_err(super::store_error)?;
+                None
+            }
+            Stored::Unreadable(problem) => {
+                let aside = self
+                    .on_store(move |s| s.set_aside(&name))
+                    .await
+                    .map_err(super::store_error)?;
+                Some(lost_note(&problem, aside.as_deref(), revoke))
+            }
+            Stored::No => None,
+        };
+        self.forget_kept(workspace);
         // The re-planned workspace has no token: `/status` shows it
         // disconnected at once.
         self.replan(workspace);
         Ok(Disconnected {
             workspace: workspace.to_owned(),
             token_revoked,
+            lost,
         })
     }
 }

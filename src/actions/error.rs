@@ -1,7 +1,7 @@
 //! [`ActionError`]: why an action did not happen, as data the admin API
 //! renders as `{"error": code, "message": …, "remediation": […]}`.
 
-use crate::engine::{Outcome, Reason};
+use crate::engine::{Outcome, Reason, Status};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionError {
@@ -27,6 +27,18 @@ impl ActionError {
     pub fn with_steps(mut self, steps: Vec<String>) -> ActionError {
         self.remediation = steps;
         self
+    }
+
+    /// An error with `reason`'s code and its remediation steps filled in
+    /// for `workspace`. The registry's steps are templates (`{workspace}`);
+    /// this is the one place an action turns a reason into steps, so no
+    /// placeholder reaches a person (it did, through a bare
+    /// `Reason::remediation()`, in a rotation GitLab refused).
+    pub fn for_reason(status: u16, reason: Reason, workspace: &str, message: impl Into<String>) -> ActionError {
+        let steps = Outcome::new(Status::Critical, reason, String::new())
+            .fill(&[("workspace", workspace)])
+            .remediation;
+        ActionError::new(status, reason.code(), message).with_steps(steps)
     }
 
     pub fn unknown_workspace(name: &str) -> ActionError {

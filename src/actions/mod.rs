@@ -7,7 +7,14 @@
 //! The rules that protect a working token (`docs/admin-api.md`, and
 //! `docs/gitlab.md` §2 for why): one rotation at a time per workspace; a
 //! pending-rotation marker before the call; the new token persisted (fsync)
-//! before anything else; never a retry with the old token.
+//! before anything else, and kept in memory until it is when the store
+//! refuses it; never a retry with the old token.
+//!
+//! The store does blocking file I/O (reads, fsyncs): every call to it goes
+//! through [`Actions::on_store`], which runs it on tokio's blocking pool, so
+//! a slow disk or a planted file never stalls the async workers that serve
+//! the probes. (A wrapper here rather than an async store: the store stays a
+//! plain synchronous API that `labwatch check` and tests call directly.)
 
 mod alerts;
 mod audit;
@@ -33,9 +40,10 @@ pub use renewal::run_after_rounds;
 pub use rotate::Trigger;
 
 use crate::config::WorkspaceConfig;
+use crate::engine::Reason;
 use crate::gitlab::{ClientOptions, GitlabClient};
 use crate::runtime::Runtime;
-use crate::store::{ConnectionStore, StoredConnection};
+use crate::store::{ConnectionStore, StoreError, StoredConnection};
 use crate::wire::TokenSummary;
 
 /// Least time between two "run checks now" requests for the same scope, so
@@ -62,6 +70,10 @@ pub struct Actions {
     /// Workspaces whose rotation marker could not be settled yet (GitLab
     /// unreachable when it was tried); retried after their next round.
     unsettled: Mutex<BTreeSet<String>>,
+    /// Rotated connections GitLab issued but the store refused to save: the
+    /// only copy of the new token. Saved after each round until the store
+    /// accepts them (`settle`).
+    kept: Mutex<HashMap<String, StoredConnection>>,
 }
 
 /// The token metadata actions report; never the token itself.
@@ -83,6 +95,7 @@ impl Actions {
             last_run: Mutex::default(),
             firings: Mutex::default(),
             unsettled: Mutex::default(),
+            kept: Mutex::default(),
         }
     }
 
@@ -96,11 +109,51 @@ impl Actions {
     }
 
     /// The stored connection, or 409 not connected.
-    fn connection(&self, name: &str) -> Result<StoredConnection, ActionError> {
-        match self.store.load(name) {
+    async fn connection(&self, name: &str) -> Result<StoredConnection, ActionError> {
+        let owned = name.to_owned();
+        match self.on_store(move |s| s.load(&owned)).await {
             Ok(Some(c)) => Ok(c),
             Ok(None) => Err(ActionError::not_connected(name)),
-            Err(e) => Err(store_error(e)),
+            Err(e) => Err(store_failed(name, e)),
+        }
+    }
+
+    /// Runs `call` on the store on tokio's blocking pool: the store reads,
+    /// writes and fsyncs files, and on an async worker a slow disk would
+    /// stall every task that worker runs, the probes included.
+    async fn on_store<T, F>(&self, call: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ConnectionStore) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        let dir = store.dir().to_path_buf();
+        tokio::task::spawn_blocking(move || call(&store))
+            .await
+            .unwrap_or_else(|e| {
+                Err(StoreError::io(
+                    "use the store in",
+                    dir,
+                    std::io::Error::other(e.to_string()),
+                ))
+            })
+    }
+
+    /// The rotated connections kept in memory because the store refused them.
+    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<String, StoredConnection>> {
+        self.kept.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new connection for `workspace` was stored: a rotated token kept in
+    /// memory for it is superseded. Said in the log, since its token still
+    /// exists at GitLab.
+    fn forget_kept(&self, workspace: &str) {
+        if let Some(conn) = self.kept().remove(workspace) {
+            tracing::warn!(
+                workspace,
+                token_id = conn.token_id,
+                "A rotated token that could not be saved is superseded by the new connection; revoke it in GitLab"
+            );
         }
     }
 
@@ -152,8 +205,31 @@ impl Actions {
     }
 }
 
-fn store_error(e: crate::store::StoreError) -> ActionError {
+fn store_error(e: StoreError) -> ActionError {
     ActionError::new(500, "store-error", e.to_string())
+}
+
+/// A store error met while acting on `workspace`, with the steps that fix it:
+/// a connection file that can never be read as it is (409
+/// `store-unreadable`: restore the key, or disconnect, which sets the file
+/// aside), something the store refuses to write (422 `store-refused`,
+/// nothing changed), else 500 `store-error`.
+fn store_failed(workspace: &str, e: StoreError) -> ActionError {
+    if e.is_unreadable_file() {
+        return ActionError::new(409, Reason::StoreUnreadable.code(), e.to_string()).with_steps(vec![
+            "If the store key changed, restore the key that wrote the file (`key_file` or LABWATCH_STORE_KEY); labwatch never overwrites it.".to_owned(),
+            format!(
+                "Otherwise disconnect the workspace (`labwatch disconnect --workspace {workspace}`): it sets the unreadable file aside, deletes nothing, and the workspace can be connected again."
+            ),
+        ]);
+    }
+    if matches!(e, StoreError::TooLarge { .. }) {
+        return ActionError::new(422, "store-refused", e.to_string()).with_steps(vec![
+            "Nothing was changed. Look at the token in GitLab (Preferences → Access Tokens): its scopes or name are far larger than a real token's.".to_owned(),
+            format!("Use a token with the usual scopes for workspace `{workspace}`."),
+        ]);
+    }
+    store_error(e)
 }
 
 /// Stops here forever when the crash-safety test asked for it (see

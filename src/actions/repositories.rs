@@ -30,7 +30,7 @@ impl Actions {
         page: u32,
     ) -> Result<RepoPage, ActionError> {
         let mut ws = self.workspace(workspace)?;
-        let conn = self.connection(workspace)?;
+        let conn = self.connection(workspace).await?;
         ws.instance_url =
             instance_url::normalize(&conn.instance_url).map_err(|m| ActionError::new(500, "store-error", m))?;
         let client = self.client(&ws, &ws.instance_url.clone(), conn.token.clone())?;
@@ -116,13 +116,16 @@ impl Actions {
         wanted: Vec<String>,
     ) -> Result<WatchedRepositories, ActionError> {
         let mut ws = self.workspace(workspace)?;
-        let mut conn = self.connection(workspace)?;
+        let mut conn = self.connection(workspace).await?;
         ws.instance_url =
             instance_url::normalize(&conn.instance_url).map_err(|m| ActionError::new(500, "store-error", m))?;
         let client = self.client(&ws, &ws.instance_url.clone(), conn.token.clone())?;
         let verified = verify::repositories(&client, &ws, &wanted).await?;
         conn.repositories = Some(verified.clone());
-        self.store.save(&conn).map_err(super::store_error)?;
+        let saved = conn.clone();
+        self.on_store(move |s| s.save(&saved))
+            .await
+            .map_err(|e| super::store_failed(workspace, e))?;
         self.replan(workspace);
         Ok(WatchedRepositories {
             workspace: workspace.to_owned(),

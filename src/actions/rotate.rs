@@ -5,6 +5,14 @@
 //! rotation at a time per workspace; a marker on disk before the call (a
 //! crash then shows as `token-lost-in-rotation` instead of a silently dead
 //! token); the new token saved (fsync) before anything else; no retry.
+//!
+//! The store refuses what it could not read back; the connection the
+//! rotation will save is checked before the marker and the call. When
+//! saving still fails after GitLab answered (a disk error, or an answer
+//! larger than the one before), the new token is kept in memory and saved
+//! after the next round that the store accepts it (`settle`): the answer is
+//! `rotation-not-saved` with the steps, and `token-lost-in-rotation` stays
+//! for what truly cannot be recovered (a crash, or GitLab's answer lost).
 
 use time::{Date, Duration, OffsetDateTime};
 
@@ -12,7 +20,7 @@ use super::{ActionError, Actions, pause_point, token_summary, verify};
 use crate::config::instance_url;
 use crate::engine::Reason;
 use crate::gitlab::GitlabError;
-use crate::store::{Actor, AuditAction, RotationMarker, StoredConnection};
+use crate::store::{Actor, AuditAction, RotationMarker, StoreError, StoredConnection};
 use crate::wire::Rotated;
 
 /// GitLab's default maximum token lifetime (docs/gitlab.md §4); rotation asks for no
@@ -86,7 +94,17 @@ impl Actions {
         trigger: Trigger,
     ) -> Result<Rotated, ActionError> {
         let mut ws = self.workspace(workspace)?;
-        let old = self.connection(workspace)?;
+        if let Some(kept) = self.kept().get(workspace).map(|c| c.token_id) {
+            return Err(ActionError::new(
+                409,
+                "rotation-not-saved",
+                format!(
+                    "The last rotation of workspace `{workspace}` made token {kept}, which labwatch keeps in memory because the store refused it; \
+                     it is saved after the next round once the store accepts it. Fix the store first; rotating again now would lose that token."
+                ),
+            ));
+        }
+        let old = self.connection(workspace).await?;
         ws.instance_url =
             instance_url::normalize(&old.instance_url).map_err(|m| ActionError::new(500, "store-error", m))?;
         let today = OffsetDateTime::now_utc().date();
@@ -98,7 +116,18 @@ impl Actions {
             }
         };
         let client = self.client(&ws, &ws.instance_url.clone(), old.token.clone())?;
-        preflight(&client, &ws).await?;
+        let info = preflight(&client, &ws).await?;
+        // The store refuses what it could not read back. A rotation keeps the
+        // token's name and scopes, so the connection it will save is checked
+        // now, before the marker and the call that revokes the old token.
+        let candidate = StoredConnection {
+            token_name: info.name.clone(),
+            scopes: info.scopes.clone(),
+            ..old.clone()
+        };
+        self.on_store(move |s| s.check_storable(&candidate))
+            .await
+            .map_err(|e| super::store_failed(workspace, e))?;
 
         let marker = RotationMarker {
             workspace: workspace.to_owned(),
@@ -106,7 +135,9 @@ impl Actions {
             started_at: OffsetDateTime::now_utc(),
             trigger: trigger.as_str().to_owned(),
         };
-        self.store.write_marker(&marker).map_err(super::store_error)?;
+        self.on_store(move |s| s.write_marker(&marker))
+            .await
+            .map_err(super::store_error)?;
         pause_point("rotate-before-call").await;
         let answer = client.rotate_self(Some(expires_at)).await;
         pause_point("rotate-after-answer").await;
@@ -123,21 +154,13 @@ impl Actions {
             created_at: info.created_at,
             ..old.clone()
         };
-        if let Err(e) = self.store.save(&new) {
-            // GitLab already revoked the old token; the new one exists only in
-            // memory. Keep the marker so a restart diagnoses it.
-            tracing::error!(workspace, error = %e, new_token_id = info.id, "Cannot persist the rotated token");
-            return Err(ActionError::new(
-                500,
-                Reason::TokenLostInRotation.code(),
-                format!(
-                    "GitLab rotated the token (new token id {}) but it could not be saved: {e}. Create a new token by hand and update the workspace.",
-                    info.id
-                ),
-            ));
+        let saved = new.clone();
+        if let Err(e) = self.on_store(move |s| s.save(&saved)).await {
+            return Err(self.keep_rotated(new, old.token_id, e));
         }
         pause_point("rotate-after-persist").await;
-        if let Err(e) = self.store.clear_marker(workspace) {
+        let name = workspace.to_owned();
+        if let Err(e) = self.on_store(move |s| s.clear_marker(&name)).await {
             // The new token is stored and works: settling removes the
             // marker after the next round.
             tracing::warn!(workspace, error = %e, "Cannot clear the rotation marker; it is settled after the next round");
@@ -151,6 +174,41 @@ impl Actions {
         })
     }
 
+    /// GitLab rotated (the old token is revoked) and the store refused the
+    /// new connection: keep it in memory, where the next rounds save it
+    /// once the store accepts it, and say so. The marker stays, so a crash
+    /// before then is still diagnosed as `token-lost-in-rotation`.
+    fn keep_rotated(&self, new: StoredConnection, old_token_id: u64, e: StoreError) -> ActionError {
+        let workspace = new.workspace.clone();
+        let new_id = new.token_id;
+        tracing::error!(
+            workspace = %workspace, error = %e, new_token_id = new_id,
+            "Cannot save the rotated token; it is kept in memory and saved once the store accepts it"
+        );
+        self.kept().insert(workspace.clone(), new);
+        let dir = self.store.dir().display().to_string();
+        ActionError::new(
+            500,
+            "rotation-not-saved",
+            format!(
+                "GitLab rotated the token of workspace `{workspace}` (token {old_token_id} is revoked; the new one is token {new_id}), \
+                 but labwatch could not save the new token: {e}. The new token is not lost: labwatch keeps it in memory \
+                 and saves it after the next round of checks once the store accepts it."
+            ),
+        )
+        .with_steps(vec![
+            format!("Fix the problem above in the store directory `{dir}`."),
+            format!(
+                "Then let the checks of workspace `{workspace}` run (their next round, or `POST /api/v1/checks/run?workspace={workspace}`): \
+                 labwatch saves the new token and the workspace uses it; the audit log records it (settle-rotation)."
+            ),
+            format!(
+                "Do not restart labwatch before that: the new token is only in its memory. If it was restarted, revoke token {new_id} \
+                 in GitLab (Preferences → Access Tokens) and give the workspace a new token: `labwatch renew --workspace {workspace}`."
+            ),
+        ])
+    }
+
     /// After a failed rotate call: did GitLab rotate anyway? Only a read of
     /// the old token tells (never another rotate).
     async fn rotation_failed(
@@ -161,48 +219,39 @@ impl Actions {
     ) -> ActionError {
         let old_still_works = client.token_self().await.is_ok_and(|i| i.active);
         if old_still_works {
-            let _ = self.store.clear_marker(workspace);
+            let name = workspace.to_owned();
+            let _ = self.on_store(move |s| s.clear_marker(&name)).await;
             let status = if matches!(e, GitlabError::BadRequest { .. }) {
                 422
             } else {
                 502
             };
-            return ActionError::new(
+            return ActionError::for_reason(
                 status,
-                Reason::RenewalFailed.code(),
+                Reason::RenewalFailed,
+                workspace,
                 format!("GitLab did not rotate the token: {e}. The current token still works."),
-            )
-            .with_steps(
-                Reason::RenewalFailed
-                    .remediation()
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect(),
             );
         }
-        ActionError::new(
+        ActionError::for_reason(
             500,
-            Reason::TokenLostInRotation.code(),
-            format!("The rotation failed ({e}) and the old token no longer works: GitLab may have issued a new token that labwatch never received."),
+            Reason::TokenLostInRotation,
+            workspace,
+            format!(
+                "The rotation failed ({e}) and the old token no longer works: GitLab may have issued a new token that labwatch never received."
+            ),
         )
-        .with_steps(Reason::TokenLostInRotation.remediation().iter().map(|s| s.replace("{workspace}", workspace)).collect())
     }
 }
 
 /// A rotation that cannot work is refused before the marker and the call:
-/// a dead token, no api/self_rotate scope, GitLab before 16.10.
+/// a dead token, no api/self_rotate scope, GitLab before 16.10. Returns the
+/// token's metadata as GitLab reports it now.
 async fn preflight(
     client: &crate::gitlab::GitlabClient,
     ws: &crate::config::WorkspaceConfig,
-) -> Result<(), ActionError> {
-    let impossible = |why: String| {
-        let steps = Reason::RenewalImpossible
-            .remediation()
-            .iter()
-            .map(|s| s.replace("{workspace}", &ws.name))
-            .collect();
-        ActionError::new(422, Reason::RenewalImpossible.code(), why).with_steps(steps)
-    };
+) -> Result<crate::gitlab::types::TokenInfo, ActionError> {
+    let impossible = |why: String| ActionError::for_reason(422, Reason::RenewalImpossible, &ws.name, why);
     let (info, _) = match verify::identify(client, ws).await {
         Ok(found) => found,
         Err(e) => {
@@ -226,7 +275,7 @@ async fn preflight(
             )));
         }
     }
-    Ok(())
+    Ok(info)
 }
 
 fn check_date(d: Date, today: Date) -> Result<Date, ActionError> {

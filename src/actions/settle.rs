@@ -14,6 +14,11 @@
 //!
 //! Removing the marker changes the store, so it is an action, with an audit
 //! line; the token check only reads the marker.
+//!
+//! A rotation whose new token the store refused (see `rotate`) leaves it in
+//! memory; after every round it is saved if the store accepts it now, which
+//! ends that rotation like a normal one: marker removed, workspace
+//! re-planned, audited.
 
 use std::sync::PoisonError;
 
@@ -21,7 +26,7 @@ use super::Actions;
 use super::renewal::token_check;
 use crate::config::instance_url;
 use crate::engine::{Reason, StatusStore};
-use crate::store::{Actor, AuditAction, AuditEntry, AuditResult, RotationMarker};
+use crate::store::{Actor, AuditAction, AuditEntry, AuditResult, RotationMarker, StoredConnection};
 
 /// What looking at a workspace's marker concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +42,8 @@ impl Actions {
     /// settled, or remembered to be settled after its next round.
     pub async fn settle_interrupted_rotations(&self) {
         for ws in &self.runtime.config().workspaces {
-            match self.store.read_marker(&ws.name) {
+            let name = ws.name.clone();
+            match self.on_store(move |s| s.read_marker(&name)).await {
                 Ok(None) => {}
                 Ok(Some(marker)) => {
                     if self.settle(&marker, "at start").await == Settlement::Open {
@@ -53,6 +59,7 @@ impl Actions {
     /// After a round: settles the workspaces left open whose token check
     /// passed, which means GitLab answers again.
     pub(super) async fn settle_where_the_token_works(&self, status: &StatusStore) {
+        self.save_kept_rotations().await;
         let ready: Vec<String> = self
             .unsettled()
             .iter()
@@ -64,7 +71,8 @@ impl Actions {
             .cloned()
             .collect();
         for ws in ready {
-            let settled = match self.store.read_marker(&ws) {
+            let name = ws.clone();
+            let settled = match self.on_store(move |s| s.read_marker(&name)).await {
                 Ok(Some(marker)) => self.settle(&marker, "after a round").await == Settlement::Done,
                 Ok(None) => true,
                 Err(_) => false,
@@ -83,7 +91,11 @@ impl Actions {
         let Ok(_guard) = lock.try_lock() else {
             return Settlement::Open;
         };
-        let (Ok(mut ws), Ok(conn)) = (self.workspace(workspace), self.connection(workspace)) else {
+        // Its new token waits in memory for the store; saving it settles it.
+        if self.kept().contains_key(workspace) {
+            return Settlement::Open;
+        }
+        let (Ok(mut ws), Ok(conn)) = (self.workspace(workspace), self.connection(workspace).await) else {
             // Not configured or not connected any more: no token to lose,
             // and connecting again makes a new one.
             return Settlement::Done;
@@ -99,7 +111,8 @@ impl Actions {
         let mut entry = AuditEntry::new(workspace, Actor::Daemon, AuditAction::SettleRotation, AuditResult::Ok);
         match client.token_self().await {
             Ok(info) if info.active => {
-                if let Err(e) = self.store.clear_marker(workspace) {
+                let name = workspace.to_owned();
+                if let Err(e) = self.on_store(move |s| s.clear_marker(&name)).await {
                     tracing::warn!(workspace, error = %e, "Cannot remove the rotation marker; trying again after the next round");
                     return Settlement::Open;
                 }
@@ -132,8 +145,41 @@ impl Actions {
                 ));
             }
         }
-        self.audit(&entry);
+        self.audit(entry).await;
         Settlement::Done
+    }
+
+    /// Saves the rotated connections the store refused before, where it
+    /// accepts them now.
+    async fn save_kept_rotations(&self) {
+        let kept: Vec<StoredConnection> = self.kept().values().cloned().collect();
+        for conn in kept {
+            let workspace = conn.workspace.clone();
+            let lock = self.rotation_lock(&workspace);
+            let Ok(_guard) = lock.try_lock() else {
+                continue;
+            };
+            let token_id = conn.token_id;
+            let saved = conn.clone();
+            if let Err(e) = self.on_store(move |s| s.save(&saved)).await {
+                tracing::warn!(workspace, error = %e, token_id, "The rotated token kept in memory still cannot be saved");
+                continue;
+            }
+            // Only now: until it is on disk, memory holds the only copy.
+            self.kept().remove(&workspace);
+            let name = workspace.clone();
+            if let Err(e) = self.on_store(move |s| s.clear_marker(&name)).await {
+                tracing::warn!(workspace, error = %e, "Cannot remove the rotation marker; trying again after the next round");
+                self.unsettled().insert(workspace.clone());
+            }
+            tracing::info!(workspace, token_id, "The rotated token kept in memory is saved");
+            let mut entry = AuditEntry::new(&workspace, Actor::Daemon, AuditAction::SettleRotation, AuditResult::Ok);
+            entry.token_id = Some(token_id);
+            entry.detail =
+                Some("the rotated token that the store had refused is saved; the workspace uses it".to_owned());
+            self.audit(entry).await;
+            self.replan(&workspace);
+        }
     }
 
     pub(super) fn unsettled(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<String>> {

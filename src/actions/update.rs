@@ -25,7 +25,7 @@ impl Actions {
 
     async fn try_update(&self, workspace: &str, token: SecretString, revoke_old: bool) -> Result<Updated, ActionError> {
         let mut ws = self.workspace(workspace)?;
-        let old = self.connection(workspace)?;
+        let old = self.connection(workspace).await?;
         ws.instance_url =
             instance_url::normalize(&old.instance_url).map_err(|m| ActionError::new(500, "store-error", m))?;
         let client = self.client(&ws, &ws.instance_url.clone(), token.clone())?;
@@ -51,7 +51,11 @@ impl Actions {
             ..old.clone()
         };
         // The new token is on disk before the old one is touched.
-        self.store.save(&new).map_err(super::store_error)?;
+        let saved = new.clone();
+        self.on_store(move |s| s.save(&saved))
+            .await
+            .map_err(|e| super::store_failed(workspace, e))?;
+        self.forget_kept(workspace);
         self.replan(workspace);
         let (old_token_revoked, revoke_error) = if revoke_old && old.token_id != new.token_id {
             let old_client = self.client(&ws, &ws.instance_url.clone(), old.token.clone())?;

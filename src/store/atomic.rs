@@ -1,11 +1,14 @@
 //! Durable file operations: private directories, atomic replace (temp file in
 //! the same directory, fsync, rename, fsync of the directory), removal that is
-//! itself made durable, and bounded reads of the store's files.
+//! itself made durable, and bounded reads of the store's files that never
+//! follow a planted link and never block on a planted FIFO.
 
-use std::fs::{DirBuilder, File, Permissions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::fs::{DirBuilder, File, OpenOptions, Permissions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+
+use zeroize::Zeroize;
 
 use super::StoreError;
 
@@ -90,15 +93,95 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
         .map_err(|e| StoreError::io("fsync directory", dir, e))
 }
 
-/// Reads `path` (`None` when it does not exist), at most `limit` bytes
-/// (through [`crate::files::read_capped`]): the store's files are small, and
-/// a huge one is a mistake to report, not to load.
-pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Option<Contents>, StoreError> {
-    match crate::files::read_capped(path, limit) {
-        Ok(bytes) => Ok(Some(Contents::Bytes(bytes))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) if e.kind() == io::ErrorKind::FileTooLarge => Ok(Some(Contents::Oversized)),
-        Err(e) => Err(StoreError::io("read", path, e)),
+/// Reads `path` (`None` when it does not exist), at most `limit` bytes:
+/// the store's files are small, and a huge one is a mistake to report, not
+/// to load. The file is opened with [`open_regular`], so a symbolic link is
+/// refused (`follow` false) and a FIFO or device never blocks the reader.
+pub(crate) fn read_bounded(path: &Path, limit: u64, follow: bool) -> Result<Option<Contents>, StoreError> {
+    let file = match open_regular(path, OpenOptions::new().read(true), follow) {
+        Ok(f) => f,
+        Err(OpenError::Io(e)) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into_store_error("read", path)),
+    };
+    let mut bytes = Vec::new();
+    // One byte past the limit tells "exactly at the limit" from "too long".
+    if let Err(e) = (&file).take(limit + 1).read_to_end(&mut bytes) {
+        bytes.zeroize();
+        return Err(StoreError::io("read", path, e));
+    }
+    if bytes.len() as u64 > limit {
+        bytes.zeroize();
+        return Ok(Some(Contents::Oversized));
+    }
+    Ok(Some(Contents::Bytes(bytes)))
+}
+
+/// Opens `path` with `options` plus `O_NONBLOCK` (a FIFO planted in the
+/// store would otherwise block the opening thread until a writer comes),
+/// `O_CLOEXEC` and, unless `follow`, `O_NOFOLLOW` (a planted link would
+/// otherwise make labwatch read or append to any file it can reach); then
+/// requires, through `fstat` on the opened descriptor (no race with a swap
+/// of the path), a regular file.
+pub(crate) fn open_regular(path: &Path, options: &mut OpenOptions, follow: bool) -> Result<File, OpenError> {
+    let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let file = options.custom_flags(flags).open(path).map_err(|e| {
+        // O_NOFOLLOW on a link fails with ELOOP.
+        if !follow && e.raw_os_error() == Some(libc::ELOOP) {
+            OpenError::NotRegular("symbolic link")
+        } else if e.raw_os_error() == Some(libc::ENXIO) {
+            // Opening a FIFO without a reader for writing, with O_NONBLOCK,
+            // fails with ENXIO (no descriptor to fstat): say what is there.
+            let kind = std::fs::metadata(path).map_or("special file", |m| describe_kind(m.file_type()));
+            OpenError::NotRegular(kind)
+        } else {
+            OpenError::Io(e)
+        }
+    })?;
+    let kind = file.metadata().map_err(OpenError::Io)?.file_type();
+    if kind.is_file() {
+        Ok(file)
+    } else {
+        Err(OpenError::NotRegular(describe_kind(kind)))
+    }
+}
+
+/// Why [`open_regular`] failed.
+#[derive(Debug)]
+pub(crate) enum OpenError {
+    Io(io::Error),
+    /// Something other than a regular file is at the path; says what.
+    NotRegular(&'static str),
+}
+
+impl OpenError {
+    pub(crate) fn into_store_error(self, action: &'static str, path: &Path) -> StoreError {
+        match self {
+            OpenError::Io(e) => StoreError::io(action, path, e),
+            OpenError::NotRegular(kind) => StoreError::NotRegular {
+                path: path.to_path_buf(),
+                kind,
+            },
+        }
+    }
+}
+
+/// A person's word for a file type that is not a regular file.
+pub(crate) fn describe_kind(kind: std::fs::FileType) -> &'static str {
+    if kind.is_dir() {
+        "directory"
+    } else if kind.is_symlink() {
+        "symbolic link"
+    } else if kind.is_fifo() {
+        "named pipe (FIFO)"
+    } else if kind.is_socket() {
+        "socket"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "device"
+    } else {
+        "special file"
     }
 }
 

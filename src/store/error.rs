@@ -55,12 +55,67 @@ pub enum StoreError {
     /// Serialising or encrypting failed; nothing was written.
     #[error("could not encode the data for `{}`: {problem}; nothing was written", path.display())]
     Encode { path: PathBuf, problem: String },
+    /// Something other than a regular file (a link, a FIFO, a directory …)
+    /// sits where the store keeps a file. It is neither followed nor read.
+    #[error(
+        "`{}` is a {kind}, not a regular file: labwatch does not follow links or read pipes and devices in its store, \
+         because someone could plant them to make it read or write other files or hang. \
+         Fix: move it away (`mv {} {}.suspect`) and look at who put it there; for a connection file, \
+         `labwatch disconnect` sets it aside for you",
+        path.display(), path.display(), path.display()
+    )]
+    NotRegular { path: PathBuf, kind: &'static str },
+    /// The store directory or key file could be changed by other users, or is
+    /// not what it should be; labwatch refuses to use it.
+    #[error("refusing to use `{}`: {problem}. Fix: {fix}", path.display())]
+    Unsafe {
+        path: PathBuf,
+        problem: String,
+        fix: String,
+    },
+    /// The key file is missing while connection files exist: a new key could
+    /// not read them, so none is created.
+    #[error(
+        "the store key file `{}` does not exist, but the store directory `{}` holds {} connection file(s) ({}) \
+         encrypted with a key: a new key could not read them, so labwatch does not create one. \
+         Fix: restore the key file from backup (or set LABWATCH_STORE_KEY to the key), \
+         or move the .conn files away to start over (`mkdir -p {}/old && mv {}/*.conn {}/old/`) \
+         and connect the workspaces again",
+        key_file.display(), dir.display(), files.len(), files.join(", "),
+        dir.display(), dir.display(), dir.display()
+    )]
+    MissingKey {
+        key_file: PathBuf,
+        dir: PathBuf,
+        files: Vec<String>,
+    },
+    /// What would be written is larger than the reader accepts; nothing was written.
+    #[error(
+        "refusing to write `{}`: it would be {len} bytes, over the {limit} bytes labwatch reads back \
+         (a field GitLab sent, such as the token's scope list, is far larger than any real token's). \
+         Nothing was written; the file on disk is unchanged",
+        path.display()
+    )]
+    TooLarge { path: PathBuf, len: usize, limit: u64 },
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed: {message}; nothing was written")]
     Random { message: String },
 }
 
 impl StoreError {
+    /// The file at hand is there but can never be read as it is (wrong key,
+    /// damaged, too large, not a regular file): retrying will not help, a
+    /// person must restore or remove it. An I/O error is not such a case.
+    pub fn is_unreadable_file(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Decrypt { .. }
+                | StoreError::Format { .. }
+                | StoreError::WorkspaceMismatch { .. }
+                | StoreError::NotRegular { .. }
+        )
+    }
+
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> StoreError {
         StoreError::Io {
             action,

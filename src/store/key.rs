@@ -4,7 +4,6 @@
 //! never printed.
 
 use std::fmt;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use base64::Engine as _;
@@ -70,15 +69,9 @@ impl Key {
     /// The key from `LABWATCH_STORE_KEY` when it is set and not empty, else
     /// from `key_file` (see [`Key::load_or_create`]).
     pub fn from_env_or_file(key_file: &Path) -> Result<Key, StoreError> {
-        match std::env::var_os(KEY_ENV) {
-            Some(v) if !v.is_empty() => match v.to_str() {
-                Some(text) => Key::parse(text),
-                None => Err(StoreError::Key {
-                    origin: KEY_ENV.to_owned(),
-                    problem: format!("the value is not valid UTF-8; {HOW_TO_MAKE}"),
-                }),
-            },
-            _ => Key::load_or_create(key_file),
+        match from_env() {
+            Some(key) => key,
+            None => Key::load_or_create(key_file),
         }
     }
 
@@ -111,14 +104,28 @@ impl Key {
     }
 }
 
-/// `None` when the file does not exist.
-fn read_key_file(path: &Path) -> Result<Option<Key>, StoreError> {
-    let bytes = match atomic::read_bounded(path, KEY_FILE_LIMIT)? {
+/// The key from `LABWATCH_STORE_KEY`, or `None` when it is unset or empty.
+pub(crate) fn from_env() -> Option<Result<Key, StoreError>> {
+    match std::env::var_os(KEY_ENV) {
+        Some(v) if !v.is_empty() => Some(match v.to_str() {
+            Some(text) => Key::parse(text),
+            None => Err(StoreError::Key {
+                origin: KEY_ENV.to_owned(),
+                problem: format!("the value is not valid UTF-8; {HOW_TO_MAKE}"),
+            }),
+        }),
+        _ => None,
+    }
+}
+
+/// `None` when the file does not exist. A link is followed (a mounted
+/// secret usually is one); what it points to must be a regular file.
+pub(crate) fn read_key_file(path: &Path) -> Result<Option<Key>, StoreError> {
+    let bytes = match atomic::read_bounded(path, KEY_FILE_LIMIT, true)? {
         None => return Ok(None),
         Some(Contents::Oversized) => return Err(bad_key_file(path, format!("it is over {KEY_FILE_LIMIT} bytes"))),
         Some(Contents::Bytes(b)) => Zeroizing::new(b),
     };
-    warn_if_shared(path);
     if let Ok(raw) = <[u8; KEY_LEN]>::try_from(bytes.as_slice()) {
         return Ok(Some(Key::from_bytes(raw)));
     }
@@ -149,20 +156,6 @@ fn bad_key_file(path: &Path, problem: String) -> StoreError {
 
 fn origin_of(path: &Path) -> String {
     format!("key file `{}`", path.display())
-}
-
-/// A key others can read protects nothing; say so, but keep running.
-fn warn_if_shared(path: &Path) {
-    if let Ok(meta) = std::fs::metadata(path) {
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            tracing::warn!(
-                path = %path.display(),
-                mode = format_args!("{mode:o}"),
-                "ConnectionStore key file is readable by other users; run `chmod 600` on it"
-            );
-        }
-    }
 }
 
 /// Hex or base64 of exactly 32 bytes; the error describes the value's shape, never the value.

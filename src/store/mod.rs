@@ -12,8 +12,15 @@
 //! - `disconnect_record`: [`DisconnectRecord`], so a disconnect outlives the bootstrap
 //!   `token_file`.
 //! - `audit`: [`AuditEntry`] and the append-only log.
-//! - `atomic`: durable file operations.
+//! - `atomic`: durable file operations, and reads that refuse links and pipes.
+//! - `safety`: whether the directory and key file can be trusted ([`StoreWarning`]).
 //! - `error`: [`StoreError`].
+//!
+//! The store trusts nothing it reads: every file is opened with `O_NOFOLLOW`
+//! and `O_NONBLOCK` and must be a regular file of at most [`MAX_FILE_LEN`]
+//! bytes, and it writes nothing it would refuse to read back. Its calls do
+//! blocking file I/O (and fsync): async callers run them on tokio's blocking
+//! pool (see `actions`).
 
 mod atomic;
 mod audit;
@@ -23,6 +30,7 @@ mod disconnect_record;
 mod error;
 mod key;
 mod marker;
+mod safety;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -33,6 +41,7 @@ pub use disconnect_record::DisconnectRecord;
 pub use error::StoreError;
 pub use key::{KEY_ENV, Key};
 pub use marker::RotationMarker;
+pub use safety::StoreWarning;
 
 use atomic::Contents;
 use cipher::Cipher;
@@ -46,8 +55,12 @@ pub const MARKER_SUFFIX: &str = ".rotation";
 /// Suffix of a workspace's disconnect record.
 pub const DISCONNECTED_SUFFIX: &str = ".disconnected";
 
-/// Store files are a few KiB; a bigger one is not ours and is not loaded.
-const MAX_FILE_LEN: u64 = 1024 * 1024;
+/// Store files are a few KiB; a bigger one is not ours and is not loaded,
+/// and [`ConnectionStore::save`] refuses to write one.
+pub const MAX_FILE_LEN: u64 = 1024 * 1024;
+/// Suffix given to a connection file that could not be read when
+/// `disconnect` set it aside ([`ConnectionStore::set_aside`]).
+pub const SET_ASIDE_SUFFIX: &str = ".unreadable";
 
 const FIX_DISCONNECTED: &str = "it records that the workspace was disconnected: remove the file to let the \
      config's token_file count again, or connect the workspace";
@@ -78,11 +91,60 @@ impl ConnectionStore {
     /// Opens (creating `dir` 0700 if missing) with the key from
     /// `LABWATCH_STORE_KEY` (64 hex chars or base64 of 32 bytes) if set and not
     /// empty, else from `key_file`, which is created with 32 random bytes and
-    /// mode 0600 (parent dirs created) when missing. A key file of the wrong
-    /// size or format is an error and is never overwritten.
+    /// mode 0600 (parent dirs created) when missing and no connection file
+    /// exists. Refuses everything [`ConnectionStore::inspect`] refuses, and
+    /// logs its warnings. A key file of the wrong size or format is an error
+    /// and is never overwritten.
     pub fn open(dir: &Path, key_file: &Path) -> Result<ConnectionStore, StoreError> {
+        for warning in ConnectionStore::inspect(dir, key_file)? {
+            tracing::warn!(path = %warning.path.display(), "{}", warning.message);
+        }
         let key = Key::from_env_or_file(key_file)?;
         ConnectionStore::from_key(dir, &key)
+    }
+
+    /// Checks the store setup that [`ConnectionStore::open`] would use,
+    /// without creating, changing or decrypting anything, so `config check`
+    /// and the daemon's start-up preflight report what `run` would refuse.
+    ///
+    /// Contract:
+    /// - `Err` is the error `open` refuses with for the same files: the store
+    ///   directory not a directory, not owned by the user labwatch runs as,
+    ///   or writable by group or others; the key (`LABWATCH_STORE_KEY` when
+    ///   set and not empty, else `key_file`) malformed, not a regular file,
+    ///   owned by another user than labwatch's or root, or writable by group
+    ///   or others; `key_file` missing while `dir` holds `.conn` files.
+    /// - `Ok(warnings)`: `open` would succeed unless something changes in
+    ///   between or the operating system refuses to create what is missing
+    ///   (the directory, the key file) or to give random bytes. Warnings are
+    ///   what works but should be fixed (a key file others can read).
+    /// - A missing directory or key file (without `.conn` files) is fine:
+    ///   `open` creates them privately.
+    /// - It never reads the connection files' contents: whether each one
+    ///   decrypts is the token check's finding, per workspace.
+    pub fn inspect(dir: &Path, key_file: &Path) -> Result<Vec<StoreWarning>, StoreError> {
+        let mut warnings = safety::check_dir(dir)?;
+        if key::from_env().transpose()?.is_some() {
+            return Ok(warnings);
+        }
+        match safety::check_key_file(key_file)? {
+            Some(found) => {
+                warnings.extend(found);
+                // Parsed as `open` parses it, so a malformed key is reported here too.
+                key::read_key_file(key_file)?;
+            }
+            None => {
+                let files = safety::connection_files(dir)?;
+                if !files.is_empty() {
+                    return Err(StoreError::MissingKey {
+                        key_file: key_file.to_path_buf(),
+                        dir: dir.to_path_buf(),
+                        files,
+                    });
+                }
+            }
+        }
+        Ok(warnings)
     }
 
     /// Same, with the key given (tests).
@@ -93,6 +155,8 @@ impl ConnectionStore {
     /// Same, with a parsed key (see [`Key::parse`]).
     pub fn from_key(dir: &Path, key: &Key) -> Result<ConnectionStore, StoreError> {
         atomic::ensure_private_dir(dir)?;
+        // Checked after creating: an existing directory may be anyone's.
+        safety::check_dir(dir)?;
         Ok(ConnectionStore {
             dir: dir.to_path_buf(),
             cipher: Cipher::new(key),
@@ -129,8 +193,23 @@ impl ConnectionStore {
     }
 
     /// Writes `conn` atomically: temp file in the same dir (0600), write,
-    /// fsync, rename, fsync of the directory.
+    /// fsync, rename, fsync of the directory. A connection that would be
+    /// refused when read back (over [`MAX_FILE_LEN`]) is refused here, and
+    /// the file on disk is left as it was.
     pub fn save(&self, conn: &StoredConnection) -> Result<(), StoreError> {
+        let (name, bytes) = self.encode(conn)?;
+        atomic::write_atomic(&self.dir, &name, &bytes)
+    }
+
+    /// Whether [`ConnectionStore::save`] would accept `conn`, without
+    /// writing anything: actions ask before a step that cannot be undone
+    /// (a rotation), so the store's refusal comes before it.
+    pub fn check_storable(&self, conn: &StoredConnection) -> Result<(), StoreError> {
+        self.encode(conn).map(|_| ())
+    }
+
+    /// The file name and the bytes `save` writes for `conn`.
+    fn encode(&self, conn: &StoredConnection) -> Result<(String, Vec<u8>), StoreError> {
         let name = file_name(&conn.workspace, CONNECTION_SUFFIX)?;
         let path = self.dir.join(&name);
         let plaintext = conn.to_plaintext().map_err(|e| StoreError::Encode {
@@ -140,7 +219,30 @@ impl ConnectionStore {
         let bytes = self
             .cipher
             .seal(&path, &conn.workspace, &conn.instance_url, &plaintext)?;
-        atomic::write_atomic(&self.dir, &name, &bytes)
+        fits(&path, &bytes)?;
+        Ok((name, bytes))
+    }
+
+    /// Moves `workspace`'s connection file, which could not be read, out of
+    /// the way (to `<workspace>.conn.unreadable`, or with a timestamp when
+    /// that exists), so the workspace can be connected again and nothing is
+    /// deleted: with the right key it may still be read. Returns where it
+    /// went; `None` when there was no file. Links and pipes are moved, never
+    /// followed or opened.
+    pub fn set_aside(&self, workspace: &str) -> Result<Option<PathBuf>, StoreError> {
+        let name = file_name(workspace, CONNECTION_SUFFIX)?;
+        let from = self.dir.join(&name);
+        if std::fs::symlink_metadata(&from).is_err() {
+            return Ok(None);
+        }
+        let mut to = self.dir.join(format!("{name}{SET_ASIDE_SUFFIX}"));
+        if std::fs::symlink_metadata(&to).is_ok() {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+            to = self.dir.join(format!("{name}{SET_ASIDE_SUFFIX}-{now}"));
+        }
+        std::fs::rename(&from, &to).map_err(|e| StoreError::io("set aside", &from, e))?;
+        atomic::sync_dir(&self.dir)?;
+        Ok(Some(to))
     }
 
     /// Removes `workspace`'s connection file (and fsyncs the directory). Ok if absent.
@@ -197,10 +299,12 @@ impl ConnectionStore {
     /// hold no secret), atomically.
     fn write_record<T: Serialize>(&self, workspace: &str, suffix: &str, record: &T) -> Result<(), StoreError> {
         let name = file_name(workspace, suffix)?;
+        let path = self.dir.join(&name);
         let bytes = serde_json::to_vec_pretty(record).map_err(|e| StoreError::Encode {
-            path: self.dir.join(&name),
+            path: path.clone(),
             problem: e.to_string(),
         })?;
+        fits(&path, &bytes)?;
         atomic::write_atomic(&self.dir, &name, &bytes)
     }
 
@@ -240,8 +344,20 @@ impl ConnectionStore {
     }
 }
 
+/// The writer's side of [`read_file`]'s limit: what would not be read back is not written.
+fn fits(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    if bytes.len() as u64 > MAX_FILE_LEN {
+        return Err(StoreError::TooLarge {
+            path: path.to_path_buf(),
+            len: bytes.len(),
+            limit: MAX_FILE_LEN,
+        });
+    }
+    Ok(())
+}
+
 fn read_file(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
-    match atomic::read_bounded(path, MAX_FILE_LEN)? {
+    match atomic::read_bounded(path, MAX_FILE_LEN, false)? {
         None => Ok(None),
         Some(Contents::Bytes(b)) => Ok(Some(b)),
         Some(Contents::Oversized) => Err(cipher::format_error(

@@ -79,6 +79,10 @@ pub struct Rotated {
 pub struct Disconnected {
     pub workspace: String,
     pub token_revoked: bool,
+    /// Set when the stored connection could not be read: what was lost and
+    /// where the unreadable file was set aside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<String>,
 }
 
 /// `GET …/repositories`: one page of the listing or search.

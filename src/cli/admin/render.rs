@@ -92,13 +92,15 @@ pub fn rotated(r: &Rotated) -> String {
 pub fn disconnected(d: &Disconnected, revoke_asked: bool) -> String {
     let what = match (d.token_revoked, revoke_asked) {
         (true, _) => "the token is revoked at GitLab.",
+        (false, _) if d.lost.is_some() => "the token was not revoked:",
         (false, true) => "the token was already unusable (expired or revoked), so there was nothing to revoke.",
         (false, false) => {
             "the token still works at GitLab until it expires; revoke it there if it is no longer needed."
         }
     };
+    let lost = d.lost.as_deref().map(|l| format!("{l}\n")).unwrap_or_default();
     format!(
-        "Disconnected workspace {}; {what}\nIts checks now report not-connected.\n",
+        "Disconnected workspace {}; {what}\n{lost}Its checks now report not-connected.\n",
         d.workspace
     )
 }
@@ -239,6 +241,7 @@ mod tests {
         let d = Disconnected {
             workspace: "acme".into(),
             token_revoked: false,
+            lost: None,
         };
         assert!(disconnected(&d, true).contains("already unusable"));
         assert!(disconnected(&d, false).contains("still works"));
