@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::support::process::Daemon;
 use crate::support::tools;
 
-const ADMIN: &str = "alerting-test-admin-token";
+const ADMIN: &str = "alerting-test-admin-token-7c1e9f0b2d";
 
 /// A child process killed when the test ends.
 struct Proc(Child);

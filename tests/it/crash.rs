@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::support::client::get;
 use crate::support::process::Daemon;
 
-const ADMIN: &str = "crash-test-admin-token";
+const ADMIN: &str = "crash-test-admin-token-5b8e2a6f9c41";
 const CANARY: &str = "glpat-canary-crash-0123456789ab";
 
 fn http() -> reqwest::Client {
