@@ -224,3 +224,68 @@ fn a_strong_private_admin_token_file_passes_config_check_quietly() {
         .stdout(predicate::str::ends_with(": ok (1 workspace)\n"))
         .stderr(predicate::str::is_empty());
 }
+
+// ------------------------------------------------ item 13: test hooks
+
+/// In a build without the `test-hooks` feature (what `cargo build --release`
+/// makes), `LABWATCH_PAUSE_AT=rotate-after-answer` in the daemon's
+/// environment does nothing: rotations finish, and the next one is not
+/// refused with 409 `rotation-in-progress`. Built with the feature (as
+/// `scripts/test` does) the variable works, so this test is ignored there;
+/// `.ci/run` runs it in a build without the feature.
+#[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    feature = "test-hooks",
+    ignore = "proves the build without test-hooks ignores LABWATCH_PAUSE_AT: cargo test --test it hardening::misc::without"
+)]
+async fn without_test_hooks_the_pause_variable_is_ignored() {
+    use labwatch::sim::{self, Expiry, Scenario, TokenSpec, UserSpec};
+    const OLD: &str = "glpat-canary-misc-pause-0123456789";
+    let mut s = Scenario::empty();
+    s.add_user(UserSpec::new("alice")).unwrap();
+    s.add_token(
+        TokenSpec::new("alice", "workspace")
+            .scopes(&["api"])
+            .secret(OLD)
+            .expires(Expiry::InDays(30)),
+    )
+    .unwrap();
+    let gitlab = sim::start(s, tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
+        .await
+        .unwrap();
+    let lab = Lab::new(ADMIN, 0o600);
+    let config = lab.config();
+    let mut daemon = tokio::task::block_in_place(|| {
+        let mut d = Daemon::spawn_with_env(
+            &["run".as_ref(), "-c".as_ref(), config.as_os_str()],
+            &[("LABWATCH_PAUSE_AT", "rotate-after-answer")],
+        );
+        d.wait_serving();
+        d
+    });
+    let base = format!("http://{}/api/v1/workspaces/acme", daemon.addr);
+    let connected = http()
+        .post(format!("{base}/connect"))
+        .bearer_auth(ADMIN)
+        .json(&json!({ "instance_url": gitlab.base_url(), "token": OLD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(connected.status().as_u16(), 200, "{}", connected.text().await.unwrap());
+    for n in 1..=2 {
+        let rotated = http()
+            .post(format!("{base}/rotate"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            rotated.status().as_u16(),
+            200,
+            "rotation {n}: {}",
+            rotated.text().await.unwrap()
+        );
+    }
+    daemon.signal("TERM");
+    assert_eq!(tokio::task::block_in_place(|| daemon.wait_exit()), Some(0));
+}
