@@ -227,6 +227,23 @@ async fn a_blocked_check_is_recorded_again_each_round_its_root_cause_runs() {
     assert_eq!(blocked.len(), 1, "one outage, one transition: {blocked:?}");
 }
 
+/// A check's own deadline (what plugins are killed at) is 90% of the time
+/// it has left, so its precise timeout fires before the engine's blunt one.
+#[tokio::test(start_paused = true)]
+async fn a_check_s_budget_is_ninety_percent_of_the_time_left() {
+    let ctx = RunContext {
+        workspace: "acme".into(),
+        deadline: tokio::time::Instant::now() + Duration::from_secs(2),
+        now: time::OffsetDateTime::now_utc(),
+        round: 1,
+    };
+    assert_eq!(ctx.budget(), Duration::from_millis(1800));
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(ctx.budget(), Duration::from_millis(900));
+    tokio::time::advance(Duration::from_secs(5)).await;
+    assert_eq!(ctx.budget(), Duration::ZERO);
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_engine_cancels_a_check_at_its_timeout() {
     let slow = Fake::new("instance", &[], Act::Hang);

@@ -342,10 +342,16 @@ async fn a_hanging_plugin_is_killed_with_its_children_and_reaped() {
         (Status::Unknown, "check-timeout"),
         "{o:?}"
     );
-    assert!(o.summary.contains("timeout of 2s and was killed"), "{}", o.summary);
+    // Killed by the plugin runner (this sentence), not cancelled by the
+    // engine at the timeout ("The check did not finish within…"): the
+    // runner's deadline is earlier. When exactly it fired is wall-clock time
+    // on a busy machine, so it is not asserted here; the 90% margin itself
+    // is tested on tokio's paused clock (engine::a_check_s_budget_…).
     assert!(
-        o.summary.contains("after 1."),
-        "killed at 90% of its timeout: {}",
+        o.summary.starts_with(
+            "The plugin did not finish within its timeout of 2s and was killed, with every process it started, after "
+        ),
+        "{}",
         o.summary
     );
     assert!(
