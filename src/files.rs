@@ -128,11 +128,22 @@ mod tests {
         // Without O_NONBLOCK this open would wait for a writer forever.
         let e = read_capped(&fifo, 10).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
-        assert!(e.to_string().starts_with("it is a named pipe (FIFO), not a regular file"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("it is a named pipe (FIFO), not a regular file"),
+            "{e}"
+        );
         let e = read_capped(Path::new("/dev/zero"), 10).unwrap_err();
-        assert!(e.to_string().starts_with("it is a character device, not a regular file"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("it is a character device, not a regular file"),
+            "{e}"
+        );
         let e = read_capped(dir.path(), 10).unwrap_err();
-        assert!(e.to_string().starts_with("it is a directory, not a regular file"), "{e}");
+        assert!(
+            e.to_string().starts_with("it is a directory, not a regular file"),
+            "{e}"
+        );
     }
 
     #[test]

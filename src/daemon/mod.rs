@@ -46,7 +46,11 @@ pub async fn run(
     for warning in findings.iter().filter(|f| !f.is_refusal()) {
         tracing::warn!(code = warning.code, "{}", warning.message);
     }
-    let refusals: Vec<String> = findings.iter().filter(|f| f.is_refusal()).map(|f| f.message.clone()).collect();
+    let refusals: Vec<String> = findings
+        .iter()
+        .filter(|f| f.is_refusal())
+        .map(|f| f.message.clone())
+        .collect();
     if !refusals.is_empty() {
         return Err(std::io::Error::other(refusals.join("\n")));
     }

@@ -165,10 +165,10 @@ fn weakness(token: &str) -> Option<String> {
             distinct.len()
         ));
     }
-    if let Some(unit) = (1..=chars.len() / 2).find(|&n| chars.len() % n == 0 && chars.chunks(n).all(|c| c == &chars[..n])) {
-        return Some(format!(
-            "holds a token that is one piece of {unit} characters repeated"
-        ));
+    if let Some(unit) =
+        (1..=chars.len() / 2).find(|&n| chars.len() % n == 0 && chars.chunks(n).all(|c| c == &chars[..n]))
+    {
+        return Some(format!("holds a token that is one piece of {unit} characters repeated"));
     }
     let step = i16::from(chars[1]) - i16::from(chars[0]);
     if step.abs() == 1 && chars.windows(2).all(|w| i16::from(w[1]) - i16::from(w[0]) == step) {
@@ -220,8 +220,14 @@ mod tests {
             ("has a space but is long enough for the length check", "spaces"),
             (&"a".repeat(40), "only 1 different"),
             (&"abcdefgh".repeat(4), "one piece of 8 characters repeated"),
-            (&(0..32).map(|i| char::from(b'A' + i)).collect::<String>(), "straight run"),
-            (&(0..32).map(|i| char::from(b'~' - i)).collect::<String>(), "straight run"),
+            (
+                &(0..32).map(|i| char::from(b'A' + i)).collect::<String>(),
+                "straight run",
+            ),
+            (
+                &(0..32).map(|i| char::from(b'~' - i)).collect::<String>(),
+                "straight run",
+            ),
         ] {
             let got = weakness(token).unwrap_or_default();
             assert!(got.contains(why), "{token:?}: {got}");

@@ -146,7 +146,10 @@ fn assert_single_rotate_and_no_leak(gitlab: &sim::SimHandle, logs: &[String], ca
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the pause points: cargo test --features test-hooks (scripts/test enables it)")]
+#[cfg_attr(
+    not(feature = "test-hooks"),
+    ignore = "needs the pause points: cargo test --features test-hooks (scripts/test enables it)"
+)]
 async fn killed_before_the_call_the_old_token_still_works() {
     let (token, gitlab, logs) = crash_at("rotate-before-call").await;
     assert_eq!(
@@ -172,7 +175,10 @@ async fn killed_before_the_call_the_old_token_still_works() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the pause points: cargo test --features test-hooks (scripts/test enables it)")]
+#[cfg_attr(
+    not(feature = "test-hooks"),
+    ignore = "needs the pause points: cargo test --features test-hooks (scripts/test enables it)"
+)]
 async fn killed_after_gitlab_answered_the_loss_is_diagnosed() {
     let (token, gitlab, logs) = crash_at("rotate-after-answer").await;
     assert_eq!(
@@ -198,7 +204,10 @@ async fn killed_after_gitlab_answered_the_loss_is_diagnosed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the pause points: cargo test --features test-hooks (scripts/test enables it)")]
+#[cfg_attr(
+    not(feature = "test-hooks"),
+    ignore = "needs the pause points: cargo test --features test-hooks (scripts/test enables it)"
+)]
 async fn killed_after_persisting_the_new_token_works() {
     let (token, gitlab, logs) = crash_at("rotate-after-persist").await;
     assert_eq!(

@@ -159,7 +159,10 @@ fn the_examples_point_at_labwatch() {
 }
 
 #[test]
-#[cfg_attr(not(has_promtool), ignore = "promtool not installed: apt-get install prometheus (scripts/test does)")]
+#[cfg_attr(
+    not(has_promtool),
+    ignore = "promtool not installed: apt-get install prometheus (scripts/test does)"
+)]
 fn promtool_checks_and_tests_the_rules() {
     let promtool = tools::require("promtool", "prometheus");
     let dir = repo_path("config/prometheus");
@@ -182,7 +185,10 @@ fn promtool_checks_and_tests_the_rules() {
 }
 
 #[test]
-#[cfg_attr(not(has_promtool), ignore = "promtool not installed: apt-get install prometheus (scripts/test does)")]
+#[cfg_attr(
+    not(has_promtool),
+    ignore = "promtool not installed: apt-get install prometheus (scripts/test does)"
+)]
 fn promtool_accepts_the_example_prometheus_config() {
     let promtool = tools::require("promtool", "prometheus");
     let out = run(&promtool, &["check", "config", PROMETHEUS], &repo_path(""));
@@ -190,7 +196,10 @@ fn promtool_accepts_the_example_prometheus_config() {
 }
 
 #[test]
-#[cfg_attr(not(has_amtool), ignore = "amtool not installed: apt-get install prometheus-alertmanager (scripts/test does)")]
+#[cfg_attr(
+    not(has_amtool),
+    ignore = "amtool not installed: apt-get install prometheus-alertmanager (scripts/test does)"
+)]
 fn amtool_accepts_the_example_alertmanager_config_and_its_routes() {
     let amtool = tools::require("amtool", "prometheus-alertmanager");
     let root = repo_path("");

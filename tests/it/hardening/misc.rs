@@ -108,7 +108,10 @@ async fn a_credential_bearing_instance_url_is_refused_without_echoing_the_secret
     }
     let audit = std::fs::read_to_string(lab.path("store/audit.log")).unwrap();
     assert_eq!(audit.matches("instance-url-invalid").count(), 2, "{audit}");
-    assert!(!audit.contains(SECRET), "the audit log holds the URL's secret:\n{audit}");
+    assert!(
+        !audit.contains(SECRET),
+        "the audit log holds the URL's secret:\n{audit}"
+    );
     daemon.signal("TERM");
     daemon.wait_exit();
     let logs = daemon.seen.join("\n");
@@ -140,14 +143,24 @@ fn a_fifo_as_the_config_is_refused_at_once_naming_the_problem() {
 #[test]
 fn config_check_refuses_what_run_refuses_with_exit_69() {
     for (token, mode, code, words) in [
-        ("x", 0o600, "admin-token-weak", "holds a token of 1 character; it must be at least 32"),
+        (
+            "x",
+            0o600,
+            "admin-token-weak",
+            "holds a token of 1 character; it must be at least 32",
+        ),
         (
             &"a".repeat(40),
             0o600,
             "admin-token-weak",
             "made of only 1 different characters",
         ),
-        (ADMIN, 0o666, "admin-token-file-writable", "has mode 0666: other users can write it"),
+        (
+            ADMIN,
+            0o666,
+            "admin-token-file-writable",
+            "has mode 0666: other users can write it",
+        ),
         ("", 0o600, "admin-token-weak", "is empty"),
     ] {
         let lab = Lab::new(token, mode);
@@ -184,7 +197,9 @@ fn config_check_refuses_what_run_refuses_with_exit_69() {
         .arg(lab.config())
         .assert()
         .code(69)
-        .stderr(predicate::str::contains("refused (admin-token-unreadable): cannot read admin_token_file"));
+        .stderr(predicate::str::contains(
+            "refused (admin-token-unreadable): cannot read admin_token_file",
+        ));
 }
 
 /// A world-readable admin token file is warned about by both, and refused
@@ -198,9 +213,13 @@ fn a_world_readable_admin_token_file_is_warned_about() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains(": ok (1 workspace, 1 warning)"))
-        .stderr(predicate::str::contains(
-            "warning (admin-token-file-readable): admin_token_file",
-        ).and(predicate::str::contains("has mode 0644: every user on this machine can read the admin token; run `chmod o-r")));
+        .stderr(
+            predicate::str::contains("warning (admin-token-file-readable): admin_token_file").and(
+                predicate::str::contains(
+                    "has mode 0644: every user on this machine can read the admin token; run `chmod o-r",
+                ),
+            ),
+        );
 
     let config = lab.config();
     let mut daemon = Daemon::start(&config);
