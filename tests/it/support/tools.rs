@@ -29,7 +29,7 @@ pub fn require(name: &str, package: &str) -> PathBuf {
 ///
 /// Built without promtool (no `has_promtool`) it checks nothing: the tests
 /// calling it test more than the metrics' syntax and still run, while
-/// `metrics_pass_promtool` below and the promtool tests in `rules` show as
+/// `http::metrics_pass_promtool` and the promtool tests in `rules` show as
 /// ignored, which is how a run without promtool is told apart.
 pub fn assert_promtool_accepts(metrics: &str) {
     #[cfg(has_promtool)]
@@ -63,15 +63,4 @@ fn promtool_check_metrics(metrics: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Stands for the promtool checks inside other tests (see
-/// [`assert_promtool_accepts`]): ignored, and so visible, without promtool.
-#[test]
-#[cfg_attr(
-    not(has_promtool),
-    ignore = "promtool not installed: apt-get install prometheus (scripts/test does)"
-)]
-fn metrics_pass_promtool() {
-    assert_promtool_accepts("# HELP x An example.\n# TYPE x gauge\nx 1\n");
 }
