@@ -1,4 +1,5 @@
-//! An optional release step: lay out the binary's code so that the
+//! Two things: which test tools are installed (`build/tools.rs`, `cfg`s for
+//! the test suite), and an optional release step: lay out the binary's code so that the
 //! functions a running daemon executes sit together, at the front of
 //! `.text`. Off unless `LABWATCH_CODE_ORDER` names a list of functions
 //! (written by `scripts/hot-functions`); `docs/performance.md` says how to
@@ -28,8 +29,18 @@ use std::process::Command;
 /// Names the list of functions to place first; unset: the linker's order.
 const LIST_ENV: &str = "LABWATCH_CODE_ORDER";
 
+#[path = "build/tools.rs"]
+mod tools;
+
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=build/tools.rs");
+    tools::emit();
+    code_order();
+}
+
+/// The optional code layout (see the top of this file).
+fn code_order() {
     println!("cargo::rerun-if-env-changed={LIST_ENV}");
     let Some(list) = env::var_os(LIST_ENV).filter(|v| !v.is_empty()).map(PathBuf::from) else {
         return;

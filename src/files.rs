@@ -4,8 +4,17 @@
 //! Why a cap: a wrong path (`/dev/zero`, a disk image, a log) would otherwise
 //! be an allocation that grows until the process is killed. Every such file
 //! is small, so "more than the cap" is reported as the mistake it is.
+//!
+//! Why regular files only: a FIFO given as the config made `config check`
+//! hang in `open` (opening a FIFO for reading waits for a writer), and a
+//! device such as `/dev/zero` or a terminal is never what a person meant.
+//! The file is opened with `O_NONBLOCK`, so `open` returns at once whatever
+//! the path is, and its type is checked on the open descriptor (`fstat`),
+//! not on the path, so nothing can swap the file in between.
 
+use std::fs::{File, FileType, OpenOptions};
 use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
 use zeroize::Zeroize;
@@ -17,14 +26,17 @@ pub const MAX_CONFIG_FILE: u64 = 16 * 1024 * 1024;
 /// `--token-file`) is read; a token is under 100 bytes.
 pub const MAX_TOKEN_FILE: u64 = 64 * 1024;
 
-/// Reads at most `cap` bytes of `path`. A longer file is an error of kind
-/// [`io::ErrorKind::FileTooLarge`] whose message says so in words; a missing
-/// one keeps the kind [`io::ErrorKind::NotFound`], for callers to whom
-/// absence is an answer.
+/// Reads at most `cap` bytes of the regular file `path`. A longer file is an
+/// error of kind [`io::ErrorKind::FileTooLarge`] whose message says so in
+/// words; anything but a regular file (FIFO, device, socket, directory) one
+/// of kind [`io::ErrorKind::InvalidInput`] naming what it is; a missing one
+/// keeps the kind [`io::ErrorKind::NotFound`], for callers to whom absence
+/// is an answer.
 pub fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    let file = open_regular(path)?;
     let mut bytes = Vec::new();
     // One byte past the cap tells "exactly at the cap" from "too long".
-    std::fs::File::open(path)?.take(cap + 1).read_to_end(&mut bytes)?;
+    file.take(cap + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > cap {
         bytes.zeroize();
         return Err(io::Error::new(
@@ -36,6 +48,45 @@ pub fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
         ));
     }
     Ok(bytes)
+}
+
+/// Opens `path` for reading without waiting (`O_NONBLOCK`: a FIFO would
+/// otherwise block `open` until a writer comes) and refuses it unless the
+/// open descriptor is a regular file. `O_NONBLOCK` changes nothing for
+/// reading a regular file.
+fn open_regular(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "it is {}, not a regular file; point at a regular file holding the content (labwatch reads only those)",
+            describe(kind)
+        ),
+    ))
+}
+
+/// What a non-regular file is, in words.
+fn describe(kind: FileType) -> &'static str {
+    if kind.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
 }
 
 /// [`read_capped`] for text. Bytes that are not UTF-8 are an error, and are
@@ -65,6 +116,34 @@ mod tests {
         );
         let missing = read_capped(&dir.path().join("nope"), 10).unwrap_err();
         assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn a_fifo_or_device_is_refused_at_once_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path and has no other effect.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // Without O_NONBLOCK this open would wait for a writer forever.
+        let e = read_capped(&fifo, 10).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert!(
+            e.to_string()
+                .starts_with("it is a named pipe (FIFO), not a regular file"),
+            "{e}"
+        );
+        let e = read_capped(Path::new("/dev/zero"), 10).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("it is a character device, not a regular file"),
+            "{e}"
+        );
+        let e = read_capped(dir.path(), 10).unwrap_err();
+        assert!(
+            e.to_string().starts_with("it is a directory, not a regular file"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -51,8 +51,13 @@ use crate::wire::TokenSummary;
 const RUN_NOW_SPACING: Duration = Duration::from_secs(5);
 
 /// Env var naming a point in an action at which the daemon stops and waits
-/// forever, so the crash-safety test can SIGKILL it exactly there. Only
-/// tests set it.
+/// forever, so the crash-safety test can SIGKILL it exactly there.
+///
+/// Compiled only with the `test-hooks` feature (`scripts/test` enables it):
+/// in a daemon that honoured it, `LABWATCH_PAUSE_AT=rotate-after-answer` in
+/// its environment made every rotation revoke the old token at GitLab and
+/// then hang holding the rotation lock, so every later rotation got 409.
+#[cfg(feature = "test-hooks")]
 pub const PAUSE_AT_ENV: &str = "LABWATCH_PAUSE_AT";
 
 /// Everything the actions need; shared by the admin API and the task that
@@ -234,9 +239,14 @@ fn store_failed(workspace: &str, e: StoreError) -> ActionError {
 
 /// Stops here forever when the crash-safety test asked for it (see
 /// [`PAUSE_AT_ENV`]); the test then kills the process.
+#[cfg(feature = "test-hooks")]
 async fn pause_point(point: &str) {
     if std::env::var(PAUSE_AT_ENV).is_ok_and(|p| p == point) {
         tracing::warn!(point, "Paused at a test pause point");
         std::future::pending::<()>().await;
     }
 }
+
+/// Without the `test-hooks` feature a pause point is nothing at all.
+#[cfg(not(feature = "test-hooks"))]
+async fn pause_point(_point: &str) {}

@@ -80,13 +80,35 @@ pub(crate) fn load(args: &ConfigArg) -> Result<Config, ConfigErrors> {
     Config::load(&config::resolve_path(args.config.as_deref()))
 }
 
+/// `labwatch config check`: the config is valid, and `run` would start with
+/// it: the same preflight `run` does ([`daemon::preflight`]) is reported,
+/// refusals with `run`'s exit code (69), warnings on stderr with exit 0.
 fn config_check(args: &ConfigArg) -> Result<u8, CommandError> {
     let config = load(args)?;
+    let findings = daemon::preflight::preflight(&config);
+    for finding in &findings {
+        eprintln!("{}: {finding}", config.source.display());
+    }
+    let refusals = findings.iter().filter(|f| f.is_refusal()).count();
+    if refusals > 0 {
+        eprintln!(
+            "{}: `labwatch run` would refuse to start ({refusals} problem{}); fix the above",
+            config.source.display(),
+            if refusals == 1 { "" } else { "s" }
+        );
+        return Ok(EX_UNAVAILABLE);
+    }
+    let warnings = findings.len();
     println!(
-        "{}: ok ({} workspace{})",
+        "{}: ok ({} workspace{}{})",
         config.source.display(),
         config.workspaces.len(),
-        if config.workspaces.len() == 1 { "" } else { "s" }
+        if config.workspaces.len() == 1 { "" } else { "s" },
+        match warnings {
+            0 => String::new(),
+            1 => ", 1 warning".into(),
+            n => format!(", {n} warnings"),
+        }
     );
     Ok(0)
 }
@@ -104,7 +126,7 @@ async fn run(args: ConfigArg) -> Result<u8, CommandError> {
         daemon::Sighup::install().map_err(|e| CommandError::Io(format!("cannot install the SIGHUP handler: {e}")))?;
     daemon::run(config, listener, reloads, daemon::termination())
         .await
-        .map_err(|e| CommandError::Io(format!("the HTTP server failed: {e}")))?;
+        .map_err(|e| CommandError::Io(format!("labwatch run: {e}")))?;
     Ok(0)
 }
 

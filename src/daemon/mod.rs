@@ -4,6 +4,7 @@
 //! the new one is invalid) and stops gracefully on SIGTERM or SIGINT
 //! ([`signals`]).
 
+pub mod preflight;
 mod signals;
 
 pub use signals::{NoReload, ReloadSignal, Sighup, termination};
@@ -12,7 +13,6 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
-use secrecy::SecretString;
 use tokio::net::TcpListener;
 
 use crate::actions::{Actions, run_after_rounds};
@@ -41,6 +41,19 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let path = config.source.clone();
+    // What `config check` reports too: refuse on refusals, log the warnings.
+    let findings = preflight::preflight(&config);
+    for warning in findings.iter().filter(|f| !f.is_refusal()) {
+        tracing::warn!(code = warning.code, "{}", warning.message);
+    }
+    let refusals: Vec<String> = findings
+        .iter()
+        .filter(|f| f.is_refusal())
+        .map(|f| f.message.clone())
+        .collect();
+    if !refusals.is_empty() {
+        return Err(std::io::Error::other(refusals.join("\n")));
+    }
     let store = Arc::new(
         ConnectionStore::open(&config.store.dir, &config.store.key_file).map_err(|e| {
             std::io::Error::other(format!(
@@ -49,7 +62,7 @@ pub async fn run(
         })?,
     );
     let admin_token = match &config.server.admin_token_file {
-        Some(file) => Some(read_admin_token(file)?),
+        Some(file) => Some(preflight::admin_token(file).map_err(|f| std::io::Error::other(f.message))?),
         None => None,
     };
     let workspaces = config.workspaces.len();
@@ -87,19 +100,4 @@ pub async fn run(
             },
         }
     }
-}
-
-/// The admin bearer token: the file's content, trimmed; it must not be empty.
-fn read_admin_token(file: &Path) -> std::io::Result<SecretString> {
-    let text = crate::files::read_text_capped(file, crate::files::MAX_TOKEN_FILE)
-        .map(zeroize::Zeroizing::new)
-        .map_err(|e| std::io::Error::other(format!("cannot read admin_token_file {}: {e}", file.display())))?;
-    let token = text.trim();
-    if token.is_empty() {
-        return Err(std::io::Error::other(format!(
-            "admin_token_file {} is empty; put a long random token in it (for example `openssl rand -hex 32`)",
-            file.display()
-        )));
-    }
-    Ok(SecretString::from(token.to_owned()))
 }

@@ -185,18 +185,31 @@ impl Scheduler {
             let mut running = HashMap::new();
             // Dependencies sit in earlier layers, so what blocks a check is
             // fixed for the whole layer: work it out once per dependency list.
-            let mut blockers: HashMap<&[Cow<'static, str>], Option<(String, Outcome)>> = HashMap::new();
+            let mut blockers: HashMap<&[Cow<'static, str>], Option<Blocker>> = HashMap::new();
             let now = Instant::now();
             for &idx in layer {
                 let key = plan.key(idx);
                 let prev = self.store.get(key);
                 let deps = plan.checks[idx].check.depends_on();
                 let blocker = blockers.entry(deps).or_insert_with(|| self.blocker(plan, deps));
-                if let Some((root, outcome)) = blocker {
-                    if prev.as_ref().and_then(|p| p.blocked_by.as_deref()) != Some(root.as_str()) {
-                        let (root, outcome) = (root.clone(), outcome.clone());
-                        self.store
-                            .record(key, outcome, Some(root), Duration::ZERO, OffsetDateTime::now_utc());
+                if let Some(b) = blocker {
+                    // Recorded again whenever the dependency was (it ran, or
+                    // was itself re-recorded as blocked, this round), not
+                    // only when the root cause changes: the record's time
+                    // says the verdict is current, and a blocked check whose
+                    // time froze at the start of an outage looks stale to
+                    // whoever judges freshness by it (/status `last_run`).
+                    let current = prev
+                        .as_ref()
+                        .is_some_and(|p| p.blocked_by.as_deref() == Some(b.root.as_str()) && p.last_run >= b.dep_ran);
+                    if !current {
+                        self.store.record(
+                            key,
+                            b.outcome.clone(),
+                            Some(b.root.clone()),
+                            Duration::ZERO,
+                            OffsetDateTime::now_utc().max(b.dep_ran),
+                        );
                     }
                     // Not `now`: that would wake the loop at once, forever. A
                     // blocked check runs as soon as its dependency recovers
@@ -251,7 +264,7 @@ impl Scheduler {
 
     /// The root cause and the blocked outcome when one of `deps` is not
     /// usable.
-    fn blocker(&self, plan: &Plan, deps: &[Cow<'static, str>]) -> Option<(String, Outcome)> {
+    fn blocker(&self, plan: &Plan, deps: &[Cow<'static, str>]) -> Option<Blocker> {
         for dep in deps {
             let key = CheckKey {
                 workspace: plan.workspace.clone(),
@@ -273,10 +286,25 @@ impl Scheduler {
             let outcome = engine_outcome(plan, Status::Unknown, Reason::Blocked, summary).with_remediation([format!(
                 "Fix `{root}` first (see its remediation); this check runs again as soon as `{root}` passes."
             )]);
-            return Some((root, outcome));
+            return Some(Blocker {
+                root,
+                outcome,
+                dep_ran: state.last_run,
+            });
         }
         None
     }
+}
+
+/// Why the checks depending on a failing one do not run.
+struct Blocker {
+    /// The check whose failure is the root cause.
+    root: String,
+    /// What the blocked checks record.
+    outcome: Outcome,
+    /// When the failing dependency was last recorded: a blocked record older
+    /// than that is recorded again.
+    dep_ran: OffsetDateTime,
 }
 
 /// What a run gives back: the check's index, its outcome, how long it took

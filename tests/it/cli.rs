@@ -192,9 +192,10 @@ fn the_daemon_reports_a_taken_port() {
         .stderr(predicate::str::contains(format!("cannot listen on {addr}")));
 }
 
-/// Files read whole (the config, the admin token, a `--token-file`) are read
-/// up to a cap: a wrong path such as `/dev/zero` is an error naming the file,
-/// not an allocation that grows until the process is killed.
+/// Files read whole (the config, the admin token, a `--token-file`) must be
+/// regular files, read up to a cap: a wrong path such as `/dev/zero` is an
+/// error naming the file and what it is, not an allocation that grows until
+/// the process is killed.
 #[test]
 fn an_endless_config_admin_token_or_token_file_is_refused() {
     labwatch()
@@ -202,7 +203,7 @@ fn an_endless_config_admin_token_or_token_file_is_refused() {
         .assert()
         .code(78)
         .stderr(predicate::str::contains(
-            "cannot read the config file: it holds more than 16384 KiB",
+            "cannot read the config file: it is a character device, not a regular file",
         ));
 
     let file = ConfigFile::new(&single("http://127.0.0.1:1", "").replace(
@@ -215,7 +216,7 @@ fn an_endless_config_admin_token_or_token_file_is_refused() {
         .assert()
         .failure()
         .stderr(predicate::str::contains(
-            "cannot read admin_token_file /dev/zero: it holds more than 64 KiB",
+            "cannot read admin_token_file /dev/zero: it is a character device, not a regular file",
         ));
 
     labwatch()
@@ -232,7 +233,7 @@ fn an_endless_config_admin_token_or_token_file_is_refused() {
         .assert()
         .code(64)
         .stderr(predicate::str::contains(
-            "cannot read --token-file `/dev/zero`: it holds more than 64 KiB",
+            "cannot read --token-file `/dev/zero`: it is a character device, not a regular file",
         ));
 }
 

@@ -3,6 +3,10 @@
 //! restarted. Every time the workspace ends with a working token or a
 //! `token-lost-in-rotation` diagnosis, never a silently broken connection,
 //! and GitLab saw exactly one rotate call.
+//!
+//! The pause points exist only in builds with the `test-hooks` feature;
+//! without it these tests are ignored (and `hardening::misc` checks that the
+//! variable then does nothing).
 
 use std::ffi::OsStr;
 use std::time::Duration;
@@ -13,7 +17,7 @@ use serde_json::{Value, json};
 use crate::support::client::get;
 use crate::support::process::Daemon;
 
-const ADMIN: &str = "crash-test-admin-token";
+const ADMIN: &str = "crash-test-admin-token-5b8e2a6f9c41";
 const CANARY: &str = "glpat-canary-crash-0123456789ab";
 
 fn http() -> reqwest::Client {
@@ -142,6 +146,10 @@ fn assert_single_rotate_and_no_leak(gitlab: &sim::SimHandle, logs: &[String], ca
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    not(feature = "test-hooks"),
+    ignore = "needs the pause points: cargo test --features test-hooks (scripts/test enables it)"
+)]
 async fn killed_before_the_call_the_old_token_still_works() {
     let (token, gitlab, logs) = crash_at("rotate-before-call").await;
     assert_eq!(
@@ -167,6 +175,10 @@ async fn killed_before_the_call_the_old_token_still_works() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    not(feature = "test-hooks"),
+    ignore = "needs the pause points: cargo test --features test-hooks (scripts/test enables it)"
+)]
 async fn killed_after_gitlab_answered_the_loss_is_diagnosed() {
     let (token, gitlab, logs) = crash_at("rotate-after-answer").await;
     assert_eq!(
@@ -192,6 +204,10 @@ async fn killed_after_gitlab_answered_the_loss_is_diagnosed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    not(feature = "test-hooks"),
+    ignore = "needs the pause points: cargo test --features test-hooks (scripts/test enables it)"
+)]
 async fn killed_after_persisting_the_new_token_works() {
     let (token, gitlab, logs) = crash_at("rotate-after-persist").await;
     assert_eq!(

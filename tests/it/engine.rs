@@ -191,6 +191,59 @@ async fn blocked_checks_run_as_soon_as_the_root_cause_recovers() {
     task.abort();
 }
 
+/// A blocked check's record was written once, when the outage began, and
+/// then kept its `last_run` for as long as the outage lasted: whoever judged
+/// freshness by it saw a stale check. It is recorded again each round its
+/// root cause runs (and stays one transition in the history).
+#[tokio::test]
+async fn a_blocked_check_is_recorded_again_each_round_its_root_cause_runs() {
+    let instance = Fake::new("instance", &[], Act::Answer(Status::Critical));
+    let token = Fake::new("token", &["instance"], Act::Answer(Status::Ok));
+    let scopes = Fake::new("scopes", &["token"], Act::Answer(Status::Ok));
+    let store = Arc::new(StatusStore::new());
+    let p = plan(&[instance.clone(), token.clone(), scopes.clone()], HOUR, TEN_S);
+    for round in 1..=3 {
+        run_once(vec![p.clone()], store.clone(), 4).await;
+        let root = store.get(&key("instance")).unwrap();
+        for name in ["token", "scopes"] {
+            let s = store.get(&key(name)).unwrap();
+            assert_eq!(s.blocked_by.as_deref(), Some("instance"), "round {round}: {name}");
+            assert!(
+                s.last_run >= root.last_run,
+                "round {round}: {name} last recorded at {}, before its root cause ran at {}",
+                s.last_run,
+                root.last_run
+            );
+        }
+    }
+    assert_eq!(instance.runs(), 3);
+    assert_eq!((token.runs(), scopes.runs()), (0, 0), "blocked checks must not run");
+    let blocked: Vec<_> = store
+        .history()
+        .newest_first()
+        .into_iter()
+        .filter(|t| t.check == "token")
+        .collect();
+    assert_eq!(blocked.len(), 1, "one outage, one transition: {blocked:?}");
+}
+
+/// A check's own deadline (what plugins are killed at) is 90% of the time
+/// it has left, so its precise timeout fires before the engine's blunt one.
+#[tokio::test(start_paused = true)]
+async fn a_check_s_budget_is_ninety_percent_of_the_time_left() {
+    let ctx = RunContext {
+        workspace: "acme".into(),
+        deadline: tokio::time::Instant::now() + Duration::from_secs(2),
+        now: time::OffsetDateTime::now_utc(),
+        round: 1,
+    };
+    assert_eq!(ctx.budget(), Duration::from_millis(1800));
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(ctx.budget(), Duration::from_millis(900));
+    tokio::time::advance(Duration::from_secs(5)).await;
+    assert_eq!(ctx.budget(), Duration::ZERO);
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_engine_cancels_a_check_at_its_timeout() {
     let slow = Fake::new("instance", &[], Act::Hang);

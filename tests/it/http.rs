@@ -306,6 +306,10 @@ async fn instance_phases_and_certificate_expiry_become_their_own_series() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(has_promtool),
+    ignore = "promtool not installed: apt-get install prometheus (scripts/test does)"
+)]
 async fn metrics_pass_promtool() {
     let s = store();
     all_ok(&s);

@@ -342,10 +342,16 @@ async fn a_hanging_plugin_is_killed_with_its_children_and_reaped() {
         (Status::Unknown, "check-timeout"),
         "{o:?}"
     );
-    assert!(o.summary.contains("timeout of 2s and was killed"), "{}", o.summary);
+    // Killed by the plugin runner (this sentence), not cancelled by the
+    // engine at the timeout ("The check did not finish within…"): the
+    // runner's deadline is earlier. When exactly it fired is wall-clock time
+    // on a busy machine, so it is not asserted here; the 90% margin itself
+    // is tested on tokio's paused clock (engine::a_check_s_budget_…).
     assert!(
-        o.summary.contains("after 1."),
-        "killed at 90% of its timeout: {}",
+        o.summary.starts_with(
+            "The plugin did not finish within its timeout of 2s and was killed, with every process it started, after "
+        ),
+        "{}",
         o.summary
     );
     assert!(
@@ -894,10 +900,9 @@ async fn probe(gitlab: &sim::SimHandle, token: &str, repo: &str, grant: bool) ->
 }
 
 #[tokio::test]
+#[cfg_attr(not(has_git), ignore = "git not installed: apt-get install git (scripts/test does)")]
 async fn the_git_clone_probe_runs_git_ls_remote_against_the_simulator() {
-    if tools::require("git", "git").is_none() {
-        return;
-    }
+    tools::require("git", "git");
     let (gitlab, alice, bob) = git_lab().await;
     let ok = probe(&gitlab, &alice, "acme/backend", true).await;
     assert_eq!((ok.status, ok.reason.as_str()), (Status::Ok, "ok"), "{ok:?}");
@@ -943,10 +948,13 @@ async fn the_git_clone_probe_runs_git_ls_remote_against_the_simulator() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(all(has_jq, has_curl)),
+    ignore = "jq or curl not installed: apt-get install jq curl (scripts/test does)"
+)]
 async fn the_pipeline_health_example_reports_a_failed_pipeline_as_json() {
-    if tools::require("jq", "jq").is_none() || tools::require("curl", "curl").is_none() {
-        return;
-    }
+    tools::require("jq", "jq");
+    tools::require("curl", "curl");
     let body = r#"[{"id":42,"status":"failed","ref":"main","web_url":"http://gitlab.example.com/acme/backend/-/pipelines/42","created_at":"2026-11-24T10:00:00.000Z","updated_at":"2026-11-24T10:05:00.000Z","duration":300}]"#;
     let server = HttpServer::start(Behaviour::Answer(Reply::new(200, "OK", "application/json", body))).await;
     let lab = Lab::new();

@@ -159,10 +159,12 @@ fn the_examples_point_at_labwatch() {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_promtool),
+    ignore = "promtool not installed: apt-get install prometheus (scripts/test does)"
+)]
 fn promtool_checks_and_tests_the_rules() {
-    let Some(promtool) = tools::require("promtool", "prometheus") else {
-        return;
-    };
+    let promtool = tools::require("promtool", "prometheus");
     let dir = repo_path("config/prometheus");
     let out = run(&promtool, &["check", "rules", "labwatch-rules.yml"], &dir);
     assert!(out.contains(&format!("SUCCESS: {} rules found", ALERTS.len())), "{out}");
@@ -183,19 +185,23 @@ fn promtool_checks_and_tests_the_rules() {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_promtool),
+    ignore = "promtool not installed: apt-get install prometheus (scripts/test does)"
+)]
 fn promtool_accepts_the_example_prometheus_config() {
-    let Some(promtool) = tools::require("promtool", "prometheus") else {
-        return;
-    };
+    let promtool = tools::require("promtool", "prometheus");
     let out = run(&promtool, &["check", "config", PROMETHEUS], &repo_path(""));
     assert!(out.contains("SUCCESS: 1 rule files found"), "{out}");
 }
 
 #[test]
+#[cfg_attr(
+    not(has_amtool),
+    ignore = "amtool not installed: apt-get install prometheus-alertmanager (scripts/test does)"
+)]
 fn amtool_accepts_the_example_alertmanager_config_and_its_routes() {
-    let Some(amtool) = tools::require("amtool", "prometheus-alertmanager") else {
-        return;
-    };
+    let amtool = tools::require("amtool", "prometheus-alertmanager");
     let root = repo_path("");
     run(&amtool, &["check-config", ALERTMANAGER], &root);
     let config = format!("--config.file={ALERTMANAGER}");

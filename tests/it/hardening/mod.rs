@@ -2,4 +2,5 @@
 //! test failed on the code before its fix.
 
 mod gitlab;
+mod misc;
 mod store;

@@ -121,8 +121,12 @@ async fn shoot(browser: &Browser, dir: &std::path::Path, name: &str, width: u32)
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    not(all(has_chromium, has_chromedriver)),
+    ignore = "chromium or chromedriver not installed: apt-get install chromium chromium-driver (scripts/test does)"
+)]
 async fn the_demo_page_in_a_real_browser_shows_problems_and_follows_changes() {
-    let Some(browser) = Browser::start().await else { return };
+    let browser = Browser::start().await;
     let mut demo = tokio::task::block_in_place(start_demo);
     let (_keep, shots) = screenshot_dir();
     let page = format!("{}/", demo.origin);
