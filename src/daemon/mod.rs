@@ -43,7 +43,11 @@ pub async fn run(
     let path = config.source.clone();
     // What `config check` reports too: refuse on refusals, log the warnings.
     let findings = preflight::preflight(&config);
-    for warning in findings.iter().filter(|f| !f.is_refusal()) {
+    // The store's warnings are logged by `ConnectionStore::open` below.
+    for warning in findings
+        .iter()
+        .filter(|f| !f.is_refusal() && f.code != preflight::STORE_WARNING)
+    {
         tracing::warn!(code = warning.code, "{}", warning.message);
     }
     let refusals: Vec<String> = findings

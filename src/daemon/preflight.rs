@@ -32,6 +32,10 @@ use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 use crate::config::Config;
+use crate::store::ConnectionStore;
+
+/// The code of the store's warnings; `ConnectionStore::open` logs them itself.
+pub const STORE_WARNING: &str = "store-warning";
 
 /// The shortest admin token accepted, in characters (`openssl rand -hex 32`
 /// makes 64).
@@ -100,12 +104,19 @@ pub fn preflight(config: &Config) -> Vec<Finding> {
         }
         findings.extend(admin_token_permissions(file));
     }
-    // MERGE(store-inspect): the connection store's setup check goes here,
-    // once `ConnectionStore::inspect(dir, key_file)` exists (another branch
-    // adds it; it reports what `ConnectionStore::open` would refuse, without
-    // creating anything). Its refusals become `Severity::Refusal` findings:
-    //
-    //     findings.extend(crate::store::ConnectionStore::inspect(&config.store.dir, &config.store.key_file)…);
+    // What `ConnectionStore::open` would refuse, checked without creating
+    // anything (a missing directory or key is created by `run`).
+    match ConnectionStore::inspect(&config.store.dir, &config.store.key_file) {
+        Ok(warnings) => findings.extend(
+            warnings
+                .into_iter()
+                .map(|w| Finding::warning(STORE_WARNING, w.to_string())),
+        ),
+        Err(e) => findings.push(Finding::refusal(
+            "store-refused",
+            format!("cannot open the connection store: {e}"),
+        )),
+    }
     findings
 }
 

@@ -192,6 +192,20 @@ fn run_to_exit(config: &Path) -> (Option<i32>, String) {
 }
 
 /// A config for `run` whose GitLab is never reached (the daemon does not start).
+fn config_check_to_exit(config: &Path) -> (Option<i32>, String) {
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("labwatch"))
+        .args([
+            OsStr::new("config"),
+            OsStr::new("check"),
+            OsStr::new("-c"),
+            config.as_os_str(),
+        ])
+        .env_remove("LABWATCH_STORE_KEY")
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 fn offline_config(dir: &Path) -> PathBuf {
     std::fs::write(dir.join("admin"), ADMIN).unwrap();
     let config = dir.join("lw.toml");
@@ -242,6 +256,12 @@ fn run_refuses_a_world_writable_store_directory_and_says_how_to_fix_it() {
         !dir.path().join("store.key").exists(),
         "nothing created before the refusal"
     );
+    // `config check` reports what `run` refuses, with the same exit code.
+    let (code, stderr) = config_check_to_exit(&config);
+    assert_eq!(code, Some(69), "{stderr}");
+    assert!(stderr.contains("refused (store-refused)"), "{stderr}");
+    assert!(stderr.contains(&format!("`chmod 700 {}`", store.display())), "{stderr}");
+    assert!(!dir.path().join("store.key").exists(), "config check creates nothing");
 }
 
 #[test]
@@ -503,7 +523,7 @@ fn a_connection_too_large_to_read_back_is_never_written() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_rotation_whose_connection_could_not_be_stored_is_refused_before_gitlab_is_asked() {
+async fn a_rotation_over_an_oversize_answer_is_refused_before_gitlab_is_asked() {
     let lab = lab().await;
     assert_eq!(lab.connect().await.0, 200);
     let mut scopes: Vec<String> = huge_scopes();
@@ -511,7 +531,13 @@ async fn a_rotation_whose_connection_could_not_be_stored_is_refused_before_gitla
     let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
     lab.sim.sim().set_token_scopes(lab.alice.id, &scopes).unwrap();
     let (code, body) = lab.rotate().await;
-    assert_eq!((code, body["error"].as_str()), (422, Some("store-refused")), "{body}");
+    // GitLab's answer is refused as soon as it is read (src/gitlab/bounds.rs);
+    // the store's own check behind it is `a_connection_too_large_to_read_back_is_never_written`.
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (422, Some("gitlab-answer-invalid")),
+        "{body}"
+    );
     assert_eq!(
         lab.sim.sim().counters().route(ROTATE),
         0,
