@@ -7,8 +7,10 @@
 //! - `/`: the status page; `/status/history`: recent transitions ([`page`]).
 
 pub mod admin;
+mod extract;
 pub mod page;
 mod probes;
+pub mod server;
 mod status;
 
 use std::future::Future;
@@ -68,19 +70,31 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .merge(admin::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
 
-/// Serves until `shutdown` completes, then finishes in-flight requests.
+pub use server::Limits;
+
+/// Serves until `shutdown` completes, then lets requests in progress finish
+/// for a few seconds, within [`Limits::for_this_process`] ([`server`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, state, Limits::for_this_process(), shutdown).await
+}
+
+/// [`serve`] within the given limits.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    server::serve(listener, router(state), limits, shutdown).await
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
@@ -97,6 +111,16 @@ async fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         "not-found",
         "No such endpoint; see / for the list.",
+    )
+    .into_response()
+}
+
+/// axum keeps the `Allow` header it computed for the path.
+async fn method_not_allowed(method: axum::http::Method) -> Response {
+    ErrorResponse::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        format!("This endpoint does not take {method}; the `Allow` header lists what it takes."),
     )
     .into_response()
 }

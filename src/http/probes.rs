@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::extract::Query;
 use super::{AppState, ErrorResponse};
 use crate::engine::{Status, WorkspaceView};
 use crate::report::{check_label, shown_outcome};

@@ -1,10 +1,11 @@
 //! `GET /status` and `GET /status/{workspace}`: the JSON document (`docs/http.md`).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 
+use super::extract::Path;
 use super::{AppState, ErrorResponse};
 use crate::report::{StatusDoc, WorkspaceDoc};
 
