@@ -13,6 +13,7 @@ mod faults;
 mod fuzz_seeds;
 mod gitlab_checks;
 mod gitlab_client;
+mod hardening;
 mod http;
 mod http_checks;
 mod instance;

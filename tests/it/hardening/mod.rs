@@ -1,0 +1,3 @@
+//! Regression tests for the issue "Hardening", one file per area.
+
+mod http;
