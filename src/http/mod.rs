@@ -7,6 +7,7 @@
 //! - `/`: the status page; `/status/history`: recent transitions ([`page`]).
 
 pub mod admin;
+mod config_status;
 mod extract;
 pub mod page;
 mod probes;
@@ -29,6 +30,8 @@ use crate::report::Connections;
 use crate::runtime::Runtime;
 use crate::wire::ErrorBody;
 
+pub use config_status::{ConfigDoc, ConfigStatus, ReloadFailure};
+
 /// Request bodies above this get 413 (`docs/admin-api.md`).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -42,6 +45,8 @@ pub struct AppState {
     pub connections: Arc<dyn Connections>,
     /// The admin API; `None` when no admin token is configured.
     pub admin: Option<Arc<admin::AdminState>>,
+    /// Whether the last reload failed, for `/readyz?verbose` and `/status`.
+    pub config: Arc<ConfigStatus>,
 }
 
 impl AppState {
@@ -54,6 +59,7 @@ impl AppState {
             status,
             connections: runtime.clone(),
             admin: None,
+            config: Arc::default(),
         }
     }
 }

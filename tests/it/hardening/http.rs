@@ -363,3 +363,73 @@ async fn paths_that_are_not_utf8_get_json_400s() {
         assert_eq!(answer.error_code(), code, "{line}");
     }
 }
+
+// ------------------------------------------------------------ item 12
+
+/// Reloads when the test says so, like SIGHUP.
+struct Reloads(tokio::sync::mpsc::UnboundedReceiver<()>);
+
+impl labwatch::daemon::ReloadSignal for Reloads {
+    async fn next(&mut self) {
+        if self.0.recv().await.is_none() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// `GET /status`'s `config` object once `done` holds for it, retried
+/// while the daemon has not yet handled the reload.
+async fn config_once(addr: SocketAddr, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + BOUND;
+    loop {
+        let (code, body) = crate::support::client::get(addr, "/status").await;
+        assert_eq!(code, 200, "{body}");
+        let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if done(&doc["config"]) {
+            return doc["config"].clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never reached: {}", doc["config"]);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_failed_reload_shows_on_readyz_and_status_until_a_good_one() {
+    let gitlab = closed_port().await;
+    let good = single(&format!("http://{gitlab}"), "");
+    let file = ConfigFile::new(&good);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (reload, reloads) = tokio::sync::mpsc::unbounded_channel();
+    let (_stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(labwatch::daemon::run(file.load(), listener, Reloads(reloads), async move {
+        let _ = stopped.await;
+    }));
+
+    let config = config_once(addr, |_| true).await;
+    assert_eq!(
+        config,
+        serde_json::json!({"stale": false, "stale_since": null, "reload_errors": []})
+    );
+
+    file.rewrite(&format!("{good}\n[[workspace]]\nname = \"acme\"\n"));
+    reload.send(()).unwrap();
+    let config = config_once(addr, |c| c["stale"] == true).await;
+    let since = config["stale_since"].as_str().expect("stale_since is a time").to_owned();
+    time::OffsetDateTime::parse(&since, &time::format_description::well_known::Rfc3339).expect("RFC 3339");
+    let location = config["reload_errors"][0].as_str().expect("an error location");
+    let file_name = file.path.display().to_string();
+    assert!(location.starts_with(&format!("{file_name}:")), "{location}");
+
+    let (code, body) = crate::support::client::get(addr, "/readyz?verbose").await;
+    assert!(
+        body.starts_with(&format!("[-] config stale since {since}: reload failed ({location})")),
+        "{code} {body}"
+    );
+
+    file.rewrite(&good);
+    reload.send(()).unwrap();
+    config_once(addr, |c| c["stale"] == false).await;
+    let (_, body) = crate::support::client::get(addr, "/readyz?verbose").await;
+    assert!(body.starts_with("[+] config ok\n"), "{body}");
+}
