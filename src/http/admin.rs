@@ -175,7 +175,10 @@ fn action_error(e: ActionError) -> Response {
 
 async fn connect(Admin(a): Admin, Path(ws): Path<String>, Body(b): Body<ConnectBody>) -> Response {
     let actions = a.actions.clone();
-    action_result(detached(async move { actions.connect(&ws, b).await }).await, StatusCode::OK)
+    action_result(
+        detached(async move { actions.connect(&ws, b).await }).await,
+        StatusCode::OK,
+    )
 }
 
 async fn update_token(Admin(a): Admin, Path(ws): Path<String>, Body(b): Body<TokenBody>) -> Response {

@@ -110,7 +110,11 @@ async fn read_answer(sock: &mut TcpStream) -> Answer {
         let mut buf = [0u8; 4096];
         loop {
             let n = sock.read(&mut buf).await.expect("read the answer");
-            assert!(n > 0, "closed before a whole answer: {:?}", String::from_utf8_lossy(&raw));
+            assert!(
+                n > 0,
+                "closed before a whole answer: {:?}",
+                String::from_utf8_lossy(&raw)
+            );
             raw.extend_from_slice(&buf[..n]);
             let text = String::from_utf8_lossy(&raw).into_owned();
             let Some((head, body)) = text.split_once("\r\n\r\n") else {
@@ -388,7 +392,11 @@ async fn config_once(addr: SocketAddr, done: impl Fn(&serde_json::Value) -> bool
         if done(&doc["config"]) {
             return doc["config"].clone();
         }
-        assert!(tokio::time::Instant::now() < deadline, "never reached: {}", doc["config"]);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never reached: {}",
+            doc["config"]
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -402,9 +410,14 @@ async fn a_failed_reload_shows_on_readyz_and_status_until_a_good_one() {
     let addr = listener.local_addr().unwrap();
     let (reload, reloads) = tokio::sync::mpsc::unbounded_channel();
     let (_stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(labwatch::daemon::run(file.load(), listener, Reloads(reloads), async move {
-        let _ = stopped.await;
-    }));
+    tokio::spawn(labwatch::daemon::run(
+        file.load(),
+        listener,
+        Reloads(reloads),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
 
     let config = config_once(addr, |_| true).await;
     assert_eq!(
@@ -415,7 +428,10 @@ async fn a_failed_reload_shows_on_readyz_and_status_until_a_good_one() {
     file.rewrite(&format!("{good}\n[[workspace]]\nname = \"acme\"\n"));
     reload.send(()).unwrap();
     let config = config_once(addr, |c| c["stale"] == true).await;
-    let since = config["stale_since"].as_str().expect("stale_since is a time").to_owned();
+    let since = config["stale_since"]
+        .as_str()
+        .expect("stale_since is a time")
+        .to_owned();
     time::OffsetDateTime::parse(&since, &time::format_description::well_known::Rfc3339).expect("RFC 3339");
     let location = config["reload_errors"][0].as_str().expect("an error location");
     let file_name = file.path.display().to_string();
