@@ -26,6 +26,7 @@ use tokio::sync::oneshot;
 use crate::support::config::{ConfigFile, single};
 use crate::support::net::closed_port;
 use crate::support::process::Daemon;
+use crate::support::stub::{self, Stub};
 
 const ADMIN: &str = "admin-secret-for-hardening-tests";
 
@@ -263,6 +264,78 @@ async fn sigterm_stops_the_daemon_despite_a_half_sent_request() {
     daemon.signal("TERM");
     daemon.wait_for("Shut down");
     assert_eq!(daemon.wait_exit(), Some(0));
+}
+
+/// The next log event `message` about the instance check, logged after
+/// `after` (log timestamps are RFC 3339 in UTC, so they sort as text).
+fn next_instance_event(daemon: &mut Daemon, message: &str, after: &str) -> serde_json::Value {
+    loop {
+        let event = daemon.wait_for(message);
+        if event["check"] == "instance" && event["timestamp"].as_str().is_some_and(|t| t > after) {
+            return event;
+        }
+    }
+}
+
+/// Under a 64-descriptor limit, 100 idle clients hold the cap (32) and
+/// wait in the listen queue beyond it; the checks, every second, keep the
+/// descriptors they need and keep passing.
+// Multi-threaded: the stub GitLab answers while the test blocks on the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_clients_past_the_cap_leave_the_checks_their_descriptors() {
+    let gitlab = Stub::start(stub::Answer::Gitlab).await;
+    let file = ConfigFile::new(&single(&gitlab.url(), "interval = \"1s\"\ntimeout = \"1s\""));
+    let mut daemon = Daemon::start_with_open_files_limit(&file.path, 64);
+    let mut hogs = Vec::new();
+    for _ in 0..100 {
+        hogs.push(TcpStream::connect(daemon.addr).await.unwrap());
+    }
+    let reached = daemon.wait_for("Connection limit reached; new connections wait until one closes");
+    assert_eq!(reached["max_connections"], 32, "{reached}");
+    let after = reached["timestamp"].as_str().unwrap().to_owned();
+    let mut rounds = 0;
+    while rounds < 2 {
+        let round = daemon.wait_for("Round finished");
+        rounds += usize::from(round["timestamp"].as_str().is_some_and(|t| t > after.as_str()));
+    }
+    let instance_after: Vec<serde_json::Value> = daemon
+        .seen
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["check"] == "instance" && e["timestamp"].as_str().is_some_and(|t| t > after.as_str()))
+        .collect();
+    assert!(!instance_after.is_empty(), "no instance check ran under the cap");
+    for event in &instance_after {
+        assert_ne!(event["message"], "Check failed", "{event}");
+    }
+    drop(hogs);
+    let (code, _) = crate::support::client::get(daemon.addr, "/livez").await;
+    assert_eq!(code, 200);
+}
+
+/// When labwatch itself has no descriptor left, the instance check says so
+/// instead of calling GitLab down.
+// Multi-threaded: the stub GitLab answers while the test blocks on the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_descriptor_shortage_is_reported_as_labwatchs_not_gitlabs() {
+    let gitlab = Stub::start(stub::Answer::Gitlab).await;
+    let file = ConfigFile::new(&single(&gitlab.url(), "interval = \"1s\"\ntimeout = \"1s\""));
+    let mut daemon = Daemon::start(&file.path);
+    let first = daemon.wait_for("First round finished");
+    let after = first["timestamp"].as_str().unwrap().to_owned();
+    // Lower the limit below what the daemon holds: every new descriptor fails.
+    let open = std::fs::read_dir(format!("/proc/{}/fd", daemon.pid())).unwrap().count();
+    let limit = (open - 3).to_string();
+    let status = std::process::Command::new("prlimit")
+        .args(["--pid", &daemon.pid().to_string(), &format!("--nofile={limit}:{limit}")])
+        .status()
+        .expect("prlimit (util-linux) runs");
+    assert!(status.success());
+    let failed = next_instance_event(&mut daemon, "Check failed", &after);
+    assert_eq!(failed["reason"], "local-resource-exhausted", "{failed}");
+    assert_eq!(failed["status"], "unknown", "{failed}");
+    let summary = failed["summary"].as_str().unwrap();
+    assert!(summary.contains("Too many open files"), "{summary}");
 }
 
 // ------------------------------------------------------------ item 6
