@@ -77,6 +77,7 @@ pub fn router(store: Arc<StatusStore>) -> axum::Router {
         status: store,
         connections: Arc::new(BTreeMap::<String, ConnectionView>::new()),
         admin: None,
+        config: Default::default(),
     })
 }
 

@@ -83,6 +83,7 @@ pub async fn run(
         })
     });
     let admin_on = state.admin.is_some();
+    let config_status = state.config.clone();
     let follower = tokio::spawn(run_after_rounds(actions));
     let addr = listener.local_addr()?;
     tracing::info!(listen = %addr, workspaces, admin_api = admin_on, "Serving");
@@ -96,11 +97,18 @@ pub async fn run(
                 return result.unwrap_or_else(|e| Err(std::io::Error::other(e)));
             }
             () = reloads.next() => match reload(&runtime, &path) {
-                Ok(()) => tracing::info!(file = %path.display(), "Configuration reloaded"),
-                Err(errors) => tracing::error!(
-                    file = %path.display(), errors = %errors,
-                    "Configuration reload failed; keeping the running configuration"
-                ),
+                Ok(()) => {
+                    config_status.reloaded();
+                    tracing::info!(file = %path.display(), "Configuration reloaded");
+                }
+                Err(errors) => {
+                    // Shown on /readyz?verbose and /status until a reload succeeds.
+                    config_status.reload_failed(&errors, time::OffsetDateTime::now_utc());
+                    tracing::error!(
+                        file = %path.display(), errors = %errors,
+                        "Configuration reload failed; keeping the running configuration"
+                    );
+                }
             },
         }
     }

@@ -191,6 +191,15 @@ reasons! {
             "Verify your instance URL {url}: a wrong port often looks like this.",
         ],
     }
+    LocalResourceExhausted {
+        code: "local-resource-exhausted",
+        check: "instance",
+        meaning: "labwatch itself ran out of open files, memory or local ports before it could reach GitLab: nothing is known about GitLab.",
+        remediation: [
+            "Raise labwatch's open-files limit (`LimitNOFILE=` in its systemd unit, `ulimit -n` in a shell); `labwatch run` lifts its soft limit to the hard one at start.",
+            "See what holds labwatch's files: `ls /proc/<pid>/fd | wc -l` and `ss -tnp | grep labwatch`; many idle HTTP clients are cut off by its connection cap and timeouts.",
+        ],
+    }
     TlsCertExpired {
         code: "tls-cert-expired",
         check: "instance",

@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, Query};
+use axum::extract::FromRequestParts;
+use axum::extract::rejection::JsonRejection;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use secrecy::{ExposeSecret, SecretString};
 
+use super::extract::{Bytes, Path, Query, body_too_large};
 use super::{AppState, ErrorResponse};
 use crate::actions::{ActionError, Actions, Trigger};
 use crate::wire::{AlertResults, ConnectBody, ErrorBody, RotateBody, TokenBody, Webhook};
@@ -59,7 +61,7 @@ impl FromRequestParts<AppState> for Admin {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(bearer_token)
             .unwrap_or("");
         if !constant_time_eq(given.as_bytes(), admin.token.expose_secret().as_bytes()) {
             let mut r = ErrorResponse::new(
@@ -76,6 +78,16 @@ impl FromRequestParts<AppState> for Admin {
         }
         Ok(Admin(admin))
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` value. The scheme is
+/// case-insensitive (RFC 9110 §11.1: `bearer` and `BEARER` are `Bearer`),
+/// and one or more spaces may separate it from the token.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_start_matches(' '))
 }
 
 /// Compares without an early exit, so timing does not reveal how much of
@@ -99,25 +111,47 @@ impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for Bo
     async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Body<T>, Response> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Body(v)),
-            Err(rejection) => {
-                let status = rejection.status();
-                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    "body-too-large"
-                } else {
-                    "bad-request"
-                };
-                let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    "The request body is larger than 64 KiB.".to_owned()
-                } else {
-                    format!(
-                        "The request body is not what this endpoint takes: {}.",
-                        rejection.body_text()
-                    )
-                };
-                Err(ErrorResponse::new(status, code, message).into_response())
-            }
+            Err(rejection) => Err(json_error(&rejection).into_response()),
         }
     }
+}
+
+fn json_error(rejection: &JsonRejection) -> ErrorResponse {
+    match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => body_too_large(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorResponse::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Send the body as JSON, with `Content-Type: application/json`.",
+        ),
+        status => ErrorResponse::new(
+            status,
+            "bad-request",
+            format!(
+                "The request body is not what this endpoint takes: {}.",
+                rejection.body_text()
+            ),
+        ),
+    }
+}
+
+/// Runs an action on a task of its own, so that a client hanging up or the
+/// request timeout (`http::server`) ends the answer, never the action
+/// halfway: a rotation cut between GitLab's answer and the store would lose
+/// the new token (`docs/admin-api.md`, "Rotation never loses a working
+/// token"). The action finishes, and is audited, either way.
+async fn detached<T, F>(action: F) -> Result<T, ActionError>
+where
+    F: std::future::Future<Output = Result<T, ActionError>> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::spawn(action).await.unwrap_or_else(|e| {
+        Err(ActionError::new(
+            500,
+            "internal-error",
+            format!("The action stopped unexpectedly ({e}); look at labwatch's log and `/status`."),
+        ))
+    })
 }
 
 fn action_result<T: serde::Serialize>(result: Result<T, ActionError>, ok: StatusCode) -> Response {
@@ -140,15 +174,21 @@ fn action_error(e: ActionError) -> Response {
 }
 
 async fn connect(Admin(a): Admin, Path(ws): Path<String>, Body(b): Body<ConnectBody>) -> Response {
-    action_result(a.actions.connect(&ws, b).await, StatusCode::OK)
+    let actions = a.actions.clone();
+    action_result(
+        detached(async move { actions.connect(&ws, b).await }).await,
+        StatusCode::OK,
+    )
 }
 
 async fn update_token(Admin(a): Admin, Path(ws): Path<String>, Body(b): Body<TokenBody>) -> Response {
-    action_result(a.actions.update_token(&ws, b.token, b.revoke_old).await, StatusCode::OK)
+    let actions = a.actions.clone();
+    let updated = detached(async move { actions.update_token(&ws, b.token, b.revoke_old).await });
+    action_result(updated.await, StatusCode::OK)
 }
 
 /// The body is optional: an empty POST rotates with the default expiry.
-async fn rotate(Admin(a): Admin, Path(ws): Path<String>, body: axum::body::Bytes) -> Response {
+async fn rotate(Admin(a): Admin, Path(ws): Path<String>, Bytes(body): Bytes) -> Response {
     let b: RotateBody = if body.iter().all(u8::is_ascii_whitespace) {
         RotateBody::default()
     } else {
@@ -167,7 +207,9 @@ async fn rotate(Admin(a): Admin, Path(ws): Path<String>, body: axum::body::Bytes
         Ok(d) => d,
         Err(e) => return action_error(e),
     };
-    action_result(a.actions.rotate(&ws, expires_at, Trigger::Manual).await, StatusCode::OK)
+    let actions = a.actions.clone();
+    let rotated = detached(async move { actions.rotate(&ws, expires_at, Trigger::Manual).await });
+    action_result(rotated.await, StatusCode::OK)
 }
 
 fn parse_date(s: &str) -> Result<time::Date, ActionError> {
@@ -182,7 +224,11 @@ fn parse_date(s: &str) -> Result<time::Date, ActionError> {
 
 async fn disconnect(Admin(a): Admin, Path(ws): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
     let revoke = q.get("revoke").is_some_and(|v| v == "true" || v == "1" || v.is_empty());
-    action_result(a.actions.disconnect(&ws, revoke).await, StatusCode::OK)
+    let actions = a.actions.clone();
+    action_result(
+        detached(async move { actions.disconnect(&ws, revoke).await }).await,
+        StatusCode::OK,
+    )
 }
 
 async fn list_repositories(
@@ -210,13 +256,18 @@ async fn list_repositories(
 }
 
 async fn set_repositories(Admin(a): Admin, Path(ws): Path<String>, Body(list): Body<Vec<String>>) -> Response {
-    action_result(a.actions.set_repositories(&ws, list).await, StatusCode::OK)
+    let actions = a.actions.clone();
+    action_result(
+        detached(async move { actions.set_repositories(&ws, list).await }).await,
+        StatusCode::OK,
+    )
 }
 
 /// Alertmanager's webhook: 202 with what happened to each alert; 4xx for
 /// a bad payload or an unknown workspace; 5xx when a retry could help.
 async fn alerts(Admin(a): Admin, Body(hook): Body<Webhook>) -> Response {
-    match a.actions.alerts(hook).await {
+    let actions = a.actions.clone();
+    match detached(async move { actions.alerts(hook).await }).await {
         Ok(results) => (StatusCode::ACCEPTED, Json(AlertResults { results })).into_response(),
         Err(e) => action_error(e),
     }
@@ -248,5 +299,14 @@ mod tests {
         assert!(!super::constant_time_eq(b"secret", b"secreT"));
         assert!(!super::constant_time_eq(b"secret", b"secret2"));
         assert!(!super::constant_time_eq(b"", b"x"));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for value in ["Bearer t0k", "bearer t0k", "BEARER t0k", "bEaReR  t0k"] {
+            assert_eq!(super::bearer_token(value), Some("t0k"), "{value}");
+        }
+        assert_eq!(super::bearer_token("Basic t0k"), None);
+        assert_eq!(super::bearer_token("Bearert0k"), None);
     }
 }

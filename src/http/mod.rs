@@ -7,8 +7,11 @@
 //! - `/`: the status page; `/status/history`: recent transitions ([`page`]).
 
 pub mod admin;
+mod config_status;
+mod extract;
 pub mod page;
 mod probes;
+pub mod server;
 mod status;
 
 use std::future::Future;
@@ -27,6 +30,8 @@ use crate::report::Connections;
 use crate::runtime::Runtime;
 use crate::wire::ErrorBody;
 
+pub use config_status::{ConfigDoc, ConfigStatus, ReloadFailure};
+
 /// Request bodies above this get 413 (`docs/admin-api.md`).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -40,6 +45,8 @@ pub struct AppState {
     pub connections: Arc<dyn Connections>,
     /// The admin API; `None` when no admin token is configured.
     pub admin: Option<Arc<admin::AdminState>>,
+    /// Whether the last reload failed, for `/readyz?verbose` and `/status`.
+    pub config: Arc<ConfigStatus>,
 }
 
 impl AppState {
@@ -52,6 +59,7 @@ impl AppState {
             status,
             connections: runtime.clone(),
             admin: None,
+            config: Arc::default(),
         }
     }
 }
@@ -68,19 +76,31 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .merge(admin::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
 
-/// Serves until `shutdown` completes, then finishes in-flight requests.
+pub use server::Limits;
+
+/// Serves until `shutdown` completes, then lets requests in progress finish
+/// for a few seconds, within [`Limits::for_this_process`] ([`server`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, state, Limits::for_this_process(), shutdown).await
+}
+
+/// [`serve`] within the given limits.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    server::serve(listener, router(state), limits, shutdown).await
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
@@ -97,6 +117,16 @@ async fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         "not-found",
         "No such endpoint; see / for the list.",
+    )
+    .into_response()
+}
+
+/// axum keeps the `Allow` header it computed for the path.
+async fn method_not_allowed(method: axum::http::Method) -> Response {
+    ErrorResponse::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        format!("This endpoint does not take {method}; the `Allow` header lists what it takes."),
     )
     .into_response()
 }

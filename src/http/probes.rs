@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::extract::Query;
 use super::{AppState, ErrorResponse};
 use crate::engine::{Status, WorkspaceView};
-use crate::report::{check_label, shown_outcome};
+use crate::report::{check_label, rfc3339, shown_outcome};
 
 pub async fn livez() -> Response {
     plain(StatusCode::OK, "ok\n".to_owned())
@@ -33,7 +34,15 @@ pub async fn readyz(State(state): State<AppState>, Query(q): Query<HashMap<Strin
         };
         return plain(code, body.to_owned());
     }
-    let mut body = String::from("[+] config ok\n");
+    let mut body = match state.config.failure() {
+        None => String::from("[+] config ok\n"),
+        // Still ready: the daemon serves with the configuration it had.
+        Some(f) => format!(
+            "[-] config stale since {}: reload failed ({}); running the previous configuration\n",
+            rfc3339(f.since),
+            f.locations.join(", ")
+        ),
+    };
     for ws in state.status.snapshot() {
         let (mark, word) = if ws.passes > 0 {
             ("[+]", "ok")

@@ -1,21 +1,32 @@
 //! `GET /status` and `GET /status/{workspace}`: the JSON document (`docs/http.md`).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{AppState, ErrorResponse};
+use super::extract::Path;
+use super::{AppState, ConfigDoc, ErrorResponse};
 use crate::report::{StatusDoc, WorkspaceDoc};
+
+/// The daemon's `/status`: the status document `labwatch check` prints
+/// too, and what only a running daemon knows, whether its configuration is
+/// the file's.
+#[derive(Serialize)]
+struct DaemonDoc<'a> {
+    #[serde(flatten)]
+    status: StatusDoc<'a>,
+    config: ConfigDoc,
+}
 
 /// Always 200: the document itself says how things are.
 pub async fn all(State(state): State<AppState>) -> Response {
     let views = state.status.snapshot();
-    Json(StatusDoc::new(
-        &views,
-        state.connections.as_ref(),
-        OffsetDateTime::now_utc(),
-    ))
+    Json(DaemonDoc {
+        status: StatusDoc::new(&views, state.connections.as_ref(), OffsetDateTime::now_utc()),
+        config: state.config.doc(),
+    })
     .into_response()
 }
 

@@ -87,6 +87,7 @@ async fn get(store: &Arc<StatusStore>, uri: &str) -> (StatusCode, String) {
         metrics: Arc::new(Metrics::new(store.clone(), &GitlabMetrics::new())),
         connections: Arc::new(BTreeMap::<String, ConnectionView>::new()),
         admin: None,
+        config: Default::default(),
     };
     let response = router(state)
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())

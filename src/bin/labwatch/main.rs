@@ -32,6 +32,13 @@ fn main() -> ExitCode {
     };
     init_logging(parsed.log_format, level);
     process::subreaper::become_subreaper();
+    match process::open_files::raise_to_hard_limit() {
+        Ok((before, after)) if before != after => {
+            tracing::debug!(before, after, "Raised the open-files limit to the hard limit");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "Cannot raise the open-files limit; keeping the current one"),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(worker_threads())
         .enable_all()

@@ -8,6 +8,11 @@
 //! reject, often from a firewall or a disconnected VPN), unlike a timeout
 //! where packets are silently dropped; and `tcp-refused`'s remediation
 //! already ends with "check that your network allows connections to GitLab".
+//!
+//! An error of labwatch's own (out of file descriptors, memory or local
+//! ports) says nothing about GitLab: it is `local-resource-exhausted`,
+//! status unknown, never a GitLab outage. Under a descriptor shortage the
+//! daemon used to report `tcp-refused … Too many open files`.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -51,17 +56,25 @@ enum Failure {
     /// How long the attempt waited.
     TimedOut(Duration),
     Unreachable(String),
+    /// labwatch's own shortage (EMFILE, ENFILE, ENOBUFS, ENOMEM,
+    /// EADDRNOTAVAIL: no free local port): GitLab was never asked.
+    Local(String),
     Other(String),
 }
 
 impl Failure {
     fn from_io(error: &io::Error) -> Failure {
+        if let Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM | libc::EADDRNOTAVAIL) =
+            error.raw_os_error()
+        {
+            return Failure::Local(error.to_string());
+        }
         match error.kind() {
             io::ErrorKind::ConnectionRefused => Failure::Refused,
             // The kernel gave up before our own timeout did; how long it
             // waited is not known here.
             io::ErrorKind::TimedOut => Failure::TimedOut(Duration::ZERO),
-            io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable | io::ErrorKind::AddrNotAvailable => {
+            io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => {
                 Failure::Unreachable(error.to_string())
             }
             _ => Failure::Other(error.to_string()),
@@ -73,15 +86,25 @@ impl Failure {
             Failure::Refused => "connection refused".to_owned(),
             Failure::TimedOut(waited) if waited.is_zero() => "timed out".to_owned(),
             Failure::TimedOut(waited) => format!("no answer within {:.1}s", waited.as_secs_f64()),
-            Failure::Unreachable(detail) | Failure::Other(detail) => detail.clone(),
+            Failure::Unreachable(detail) | Failure::Local(detail) | Failure::Other(detail) => detail.clone(),
         }
     }
 }
 
-/// One outcome for all attempts. A refusal is the most telling answer (the
-/// host is there, nothing listens), then a timeout; see the module docs for
-/// the rest.
+/// One outcome for all attempts. A shortage of labwatch's own comes first:
+/// it is what to fix, and the addresses it hit were never tried. Then a
+/// refusal is the most telling answer (the host is there, nothing
+/// listens), then a timeout; see the module docs for the rest.
 fn outcome(target: &Target, failures: &[(SocketAddr, Failure)]) -> Outcome {
+    if failures.iter().any(|(_, f)| matches!(f, Failure::Local(_))) {
+        let summary = format!(
+            "labwatch could not try {} port {}: {}. This is labwatch's own shortage, not GitLab's.",
+            target.host_text,
+            target.port,
+            describe(target, failures)
+        );
+        return Outcome::new(Status::Unknown, Reason::LocalResourceExhausted, summary);
+    }
     let reason = if failures.iter().any(|(_, f)| *f == Failure::Refused) {
         Reason::TcpRefused
     } else if failures.iter().any(|(_, f)| matches!(f, Failure::TimedOut(_))) {
@@ -144,6 +167,27 @@ mod tests {
             "Could not connect to gitlab.test port 443: 2001:db8::1: No route to host (os error 113)."
         );
         assert!(outcome.remediation[0].starts_with("There is no route to `{host}`"));
+    }
+
+    #[test]
+    fn running_out_of_descriptors_is_labwatchs_problem_not_gitlabs() {
+        for errno in [libc::EMFILE, libc::ENFILE] {
+            let error = io::Error::from_raw_os_error(errno);
+            let failures = [
+                (addr("192.0.2.1"), Failure::from_io(&error)),
+                (addr("192.0.2.2"), Failure::Refused),
+            ];
+            let outcome = outcome(&target(), &failures);
+            assert_eq!(outcome.reason, "local-resource-exhausted");
+            assert_eq!(outcome.status, Status::Unknown);
+            assert!(outcome.summary.contains(&error.to_string()), "{}", outcome.summary);
+            assert!(outcome.summary.contains("not GitLab's"), "{}", outcome.summary);
+            assert!(
+                outcome.remediation[0].contains("open-files limit"),
+                "{:?}",
+                outcome.remediation
+            );
+        }
     }
 
     #[test]

@@ -2,5 +2,6 @@
 //! test failed on the code before its fix.
 
 mod gitlab;
+mod http;
 mod misc;
 mod store;

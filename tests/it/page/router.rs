@@ -34,6 +34,7 @@ async fn get(store: &Arc<StatusStore>, connections: Connections, uri: &str) -> A
         metrics: Arc::new(Metrics::new(store.clone(), &GitlabMetrics::new())),
         connections: Arc::new(connections),
         admin: None,
+        config: Default::default(),
     };
     let response = router(state)
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())

@@ -37,9 +37,42 @@ impl Daemon {
         Daemon::spawn_with_env(args, &[])
     }
 
+    /// [`Daemon::start`] with its open-files limit (soft and hard) set to
+    /// `limit` before it runs, so it cannot raise it.
+    pub fn start_with_open_files_limit(config: &Path, limit: u64) -> Daemon {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(assert_cmd::cargo::cargo_bin!("labwatch"));
+        // SAFETY: the closure runs in the forked child before exec and only
+        // calls setrlimit, which is async-signal-safe, on a value it owns.
+        unsafe {
+            command.pre_exec(move || {
+                let rl = libc::rlimit {
+                    rlim_cur: limit,
+                    rlim_max: limit,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &rl) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut d = Daemon::spawn_command(command, &["run".as_ref(), "-c".as_ref(), config.as_os_str()], &[]);
+        d.wait_serving();
+        d
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// [`Daemon::spawn`] with extra environment variables.
     pub fn spawn_with_env(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Daemon {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin!("labwatch"))
+        Daemon::spawn_command(Command::new(assert_cmd::cargo::cargo_bin!("labwatch")), args, env)
+    }
+
+    fn spawn_command(mut command: Command, args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Daemon {
+        let mut child = command
             .envs(env.iter().copied())
             .args(["--log-format", "json"])
             .args(args)
