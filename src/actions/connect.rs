@@ -83,11 +83,9 @@ impl Actions {
         };
         // The store refuses what it could not read back (a huge scope
         // list): nothing is written and the earlier file stays as it was.
-        let saved = conn.clone();
-        self.on_store(move |s| s.save(&saved))
+        self.save_replacing(conn.clone())
             .await
             .map_err(|e| super::store_failed(workspace, e))?;
-        self.forget_kept(workspace);
         // The connection supersedes an earlier disconnect. A record left
         // behind changes nothing while the connection exists, and the next
         // disconnect writes a new one: worth a warning, not a failure.
@@ -95,7 +93,7 @@ impl Actions {
         if let Err(e) = self.on_store(move |s| s.clear_disconnected(&name)).await {
             tracing::warn!(workspace, error = %e, "Cannot remove the disconnect record");
         }
-        self.replan(workspace);
+        self.replan(workspace).await;
         Ok(Connected {
             workspace: workspace.to_owned(),
             instance_url: conn.instance_url.clone(),

@@ -118,6 +118,10 @@ impl Actions {
             .await
             .map_err(super::store_error)?;
         let name = workspace.to_owned();
+        // A kept rotated token saved after a round would connect the
+        // workspace again: that takes the rotation lock too.
+        let lock = self.rotation_lock(workspace);
+        let guard = lock.lock().await;
         let lost = match stored {
             Stored::Readable => {
                 self.on_store(move |s| s.remove(&name))
@@ -134,10 +138,11 @@ impl Actions {
             }
             Stored::No => None,
         };
-        self.forget_kept(workspace);
+        self.forget_kept(workspace).await;
+        drop(guard);
         // The re-planned workspace has no token: `/status` shows it
         // disconnected at once.
-        self.replan(workspace);
+        self.replan(workspace).await;
         Ok(Disconnected {
             workspace: workspace.to_owned(),
             token_revoked,

@@ -149,16 +149,34 @@ impl Actions {
         self.kept.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A new connection for `workspace` was stored: a rotated token kept in
-    /// memory for it is superseded. Said in the log, since its token still
-    /// exists at GitLab.
-    fn forget_kept(&self, workspace: &str) {
+    /// Saves a connection that replaces whatever `workspace` had (connect,
+    /// update), then forgets a rotated token kept for it. Under the rotation
+    /// lock: saving a kept token after a round takes it too, so it can never
+    /// write an older token over this one.
+    async fn save_replacing(&self, conn: StoredConnection) -> Result<(), StoreError> {
+        let workspace = conn.workspace.clone();
+        let lock = self.rotation_lock(&workspace);
+        let _guard = lock.lock().await;
+        self.on_store(move |s| s.save(&conn)).await?;
+        self.forget_kept(&workspace).await;
+        Ok(())
+    }
+
+    /// A new connection for `workspace` was stored, or it was disconnected: a
+    /// rotated token kept for it (in memory and `.rotated`) is superseded.
+    /// Said in the log, since its token still exists at GitLab. The caller
+    /// holds the rotation lock.
+    async fn forget_kept(&self, workspace: &str) {
         if let Some(conn) = self.kept().remove(workspace) {
             tracing::warn!(
                 workspace,
                 token_id = conn.token_id,
                 "A rotated token that could not be saved is superseded by the new connection; revoke it in GitLab"
             );
+        }
+        let name = workspace.to_owned();
+        if let Err(e) = self.on_store(move |s| s.clear_rotated(&name)).await {
+            tracing::warn!(workspace, error = %e, "Cannot remove the superseded rotated connection file");
         }
     }
 
@@ -180,9 +198,12 @@ impl Actions {
     }
 
     /// Re-plans the workspace: its checks pick up the stored connection and
-    /// run at once.
-    fn replan(&self, name: &str) {
-        self.runtime.replan(name);
+    /// run at once. On the blocking pool: re-planning reads the store.
+    async fn replan(&self, name: &str) {
+        let (runtime, name) = (self.runtime.clone(), name.to_owned());
+        if let Err(e) = tokio::task::spawn_blocking(move || runtime.replan(&name)).await {
+            tracing::error!(error = %e, "Re-planning a workspace failed");
+        }
     }
 
     /// Makes the checks of one workspace (or all) run now, at most once per

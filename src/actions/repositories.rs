@@ -126,7 +126,7 @@ impl Actions {
         self.on_store(move |s| s.save(&saved))
             .await
             .map_err(|e| super::store_failed(workspace, e))?;
-        self.replan(workspace);
+        self.replan(workspace).await;
         Ok(WatchedRepositories {
             workspace: workspace.to_owned(),
             repositories: verified,

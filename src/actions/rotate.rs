@@ -8,11 +8,14 @@
 //!
 //! The store refuses what it could not read back; the connection the
 //! rotation will save is checked before the marker and the call. When
-//! saving still fails after GitLab answered (a disk error, or an answer
-//! larger than the one before), the new token is kept in memory and saved
-//! after the next round that the store accepts it (`settle`): the answer is
-//! `rotation-not-saved` with the steps, and `token-lost-in-rotation` stays
-//! for what truly cannot be recovered (a crash, or GitLab's answer lost).
+//! saving still fails after GitLab answered (a disk error, a file planted in
+//! the way), the new token is kept in memory and in `<workspace>.rotated`,
+//! and saved after the next round that the store accepts it (`settle`): the
+//! answer is `rotation-not-saved` with the steps, and
+//! `token-lost-in-rotation` stays for what truly cannot be recovered (a crash
+//! before the answer was written anywhere, or GitLab's answer lost). An
+//! answer whose metadata breaks a bound still yields its token, saved with
+//! the old token's name and scopes.
 
 use time::{Date, Duration, OffsetDateTime};
 
@@ -141,22 +144,32 @@ impl Actions {
         pause_point("rotate-before-call").await;
         let answer = client.rotate_self(Some(expires_at)).await;
         pause_point("rotate-after-answer").await;
-        let (info, secret) = match answer {
+        let rotation = match answer {
             Ok(a) => a,
             Err(e) => return Err(self.rotation_failed(workspace, &client, e).await),
         };
+        // A rotation keeps the token's name and scopes (docs/gitlab.md §2):
+        // when GitLab's words for them break a bound, the old ones stand in
+        // and the next token check reports the answer.
+        let (token_name, scopes) = match &rotation.refused {
+            None => (rotation.info.name.clone(), rotation.info.scopes.clone()),
+            Some(e) => {
+                tracing::warn!(workspace, error = %e, "GitLab's answer to the rotation breaks a bound; the new token is kept with the old token's name and scopes");
+                (old.token_name.clone(), old.scopes.clone())
+            }
+        };
         let new = StoredConnection {
-            token: secret,
-            token_id: info.id,
-            token_name: info.name.clone(),
-            scopes: info.scopes.clone(),
-            expires_at: info.expires_at,
-            created_at: info.created_at,
+            token: rotation.secret,
+            token_id: rotation.info.id,
+            token_name,
+            scopes,
+            expires_at: rotation.info.expires_at,
+            created_at: rotation.info.created_at,
             ..old.clone()
         };
         let saved = new.clone();
         if let Err(e) = self.on_store(move |s| s.save(&saved)).await {
-            return Err(self.keep_rotated(new, old.token_id, e));
+            return Err(self.keep_rotated(new, old.token_id, e).await);
         }
         pause_point("rotate-after-persist").await;
         let name = workspace.to_owned();
@@ -166,7 +179,7 @@ impl Actions {
             tracing::warn!(workspace, error = %e, "Cannot clear the rotation marker; it is settled after the next round");
             self.unsettled().insert(workspace.to_owned());
         }
-        self.replan(workspace);
+        self.replan(workspace).await;
         Ok(Rotated {
             workspace: workspace.to_owned(),
             token: token_summary(&new),
@@ -175,24 +188,45 @@ impl Actions {
     }
 
     /// GitLab rotated (the old token is revoked) and the store refused the
-    /// new connection: keep it in memory, where the next rounds save it
-    /// once the store accepts it, and say so. The marker stays, so a crash
-    /// before then is still diagnosed as `token-lost-in-rotation`.
-    fn keep_rotated(&self, new: StoredConnection, old_token_id: u64, e: StoreError) -> ActionError {
+    /// new connection: keep it, where the next rounds save it once the store
+    /// accepts it, and say so. It is kept in memory and, where the store
+    /// takes that small file, as `<workspace>.rotated`, which a restart
+    /// picks up (`settle`). The marker stays until the `.conn` is written.
+    async fn keep_rotated(&self, new: StoredConnection, old_token_id: u64, e: StoreError) -> ActionError {
         let workspace = new.workspace.clone();
         let new_id = new.token_id;
+        let spare = new.clone();
+        let on_disk = self.on_store(move |s| s.save_rotated(&spare)).await;
         tracing::error!(
-            workspace = %workspace, error = %e, new_token_id = new_id,
-            "Cannot save the rotated token; it is kept in memory and saved once the store accepts it"
+            workspace = %workspace, error = %e, new_token_id = new_id, saved_aside = on_disk.is_ok(),
+            "Cannot save the rotated token; it is kept and saved once the store accepts it"
         );
         self.kept().insert(workspace.clone(), new);
         let dir = self.store.dir().display().to_string();
+        let (where_kept, restart) = match on_disk {
+            Ok(()) => (
+                format!(
+                    "in memory and in `{workspace}.rotated` in the store directory (encrypted like the connection)"
+                ),
+                format!(
+                    "A restart does not lose it: labwatch reads `{workspace}.rotated` at start. Do not delete that file; \
+                     if the store key is lost, revoke token {new_id} in GitLab and renew the workspace's token."
+                ),
+            ),
+            Err(aside) => (
+                format!("in memory only (it could not be written beside the connection either: {aside})"),
+                format!(
+                    "Do not restart labwatch before that: the new token is only in its memory. If it was restarted, revoke token {new_id} \
+                     in GitLab (Preferences → Access Tokens) and give the workspace a new token: `labwatch renew --workspace {workspace}`."
+                ),
+            ),
+        };
         ActionError::new(
             500,
             "rotation-not-saved",
             format!(
                 "GitLab rotated the token of workspace `{workspace}` (token {old_token_id} is revoked; the new one is token {new_id}), \
-                 but labwatch could not save the new token: {e}. The new token is not lost: labwatch keeps it in memory \
+                 but labwatch could not save the new token: {e}. The new token is not lost: labwatch keeps it {where_kept} \
                  and saves it after the next round of checks once the store accepts it."
             ),
         )
@@ -202,10 +236,7 @@ impl Actions {
                 "Then let the checks of workspace `{workspace}` run (their next round, or `POST /api/v1/checks/run?workspace={workspace}`): \
                  labwatch saves the new token and the workspace uses it; the audit log records it (settle-rotation)."
             ),
-            format!(
-                "Do not restart labwatch before that: the new token is only in its memory. If it was restarted, revoke token {new_id} \
-                 in GitLab (Preferences → Access Tokens) and give the workspace a new token: `labwatch renew --workspace {workspace}`."
-            ),
+            restart,
         ])
     }
 

@@ -16,9 +16,10 @@
 //! line; the token check only reads the marker.
 //!
 //! A rotation whose new token the store refused (see `rotate`) leaves it in
-//! memory; after every round it is saved if the store accepts it now, which
-//! ends that rotation like a normal one: marker removed, workspace
-//! re-planned, audited.
+//! memory and, where it could, in `<workspace>.rotated`, which the next start
+//! reads back; after every round it is saved if the store accepts it now,
+//! which ends that rotation like a normal one: marker removed, `.rotated`
+//! removed, workspace re-planned, audited.
 
 use std::sync::PoisonError;
 
@@ -26,7 +27,7 @@ use super::Actions;
 use super::renewal::token_check;
 use crate::config::instance_url;
 use crate::engine::{Reason, StatusStore};
-use crate::store::{Actor, AuditAction, AuditEntry, AuditResult, RotationMarker, StoredConnection};
+use crate::store::{Actor, AuditAction, AuditEntry, AuditResult, RotationMarker};
 
 /// What looking at a workspace's marker concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,7 @@ impl Actions {
     /// settled, or remembered to be settled after its next round.
     pub async fn settle_interrupted_rotations(&self) {
         for ws in &self.runtime.config().workspaces {
+            self.pick_up_rotated(&ws.name).await;
             let name = ws.name.clone();
             match self.on_store(move |s| s.read_marker(&name)).await {
                 Ok(None) => {}
@@ -149,14 +151,40 @@ impl Actions {
         Settlement::Done
     }
 
+    /// At start: a rotated connection an earlier run could not save as
+    /// `.conn` but kept as `.rotated` is kept again, to be saved after the
+    /// next round like one refused in this run.
+    async fn pick_up_rotated(&self, workspace: &str) {
+        let name = workspace.to_owned();
+        match self.on_store(move |s| s.load_rotated(&name)).await {
+            Ok(None) => {}
+            Ok(Some(conn)) => {
+                tracing::warn!(
+                    workspace,
+                    token_id = conn.token_id,
+                    "A rotated token an earlier run could not save is picked up; it is saved after the next round"
+                );
+                self.kept().insert(workspace.to_owned(), conn);
+            }
+            // Left as it is: with the right key it still holds the token.
+            Err(e) => {
+                tracing::error!(workspace, error = %e, "Cannot read the rotated connection kept beside the store")
+            }
+        }
+    }
+
     /// Saves the rotated connections the store refused before, where it
     /// accepts them now.
     async fn save_kept_rotations(&self) {
-        let kept: Vec<StoredConnection> = self.kept().values().cloned().collect();
-        for conn in kept {
-            let workspace = conn.workspace.clone();
+        let workspaces: Vec<String> = self.kept().keys().cloned().collect();
+        for workspace in workspaces {
             let lock = self.rotation_lock(&workspace);
             let Ok(_guard) = lock.try_lock() else {
+                continue;
+            };
+            // Read under the lock: a connect or disconnect that took it
+            // first has superseded the kept token.
+            let Some(conn) = self.kept().get(&workspace).cloned() else {
                 continue;
             };
             let token_id = conn.token_id;
@@ -165,8 +193,13 @@ impl Actions {
                 tracing::warn!(workspace, error = %e, token_id, "The rotated token kept in memory still cannot be saved");
                 continue;
             }
-            // Only now: until it is on disk, memory holds the only copy.
+            // Only now: until it is on disk, memory (and `.rotated`) hold
+            // the only copy.
             self.kept().remove(&workspace);
+            let name = workspace.clone();
+            if let Err(e) = self.on_store(move |s| s.clear_rotated(&name)).await {
+                tracing::warn!(workspace, error = %e, "Cannot remove the rotated connection file, which is saved now");
+            }
             let name = workspace.clone();
             if let Err(e) = self.on_store(move |s| s.clear_marker(&name)).await {
                 tracing::warn!(workspace, error = %e, "Cannot remove the rotation marker; trying again after the next round");
@@ -178,7 +211,7 @@ impl Actions {
             entry.detail =
                 Some("the rotated token that the store had refused is saved; the workspace uses it".to_owned());
             self.audit(entry).await;
-            self.replan(&workspace);
+            self.replan(&workspace).await;
         }
     }
 

@@ -51,12 +51,10 @@ impl Actions {
             ..old.clone()
         };
         // The new token is on disk before the old one is touched.
-        let saved = new.clone();
-        self.on_store(move |s| s.save(&saved))
+        self.save_replacing(new.clone())
             .await
             .map_err(|e| super::store_failed(workspace, e))?;
-        self.forget_kept(workspace);
-        self.replan(workspace);
+        self.replan(workspace).await;
         let (old_token_revoked, revoke_error) = if revoke_old && old.token_id != new.token_id {
             let old_client = self.client(&ws, &ws.instance_url.clone(), old.token.clone())?;
             match old_client.revoke_self().await {

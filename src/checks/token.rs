@@ -13,6 +13,7 @@ use crate::config::expiry_moment;
 use crate::engine::{Check, CheckFuture, Outcome, Reason, RunContext, Status};
 use crate::gitlab::types::{TokenInfo, format_date};
 use crate::report::rfc3339;
+use crate::store::{ConnectionStore, StoreError};
 
 pub struct TokenCheck {
     ws: Arc<WorkspaceGitlab>,
@@ -21,6 +22,22 @@ pub struct TokenCheck {
 impl TokenCheck {
     pub fn new(ws: Arc<WorkspaceGitlab>) -> TokenCheck {
         TokenCheck { ws }
+    }
+
+    /// Reads `read`'s file for this workspace from the store, on tokio's
+    /// blocking pool (it is file I/O); `None` without a store, without the
+    /// file, or when it cannot be read (the actions report that).
+    async fn on_store<T: Send + 'static>(
+        &self,
+        read: fn(&ConnectionStore, &str) -> Result<Option<T>, StoreError>,
+    ) -> Option<T> {
+        let store = self.ws.store.clone()?;
+        let name = self.ws.config.name.clone();
+        tokio::task::spawn_blocking(move || read(&store, &name))
+            .await
+            .ok()?
+            .ok()
+            .flatten()
     }
 
     async fn probe(&self, ctx: &RunContext) -> Outcome {
@@ -52,15 +69,23 @@ impl TokenCheck {
             return Outcome::new(Status::Critical, Reason::NotConnected, summary);
         }
         let generation = client.token_generation();
-        let marker = self
-            .ws
-            .store
-            .as_ref()
-            .and_then(|s| s.read_marker(&self.ws.config.name).ok().flatten());
+        let marker = self.on_store(ConnectionStore::read_marker).await;
         let info = match client.token_self().await {
             Ok(info) => info,
             Err(e) => {
                 if let Some(m) = marker.filter(|_| e.root().is_auth_failure()) {
+                    // The rotation's answer was kept beside the store: the
+                    // actions save it once the store takes it.
+                    if let Some(kept) = self.on_store(ConnectionStore::load_rotated).await.map(|c| c.token_id) {
+                        let summary = format!(
+                            "GitLab revoked token {} in a rotation ({}, started {}); its successor, token {kept}, is kept in `{}.rotated` until the store accepts it.",
+                            m.old_token_id,
+                            m.trigger,
+                            rfc3339(m.started_at),
+                            self.ws.config.name
+                        );
+                        return Outcome::new(Status::Critical, Reason::RotationNotSaved, summary);
+                    }
                     let summary = format!(
                         "A token rotation ({}, started {}) was interrupted after GitLab revoked token {}; the new token was never stored.",
                         m.trigger,

@@ -32,6 +32,20 @@ pub fn reload(runtime: &Runtime, path: &Path) -> Result<(), ConfigErrors> {
     Ok(())
 }
 
+/// [`reload`] on tokio's blocking pool: it reads the config file and the
+/// store, and the async workers serve the probes meanwhile.
+async fn reload_off_worker(runtime: &Arc<Runtime>, path: &Path) -> Result<(), ConfigErrors> {
+    let (runtime, path) = (runtime.clone(), path.to_path_buf());
+    match tokio::task::spawn_blocking(move || reload(&runtime, &path)).await {
+        Ok(result) => result,
+        // `reload` does not panic; if it ever did, the old config runs on.
+        Err(e) => {
+            tracing::error!(error = %e, "The reload stopped unexpectedly; keeping the running configuration");
+            Ok(())
+        }
+    }
+}
+
 /// Runs the daemon on `listener` until `shutdown` completes: schedules the
 /// checks, serves HTTP, and reloads the config whenever `reloads` yields.
 pub async fn run(
@@ -96,7 +110,7 @@ pub async fn run(
                 tracing::info!("Shut down");
                 return result.unwrap_or_else(|e| Err(std::io::Error::other(e)));
             }
-            () = reloads.next() => match reload(&runtime, &path) {
+            () = reloads.next() => match reload_off_worker(&runtime, &path).await {
                 Ok(()) => {
                     config_status.reloaded();
                     tracing::info!(file = %path.display(), "Configuration reloaded");

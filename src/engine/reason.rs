@@ -538,13 +538,22 @@ reasons! {
             "Create a new token and update workspace `{workspace}`: `labwatch renew --workspace {workspace}`.",
         ],
     }
+    RotationNotSaved {
+        code: "rotation-not-saved",
+        check: "token",
+        meaning: "GitLab rotated the token and labwatch holds the new one (in `<workspace>.rotated` in the store directory), but the store has not accepted it as the connection yet.",
+        remediation: [
+            "Fix the store directory: the log and the rotate answer name the problem. labwatch saves the new token after the next round once the store accepts it.",
+            "Do not delete `{workspace}.rotated` from the store directory: it holds the new token until then.",
+        ],
+    }
     StoreUnreadable {
         code: "store-unreadable",
         check: "token",
         meaning: "The stored connection cannot be decrypted or read: a different store key, or a damaged or tampered file.",
         remediation: [
             "Restore the store key that wrote it (`key_file` or LABWATCH_STORE_KEY); labwatch never overwrites the file.",
-            "If the key is lost, remove the workspace's file from the store directory and connect the workspace again.",
+            "If the key is lost, disconnect the workspace (`labwatch disconnect --workspace {workspace}`), which sets the file aside without deleting it, and connect it again.",
         ],
     }
 }

@@ -10,6 +10,17 @@ use super::bounds::{self, Bounded};
 use super::types::{Project, TokenInfo, User, Version};
 use super::{Auth, GitlabClient, GitlabError};
 
+/// GitLab's answer to a rotation: the new token, whatever else is wrong.
+pub struct Rotation {
+    /// The new token (within its bound and sendable).
+    pub secret: SecretString,
+    /// Its metadata as GitLab sent it. When `refused` is set, only the
+    /// numbers and dates in it may be used: its text fields broke a bound.
+    pub info: TokenInfo,
+    /// Why the metadata broke a bound, if it did.
+    pub refused: Option<GitlabError>,
+}
+
 /// Page size for listings; GitLab's maximum (docs/gitlab.md §7).
 pub const PER_PAGE: &str = "100";
 
@@ -33,7 +44,7 @@ impl GitlabClient {
     /// at once and answers with its successor (docs/gitlab.md §2). Never retry this
     /// with the same token: a second call with a rotated token revokes the
     /// whole token family.
-    pub async fn rotate_self(&self, expires_at: Option<time::Date>) -> Result<(TokenInfo, SecretString), GitlabError> {
+    pub async fn rotate_self(&self, expires_at: Option<time::Date>) -> Result<Rotation, GitlabError> {
         let mut url = self.api_url("/personal_access_tokens/self/rotate");
         if let Some(date) = expires_at {
             url.query_pairs_mut()
@@ -48,12 +59,17 @@ impl GitlabClient {
         }
         let rotated: Rotated = answer.json()?;
         let secret = SecretString::from(rotated.token);
-        // GitLab has revoked the old token by now: an answer that breaks a
-        // bound is still an error (it must not be stored), and the caller's
-        // marker says a token may have been lost.
-        rotated.info.check_bounds()?;
+        // A secret that cannot be sent is useless, whatever it costs.
         bounds::token_secret(secret.expose_secret())?;
-        Ok((rotated.info, secret))
+        // GitLab has revoked the old token by now, so the new one is kept
+        // even when the metadata around it breaks a bound: the caller
+        // must not keep those fields, and says why.
+        let refused = rotated.info.check_bounds().err();
+        Ok(Rotation {
+            secret,
+            info: rotated.info,
+            refused,
+        })
     }
 
     /// `DELETE /personal_access_tokens/self`: revokes the token in use.

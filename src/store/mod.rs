@@ -1,9 +1,11 @@
 //! The encrypted connection store (`docs/admin-api.md`, "The store"): one file per workspace in the
 //! store directory, holding its GitLab connection encrypted with
 //! XChaCha20-Poly1305 under the store key; a pending-rotation marker per
-//! workspace; and the audit log. Every write is atomic and durable (temp file,
-//! fsync, rename, fsync of the directory), every file is 0600, and a file that
-//! does not decrypt is an error that leaves the file as it is.
+//! workspace (and, when a rotated connection could not be saved as `.conn`,
+//! the same encrypted connection as `.rotated`); and the audit log. Every
+//! write is atomic and durable (temp file, fsync, rename, fsync of the
+//! directory), every file is 0600, and a file that does not decrypt is an
+//! error that leaves the file as it is.
 //!
 //! - `key`: the store key (`LABWATCH_STORE_KEY` or the key file).
 //! - `cipher`: the envelope format and the AEAD.
@@ -52,6 +54,9 @@ use serde::de::DeserializeOwned;
 pub const CONNECTION_SUFFIX: &str = ".conn";
 /// Suffix of a workspace's pending-rotation marker.
 pub const MARKER_SUFFIX: &str = ".rotation";
+/// Suffix of a rotated connection whose `.conn` write failed
+/// ([`ConnectionStore::save_rotated`]).
+pub const ROTATED_SUFFIX: &str = ".rotated";
 /// Suffix of a workspace's disconnect record.
 pub const DISCONNECTED_SUFFIX: &str = ".disconnected";
 
@@ -176,7 +181,17 @@ impl ConnectionStore {
     /// that is unreadable, malformed, for another workspace or does not
     /// decrypt is an error, and the file is left as it is.
     pub fn load(&self, workspace: &str) -> Result<Option<StoredConnection>, StoreError> {
-        let path = self.connection_path(workspace)?;
+        self.load_from(workspace, CONNECTION_SUFFIX)
+    }
+
+    /// A rotated connection that [`ConnectionStore::save`] refused, saved
+    /// beside it by [`ConnectionStore::save_rotated`]; read like `load`.
+    pub fn load_rotated(&self, workspace: &str) -> Result<Option<StoredConnection>, StoreError> {
+        self.load_from(workspace, ROTATED_SUFFIX)
+    }
+
+    fn load_from(&self, workspace: &str, suffix: &str) -> Result<Option<StoredConnection>, StoreError> {
+        let path = self.dir.join(file_name(workspace, suffix)?);
         let Some(bytes) = read_file(&path)? else {
             return Ok(None);
         };
@@ -197,20 +212,35 @@ impl ConnectionStore {
     /// refused when read back (over [`MAX_FILE_LEN`]) is refused here, and
     /// the file on disk is left as it was.
     pub fn save(&self, conn: &StoredConnection) -> Result<(), StoreError> {
-        let (name, bytes) = self.encode(conn)?;
+        let (name, bytes) = self.encode(conn, CONNECTION_SUFFIX)?;
         atomic::write_atomic(&self.dir, &name, &bytes)
+    }
+
+    /// Saves a rotated connection that [`ConnectionStore::save`] refused
+    /// (GitLab has revoked the old token by then) as `<workspace>.rotated`,
+    /// encrypted the same way, so that the new token outlives a restart until
+    /// the `.conn` write succeeds. A small file beside the one that failed:
+    /// it succeeds where that failure was about the `.conn` path itself.
+    pub fn save_rotated(&self, conn: &StoredConnection) -> Result<(), StoreError> {
+        let (name, bytes) = self.encode(conn, ROTATED_SUFFIX)?;
+        atomic::write_atomic(&self.dir, &name, &bytes)
+    }
+
+    /// Removes `workspace`'s `.rotated` file (and fsyncs the directory). Ok if absent.
+    pub fn clear_rotated(&self, workspace: &str) -> Result<(), StoreError> {
+        atomic::remove_durable(&self.dir, &file_name(workspace, ROTATED_SUFFIX)?)
     }
 
     /// Whether [`ConnectionStore::save`] would accept `conn`, without
     /// writing anything: actions ask before a step that cannot be undone
     /// (a rotation), so the store's refusal comes before it.
     pub fn check_storable(&self, conn: &StoredConnection) -> Result<(), StoreError> {
-        self.encode(conn).map(|_| ())
+        self.encode(conn, CONNECTION_SUFFIX).map(|_| ())
     }
 
     /// The file name and the bytes `save` writes for `conn`.
-    fn encode(&self, conn: &StoredConnection) -> Result<(String, Vec<u8>), StoreError> {
-        let name = file_name(&conn.workspace, CONNECTION_SUFFIX)?;
+    fn encode(&self, conn: &StoredConnection, suffix: &str) -> Result<(String, Vec<u8>), StoreError> {
+        let name = file_name(&conn.workspace, suffix)?;
         let path = self.dir.join(&name);
         let plaintext = conn.to_plaintext().map_err(|e| StoreError::Encode {
             path: path.clone(),

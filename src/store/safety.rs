@@ -21,7 +21,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::atomic::{self, OpenError};
-use super::{CONNECTION_SUFFIX, StoreError};
+use super::{CONNECTION_SUFFIX, ROTATED_SUFFIX, StoreError};
 
 /// Something about the store setup that works but should be fixed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,7 +144,8 @@ pub(crate) fn check_key_file(path: &Path) -> Result<Option<Vec<StoreWarning>>, S
     Ok(Some(warnings))
 }
 
-/// The `<workspace>.conn` files in `dir` (none when it does not exist), sorted.
+/// The `<workspace>.conn` and `.rotated` files in `dir` (none when it does
+/// not exist), sorted: the files a new key would make unreadable.
 pub(crate) fn connection_files(dir: &Path) -> Result<Vec<String>, StoreError> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
@@ -155,7 +156,7 @@ pub(crate) fn connection_files(dir: &Path) -> Result<Vec<String>, StoreError> {
     for entry in entries {
         let entry = entry.map_err(|e| StoreError::io("list", dir, e))?;
         if let Some(name) = entry.file_name().to_str() {
-            if name.ends_with(CONNECTION_SUFFIX) && !name.starts_with('.') {
+            if (name.ends_with(CONNECTION_SUFFIX) || name.ends_with(ROTATED_SUFFIX)) && !name.starts_with('.') {
                 names.push(name.to_owned());
             }
         }

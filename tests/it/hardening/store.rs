@@ -598,7 +598,11 @@ async fn a_rotation_the_store_cannot_save_keeps_the_new_token_and_saves_it_once_
     assert!(!message.contains(CANARY), "{body}");
     let steps = steps(&body);
     assert!(steps.iter().any(|s| s.contains("checks/run?workspace=acme")), "{body}");
-    assert!(steps.iter().any(|s| s.contains("Do not restart labwatch")), "{body}");
+    assert!(steps.iter().any(|s| s.contains("A restart does not lose it")), "{body}");
+    assert!(
+        lab.store_dir().join("acme.rotated").exists(),
+        "kept beside the store too"
+    );
     let rotated = lab
         .audit_lines()
         .into_iter()
@@ -633,6 +637,7 @@ async fn a_rotation_the_store_cannot_save_keeps_the_new_token_and_saves_it_once_
     assert_eq!(saved.token.expose_secret(), new.token);
     assert_ne!(saved.token_id, lab.alice.id);
     assert!(store.read_marker("acme").unwrap().is_none(), "the rotation is finished");
+    assert!(!lab.store_dir().join("acme.rotated").exists(), "nothing left beside it");
     let settled = lab
         .audit_lines()
         .into_iter()
@@ -738,4 +743,139 @@ async fn a_refused_rotation_remediation_names_the_workspace() {
         "a placeholder reached the user: {steps:?}"
     );
     assert!(steps.iter().any(|s| s.contains("workspace `acme`")), "{steps:?}");
+}
+
+/// `/status/acme`'s token check from a daemon on `addr`.
+async fn token_check(http: &reqwest::Client, addr: SocketAddr) -> Value {
+    let status: Value = http
+        .get(format!("http://{addr}/status/acme"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    status["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "token")
+        .cloned()
+        .unwrap()
+}
+
+/// Polls `/status/acme` (the observable condition) until the token check's
+/// reason is `reason`.
+async fn until_token_reason(http: &reqwest::Client, addr: SocketAddr, reason: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let token = token_check(http, addr).await;
+        if token["reason"] == reason {
+            return token;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the token check never said {reason}: {token}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_token_the_store_refused_survives_a_crash_and_is_saved_after_the_first_round() {
+    let (sim, alice) = gitlab().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("admin"), ADMIN).unwrap();
+    let config = dir.path().join("lw.toml");
+    std::fs::write(&config, config_text(dir.path(), sim.base_url())).unwrap();
+    let store_dir = dir.path().join("store");
+    let (conn_file, marker) = (store_dir.join("acme.conn"), store_dir.join("acme.rotation"));
+    let mut daemon = tokio::task::block_in_place(|| Daemon::start(&config));
+    let http = http_client();
+    let admin = |path: &str| http.post(format!("http://{}{path}", daemon.addr)).bearer_auth(ADMIN);
+    let connected = admin("/api/v1/workspaces/acme/connect")
+        .json(&json!({ "instance_url": sim.base_url(), "token": CANARY }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(connected.status().as_u16(), 200);
+
+    // As above: the rename of the new connection file fails.
+    sim.sim().set_latency(Duration::from_millis(1500));
+    let rotating = tokio::spawn(admin("/api/v1/workspaces/acme/rotate").send());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !marker.exists() {
+        assert!(tokio::time::Instant::now() < deadline, "no marker");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    std::fs::remove_file(&conn_file).unwrap();
+    std::fs::create_dir_all(conn_file.join("in-the-way")).unwrap();
+    let resp = rotating.await.unwrap().unwrap();
+    sim.sim().set_latency(Duration::ZERO);
+    assert_eq!(resp.status().as_u16(), 500);
+    assert!(store_dir.join("acme.rotated").exists());
+
+    // The token check tells a kept token from a lost one.
+    let run = admin("/api/v1/checks/run?workspace=acme").send().await.unwrap();
+    assert_eq!(run.status().as_u16(), 202);
+    let token = until_token_reason(&http, daemon.addr, "rotation-not-saved").await;
+    assert_eq!(token["status"], "critical", "{token}");
+    assert!(token["summary"].as_str().unwrap().contains("acme.rotated"), "{token}");
+    assert!(
+        token["remediation"]
+            .to_string()
+            .contains("Do not delete `acme.rotated`"),
+        "{token}"
+    );
+
+    // A crash before the store is fixed: the new token is only on disk now.
+    daemon.signal("KILL");
+    tokio::task::block_in_place(|| daemon.wait_exit());
+    std::fs::remove_dir_all(&conn_file).unwrap();
+    let mut daemon = tokio::task::block_in_place(|| Daemon::start(&config));
+    let picked = tokio::task::block_in_place(|| {
+        daemon.wait_for("A rotated token an earlier run could not save is picked up; it is saved after the next round")
+    });
+    let saved = tokio::task::block_in_place(|| daemon.wait_for("The rotated token kept in memory is saved"));
+    assert_eq!(picked["token_id"], saved["token_id"]);
+    let store = ConnectionStore::open(&store_dir, &dir.path().join("store.key")).unwrap();
+    let conn = store.load("acme").unwrap().unwrap();
+    let new = sim.sim().token(conn.token_id).unwrap();
+    assert!(
+        new.active && conn.token_id != alice.id,
+        "the working new token is saved"
+    );
+    assert_eq!(conn.token.expose_secret(), new.token);
+    assert!(!marker.exists() && !store_dir.join("acme.rotated").exists());
+    until_token_reason(&http, daemon.addr, "ok").await;
+    assert!(
+        !daemon.seen.iter().any(|l| l.contains(&new.token)),
+        "the new token is never logged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotation_answer_whose_metadata_breaks_a_bound_still_saves_its_token() {
+    let lab = lab().await;
+    assert_eq!(lab.connect().await.0, 200);
+    // GitLab (or what answers in its place) sends a new token with a name
+    // no store should keep.
+    let mut fault = sim::FailSpec::new(1, 200).path_prefix("/api/v4/personal_access_tokens/self/rotate");
+    fault.body = Some(
+        json!({
+            "id": 4242, "name": "n".repeat(100_000), "revoked": false, "active": true,
+            "scopes": ["api"], "user_id": 1, "expires_at": "2027-06-01",
+            "created_at": "2026-12-07T00:00:00Z", "token": "glpat-successor-of-canary-0001"
+        })
+        .to_string(),
+    );
+    lab.sim.sim().fail_next(fault);
+    let (code, body) = lab.rotate().await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["token"]["id"], 4242, "{body}");
+    assert_eq!(body["token"]["name"], "workspace", "the old name stands in: {body}");
+    let stored = lab.store().load("acme").unwrap().unwrap();
+    assert_eq!(stored.token.expose_secret(), "glpat-successor-of-canary-0001");
+    assert_eq!((stored.token_id, stored.token_name.as_str()), (4242, "workspace"));
+    assert!(lab.store().read_marker("acme").unwrap().is_none());
 }
