@@ -14,6 +14,7 @@
 
 use std::fs::{File, FileType, OpenOptions};
 use std::io::{self, Read};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
@@ -33,7 +34,18 @@ pub const MAX_TOKEN_FILE: u64 = 64 * 1024;
 /// keeps the kind [`io::ErrorKind::NotFound`], for callers to whom absence
 /// is an answer.
 pub fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
-    let file = open_regular(path)?;
+    read_all(open_checked(path, false)?, cap)
+}
+
+/// [`read_text_capped`], from a regular file or a pipe: for a command a
+/// person runs by hand (`--token-file <(pass show gitlab)`), where waiting
+/// for the pipe's writer is what they asked for. The daemon's own files
+/// never come through here.
+pub fn read_text_capped_or_pipe(path: &Path, cap: u64) -> io::Result<String> {
+    text(read_all(open_checked(path, true)?, cap)?)
+}
+
+fn read_all(file: File, cap: u64) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     // One byte past the cap tells "exactly at the cap" from "too long".
     file.take(cap + 1).read_to_end(&mut bytes)?;
@@ -54,13 +66,26 @@ pub fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
 /// otherwise block `open` until a writer comes) and refuses it unless the
 /// open descriptor is a regular file. `O_NONBLOCK` changes nothing for
 /// reading a regular file.
-fn open_regular(path: &Path) -> io::Result<File> {
+///
+/// With `pipes`, a pipe is accepted too, and made blocking again so that
+/// reading waits for its writer.
+fn open_checked(path: &Path, pipes: bool) -> io::Result<File> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)?;
     let kind = file.metadata()?.file_type();
     if kind.is_file() {
+        return Ok(file);
+    }
+    if pipes && kind.is_fifo() {
+        let fd = file.as_raw_fd();
+        // SAFETY: fcntl on a descriptor this function owns; no memory is passed.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        // SAFETY: as above.
+        if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
         return Ok(file);
     }
     Err(io::Error::new(
@@ -92,7 +117,11 @@ fn describe(kind: FileType) -> &'static str {
 /// [`read_capped`] for text. Bytes that are not UTF-8 are an error, and are
 /// wiped before they are dropped: the file may hold a secret.
 pub fn read_text_capped(path: &Path, cap: u64) -> io::Result<String> {
-    String::from_utf8(read_capped(path, cap)?).map_err(|e| {
+    text(read_capped(path, cap)?)
+}
+
+fn text(bytes: Vec<u8>) -> io::Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
         e.into_bytes().zeroize();
         io::Error::new(io::ErrorKind::InvalidData, "it is not UTF-8 text")
     })
@@ -144,6 +173,17 @@ mod tests {
             e.to_string().starts_with("it is a directory, not a regular file"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_pipe_is_read_only_where_a_person_gives_one() {
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        std::io::Write::write_all(&mut writer, b"glpat-from-a-pipe\n").unwrap();
+        drop(writer);
+        // What `--token-file <(cmd)` hands over: /dev/fd/N, a pipe.
+        let path = std::path::PathBuf::from(format!("/proc/self/fd/{}", reader.as_raw_fd()));
+        assert!(read_capped(&path, 100).unwrap_err().to_string().contains("named pipe"));
+        assert_eq!(read_text_capped_or_pipe(&path, 100).unwrap(), "glpat-from-a-pipe\n");
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub fn outcome(err: &GitlabError, what: &str) -> Outcome {
         GitlabError::Forbidden { .. } => (Status::Critical, Reason::AccessForbidden),
         GitlabError::RateLimited { .. } => (Status::Warning, Reason::RateLimited),
         GitlabError::Server { .. } | GitlabError::Transport { .. } => (Status::Unknown, Reason::RequestFailed),
+        // Never "GitLab could not be reached": it was never tried.
+        GitlabError::LocalShortage { .. } => (Status::Unknown, Reason::LocalResourceExhausted),
         GitlabError::NotFound
         | GitlabError::Moved { .. }
         | GitlabError::Redirected { .. }
@@ -39,6 +41,9 @@ pub fn outcome(err: &GitlabError, what: &str) -> Outcome {
 /// refusal.
 fn summary(err: &GitlabError, what: &str) -> String {
     match err {
+        GitlabError::LocalShortage { .. } => {
+            format!("Not reading {what} from GitLab: {err}. This is labwatch's own shortage, not GitLab's.")
+        }
         GitlabError::Server { .. } | GitlabError::Transport { .. } | GitlabError::Decode { .. } => {
             format!("Reading {what} from GitLab failed: {err}.")
         }
@@ -64,4 +69,23 @@ fn summary(err: &GitlabError, what: &str) -> String {
 fn mentions_blocked(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("blocked") || m.contains("deactivated") || m.contains("banned")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labwatchs_own_shortage_is_never_called_gitlabs() {
+        let err = GitlabError::LocalShortage {
+            message: "labwatch could not send the request to GitLab: Too many open files (os error 24)".into(),
+        };
+        let outcome = outcome(&err, "the token");
+        assert_eq!(
+            (outcome.status, outcome.reason),
+            (Status::Unknown, Reason::LocalResourceExhausted.code().into())
+        );
+        assert!(outcome.summary.contains("not GitLab's"), "{}", outcome.summary);
+        assert!(!outcome.summary.contains("GitLab refused"), "{}", outcome.summary);
+    }
 }

@@ -193,7 +193,7 @@ reasons! {
     }
     LocalResourceExhausted {
         code: "local-resource-exhausted",
-        check: "instance",
+        check: "any",
         meaning: "labwatch itself ran out of open files, memory or local ports before it could reach GitLab: nothing is known about GitLab.",
         remediation: [
             "Raise labwatch's open-files limit (`LimitNOFILE=` in its systemd unit, `ulimit -n` in a shell); `labwatch run` lifts its soft limit to the hard one at start.",

@@ -59,6 +59,10 @@ pub enum GitlabError {
     /// The request never got an HTTP answer.
     #[error("{message}")]
     Transport { message: String },
+    /// labwatch itself ran out of something (open files, memory, local
+    /// ports) before the request could leave: nothing is known about GitLab.
+    #[error("{message}")]
+    LocalShortage { message: String },
     /// An answer that is not the JSON GitLab sends.
     #[error("GitLab's answer could not be read: {message}")]
     Decode { message: String },
@@ -103,6 +107,11 @@ impl GitlabError {
     /// A transport error as a sentence, walking the source chain so "error
     /// sending request" becomes "connection refused".
     pub fn transport(err: &reqwest::Error) -> GitlabError {
+        if let Some(io) = io_root(err).filter(|io| is_local_shortage(io)) {
+            return GitlabError::LocalShortage {
+                message: format!("labwatch could not send the request to GitLab: {io}"),
+            };
+        }
         let message = if err.is_timeout() {
             "the request to GitLab timed out".to_owned()
         } else if err.is_connect() {
@@ -129,6 +138,29 @@ impl GitlabError {
     }
 }
 
+/// Whether an io error is labwatch's own shortage rather than the network's
+/// or GitLab's answer: no file descriptor (EMFILE, ENFILE), no buffer or
+/// memory (ENOBUFS, ENOMEM), no free local port (EADDRNOTAVAIL).
+pub fn is_local_shortage(error: &std::io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM | libc::EADDRNOTAVAIL)
+    )
+}
+
+/// The io error at the bottom of `err`'s source chain, if there is one.
+fn io_root<'e>(err: &'e (dyn std::error::Error + 'static)) -> Option<&'e std::io::Error> {
+    let mut source = err.source();
+    let mut found = None;
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            found = Some(io);
+        }
+        source = s.source();
+    }
+    found
+}
+
 /// `message`, then the innermost cause of `err` (the io error that says
 /// what happened: "Connection reset by peer").
 fn with_root_cause(mut message: String, err: &reqwest::Error) -> String {
@@ -143,4 +175,24 @@ fn with_root_cause(mut message: String, err: &reqwest::Error) -> String {
         message.push_str(&detail);
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How hyper wraps the socket's error under reqwest's.
+    #[derive(Debug, thiserror::Error)]
+    #[error("client error (Connect)")]
+    struct Wrapped(#[source] std::io::Error);
+
+    #[test]
+    fn a_shortage_of_labwatchs_own_is_found_under_the_wrapping() {
+        for errno in [libc::EMFILE, libc::ENFILE, libc::EADDRNOTAVAIL] {
+            let err = Wrapped(std::io::Error::from_raw_os_error(errno));
+            assert!(io_root(&err).is_some_and(is_local_shortage), "errno {errno}");
+        }
+        let refused = Wrapped(std::io::Error::from_raw_os_error(libc::ECONNREFUSED));
+        assert!(!io_root(&refused).is_some_and(is_local_shortage));
+    }
 }

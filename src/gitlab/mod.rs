@@ -12,7 +12,7 @@ pub mod types;
 
 pub use budget::MAX_PAUSE;
 pub use client::{Auth, ClientOptions, GitlabClient};
-pub use error::GitlabError;
+pub use error::{GitlabError, is_local_shortage};
 
 use prometheus::{IntCounterVec, IntGaugeVec, Opts};
 

@@ -64,9 +64,7 @@ enum Failure {
 
 impl Failure {
     fn from_io(error: &io::Error) -> Failure {
-        if let Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM | libc::EADDRNOTAVAIL) =
-            error.raw_os_error()
-        {
+        if crate::gitlab::is_local_shortage(error) {
             return Failure::Local(error.to_string());
         }
         match error.kind() {

@@ -39,7 +39,9 @@ pub fn gitlab_token(file: Option<&Path>, workspace: &str) -> Result<SecretString
 }
 
 fn from_file(path: &Path, flag: &str) -> Result<SecretString, AdminError> {
-    let text = crate::files::read_text_capped(path, crate::files::MAX_TOKEN_FILE)
+    // A pipe too: `--token-file <(pass show gitlab)` keeps the token out of
+    // argv and off the disk.
+    let text = crate::files::read_text_capped_or_pipe(path, crate::files::MAX_TOKEN_FILE)
         .map(Zeroizing::new)
         .map_err(|e| {
             AdminError::usage(format!("cannot read {flag} `{}`: {e}", path.display()))

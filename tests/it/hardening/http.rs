@@ -269,12 +269,14 @@ async fn sigterm_stops_the_daemon_despite_a_half_sent_request() {
 /// The next log event `message` about the instance check, logged after
 /// `after` (log timestamps are RFC 3339 in UTC, so they sort as text).
 fn next_instance_event(daemon: &mut Daemon, message: &str, after: &str) -> serde_json::Value {
-    loop {
+    // Bounded: events of other checks or rounds must not keep it waiting forever.
+    for _ in 0..1000 {
         let event = daemon.wait_for(message);
         if event["check"] == "instance" && event["timestamp"].as_str().is_some_and(|t| t > after) {
             return event;
         }
     }
+    panic!("no `{message}` of the instance check after {after}");
 }
 
 /// Under a 64-descriptor limit, 100 idle clients hold the cap (32) and
@@ -305,8 +307,14 @@ async fn idle_clients_past_the_cap_leave_the_checks_their_descriptors() {
         .filter(|e| e["check"] == "instance" && e["timestamp"].as_str().is_some_and(|t| t > after.as_str()))
         .collect();
     assert!(!instance_after.is_empty(), "no instance check ran under the cap");
-    for event in &instance_after {
-        assert_ne!(event["message"], "Check failed", "{event}");
+    // What the descriptors decide; a busy machine may still time out a
+    // 1-second check, which is not this test's question.
+    for event in instance_after.iter().filter(|e| e["message"] == "Check failed") {
+        assert!(
+            !matches!(event["reason"].as_str(), Some("local-resource-exhausted" | "tcp-refused")),
+            "{event}"
+        );
+        assert!(!event.to_string().contains("Too many open files"), "{event}");
     }
     drop(hogs);
     let (code, _) = crate::support::client::get(daemon.addr, "/livez").await;
