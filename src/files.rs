@@ -91,26 +91,30 @@ fn open_checked(path: &Path, pipes: bool) -> io::Result<File> {
     Err(io::Error::new(
         io::ErrorKind::InvalidInput,
         format!(
-            "it is {}, not a regular file; point at a regular file holding the content (labwatch reads only those)",
-            describe(kind)
+            "it is a {}, not a regular file; point at a regular file holding the content (labwatch reads only those)",
+            kind_name(kind)
         ),
     ))
 }
 
-/// What a non-regular file is, in words.
-fn describe(kind: FileType) -> &'static str {
-    if kind.is_fifo() {
-        "a named pipe (FIFO)"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else if kind.is_socket() {
-        "a socket"
+/// A person's word for a file type, for "it is a …" (store errors use it too).
+pub fn kind_name(kind: FileType) -> &'static str {
+    if kind.is_file() {
+        "regular file"
     } else if kind.is_dir() {
-        "a directory"
+        "directory"
+    } else if kind.is_symlink() {
+        "symbolic link"
+    } else if kind.is_fifo() {
+        "named pipe (FIFO)"
+    } else if kind.is_char_device() {
+        "character device"
+    } else if kind.is_block_device() {
+        "block device"
+    } else if kind.is_socket() {
+        "socket"
     } else {
-        "not a file"
+        "special file"
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::fs::{DirBuilder, File, OpenOptions, Permissions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use zeroize::Zeroize;
@@ -134,7 +134,7 @@ pub(crate) fn open_regular(path: &Path, options: &mut OpenOptions, follow: bool)
         } else if e.raw_os_error() == Some(libc::ENXIO) {
             // Opening a FIFO without a reader for writing, with O_NONBLOCK,
             // fails with ENXIO (no descriptor to fstat): say what is there.
-            let kind = std::fs::metadata(path).map_or("special file", |m| describe_kind(m.file_type()));
+            let kind = std::fs::metadata(path).map_or("special file", |m| crate::files::kind_name(m.file_type()));
             OpenError::NotRegular(kind)
         } else {
             OpenError::Io(e)
@@ -144,7 +144,7 @@ pub(crate) fn open_regular(path: &Path, options: &mut OpenOptions, follow: bool)
     if kind.is_file() {
         Ok(file)
     } else {
-        Err(OpenError::NotRegular(describe_kind(kind)))
+        Err(OpenError::NotRegular(crate::files::kind_name(kind)))
     }
 }
 
@@ -165,23 +165,6 @@ impl OpenError {
                 kind,
             },
         }
-    }
-}
-
-/// A person's word for a file type that is not a regular file.
-pub(crate) fn describe_kind(kind: std::fs::FileType) -> &'static str {
-    if kind.is_dir() {
-        "directory"
-    } else if kind.is_symlink() {
-        "symbolic link"
-    } else if kind.is_fifo() {
-        "named pipe (FIFO)"
-    } else if kind.is_socket() {
-        "socket"
-    } else if kind.is_block_device() || kind.is_char_device() {
-        "device"
-    } else {
-        "special file"
     }
 }
 

@@ -59,7 +59,7 @@ pub(crate) fn check_dir(dir: &Path) -> Result<Vec<StoreWarning>, StoreError> {
             path: dir.to_path_buf(),
             problem: format!(
                 "the store directory is a {}, not a directory",
-                atomic::describe_kind(meta.file_type())
+                crate::files::kind_name(meta.file_type())
             ),
             fix: "move it away, or point [store] dir at a directory (labwatch creates it 0700)".to_owned(),
         });

@@ -311,7 +311,10 @@ async fn idle_clients_past_the_cap_leave_the_checks_their_descriptors() {
     // 1-second check, which is not this test's question.
     for event in instance_after.iter().filter(|e| e["message"] == "Check failed") {
         assert!(
-            !matches!(event["reason"].as_str(), Some("local-resource-exhausted" | "tcp-refused")),
+            !matches!(
+                event["reason"].as_str(),
+                Some("local-resource-exhausted" | "tcp-refused")
+            ),
             "{event}"
         );
         assert!(!event.to_string().contains("Too many open files"), "{event}");
