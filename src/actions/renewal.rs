@@ -26,7 +26,10 @@ pub async fn run_after_rounds(actions: Arc<Actions>) {
     let mut backoff: HashMap<String, tokio::time::Instant> = HashMap::new();
     let mut jitter: HashMap<String, Duration> = HashMap::new();
     let mut rng = fastrand::Rng::new();
-    while passes.changed().await.is_ok() {
+    // Once at once, then after every pass: the first round may have
+    // finished before this task subscribed, and a rotated token picked up
+    // at start is saved as soon as the store takes it, not an interval later.
+    loop {
         actions.settle_where_the_token_works(&status).await;
         let due: Vec<String> = {
             actions
@@ -61,6 +64,9 @@ pub async fn run_after_rounds(actions: Arc<Actions>) {
                     backoff.insert(ws, tokio::time::Instant::now() + RETRY_AFTER_FAILURE);
                 }
             }
+        }
+        if passes.changed().await.is_err() {
+            return;
         }
     }
 }

@@ -87,6 +87,11 @@ impl Actions {
             Ok(_) => metrics.renewal(workspace, trigger.as_str()),
             Err(_) => metrics.renewal_failure(workspace, trigger.as_str()),
         }
+        // Last: whoever sees the new token in `/status` finds the rotation
+        // already in the audit log and the metrics.
+        if result.is_ok() {
+            self.replan(workspace).await;
+        }
         result
     }
 
@@ -179,7 +184,6 @@ impl Actions {
             tracing::warn!(workspace, error = %e, "Cannot clear the rotation marker; it is settled after the next round");
             self.unsettled().insert(workspace.to_owned());
         }
-        self.replan(workspace).await;
         Ok(Rotated {
             workspace: workspace.to_owned(),
             token: token_summary(&new),

@@ -782,7 +782,7 @@ async fn until_token_reason(http: &reqwest::Client, addr: SocketAddr, reason: &s
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_rotated_token_the_store_refused_survives_a_crash_and_is_saved_after_the_first_round() {
+async fn a_rotated_token_the_store_refused_survives_a_crash_and_is_saved_at_the_next_start() {
     let (sim, alice) = gitlab().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("admin"), ADMIN).unwrap();
