@@ -33,16 +33,17 @@ pub fn reload(runtime: &Runtime, path: &Path) -> Result<(), ConfigErrors> {
 }
 
 /// [`reload`] on tokio's blocking pool: it reads the config file and the
-/// store, and the async workers serve the probes meanwhile.
-async fn reload_off_worker(runtime: &Arc<Runtime>, path: &Path) -> Result<(), ConfigErrors> {
+/// store, and the async workers serve the probes meanwhile. `None` when the
+/// runtime is shutting down and the reload never ran; a panic goes on as if
+/// `reload` had run here.
+async fn reload_off_worker(runtime: &Arc<Runtime>, path: &Path) -> Option<Result<(), ConfigErrors>> {
     let (runtime, path) = (runtime.clone(), path.to_path_buf());
     match tokio::task::spawn_blocking(move || reload(&runtime, &path)).await {
-        Ok(result) => result,
-        // `reload` does not panic; if it ever did, the old config runs on.
-        Err(e) => {
-            tracing::error!(error = %e, "The reload stopped unexpectedly; keeping the running configuration");
-            Ok(())
-        }
+        Ok(result) => Some(result),
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => None,
+        },
     }
 }
 
@@ -111,11 +112,12 @@ pub async fn run(
                 return result.unwrap_or_else(|e| Err(std::io::Error::other(e)));
             }
             () = reloads.next() => match reload_off_worker(&runtime, &path).await {
-                Ok(()) => {
+                None => {}
+                Some(Ok(())) => {
                     config_status.reloaded();
                     tracing::info!(file = %path.display(), "Configuration reloaded");
                 }
-                Err(errors) => {
+                Some(Err(errors)) => {
                     // Shown on /readyz?verbose and /status until a reload succeeds.
                     config_status.reload_failed(&errors, time::OffsetDateTime::now_utc());
                     tracing::error!(
