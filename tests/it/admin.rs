@@ -9,15 +9,14 @@ use std::sync::Arc;
 use labwatch::actions::Actions;
 use labwatch::config::Config;
 use labwatch::engine::CheckKey;
-use labwatch::http::AppState;
-use labwatch::http::admin::AdminState;
 use labwatch::runtime::Runtime;
 use labwatch::sim::{self, AccessLevel, Expiry, NewToken, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec};
 use labwatch::store::{ConnectionStore, RotationMarker};
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tokio::sync::{oneshot, watch};
+
+use crate::support::in_process;
+use tokio::sync::watch;
 
 const ADMIN: &str = "admin-secret-for-tests";
 const CANARY: &str = "glpat-canary-admin-api-0000000001";
@@ -34,9 +33,9 @@ struct Lab {
     http: reqwest::Client,
     passes: watch::Receiver<u64>,
     store: Arc<ConnectionStore>,
-    /// Schedules the checks for as long as the test runs.
     runtime: Arc<Runtime>,
-    _stop: oneshot::Sender<()>,
+    /// Serves for as long as the test runs.
+    _served: in_process::InProcess,
 }
 
 async fn lab(admin: bool, extra_config: &str) -> Lab {
@@ -113,23 +112,7 @@ async fn lab_with(admin: bool, extra_config: &str, workspaces: &str) -> Lab {
     );
     std::fs::write(dir.path().join("lw.toml"), &text).unwrap();
     let config = Config::parse(&dir.path().join("lw.toml"), &text).unwrap();
-    let store = Arc::new(ConnectionStore::open(&config.store.dir, &config.store.key_file).unwrap());
-    let runtime = Arc::new(Runtime::start(config, Some(store.clone())));
-    let actions = Arc::new(Actions::new(runtime.clone(), store.clone()));
-    let (mut state, passes) = (AppState::new(&runtime), runtime.status().subscribe());
-    tokio::spawn(labwatch::actions::run_after_rounds(actions.clone()));
-    if admin {
-        state.admin = Some(Arc::new(AdminState {
-            token: SecretString::from(ADMIN),
-            actions,
-        }));
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(labwatch::http::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
+    let served = in_process::serve(config, admin.then_some(ADMIN)).await;
     Lab {
         sim,
         alice,
@@ -138,28 +121,18 @@ async fn lab_with(admin: bool, extra_config: &str, workspaces: &str) -> Lab {
         narrow,
         expiring,
         dir,
-        addr,
-        http: http_client(),
-        passes,
-        store,
-        runtime,
-        _stop: stop,
+        addr: served.addr,
+        http: in_process::http_client(),
+        passes: served.passes.clone(),
+        store: served.store.clone(),
+        runtime: served.runtime.clone(),
+        _served: served,
     }
 }
 
 impl Lab {
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("http://{}{path}", self.addr))
-            .bearer_auth(ADMIN);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        in_process::call(&self.http, self.addr, ADMIN, method, path, body).await
     }
 
     async fn connect(&self, ws: &str, token: &str, extra: Value) -> (u16, Value) {
@@ -913,14 +886,6 @@ fn urlencode(s: &str) -> String {
 }
 
 /// reqwest with labwatch's TLS setup: the crate installs no global provider.
-fn http_client() -> reqwest::Client {
-    let tls = labwatch::tls::client_config(None).unwrap();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured((*tls).clone())
-        .build()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn connect_without_an_instance_url_uses_the_configured_one() {
     let lab = lab(true, "").await;

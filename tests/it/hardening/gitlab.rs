@@ -20,20 +20,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use labwatch::actions::Actions;
 use labwatch::config::Config;
 use labwatch::engine::{CheckKey, CheckState, Status};
-use labwatch::http::AppState;
-use labwatch::http::admin::AdminState;
 use labwatch::runtime::Runtime;
 use labwatch::sim::{
     self, AccessLevel, Expiry, FailSpec, NewToken, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec,
 };
 use labwatch::store::ConnectionStore;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
+
+use crate::support::in_process::{self, http_client};
 
 const ADMIN: &str = "admin-secret-for-hardening";
 
@@ -47,7 +45,9 @@ struct Lab {
     runtime: Arc<Runtime>,
     passes: watch::Receiver<u64>,
     addr: SocketAddr,
-    _stop: oneshot::Sender<()>,
+    http: reqwest::Client,
+    /// Serves for as long as the test runs.
+    _served: in_process::InProcess,
 }
 
 async fn lab() -> Lab {
@@ -73,33 +73,21 @@ async fn lab_with_token(written: Option<&str>) -> Lab {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("token"), written.unwrap_or(&token.token)).unwrap();
     let config = config(dir.path(), sim.base_url());
-    let store = Arc::new(ConnectionStore::open(&config.store.dir, &config.store.key_file).unwrap());
-    let runtime = Arc::new(Runtime::start(config, Some(store.clone())));
-    let actions = Arc::new(Actions::new(runtime.clone(), store.clone()));
-    let mut state = AppState::new(&runtime);
-    state.admin = Some(Arc::new(AdminState {
-        token: SecretString::from(ADMIN),
-        actions,
-    }));
-    let mut passes = runtime.status().subscribe();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(labwatch::http::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
+    let served = in_process::serve(config, Some(ADMIN)).await;
+    let mut passes = served.passes.clone();
     let mut lab = Lab {
         sim,
         token,
         dir,
-        store,
-        runtime,
+        store: served.store.clone(),
+        runtime: served.runtime.clone(),
         passes: {
             passes.borrow_and_update();
             passes
         },
-        addr,
-        _stop: stop,
+        addr: served.addr,
+        http: http_client(),
+        _served: served,
     };
     lab.until_passes(0).await;
     lab
@@ -160,21 +148,7 @@ impl Lab {
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let tls = labwatch::tls::client_config(None).unwrap();
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured((*tls).clone())
-            .build()
-            .unwrap();
-        let mut req = http
-            .request(method, format!("http://{}{path}", self.addr))
-            .bearer_auth(ADMIN);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("the admin API answers");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        in_process::call(&self.http, self.addr, ADMIN, method, path, body).await
     }
 
     async fn connect_fresh(&self) -> (u16, Value) {

@@ -14,21 +14,17 @@ use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
-use labwatch::actions::Actions;
 use labwatch::config::Config;
-use labwatch::http::AppState;
-use labwatch::http::admin::AdminState;
-use labwatch::runtime::Runtime;
 use labwatch::sim::{self, AccessLevel, Expiry, NewToken, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec};
 use labwatch::store::{ConnectionStore, StoreError, StoredConnection};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 
+use crate::support::in_process::{self, http_client};
 use crate::support::process::Daemon;
 
 const ADMIN: &str = "admin-secret-for-store-hardening";
@@ -75,8 +71,8 @@ struct Lab {
     addr: SocketAddr,
     http: reqwest::Client,
     passes: watch::Receiver<u64>,
-    _runtime: Arc<Runtime>,
-    _stop: oneshot::Sender<()>,
+    /// Serves for as long as the test runs.
+    _served: in_process::InProcess,
 }
 
 async fn lab() -> Lab {
@@ -85,31 +81,15 @@ async fn lab() -> Lab {
     let text = config_text(dir.path(), sim.base_url());
     std::fs::write(dir.path().join("lw.toml"), &text).unwrap();
     let config = Config::parse(&dir.path().join("lw.toml"), &text).unwrap();
-    let store = Arc::new(ConnectionStore::open(&config.store.dir, &config.store.key_file).unwrap());
-    let runtime = Arc::new(Runtime::start(config, Some(store.clone())));
-    let actions = Arc::new(Actions::new(runtime.clone(), store));
-    let mut state = AppState::new(&runtime);
-    let passes = runtime.status().subscribe();
-    tokio::spawn(labwatch::actions::run_after_rounds(actions.clone()));
-    state.admin = Some(Arc::new(AdminState {
-        token: SecretString::from(ADMIN),
-        actions,
-    }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(labwatch::http::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
+    let served = in_process::serve(config, Some(ADMIN)).await;
     Lab {
         sim,
         alice,
         dir,
-        addr,
+        addr: served.addr,
         http: http_client(),
-        passes,
-        _runtime: runtime,
-        _stop: stop,
+        passes: served.passes.clone(),
+        _served: served,
     }
 }
 
@@ -124,17 +104,7 @@ impl Lab {
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("http://{}{path}", self.addr))
-            .bearer_auth(ADMIN);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("the daemon answers");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        in_process::call(&self.http, self.addr, ADMIN, method, path, body).await
     }
 
     async fn connect(&self) -> (u16, Value) {
@@ -160,17 +130,6 @@ impl Lab {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     }
-}
-
-/// Bounds every call: an answer that never comes fails the test instead
-/// of hanging it (the FIFO case used to).
-fn http_client() -> reqwest::Client {
-    let tls = labwatch::tls::client_config(None).unwrap();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured((*tls).clone())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
 }
 
 fn steps(body: &Value) -> Vec<String> {
@@ -650,27 +609,13 @@ async fn a_rotation_the_store_cannot_save_keeps_the_new_token_and_saves_it_once_
     // And the checks use it.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let status: Value = lab
-            .http
-            .get(format!("http://{}/status/acme", lab.addr))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = status["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["check"] == "token")
-            .cloned();
-        if token.as_ref().is_some_and(|t| t["reason"] == "ok") {
+        let token = token_check(&lab.http, lab.addr).await;
+        if token["reason"] == "ok" {
             break;
         }
         tokio::time::timeout_at(deadline, lab.passes.changed())
             .await
-            .unwrap_or_else(|_| panic!("the token check never passed with the new token: {status}"))
+            .unwrap_or_else(|_| panic!("the token check never passed with the new token: {token}"))
             .unwrap();
     }
 }
