@@ -182,19 +182,25 @@ impl Actions {
 
     /// A client for `base` with `token`, trusting what the workspace trusts.
     fn client(&self, ws: &WorkspaceConfig, base: &url::Url, token: SecretString) -> Result<GitlabClient, ActionError> {
-        let tls = crate::tls::client_config(ws.ca_file.as_deref())
+        // The pool and budget of the instance the action talks to (which
+        // for `connect` may not be the workspace's yet).
+        let mut target = ws.clone();
+        target.instance_url = base.clone();
+        let instance = self
+            .runtime
+            .instances()
+            .pool(&target)
             .map_err(|e| ActionError::new(500, "tls-failure", format!("Cannot set up TLS: {e}")))?;
         let metrics = self.runtime.gitlab_metrics().clone();
-        GitlabClient::new(ClientOptions {
+        Ok(GitlabClient::new(ClientOptions {
             workspace: &ws.name,
             base,
-            tls,
+            instance,
             requests_per_second: ws.requests_per_second,
             timeout: ws.timeout,
             token: Some(token),
             metrics,
-        })
-        .map_err(|e| ActionError::new(500, "internal-error", e))
+        }))
     }
 
     /// Re-plans the workspace: its checks pick up the stored connection and

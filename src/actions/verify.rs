@@ -20,6 +20,7 @@ pub async fn reachable(ws: &WorkspaceConfig) -> Result<(), ActionError> {
         deadline: tokio::time::Instant::now() + ws.timeout,
         now: OffsetDateTime::now_utc(),
         round: 0,
+        requested: true,
     };
     let outcome = InstanceCheck::new(ws).run(&ctx).await;
     if outcome.status.is_usable() {

@@ -22,6 +22,8 @@ use crate::gitlab::{ClientOptions, GitlabClient, GitlabError, GitlabMetrics};
 use crate::report::{ConnectionView, TokenView, rfc3339};
 use crate::store::{ConnectionStore, DisconnectRecord};
 
+use super::instance::SharedProbe;
+use super::instances::Instances;
 use super::listing::{Listing, WatchedPaths};
 
 /// What every workspace's checks are built with, and keep across reloads.
@@ -29,6 +31,8 @@ use super::listing::{Listing, WatchedPaths};
 pub struct Shared {
     /// The GitLab clients' request counters, registered once on `/metrics`.
     pub gitlab_metrics: GitlabMetrics,
+    /// What the workspaces on one instance share: budget, pool, probe.
+    pub instances: Arc<Instances>,
 }
 
 /// (round, token generation, result) of a listing, reused within the round.
@@ -39,6 +43,9 @@ pub struct WorkspaceGitlab {
     /// `Err` when the client could not be built (bad TLS setup); checks
     /// report it instead of running.
     pub client: Result<GitlabClient, String>,
+    /// The instance probe this workspace shares with the others on its
+    /// instance.
+    pub instance_probe: Arc<SharedProbe>,
     /// The token check's last answer, for the scopes check and `/status`.
     token: Mutex<Option<SeenToken>>,
     /// `/user`, fetched once per token.
@@ -117,11 +124,11 @@ impl WorkspaceGitlab {
                 store, token: Err(e), ..
             } => (None, Some(store), Some(e), None),
         };
-        let client = crate::tls::client_config(ws.ca_file.as_deref()).and_then(|tls| {
+        let client = shared.instances.pool(ws).map(|instance| {
             GitlabClient::new(ClientOptions {
                 workspace: &ws.name,
                 base: &ws.instance_url,
-                tls,
+                instance,
                 requests_per_second: ws.requests_per_second,
                 timeout: ws.timeout,
                 token,
@@ -131,6 +138,7 @@ impl WorkspaceGitlab {
         WorkspaceGitlab {
             config: ws.clone(),
             client,
+            instance_probe: shared.instances.probe(ws),
             token: Mutex::new(None),
             identity: Mutex::new(None),
             watched: WatchedPaths::new(ws.repositories.iter().map(|r| r.path.as_str())),

@@ -12,6 +12,7 @@ mod context;
 pub(crate) mod gitlab_errors;
 pub mod http_check;
 pub mod instance;
+mod instances;
 mod listing;
 pub mod plugin;
 mod repository;
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 pub(crate) use context::read_token;
 pub use context::{Shared, TokenSource, WorkspaceGitlab, connection_view};
+pub use instances::{InstanceBudgetView, Instances, limits as instance_limits};
 pub use repository::RepositoryCheck;
 pub use scopes::ScopesCheck;
 pub use token::TokenCheck;
@@ -41,7 +43,7 @@ pub fn is_builtin(name: &str) -> bool {
 /// The built-in checks of one workspace over an existing GitLab context.
 pub fn with_gitlab(ws: &WorkspaceConfig, gitlab: Arc<WorkspaceGitlab>) -> Vec<Arc<dyn Check>> {
     let mut checks: Vec<Arc<dyn Check>> = vec![
-        Arc::new(instance::InstanceCheck::new(ws)),
+        Arc::new(instance::InstanceCheck::shared(ws, gitlab.instance_probe.clone())),
         Arc::new(TokenCheck::new(gitlab.clone())),
         Arc::new(ScopesCheck::new(gitlab.clone())),
     ];

@@ -17,6 +17,7 @@ use crate::store::ConnectionStore;
 pub async fn check(args: CheckArgs) -> Result<u8, CommandError> {
     let config = load(&args.config)?;
     let shared = crate::checks::Shared::default();
+    shared.instances.configure(&config.instances);
     let mut built = runtime::build_all(&config, existing_store(&config).as_ref(), &shared);
     if let Some(name) = &args.workspace {
         built.retain(|b| &b.plan.workspace == name);

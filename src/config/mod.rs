@@ -7,6 +7,7 @@
 pub mod condition;
 mod error;
 pub mod instance_url;
+mod instances;
 mod plugins;
 mod raw;
 mod repository;
@@ -21,6 +22,7 @@ use url::Url;
 
 pub use condition::Condition;
 pub use error::{ConfigError, ConfigErrors, edit_distance};
+pub use instances::InstanceConfig;
 pub use plugins::{HttpCheckConfig, PluginConfig, runs_in};
 pub use repository::RepositoryRef;
 
@@ -53,6 +55,8 @@ pub struct Config {
     pub plugins: Vec<PluginConfig>,
     /// Declarative HTTP checks (`[[http_check]]`), in file order.
     pub http_checks: Vec<HttpCheckConfig>,
+    /// Per-instance settings (`[[instance]]`), at most one per URL.
+    pub instances: Vec<InstanceConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -165,6 +169,12 @@ impl Config {
 
     pub fn workspace(&self, name: &str) -> Option<&WorkspaceConfig> {
         self.workspaces.iter().find(|w| w.name == name)
+    }
+
+    /// The `[[instance]]` table of this (normalised) instance URL.
+    pub fn instance(&self, url: &Url) -> Option<&InstanceConfig> {
+        let url = instance_url::display(url);
+        self.instances.iter().find(|i| instance_url::display(&i.url) == url)
     }
 
     /// Whether `connect` may use this (normalised) instance URL.

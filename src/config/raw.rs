@@ -17,6 +17,17 @@ pub struct RawConfig {
     pub plugin: Vec<Spanned<RawPlugin>>,
     #[serde(default)]
     pub http_check: Vec<Spanned<RawHttpCheck>>,
+    #[serde(default)]
+    pub instance: Vec<Spanned<RawInstance>>,
+}
+
+/// Settings of one GitLab instance, shared by its workspaces.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstance {
+    pub url: Spanned<String>,
+    pub requests_per_minute: Option<Spanned<i64>>,
+    pub unauthenticated_per_minute: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -128,6 +128,7 @@ impl Validator<'_> {
         }
         let workspace_names: Vec<&str> = workspaces.iter().map(|w: &WorkspaceConfig| w.name.as_str()).collect();
         let (plugins, http_checks) = self.plugin_checks(path, raw.plugin, raw.http_check, &workspace_names, &base);
+        let instances = self.instances(raw.instance);
         Config {
             source: path.to_path_buf(),
             server,
@@ -137,6 +138,7 @@ impl Validator<'_> {
             allowed_instances,
             plugins,
             http_checks,
+            instances,
         }
     }
 

@@ -29,6 +29,11 @@ pub struct RunContext {
     /// work within a round (one project listing for every repository) key
     /// their cache by it.
     pub round: u64,
+    /// Someone asked for this run (an action, "run checks now", a one-shot
+    /// `labwatch check`) rather than the schedule: a check that shares a
+    /// recent verdict with other workspaces (the instance probe) looks
+    /// again instead.
+    pub requested: bool,
 }
 
 impl RunContext {

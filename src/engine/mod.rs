@@ -16,5 +16,5 @@ pub use history::{HISTORY_CAPACITY, History, Transition};
 pub use measurements::Measurements;
 pub use outcome::{Outcome, Status};
 pub use reason::Reason;
-pub use scheduler::{Plan, PlannedCheck, Scheduler, run_once};
+pub use scheduler::{HERD_STARTS_PER_SECOND, Plan, PlannedCheck, Round, Scheduler, phase, run_once};
 pub use store::{CheckKey, CheckState, CheckView, Layout, StatusStore, WorkspaceView};

@@ -1,7 +1,14 @@
-//! The scheduler: runs each workspace's checks on their intervals (with
-//! jitter, so many workspaces do not hit GitLab in lockstep), in dependency
-//! order, under one concurrency limit, each bounded by an engine-owned
-//! timeout, and records what they found in the [`StatusStore`].
+//! The scheduler: runs each workspace's checks on their intervals, in
+//! dependency order, under one concurrency limit, each bounded by an
+//! engine-owned timeout, and records what they found in the
+//! [`StatusStore`].
+//!
+//! Workspaces do not hit GitLab in lockstep: each starts at its own
+//! [`phase`] of the interval, a stable hash of its name, so a fleet's
+//! rounds are spread evenly over the interval — at start, after a reload,
+//! and ever after, since a workspace's checks then come due together once
+//! per interval from that phase (no per-check jitter to drift them apart,
+//! which also made one round several passes, each asking GitLab again).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -16,8 +23,12 @@ use tokio::time::Instant;
 
 use super::{Check, CheckKey, Outcome, Reason, RunContext, Status, StatusStore};
 
-/// Share of the interval by which a run may be moved earlier or later.
-const JITTER: f64 = 0.1;
+/// Workspace starts per second below which spreading them out buys
+/// nothing: a round begins with two or three requests, and ten workspaces
+/// a second stay far below any GitLab limit (docs/gitlab.md §10), while a
+/// handful of workspaces get their first verdicts at once instead of up to
+/// an interval later.
+pub const HERD_STARTS_PER_SECOND: u32 = 10;
 
 /// A check with its schedule.
 #[derive(Clone)]
@@ -149,12 +160,29 @@ impl Scheduler {
 
     /// Runs a workspace forever: a pass whenever a check is due or `trigger`
     /// is notified (which makes every check due). Stop it by aborting the task.
-    pub async fn run_workspace(self, plan: Arc<Plan>, trigger: Arc<Notify>) {
-        let mut due = vec![Instant::now(); plan.checks.len()];
-        let mut rng = fastrand::Rng::new();
+    ///
+    /// The first round begins `phase` from now (see [`phase`]), or when
+    /// `trigger` is notified if that is sooner.
+    pub async fn run_workspace(self, plan: Arc<Plan>, trigger: Arc<Notify>, phase: Duration) {
+        let mut at = Instant::now() + phase;
+        if phase > Duration::ZERO {
+            tokio::select! {
+                () = tokio::time::sleep_until(at) => {}
+                () = trigger.notified() => at = Instant::now(),
+            }
+        }
+        let mut due = vec![at; plan.checks.len()];
         let mut first = true;
+        // The first round of a workspace started at once was asked for (an
+        // action changed it); so is every round a trigger starts.
+        let mut requested = phase.is_zero();
         loop {
-            self.pass(&plan, &mut due, &mut rng, plan.next_round()).await;
+            let round = Round {
+                at,
+                number: plan.next_round(),
+                requested,
+            };
+            self.pass(&plan, &mut due, round).await;
             self.store.finish_pass(&plan.workspace);
             if first {
                 tracing::info!(workspace = %plan.workspace, "First round finished");
@@ -166,11 +194,21 @@ impl Scheduler {
             }
             let Some(wake) = due.iter().min().copied() else {
                 trigger.notified().await;
+                at = Instant::now();
+                due.fill(at);
+                requested = true;
                 continue;
             };
             tokio::select! {
-                () = tokio::time::sleep_until(wake) => {}
-                () = trigger.notified() => due.fill(Instant::now()),
+                () = tokio::time::sleep_until(wake) => {
+                    at = wake;
+                    requested = false;
+                }
+                () = trigger.notified() => {
+                    at = Instant::now();
+                    due.fill(at);
+                    requested = true;
+                }
             }
         }
     }
@@ -179,7 +217,11 @@ impl Scheduler {
     /// what is due. A run is spawned only once it holds a permit of the
     /// concurrency limit, so a layer of ten thousand repositories keeps a
     /// handful of check futures alive at a time, not ten thousand.
-    pub async fn pass(&self, plan: &Arc<Plan>, due: &mut [Instant], rng: &mut fastrand::Rng, round: u64) {
+    ///
+    /// The checks it runs are next due an interval after the round was due,
+    /// so a workspace keeps its phase however long its rounds take.
+    pub async fn pass(&self, plan: &Arc<Plan>, due: &mut [Instant], round: Round) {
+        let at = round.at;
         for layer in &plan.layers {
             let mut runs = JoinSet::new();
             let mut running = HashMap::new();
@@ -214,21 +256,21 @@ impl Scheduler {
                     // Not `now`: that would wake the loop at once, forever. A
                     // blocked check runs as soon as its dependency recovers
                     // anyway (see `was_blocked`), whenever that one is due.
-                    due[idx] = now + plan.checks[idx].interval;
+                    due[idx] = next_due(at, plan.checks[idx].interval);
                     continue;
                 }
                 let was_blocked = prev.is_some_and(|p| p.is_blocked());
                 if due[idx] <= now || was_blocked {
                     let permit = self.limit.clone().acquire_owned().await.ok();
-                    let id = runs.spawn(run_one(permit, plan.clone(), idx, round)).id();
+                    let id = runs.spawn(run_one(permit, plan.clone(), idx, round.clone())).id();
                     running.insert(id, idx);
                     while let Some(joined) = runs.try_join_next_with_id() {
-                        self.finish(plan, &running, joined, due, rng);
+                        self.finish(plan, &running, joined, due, at);
                     }
                 }
             }
             while let Some(joined) = runs.join_next_with_id().await {
-                self.finish(plan, &running, joined, due, rng);
+                self.finish(plan, &running, joined, due, at);
             }
         }
     }
@@ -240,7 +282,7 @@ impl Scheduler {
         running: &HashMap<tokio::task::Id, usize>,
         joined: Result<(tokio::task::Id, RunResult), tokio::task::JoinError>,
         due: &mut [Instant],
-        rng: &mut fastrand::Rng,
+        at: Instant,
     ) {
         let (idx, outcome, took, ran_at) = match joined {
             Ok((_, result)) => result,
@@ -259,7 +301,7 @@ impl Scheduler {
         let pc = &plan.checks[idx];
         log_outcome(&plan.workspace, pc.check.as_ref(), &outcome, took);
         self.store.record(plan.key(idx), outcome, None, took, ran_at);
-        due[idx] = Instant::now() + jittered(pc.interval, rng);
+        due[idx] = next_due(at, pc.interval);
     }
 
     /// The root cause and the blocked outcome when one of `deps` is not
@@ -296,6 +338,17 @@ impl Scheduler {
     }
 }
 
+/// One pass of a workspace's checks.
+#[derive(Debug, Clone)]
+pub struct Round {
+    /// When it was due.
+    pub at: Instant,
+    /// 1, 2, … (see [`Plan`]'s `rounds`).
+    pub number: u64,
+    /// Asked for, not scheduled (see [`RunContext::requested`]).
+    pub requested: bool,
+}
+
 /// Why the checks depending on a failing one do not run.
 struct Blocker {
     /// The check whose failure is the root cause.
@@ -319,7 +372,7 @@ async fn run_one(
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
     plan: Arc<Plan>,
     idx: usize,
-    round: u64,
+    round: Round,
 ) -> RunResult {
     let pc = &plan.checks[idx];
     let started = Instant::now();
@@ -328,7 +381,8 @@ async fn run_one(
         workspace: plan.workspace.clone(),
         deadline: started + pc.timeout,
         now: ran_at,
-        round,
+        round: round.number,
+        requested: round.requested,
     };
     let outcome = match tokio::time::timeout(pc.timeout, pc.check.run(&ctx)).await {
         Ok(outcome) => outcome,
@@ -365,10 +419,41 @@ fn log_outcome(workspace: &str, check: &dyn Check, outcome: &Outcome, took: Dura
     }
 }
 
-/// The interval moved by up to ±[`JITTER`] of itself.
-pub fn jittered(interval: Duration, rng: &mut fastrand::Rng) -> Duration {
-    let factor = 1.0 - JITTER + 2.0 * JITTER * rng.f64();
-    interval.mul_f64(factor)
+/// When a check that ran in the pass due at `at` is due again: an interval
+/// after `at`, or now if that has passed already (a round that took longer
+/// than the interval), so missed rounds are not run back to back.
+fn next_due(at: Instant, interval: Duration) -> Instant {
+    (at + interval).max(Instant::now())
+}
+
+/// The phase of workspace `name` in a fleet of `fleet` workspaces: where in
+/// the interval its rounds begin. A stable hash of the name picks the
+/// point, so a workspace keeps its place across restarts and reloads and
+/// the fleet is spread evenly; the spread covers the whole interval once
+/// the fleet is large enough to be a herd ([`HERD_STARTS_PER_SECOND`]),
+/// less for a few workspaces, which then start at once.
+pub fn phase(name: &str, fleet: usize, interval: Duration) -> Duration {
+    let herd = Duration::from_secs_f64(fleet as f64 / f64::from(HERD_STARTS_PER_SECOND));
+    let window = interval.min(herd);
+    // The top 53 bits of the hash, as a fraction in [0, 1).
+    window.mul_f64((stable_hash(name) >> 11) as f64 / (1u64 << 53) as f64)
+}
+
+/// FNV-1a over the name, then a SplitMix64 finaliser to spread similar
+/// names (`ws-1`, `ws-2`, …) apart. Written out rather than taken from std,
+/// whose hashers may change between Rust releases and would move every
+/// workspace's phase with them.
+fn stable_hash(name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
 }
 
 /// One round of every check of every plan, for `labwatch check`: all checks
@@ -380,9 +465,14 @@ pub async fn run_once(plans: Vec<Arc<Plan>>, store: Arc<StatusStore>, concurrenc
     for plan in plans {
         let s = scheduler.clone();
         set.spawn(async move {
-            let mut due = vec![Instant::now(); plan.checks.len()];
-            s.pass(&plan, &mut due, &mut fastrand::Rng::new(), plan.next_round())
-                .await;
+            let at = Instant::now();
+            let mut due = vec![at; plan.checks.len()];
+            let round = Round {
+                at,
+                number: plan.next_round(),
+                requested: true,
+            };
+            s.pass(&plan, &mut due, round).await;
             s.store.finish_pass(&plan.workspace);
         });
     }
@@ -394,17 +484,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn jitter_stays_within_ten_percent() {
-        let mut rng = fastrand::Rng::with_seed(7);
-        let base = Duration::from_secs(100);
-        let mut seen_low = false;
-        let mut seen_high = false;
-        for _ in 0..1000 {
-            let d = jittered(base, &mut rng);
-            assert!(d >= Duration::from_secs(90) && d <= Duration::from_secs(110), "{d:?}");
-            seen_low |= d < Duration::from_secs(95);
-            seen_high |= d > Duration::from_secs(105);
+    fn a_fleet_is_spread_evenly_over_the_interval() {
+        let interval = Duration::from_secs(60);
+        let fleet = 6_000;
+        let mut per_second = [0u32; 60];
+        for i in 0..fleet {
+            let p = phase(&format!("ws-{i}"), fleet, interval);
+            assert!(p < interval);
+            per_second[p.as_secs() as usize] += 1;
         }
-        assert!(seen_low && seen_high, "jitter should spread both ways");
+        let average = fleet as u32 / 60;
+        let busiest = *per_second.iter().max().unwrap();
+        let quietest = *per_second.iter().min().unwrap();
+        assert!(
+            busiest <= 2 * average,
+            "{busiest} starts in one second, average {average}"
+        );
+        assert!(
+            quietest >= average / 2,
+            "{quietest} starts in one second, average {average}"
+        );
+    }
+
+    #[test]
+    fn a_phase_is_stable_and_a_few_workspaces_start_at_once() {
+        let interval = Duration::from_secs(300);
+        assert_eq!(phase("acme", 10_000, interval), phase("acme", 10_000, interval));
+        assert!(phase("acme", 3, interval) < Duration::from_millis(300));
+        assert!(phase("acme", 1, interval) < Duration::from_millis(100));
     }
 }

@@ -1,5 +1,6 @@
-//! [`GitlabClient`]: one per workspace. A pooled reqwest client with the
-//! workspace's TLS trust, a request budget, and an auth breaker: after a 401
+//! [`GitlabClient`]: one per workspace, over its instance's shared pool and
+//! budget ([`Instance`]). It adds the workspace's own request budget and an
+//! auth breaker: after a 401
 //! for a token, no authenticated call goes out until the token changes, so a
 //! dead token cannot get the host banned for failed logins (docs/gitlab.md §1, §10).
 //!
@@ -7,7 +8,7 @@
 //! to its own instance (`docs/checks.md`, "How labwatch treats GitLab"). The one redirect labwatch cares about,
 //! a moved project's 301, is returned as [`GitlabError::Moved`].
 
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION};
@@ -18,6 +19,7 @@ use url::Url;
 
 use super::bounds;
 use super::budget::{self, Budget};
+use super::instance::{self, Instance};
 use super::{GitlabError, GitlabMetrics};
 
 /// Longest a call waits for the request budget before giving up with
@@ -47,7 +49,10 @@ struct Token {
 }
 
 pub struct GitlabClient {
-    http: reqwest::Client,
+    /// The pool and budget every workspace on this instance shares.
+    instance: Arc<Instance>,
+    /// Per-request timeout (connect + answer).
+    timeout: Duration,
     /// Instance root without trailing slash, e.g. `https://gitlab.example.com`.
     base: Url,
     workspace: String,
@@ -62,7 +67,8 @@ pub struct GitlabClient {
 pub struct ClientOptions<'a> {
     pub workspace: &'a str,
     pub base: &'a Url,
-    pub tls: std::sync::Arc<rustls::ClientConfig>,
+    /// The instance's shared pool and budget.
+    pub instance: Arc<Instance>,
     pub requests_per_second: f64,
     /// Per-request timeout (connect + answer).
     pub timeout: Duration,
@@ -71,20 +77,14 @@ pub struct ClientOptions<'a> {
 }
 
 impl GitlabClient {
-    pub fn new(opts: ClientOptions<'_>) -> Result<GitlabClient, String> {
+    pub fn new(opts: ClientOptions<'_>) -> GitlabClient {
         opts.metrics.init_workspace(opts.workspace);
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured((*opts.tls).clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(opts.timeout)
-            .user_agent(concat!("labwatch/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let mut base = opts.base.clone();
         let trimmed = base.path().trim_end_matches('/').to_owned();
         base.set_path(&trimmed);
-        Ok(GitlabClient {
-            http,
+        GitlabClient {
+            instance: opts.instance,
+            timeout: opts.timeout,
             base,
             workspace: opts.workspace.to_owned(),
             token: RwLock::new(Token {
@@ -94,7 +94,12 @@ impl GitlabClient {
             breaker: Mutex::new(None),
             budget: Budget::new(opts.requests_per_second),
             metrics: opts.metrics,
-        })
+        }
+    }
+
+    /// The instance this client shares a pool and budget with.
+    pub fn instance(&self) -> &Arc<Instance> {
+        &self.instance
     }
 
     pub fn base(&self) -> &Url {
@@ -158,11 +163,17 @@ impl GitlabClient {
             });
         }
         let (generation, header) = self.auth_header(auth)?;
+        let authenticated = header.is_some();
         self.budget
             .acquire(MAX_BUDGET_WAIT)
             .await
             .map_err(|retry_after| GitlabError::RateLimited { retry_after })?;
-        let mut request = self.http.request(method, url);
+        self.instance
+            .budget()
+            .acquire(authenticated)
+            .await
+            .map_err(|retry_after| GitlabError::RateLimited { retry_after })?;
+        let mut request = self.instance.http().request(method, url).timeout(self.timeout);
         if let Some((name, value)) = header {
             request = request.header(name, value);
         }
@@ -196,6 +207,13 @@ impl GitlabClient {
         let error = classify(status, &headers, &body);
         if let GitlabError::RateLimited { retry_after } = &error {
             self.budget.pause_for(*retry_after);
+            let name = headers
+                .get("ratelimit-name")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if instance::per_address_throttle(name) {
+                self.instance.budget().pause_for(*retry_after, authenticated);
+            }
         }
         // Only API 401s trip the breaker; a clone probe's 401 is reported as
         // clone denied, and happens at most once per token change.

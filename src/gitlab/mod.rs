@@ -8,11 +8,13 @@ pub mod bounds;
 mod budget;
 pub mod client;
 mod error;
+mod instance;
 pub mod types;
 
 pub use budget::MAX_PAUSE;
 pub use client::{Auth, ClientOptions, GitlabClient};
 pub use error::{GitlabError, is_local_shortage};
+pub use instance::{Instance, InstanceBudget, InstanceLimits, per_address_throttle};
 
 use prometheus::{IntCounterVec, IntGaugeVec, Opts};
 

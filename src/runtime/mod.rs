@@ -78,10 +78,16 @@ impl Runtime {
         let mut state = self.lock();
         stop(&mut state.running);
         state.scheduler = Scheduler::new(self.status.clone(), config.engine.concurrency);
+        self.shared.instances.configure(&config.instances);
         state.config = Arc::new(config);
         let config = state.config.clone();
         let built = build_all(&config, self.store.as_ref(), &self.shared);
-        self.start_all(&mut state, built);
+        // Spread over the interval by name (`engine::phase`): no herd at
+        // start or after a reload.
+        let fleet = built.len();
+        self.start_all(&mut state, built, |b: &Built| {
+            crate::engine::phase(&b.plan.workspace, fleet, b.gitlab.config.interval)
+        });
     }
 
     /// Rebuilds one workspace from the config and its stored connection
@@ -95,7 +101,8 @@ impl Runtime {
         if let Some(old) = state.running.remove(workspace) {
             old.task.abort();
         }
-        self.start_all(&mut state, vec![built]);
+        // Changed by an action: its checks run at once.
+        self.start_all(&mut state, vec![built], |_: &Built| std::time::Duration::ZERO);
         true
     }
 
@@ -121,6 +128,12 @@ impl Runtime {
         self.status.clone()
     }
 
+    /// What the workspaces on one instance share; the actions' clients use
+    /// the same pools and budgets.
+    pub fn instances(&self) -> &crate::checks::Instances {
+        &self.shared.instances
+    }
+
     /// The GitLab clients' counters, for `/metrics` and for the clients the
     /// actions build.
     pub fn gitlab_metrics(&self) -> &GitlabMetrics {
@@ -130,7 +143,7 @@ impl Runtime {
     /// Starts built workspaces. The status layout is published first: a task
     /// that finished its first round before its checks were laid out would
     /// have its results dropped.
-    fn start_all(&self, state: &mut State, built: Vec<Built>) {
+    fn start_all(&self, state: &mut State, built: Vec<Built>, phase: impl Fn(&Built) -> std::time::Duration) {
         let layout = state
             .config
             .workspaces
@@ -146,12 +159,11 @@ impl Runtime {
         self.status.set_layout(layout);
         for built in built {
             let trigger = Arc::new(Notify::new());
-            let task = tokio::spawn(
-                state
-                    .scheduler
-                    .clone()
-                    .run_workspace(built.plan.clone(), trigger.clone()),
-            );
+            let task = tokio::spawn(state.scheduler.clone().run_workspace(
+                built.plan.clone(),
+                trigger.clone(),
+                phase(&built),
+            ));
             state
                 .running
                 .insert(built.plan.workspace.clone(), Running { task, trigger, built });

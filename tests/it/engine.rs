@@ -174,7 +174,7 @@ async fn blocked_checks_run_as_soon_as_the_root_cause_recovers() {
     store.set_layout(vec![p.layout()]);
     let trigger = Arc::new(Notify::new());
     let mut passes = store.subscribe();
-    let task = tokio::spawn(Scheduler::new(store.clone(), 4).run_workspace(p, trigger.clone()));
+    let task = tokio::spawn(Scheduler::new(store.clone(), 4).run_workspace(p, trigger.clone(), Duration::ZERO));
 
     passes.changed().await.unwrap();
     assert!(store.get(&key("token")).unwrap().is_blocked());
@@ -236,6 +236,7 @@ async fn a_check_s_budget_is_ninety_percent_of_the_time_left() {
         deadline: tokio::time::Instant::now() + Duration::from_secs(2),
         now: time::OffsetDateTime::now_utc(),
         round: 1,
+        requested: true,
     };
     assert_eq!(ctx.budget(), Duration::from_millis(1800));
     tokio::time::advance(Duration::from_secs(1)).await;
@@ -311,7 +312,7 @@ async fn the_store_keeps_last_success_and_counts_failures_in_a_row() {
     store.set_layout(vec![p.layout()]);
     let trigger = Arc::new(Notify::new());
     let mut passes = store.subscribe();
-    let task = tokio::spawn(Scheduler::new(store.clone(), 4).run_workspace(p, trigger.clone()));
+    let task = tokio::spawn(Scheduler::new(store.clone(), 4).run_workspace(p, trigger.clone(), Duration::ZERO));
     passes.changed().await.unwrap();
     let first = store.get(&key("instance")).unwrap();
     assert_eq!(
@@ -341,7 +342,7 @@ async fn checks_repeat_on_their_interval_within_the_jitter() {
     let p = plan(std::slice::from_ref(&check), Duration::from_secs(100), TEN_S);
     store.set_layout(vec![p.layout()]);
     let mut passes = store.subscribe();
-    let task = tokio::spawn(Scheduler::new(store.clone(), 4).run_workspace(p, Arc::new(Notify::new())));
+    let task = tokio::spawn(Scheduler::new(store.clone(), 4).run_workspace(p, Arc::new(Notify::new()), Duration::ZERO));
     passes.changed().await.unwrap();
     assert_eq!(check.runs(), 1, "first run is immediate");
 

@@ -3,7 +3,11 @@
 
 use std::time::Duration;
 
-use labwatch::gitlab::{ClientOptions, GitlabClient, GitlabError, GitlabMetrics};
+use std::sync::Arc;
+
+use labwatch::gitlab::{
+    ClientOptions, GitlabClient, GitlabError, GitlabMetrics, Instance, InstanceBudget, InstanceLimits,
+};
 use secrecy::SecretString;
 
 use crate::support::config::TOKEN;
@@ -13,13 +17,18 @@ fn client(base: &str, rps: f64) -> GitlabClient {
     GitlabClient::new(ClientOptions {
         workspace: "acme",
         base: &url::Url::parse(base).unwrap(),
-        tls: labwatch::tls::client_config(None).unwrap(),
+        instance: Arc::new(
+            Instance::new(
+                labwatch::tls::client_config(None).unwrap(),
+                Arc::new(InstanceBudget::new(InstanceLimits::default())),
+            )
+            .unwrap(),
+        ),
         requests_per_second: rps,
         timeout: Duration::from_secs(5),
         token: Some(SecretString::from(TOKEN.to_owned())),
         metrics: GitlabMetrics::new(),
     })
-    .unwrap()
 }
 
 #[tokio::test]

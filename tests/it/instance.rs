@@ -41,6 +41,7 @@ async fn run_within(ws: &WorkspaceConfig, seconds: u64) -> Outcome {
         deadline: tokio::time::Instant::now() + Duration::from_secs(seconds),
         now: OffsetDateTime::now_utc(),
         round: 0,
+        requested: true,
     };
     InstanceCheck::new(ws).run(&ctx).await
 }

@@ -85,6 +85,7 @@ async fn run_check(config: &Config, name: &str) -> Outcome {
         deadline: tokio::time::Instant::now() + planned.timeout,
         now: OffsetDateTime::now_utc(),
         round: 1,
+        requested: true,
     };
     planned.check.run(&ctx).await
 }

@@ -14,8 +14,11 @@
 mod connect;
 mod dns;
 mod http;
+mod shared;
 mod target;
 mod tls;
+
+pub use shared::SharedProbe;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -46,6 +49,12 @@ pub struct InstanceCheck {
     nameservers: Vec<SocketAddr>,
     /// A certificate expiring sooner than this is a warning.
     tls_expiry_warning: Duration,
+    /// The probe every workspace on the instance shares, when scheduled in
+    /// a fleet; `None` probes on every run (`connect` checks the instance
+    /// it is given right now).
+    shared: Option<Arc<SharedProbe>>,
+    /// How long a shared verdict serves: the workspace's interval.
+    interval: Duration,
 }
 
 impl InstanceCheck {
@@ -57,6 +66,17 @@ impl InstanceCheck {
             ca_file: ws.ca_file.clone(),
             nameservers: ws.nameservers.clone(),
             tls_expiry_warning: ws.tls_expiry_warning,
+            shared: None,
+            interval: ws.interval,
+        }
+    }
+
+    /// The check of a scheduled workspace: one probe per interval for all
+    /// the workspaces that share `shared`.
+    pub fn shared(ws: &WorkspaceConfig, shared: Arc<SharedProbe>) -> InstanceCheck {
+        InstanceCheck {
+            shared: Some(shared),
+            ..InstanceCheck::new(ws)
         }
     }
 
@@ -65,12 +85,22 @@ impl InstanceCheck {
             Ok(target) => target,
             Err(outcome) => return target::fill_unparsed(outcome, &self.url, &ctx.workspace),
         };
+        let outcome = match &self.shared {
+            Some(shared) if !ctx.requested => shared.run_or_reuse(self.interval, self.probe_now(&target, ctx)).await,
+            Some(shared) => shared.run_now(self.probe_now(&target, ctx)).await,
+            None => self.probe_now(&target, ctx).await,
+        };
+        target.fill(outcome, &ctx.workspace)
+    }
+
+    /// The phases, with their timings; before the workspace's placeholders
+    /// are filled, so the verdict can serve every workspace.
+    async fn probe_now(&self, target: &Target, ctx: &RunContext) -> Outcome {
         let mut timings = Timings::default();
-        let outcome = match self.phases(&target, ctx, &mut timings).await {
+        let outcome = match self.phases(target, ctx, &mut timings).await {
             Ok(outcome) | Err(outcome) => outcome,
         };
-        let outcome = timings.apply(outcome);
-        target.fill(outcome, &ctx.workspace)
+        timings.apply(outcome)
     }
 
     /// The phases in order; `Err` is the outcome of the phase that failed.
@@ -189,6 +219,7 @@ mod tests {
             deadline: tokio::time::Instant::now() + Duration::from_secs(5),
             now: time::OffsetDateTime::now_utc(),
             round: 0,
+            requested: true,
         }
     }
 
@@ -198,6 +229,8 @@ mod tests {
             ca_file: None,
             nameservers: vec![],
             tls_expiry_warning: Duration::from_secs(14 * 86_400),
+            shared: None,
+            interval: Duration::from_secs(60),
         }
     }
 
