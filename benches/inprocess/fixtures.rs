@@ -76,6 +76,7 @@ pub fn router(store: Arc<StatusStore>) -> axum::Router {
         metrics: Arc::new(metrics(store.clone())),
         status: store,
         connections: Arc::new(BTreeMap::<String, ConnectionView>::new()),
+        fleet: Arc::new(labwatch::report::NoInstances),
         admin: None,
         config: Default::default(),
     })

@@ -28,7 +28,7 @@ fn metrics_render(c: &mut Criterion) {
     for n in SIZES {
         let metrics = fixtures::metrics(fixtures::store(n));
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-            b.iter(|| black_box(metrics.render()))
+            b.iter(|| black_box(metrics.render(&[])))
         });
     }
     group.finish();

@@ -76,13 +76,20 @@ impl Instances {
 
     /// The probe every workspace with `ws`'s probe settings shares.
     pub fn probe(&self, ws: &WorkspaceConfig) -> Arc<SharedProbe> {
+        let url = instance_url::display(&ws.instance_url);
+        let mut r = self.lock();
+        let budget = r.budget(&ws.instance_url, &url);
         let key = ProbeKey {
-            url: instance_url::display(&ws.instance_url),
+            url,
             ca_file: ws.ca_file.clone(),
             nameservers: ws.nameservers.clone(),
             tls_expiry_warning: ws.tls_expiry_warning,
         };
-        self.lock().probes.entry(key).or_default().clone()
+        let probe = r.probes.entry(key).or_default();
+        if !probe.budget().is_some_and(|b| Arc::ptr_eq(b, &budget)) {
+            *probe = Arc::new(SharedProbe::within(budget));
+        }
+        probe.clone()
     }
 
     /// Every instance budget in use, by URL.

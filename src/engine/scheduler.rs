@@ -77,6 +77,11 @@ impl Plan {
         }
     }
 
+    /// Rounds begun so far.
+    pub fn rounds(&self) -> u64 {
+        self.rounds.load(Ordering::Relaxed)
+    }
+
     /// The number of the round that begins now: 1, 2, …
     fn next_round(&self) -> u64 {
         self.rounds.fetch_add(1, Ordering::Relaxed) + 1

@@ -61,6 +61,8 @@ pub struct GitlabClient {
     breaker: Mutex<Option<(u64, GitlabError)>>,
     budget: Budget,
     metrics: GitlabMetrics,
+    /// Requests sent, for the instance's round estimate.
+    sent: std::sync::atomic::AtomicU64,
 }
 
 /// Options for building a client.
@@ -94,7 +96,13 @@ impl GitlabClient {
             breaker: Mutex::new(None),
             budget: Budget::new(opts.requests_per_second),
             metrics: opts.metrics,
+            sent: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Requests this client has sent.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The instance this client shares a pool and budget with.
@@ -173,6 +181,7 @@ impl GitlabClient {
             .acquire(authenticated)
             .await
             .map_err(|retry_after| GitlabError::RateLimited { retry_after })?;
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut request = self.instance.http().request(method, url).timeout(self.timeout);
         if let Some((name, value)) = header {
             request = request.header(name, value);

@@ -107,7 +107,7 @@ impl InstanceBudget {
     /// Takes one request from the instance's budgets (the unauthenticated
     /// one too when the request carries no token); `Err` is how long it
     /// would have had to wait.
-    pub(super) async fn acquire(&self, authenticated: bool) -> Result<(), Duration> {
+    pub async fn acquire(&self, authenticated: bool) -> Result<(), Duration> {
         if !authenticated {
             if let Some(b) = &self.unauthenticated {
                 b.acquire(MAX_WAIT).await?;
@@ -122,7 +122,7 @@ impl InstanceBudget {
 
     /// GitLab throttled an address-wide limit: every workspace on the
     /// instance waits, not only the one that was told.
-    pub(super) fn pause_for(&self, d: Duration, authenticated: bool) {
+    pub fn pause_for(&self, d: Duration, authenticated: bool) {
         if let Some(b) = &self.all {
             b.pause_for(d);
         }

@@ -26,7 +26,7 @@ use tokio::net::TcpListener;
 
 use crate::engine::StatusStore;
 use crate::metrics::Metrics;
-use crate::report::Connections;
+use crate::report::{Connections, Fleet};
 use crate::runtime::Runtime;
 use crate::wire::ErrorBody;
 
@@ -43,6 +43,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Each workspace's connection, for `/status` and the page.
     pub connections: Arc<dyn Connections>,
+    /// The instances the workspaces use, for `/status` and `/metrics`.
+    pub fleet: Arc<dyn Fleet>,
     /// The admin API; `None` when no admin token is configured.
     pub admin: Option<Arc<admin::AdminState>>,
     /// Whether the last reload failed, for `/readyz?verbose` and `/status`.
@@ -58,6 +60,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new(status.clone(), runtime.gitlab_metrics())),
             status,
             connections: runtime.clone(),
+            fleet: runtime.clone(),
             admin: None,
             config: Arc::default(),
         }
@@ -104,7 +107,7 @@ pub async fn serve_with(
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state.metrics.render();
+    let body = state.metrics.render(&state.fleet.instances());
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         body,

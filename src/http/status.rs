@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::extract::Path;
 use super::{AppState, ConfigDoc, ErrorResponse};
-use crate::report::{StatusDoc, WorkspaceDoc};
+use crate::report::{InstanceView, StatusDoc, WorkspaceDoc};
 
 /// The daemon's `/status`: the status document `labwatch check` prints
 /// too, and what only a running daemon knows, whether its configuration is
@@ -18,6 +18,8 @@ struct DaemonDoc<'a> {
     #[serde(flatten)]
     status: StatusDoc<'a>,
     config: ConfigDoc,
+    /// The GitLab instances the workspaces use, with their budgets.
+    instances: Vec<InstanceView>,
 }
 
 /// Always 200: the document itself says how things are.
@@ -26,6 +28,7 @@ pub async fn all(State(state): State<AppState>) -> Response {
     Json(DaemonDoc {
         status: StatusDoc::new(&views, state.connections.as_ref(), OffsetDateTime::now_utc()),
         config: state.config.doc(),
+        instances: state.fleet.instances(),
     })
     .into_response()
 }

@@ -3,6 +3,7 @@
 //! followed by the check families written from the [`StatusStore`] at scrape
 //! time ([`status`]).
 
+mod instances;
 mod status;
 mod text;
 
@@ -12,6 +13,7 @@ use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
 
 use crate::engine::StatusStore;
 use crate::gitlab::GitlabMetrics;
+use crate::report::InstanceView;
 
 /// What a scrape renders.
 pub struct Metrics {
@@ -39,8 +41,9 @@ impl Metrics {
         Metrics { registry, store }
     }
 
-    /// The Prometheus text exposition format.
-    pub fn render(&self) -> String {
+    /// The Prometheus text exposition format, with the families of the
+    /// `instances` the workspaces use.
+    pub fn render(&self, instances: &[InstanceView]) -> String {
         let mut buf = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
             tracing::error!(error = %e, "Metrics encoding failed");
@@ -55,6 +58,7 @@ impl Metrics {
             families.add(ws);
         }
         families.finish(&mut out);
+        instances::write(instances, &mut out);
         out
     }
 }

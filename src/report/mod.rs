@@ -3,11 +3,13 @@
 //! [`ConnectionView`], human text, and the Nagios plugin format.
 
 mod connection;
+mod instances;
 mod json;
 mod nagios;
 mod text;
 
 pub use connection::{ConnectionView, Connections, TokenView};
+pub use instances::{Fleet, InstanceView, NoInstances, ProbeView};
 pub use json::{StatusDoc, WorkspaceDoc, rfc3339};
 pub use nagios::nagios;
 pub use text::text;

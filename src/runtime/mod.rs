@@ -22,7 +22,7 @@ use crate::checks::Shared;
 use crate::config::Config;
 use crate::engine::{Scheduler, StatusStore};
 use crate::gitlab::GitlabMetrics;
-use crate::report::{ConnectionView, Connections};
+use crate::report::{ConnectionView, Connections, Fleet, InstanceView, ProbeView};
 use crate::store::ConnectionStore;
 
 /// The scheduled workspaces over one status store. Dropping it stops them.
@@ -182,6 +182,51 @@ impl Connections for Runtime {
             .get(workspace)
             .map(|r| r.built.connection())
             .unwrap_or_default()
+    }
+}
+
+impl Fleet for Runtime {
+    /// Each instance with its workspaces, budget and round estimate, from
+    /// the running workspaces' clients: a workspace's requests per round is
+    /// what its client sent over the rounds its plan began (two, the usual
+    /// cost, before its first).
+    fn instances(&self) -> Vec<InstanceView> {
+        let state = self.lock();
+        let mut by_url: BTreeMap<String, InstanceView> = BTreeMap::new();
+        for r in state.running.values() {
+            let gitlab = &r.built.gitlab;
+            let Ok(client) = &gitlab.client else { continue };
+            let url = crate::config::instance_url::display(&gitlab.config.instance_url);
+            let limits = client.instance().budget().limits();
+            let rounds = r.built.plan.rounds();
+            let per_round = if rounds == 0 {
+                2.0
+            } else {
+                client.sent() as f64 / rounds as f64
+            };
+            let interval = gitlab.config.interval.as_secs_f64();
+            let view = by_url.entry(url.clone()).or_insert_with(|| InstanceView {
+                url,
+                workspaces: 0,
+                requests_per_minute: limits.requests_per_minute,
+                unauthenticated_per_minute: limits.unauthenticated_per_minute,
+                // The instance probe: one per interval for all of them.
+                requests_per_round: 1.0,
+                interval_seconds: interval,
+                full_round_seconds: None,
+                behind_seconds: 0.0,
+                probe: gitlab.instance_probe.latest().map(|(outcome, age)| ProbeView {
+                    status: outcome.status,
+                    reason: outcome.reason.to_string(),
+                    summary: outcome.summary,
+                    age_seconds: age.as_secs_f64(),
+                }),
+            });
+            view.workspaces += 1;
+            view.requests_per_round += per_round;
+            view.interval_seconds = view.interval_seconds.min(interval);
+        }
+        by_url.into_values().map(InstanceView::with_round_estimate).collect()
     }
 }
 

@@ -375,3 +375,72 @@ async fn a_reload_keeps_results_of_checks_that_still_exist() {
     assert!(store.get(&key("old")).is_none());
     assert!(store.get(&key("new")).is_none());
 }
+
+/// Records when it runs, in (paused) tokio time.
+struct Stamp(Arc<Mutex<Vec<(String, tokio::time::Instant)>>>);
+
+impl Check for Stamp {
+    fn name(&self) -> &str {
+        "instance"
+    }
+    fn run<'a>(&'a self, ctx: &'a RunContext) -> CheckFuture<'a> {
+        Box::pin(async move {
+            self.0
+                .lock()
+                .unwrap()
+                .push((ctx.workspace.clone(), tokio::time::Instant::now()));
+            Outcome::ok("ok")
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fleet_starts_spread_over_the_interval_and_keeps_each_workspaces_phase() {
+    let fleet = 2_000;
+    let interval = Duration::from_secs(60);
+    let starts = Arc::new(Mutex::new(Vec::new()));
+    let store = Arc::new(StatusStore::new());
+    let scheduler = Scheduler::new(store.clone(), 16);
+    let began = tokio::time::Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..fleet {
+        let name = format!("ws-{i}");
+        let check = PlannedCheck {
+            check: Arc::new(Stamp(starts.clone())),
+            interval,
+            timeout: TEN_S,
+        };
+        let p = Arc::new(Plan::new(name.clone(), "http://gitlab".into(), vec![check]));
+        let phase = labwatch::engine::phase(&name, fleet, interval);
+        tasks.push(tokio::spawn(scheduler.clone().run_workspace(
+            p,
+            Arc::new(Notify::new()),
+            phase,
+        )));
+    }
+    // Two intervals: the first round, and the one after it.
+    tokio::time::sleep(2 * interval - Duration::from_millis(1)).await;
+    for t in &tasks {
+        t.abort();
+    }
+    let starts = starts.lock().unwrap();
+    assert_eq!(starts.len(), 2 * fleet, "every workspace ran once per interval");
+    let mut per_second = vec![0usize; 60];
+    let mut first: std::collections::HashMap<&str, Duration> = std::collections::HashMap::new();
+    for (ws, at) in starts.iter() {
+        let since = *at - began;
+        match first.get(ws.as_str()) {
+            None => {
+                per_second[since.as_secs() as usize] += 1;
+                first.insert(ws, since);
+            }
+            Some(earlier) => assert_eq!(since - *earlier, interval, "{ws} keeps its phase"),
+        }
+    }
+    let average = fleet / 60;
+    let busiest = per_second.iter().max().unwrap();
+    assert!(
+        *busiest <= 2 * average,
+        "{busiest} workspaces started in one second of the first round; the average is {average}"
+    );
+}

@@ -162,7 +162,7 @@ fn assert_outcome(s: &CheckState, status: Status, reason: Reason, summary: &str)
 }
 
 fn metrics(store: &Arc<StatusStore>, shared: &Shared) -> String {
-    Metrics::new(store.clone(), &shared.gitlab_metrics).render()
+    Metrics::new(store.clone(), &shared.gitlab_metrics).render(&[])
 }
 
 // ---- token ----

@@ -86,6 +86,7 @@ async fn get(store: &Arc<StatusStore>, uri: &str) -> (StatusCode, String) {
         status: store.clone(),
         metrics: Arc::new(Metrics::new(store.clone(), &GitlabMetrics::new())),
         connections: Arc::new(BTreeMap::<String, ConnectionView>::new()),
+        fleet: Arc::new(labwatch::report::NoInstances),
         admin: None,
         config: Default::default(),
     };

@@ -10,6 +10,7 @@ mod daemon;
 mod demo;
 mod engine;
 mod faults;
+mod fleet;
 mod fuzz_seeds;
 mod gitlab_checks;
 mod gitlab_client;

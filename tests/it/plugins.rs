@@ -478,7 +478,7 @@ async fn plugin_measurements_are_metrics() {
     let shared = Shared::default();
     let store = Arc::new(StatusStore::new());
     run_once(labwatch::runtime::plans(&config, &shared), store.clone(), 4).await;
-    let body = Metrics::new(store, &shared.gitlab_metrics).render();
+    let body = Metrics::new(store, &shared.gitlab_metrics).render(&[]);
     for line in [
         r#"labwatch_check_status{check="perf",target="",workspace="acme"} 1"#,
         r#"labwatch_check_reason_info{check="perf",reason="plugin-warning",target="",workspace="acme"} 1"#,

@@ -146,7 +146,7 @@ impl Daemon {
 
     /// What `/metrics` shows now.
     fn metrics(&self) -> String {
-        Metrics::new(self.runtime.status(), self.runtime.gitlab_metrics()).render()
+        Metrics::new(self.runtime.status(), self.runtime.gitlab_metrics()).render(&[])
     }
 }
 

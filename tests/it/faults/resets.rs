@@ -39,7 +39,7 @@ async fn a_reset_in_the_middle_of_the_token_answer_is_request_failed_without_ret
         "not a refusal, and says the answer was cut: {token:#?}"
     );
     // Counted as an error, not as the 200 its headers promised.
-    let metrics = labwatch::metrics::Metrics::new(store.clone(), &shared.gitlab_metrics).render();
+    let metrics = labwatch::metrics::Metrics::new(store.clone(), &shared.gitlab_metrics).render(&[]);
     assert!(
         metrics.contains(r#"labwatch_gitlab_requests_total{code="error",workspace="acme"} 1"#),
         "{metrics}"

@@ -33,6 +33,7 @@ async fn get(store: &Arc<StatusStore>, connections: Connections, uri: &str) -> A
         status: store.clone(),
         metrics: Arc::new(Metrics::new(store.clone(), &GitlabMetrics::new())),
         connections: Arc::new(connections),
+        fleet: Arc::new(labwatch::report::NoInstances),
         admin: None,
         config: Default::default(),
     };
