@@ -61,8 +61,9 @@ pub struct GitlabClient {
     breaker: Mutex<Option<(u64, GitlabError)>>,
     budget: Budget,
     metrics: GitlabMetrics,
-    /// Requests sent, for the instance's round estimate.
-    sent: std::sync::atomic::AtomicU64,
+    /// Requests asked for, sent or held back by a budget: what rounds
+    /// need, for the instance's round estimate.
+    asked: std::sync::atomic::AtomicU64,
 }
 
 /// Options for building a client.
@@ -96,13 +97,14 @@ impl GitlabClient {
             breaker: Mutex::new(None),
             budget: Budget::new(opts.requests_per_second),
             metrics: opts.metrics,
-            sent: std::sync::atomic::AtomicU64::new(0),
+            asked: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
-    /// Requests this client has sent.
-    pub fn sent(&self) -> u64 {
-        self.sent.load(std::sync::atomic::Ordering::Relaxed)
+    /// Requests this client was asked to send, including those a budget
+    /// held back.
+    pub fn asked(&self) -> u64 {
+        self.asked.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The instance this client shares a pool and budget with.
@@ -172,6 +174,7 @@ impl GitlabClient {
         }
         let (generation, header) = self.auth_header(auth)?;
         let authenticated = header.is_some();
+        self.asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.budget
             .acquire(MAX_BUDGET_WAIT)
             .await
@@ -181,7 +184,6 @@ impl GitlabClient {
             .acquire(authenticated)
             .await
             .map_err(|retry_after| GitlabError::RateLimited { retry_after })?;
-        self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut request = self.instance.http().request(method, url).timeout(self.timeout);
         if let Some((name, value)) = header {
             request = request.header(name, value);

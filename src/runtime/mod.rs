@@ -188,8 +188,9 @@ impl Connections for Runtime {
 impl Fleet for Runtime {
     /// Each instance with its workspaces, budget and round estimate, from
     /// the running workspaces' clients: a workspace's requests per round is
-    /// what its client sent over the rounds its plan began (two, the usual
-    /// cost, before its first).
+    /// what its client was asked to send (sent, or held back by a budget)
+    /// over the rounds its plan began (two, the usual cost, before its
+    /// first).
     fn instances(&self) -> Vec<InstanceView> {
         let state = self.lock();
         let mut by_url: BTreeMap<String, InstanceView> = BTreeMap::new();
@@ -202,7 +203,7 @@ impl Fleet for Runtime {
             let per_round = if rounds == 0 {
                 2.0
             } else {
-                client.sent() as f64 / rounds as f64
+                client.asked() as f64 / rounds as f64
             };
             let interval = gitlab.config.interval.as_secs_f64();
             let view = by_url.entry(url.clone()).or_insert_with(|| InstanceView {

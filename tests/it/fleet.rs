@@ -181,8 +181,9 @@ async fn an_instance_table_holds_the_whole_fleet_to_its_budget() {
 async fn fleet_config_with(sim: &SimHandle, n: usize, limits: &str) -> ((), Config, TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut text = format!(
-        "[defaults]\ninterval = \"1h\"\ntimeout = \"20s\"\n[[instance]]\nurl = \"{}\"\n{limits}\n",
-        sim.base_url()
+        "[store]\ndir = \"{dir}/store\"\nkey_file = \"{dir}/store.key\"\n[defaults]\ninterval = \"1h\"\ntimeout = \"20s\"\n[[instance]]\nurl = \"{}\"\n{limits}\n",
+        sim.base_url(),
+        dir = dir.path().display()
     );
     for i in 0..n {
         let token = dir.path().join(format!("user-{i}"));
@@ -194,4 +195,84 @@ async fn fleet_config_with(sim: &SimHandle, n: usize, limits: &str) -> ((), Conf
         ));
     }
     ((), Config::parse(Path::new("fleet.toml"), &text).unwrap(), dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_metrics_say_how_long_a_round_takes_under_the_budget_and_how_far_behind_it_is() {
+    let (sim, _, _dir) = fleet(3, "").await;
+    let (_, config, _dir) = fleet_config_with(&sim, 3, "requests_per_minute = 1\nunauthenticated_per_minute = 1").await;
+    let daemon = crate::support::in_process::serve(config, None).await;
+    tokio::time::timeout(Duration::from_secs(60), first_round(&daemon.runtime))
+        .await
+        .expect("the first round finishes");
+    let http = crate::support::in_process::http_client();
+    let status: serde_json::Value = http
+        .get(format!("http://{}/status", daemon.addr))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let instances = status["instances"].as_array().expect("an instances list");
+    assert_eq!(instances.len(), 1, "{status}");
+    let i = &instances[0];
+    assert_eq!(i["url"], sim.base_url().trim_end_matches('/'));
+    assert_eq!(i["workspaces"], 3);
+    assert_eq!(i["requests_per_minute"], 1);
+    assert_eq!(i["unauthenticated_per_minute"], 1);
+    assert_eq!(i["interval_seconds"], 3600.0);
+    assert_eq!(i["probe"]["reason"], "ok");
+    // At least a request per workspace and the probe: four minutes or more
+    // at one a minute, well inside the hour.
+    let per_round = i["requests_per_round"].as_f64().unwrap();
+    assert!(per_round >= 4.0, "{i}");
+    assert_eq!(i["full_round_seconds"].as_f64().unwrap(), per_round * 60.0);
+    assert_eq!(i["behind_seconds"], 0.0);
+    let metrics = http
+        .get(format!("http://{}/metrics", daemon.addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let instance = sim.base_url().trim_end_matches('/');
+    for line in [
+        format!("labwatch_instance_workspaces{{instance=\"{instance}\"}} 3"),
+        format!("labwatch_instance_budget_requests_per_minute{{instance=\"{instance}\",kind=\"all\"}} 1"),
+        format!("labwatch_instance_behind_seconds{{instance=\"{instance}\"}} 0"),
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} missing from:\n{metrics}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_the_budget_cannot_fit_into_the_interval_is_reported_behind() {
+    let (sim, _, _dir) = fleet(3, "").await;
+    let (_, mut config, _dir) = fleet_config_with(&sim, 3, "requests_per_minute = 1").await;
+    for ws in &mut config.workspaces {
+        ws.interval = Duration::from_secs(60);
+    }
+    let daemon = crate::support::in_process::serve(config, None).await;
+    tokio::time::timeout(Duration::from_secs(60), first_round(&daemon.runtime))
+        .await
+        .expect("the first round finishes");
+    let metrics = crate::support::in_process::http_client()
+        .get(format!("http://{}/metrics", daemon.addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let behind: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("labwatch_instance_behind_seconds{"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .expect("the behind metric");
+    // Four requests or more a round at one a minute: a round takes four
+    // minutes, three more than the one-minute interval.
+    assert!(behind >= 180.0, "{behind}\n{metrics}");
 }
