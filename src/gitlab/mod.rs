@@ -10,7 +10,7 @@ pub mod client;
 mod error;
 pub mod types;
 
-pub use budget::MAX_PAUSE;
+pub use budget::{MAX_PAUSE, retry_after};
 pub use client::{Auth, ClientOptions, GitlabClient};
 pub use error::{GitlabError, is_local_shortage};
 

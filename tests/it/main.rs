@@ -9,6 +9,7 @@ mod crash;
 mod daemon;
 mod demo;
 mod engine;
+mod fleet_requests;
 mod faults;
 mod fuzz_seeds;
 mod gitlab_checks;
