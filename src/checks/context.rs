@@ -41,7 +41,8 @@ pub struct WorkspaceGitlab {
     pub client: Result<GitlabClient, String>,
     /// The token check's last answer, for the scopes check and `/status`.
     token: Mutex<Option<SeenToken>>,
-    /// `/user`, fetched once per token.
+    /// The token's account: seeded from the stored connection, else
+    /// `/user`; asked again only for a token of another account.
     identity: Mutex<Option<(u64, User)>>,
     /// The watched repository paths, for picking them out of the listing.
     watched: WatchedPaths,
@@ -235,11 +236,33 @@ impl WorkspaceGitlab {
         self.client.as_ref().is_ok_and(GitlabClient::has_token)
     }
 
-    /// `/user` for the current token, fetched at most once per token.
-    pub async fn identity(&self, client: &GitlabClient) -> Result<User, GitlabError> {
+    /// The account connect resolved the stored token to (its stored
+    /// `user_id` and `username`), so a re-planned workspace (restart,
+    /// reload, any action) does not ask `/user` again.
+    pub fn seed_identity(&self, user_id: u64, username: String) {
+        let generation = self.client.as_ref().map_or(0, GitlabClient::token_generation);
+        let user = User {
+            id: user_id,
+            username,
+            name: None,
+            state: None,
+            web_url: None,
+        };
+        *lock(&self.identity) = Some((generation, user));
+    }
+
+    /// The account of the current token: the one already known when the
+    /// token's `user_id` (from `personal_access_tokens/self`) is its id, or
+    /// when GitLab did not say and the token is the one it was known for;
+    /// else `GET /user`. So `/user` costs a request only for a workspace
+    /// whose account is not known yet (a `token_file`'s first round) or
+    /// whose token now belongs to someone else.
+    pub async fn identity(&self, client: &GitlabClient, token_user: Option<u64>) -> Result<User, GitlabError> {
         let generation = client.token_generation();
-        if let Some((g, user)) = lock(&self.identity).as_ref() {
-            if *g == generation {
+        if let Some((g, user)) = lock(&self.identity).as_mut() {
+            let same = token_user.map_or(*g == generation, |id| id == user.id);
+            if same {
+                *g = generation;
                 return Ok(user.clone());
             }
         }

@@ -132,3 +132,147 @@ async fn a_429_on_the_anonymous_version_probe_is_rate_limited_not_not_gitlab() {
     let c = counters(&sim).await;
     assert_eq!((c.route("GET /api/v4/version"), c.status(429)), (1, 1), "{c:#?}");
 }
+
+// --- item 1: an unchanged token costs its metadata and the listing --------
+
+const ADMIN: &str = "admin-token-for-fleet-requests";
+
+/// Workspace `acme` on `url` with a connection store in `dir` and no token of
+/// its own: it gets one through connect.
+fn store_config(dir: &Path, url: &str) -> Config {
+    let text = format!(
+        "[store]\ndir = \"{d}/store\"\nkey_file = \"{d}/store.key\"\n[defaults]\ninterval = \"1h\"\ntimeout = \"10s\"\n\
+         [[workspace]]\nname = \"acme\"\ninstance_url = \"{url}\"\nclone_probe = false\n",
+        d = dir.display()
+    );
+    Config::parse(&dir.join("lw.toml"), &text).unwrap()
+}
+
+/// Waits, pass by pass, until every watched repository of `acme` is `ok`:
+/// the round that started last is over, its requests all made.
+async fn until_repositories_ok(daemon: &mut in_process::InProcess, repos: &[&str]) {
+    let store = daemon.runtime.status();
+    let done = |store: &StatusStore| {
+        repos.iter().all(|r| {
+            store
+                .get(&CheckKey {
+                    workspace: "acme".into(),
+                    check: "repository".into(),
+                    target: Some((*r).into()),
+                })
+                .is_some_and(|s| s.outcome.reason == "ok")
+        })
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !done(&store) {
+        tokio::time::timeout_at(deadline, daemon.passes.changed())
+            .await
+            .expect("the repositories never became ok")
+            .unwrap();
+    }
+}
+
+/// Makes every check of `acme` due and waits until that pass is over.
+async fn daemon_round(daemon: &mut in_process::InProcess) {
+    daemon.passes.borrow_and_update();
+    assert!(daemon.runtime.run_now(Some("acme")));
+    daemon.passes.changed().await.unwrap();
+}
+
+/// Requests of one round of a workspace with a known account and a small
+/// membership: the anonymous probe, the token's metadata, one listing page.
+fn assert_token_and_listing_only(c: &Counters, when: &str) {
+    assert_eq!(c.route("GET /api/v4/user"), 0, "{when}: the account is known: {c:#?}");
+    assert_eq!(
+        (
+            c.route("GET /api/v4/version"),
+            c.route("GET /api/v4/personal_access_tokens/self"),
+            c.route("GET /api/v4/projects"),
+            c.total
+        ),
+        (1, 1, 1, 3),
+        "{when}: the instance probe plus exactly 2 requests: {c:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_connected_workspace_asks_only_the_token_and_the_listing_each_round_also_after_a_restart() {
+    let repos = ["acme/backend", "acme/frontend"];
+    let (sim, alice) = simulator(|s| {
+        for r in repos {
+            s.add_project(sim::ProjectSpec::new(r).member("alice", AccessLevel::DEVELOPER))
+                .unwrap();
+        }
+    })
+    .await;
+    let dir = TempDir::new().unwrap();
+    let config = store_config(dir.path(), sim.base_url());
+    let mut daemon = in_process::serve(config.clone(), Some(ADMIN)).await;
+    let (code, body) = in_process::call(
+        &in_process::http_client(),
+        daemon.addr,
+        ADMIN,
+        reqwest::Method::POST,
+        "/api/v1/workspaces/acme/connect",
+        Some(serde_json::json!({
+            "instance_url": sim.base_url(),
+            "token": alice.token,
+            "repositories": repos,
+        })),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    // Connect re-plans the workspace, whose checks run at once.
+    until_repositories_ok(&mut daemon, &repos).await;
+
+    for round in 2..=3 {
+        reset_counters(&sim).await;
+        daemon_round(&mut daemon).await;
+        assert_token_and_listing_only(&counters(&sim).await, &format!("round {round}"));
+    }
+
+    // A restart: a new daemon on the same config and store.
+    drop(daemon);
+    reset_counters(&sim).await;
+    let mut daemon = in_process::serve(config, Some(ADMIN)).await;
+    until_repositories_ok(&mut daemon, &repos).await;
+    assert_token_and_listing_only(&counters(&sim).await, "the first round after a restart");
+    let status: serde_json::Value = in_process::http_client()
+        .get(format!("http://{}/status/acme", daemon.addr))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        status["connection"]["username"], "alice",
+        "whose token it is, from the store: {status}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_file_workspace_asks_user_once_per_token() {
+    let (sim, alice) = simulator(|s| {
+        s.add_project(sim::ProjectSpec::new("acme/a").member("alice", AccessLevel::DEVELOPER))
+            .unwrap();
+    })
+    .await;
+    let dir = TempDir::new().unwrap();
+    let config = token_file_config(dir.path(), sim.base_url(), &alice.token, &["acme/a"]);
+    reset_counters(&sim).await;
+    let runtime = Arc::new(labwatch::runtime::Runtime::start(config, None));
+    let mut passes = runtime.status().subscribe();
+    passes.changed().await.unwrap();
+    let c = counters(&sim).await;
+    assert_eq!(
+        (c.route("GET /api/v4/user"), c.total),
+        (1, 4),
+        "nothing known of the account yet: {c:#?}"
+    );
+    reset_counters(&sim).await;
+    passes.borrow_and_update();
+    runtime.run_now(Some("acme"));
+    passes.changed().await.unwrap();
+    assert_token_and_listing_only(&counters(&sim).await, "the second round");
+}
