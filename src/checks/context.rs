@@ -22,7 +22,7 @@ use crate::gitlab::{ClientOptions, GitlabClient, GitlabError, GitlabMetrics};
 use crate::report::{ConnectionView, TokenView, rfc3339};
 use crate::store::{ConnectionStore, DisconnectRecord};
 
-use super::listing::{Listing, WatchedPaths};
+use super::listing::{Listing, ListingCache, WatchedPaths};
 
 /// What every workspace's checks are built with, and keep across reloads.
 #[derive(Clone, Default)]
@@ -30,9 +30,6 @@ pub struct Shared {
     /// The GitLab clients' request counters, registered once on `/metrics`.
     pub gitlab_metrics: GitlabMetrics,
 }
-
-/// (round, token generation, result) of a listing, reused within the round.
-type CachedListing = (u64, u64, Result<Arc<Listing>, GitlabError>);
 
 pub struct WorkspaceGitlab {
     pub config: WorkspaceConfig,
@@ -46,8 +43,8 @@ pub struct WorkspaceGitlab {
     identity: Mutex<Option<(u64, User)>>,
     /// The watched repository paths, for picking them out of the listing.
     watched: WatchedPaths,
-    /// The last member-project listing.
-    listing: tokio::sync::Mutex<Option<CachedListing>>,
+    /// The round's member-project listing, and what the last one cost.
+    listing: tokio::sync::Mutex<ListingCache>,
     /// Clone probe answers per repository path, per token generation.
     probes: Mutex<HashMap<String, (u64, CloneProbe)>>,
     /// The connection store, when the daemon has one: the token check reads
@@ -134,8 +131,8 @@ impl WorkspaceGitlab {
             client,
             token: Mutex::new(None),
             identity: Mutex::new(None),
-            watched: WatchedPaths::new(ws.repositories.iter().map(|r| r.path.as_str())),
-            listing: tokio::sync::Mutex::new(None),
+            watched: WatchedPaths::of(ws),
+            listing: tokio::sync::Mutex::new(ListingCache::default()),
             probes: Mutex::new(HashMap::new()),
             store,
             store_error,
@@ -272,22 +269,10 @@ impl WorkspaceGitlab {
     }
 
     /// Member projects, listed once per round and token for all repository
-    /// checks (about one request per 100 projects).
+    /// checks, as far as that is cheaper than reading each watched project
+    /// directly (see [`super::listing`]).
     pub async fn listing(&self, client: &GitlabClient, round: u64) -> Result<Arc<Listing>, GitlabError> {
-        let generation = client.token_generation();
-        let mut cached = self.listing.lock().await;
-        if let Some((r, g, result)) = cached.as_ref() {
-            if *r == round && *g == generation {
-                return result.clone();
-            }
-        }
-        // The last round's listing is done with (rounds of a workspace never
-        // overlap): let it go before the new one is built, not after, so a
-        // large workspace never holds two.
-        *cached = None;
-        let result = Listing::fetch(client, &self.watched).await.map(Arc::new);
-        *cached = Some((round, generation, result.clone()));
-        result
+        self.listing.lock().await.get(client, &self.watched, round).await
     }
 
     /// The clone probe for `path`, run at most once per token.

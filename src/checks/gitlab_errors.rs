@@ -57,7 +57,10 @@ fn summary(err: &GitlabError, what: &str) -> String {
         // A fresh verdict every round while the pause lasts, saying until
         // when: never the last good result again (docs/checks.md).
         GitlabError::RateLimited { retry_after } => {
-            format!("GitLab refused {what}: {err}; GitLab asked to wait until {}.", until(*retry_after))
+            format!(
+                "GitLab refused {what}: {err}; GitLab asked to wait until {}.",
+                until(*retry_after)
+            )
         }
         _ => format!("GitLab refused {what}: {err}."),
     }

@@ -10,11 +10,9 @@ use std::sync::Arc;
 
 use labwatch::checks::Shared;
 use labwatch::config::Config;
-use labwatch::engine::{CheckKey, CheckState, StatusStore, run_once};
-use labwatch::sim::{
-    self, AccessLevel, Counters, Expiry, Limits, NewToken, Scenario, SimHandle, TokenSpec, UserSpec,
-};
 use labwatch::engine::Status;
+use labwatch::engine::{CheckKey, CheckState, StatusStore, run_once};
+use labwatch::sim::{self, AccessLevel, Counters, Expiry, Limits, NewToken, Scenario, SimHandle, TokenSpec, UserSpec};
 use tempfile::TempDir;
 
 use crate::support::in_process;
@@ -115,14 +113,17 @@ async fn a_429_on_the_anonymous_version_probe_is_rate_limited_not_not_gitlab() {
         "{instance:#?}"
     );
     assert!(
-        instance.summary.contains("answered 429 Too Many Requests to GET /api/v4/version")
+        instance
+            .summary
+            .contains("answered 429 Too Many Requests to GET /api/v4/version")
             && instance.summary.contains("retry in ")
             && instance.summary.contains("GitLab asked to wait until "),
         "the wait GitLab asked for: {}",
         instance.summary
     );
     assert!(
-        instance.remediation[0].contains("`requests_per_second`") && instance.remediation[0].contains("workspace `acme`"),
+        instance.remediation[0].contains("`requests_per_second`")
+            && instance.remediation[0].contains("workspace `acme`"),
         "the token check's remediation, filled: {:?}",
         instance.remediation
     );
@@ -275,4 +276,245 @@ async fn a_token_file_workspace_asks_user_once_per_token() {
     runtime.run_now(Some("acme"));
     passes.changed().await.unwrap();
     assert_token_and_listing_only(&counters(&sim).await, "the second round");
+}
+
+// --- item 2: a large membership is not paged through for a few projects ---
+
+/// The daemon's scheduler over a config without a store, driven round by
+/// round; its caches live across rounds, as in `labwatch run`.
+struct Scheduled {
+    runtime: Arc<labwatch::runtime::Runtime>,
+    passes: tokio::sync::watch::Receiver<u64>,
+}
+
+impl Scheduled {
+    /// Starts scheduling and waits for the first round.
+    async fn start(config: Config) -> Scheduled {
+        let runtime = Arc::new(labwatch::runtime::Runtime::start(config, None));
+        let mut passes = runtime.status().subscribe();
+        passes.changed().await.unwrap();
+        Scheduled { runtime, passes }
+    }
+
+    async fn round(&mut self) {
+        self.passes.borrow_and_update();
+        assert!(self.runtime.run_now(Some("acme")));
+        self.passes.changed().await.unwrap();
+    }
+
+    fn outcome(&self, repo: &str) -> labwatch::engine::Outcome {
+        state(&self.runtime.status(), "repository", Some(repo)).outcome
+    }
+}
+
+/// Project requests of a round: pages of the member listing (a search for
+/// similar paths is a `GET /projects` too, but not `membership=true`), and
+/// projects read one by one.
+fn project_requests(c: &Counters) -> (usize, u64) {
+    let pages = c
+        .recent
+        .iter()
+        .filter(|r| r.route == "GET /api/v4/projects")
+        .filter(|r| r.query.as_deref().is_some_and(|q| q.contains("membership=true")))
+        .count();
+    (pages, c.route("GET /api/v4/projects/{id}"))
+}
+
+/// alice is a developer of `members` projects through group `big`, three of
+/// which, the last ones in id order (so not on the listing's first page),
+/// the workspace watches.
+async fn watching_3_of(members: usize) {
+    let watched = ["big/watched-a", "big/watched-b", "big/watched-c"];
+    let (sim, alice) = simulator(|s| {
+        s.add_group(sim::GroupSpec::new("big").member("alice", AccessLevel::DEVELOPER))
+            .unwrap();
+        for i in 0..members - watched.len() {
+            s.add_project(sim::ProjectSpec::new(format!("big/p{i:05}"))).unwrap();
+        }
+        for w in watched {
+            s.add_project(sim::ProjectSpec::new(w)).unwrap();
+        }
+    })
+    .await;
+    let dir = TempDir::new().unwrap();
+    let config = token_file_config(dir.path(), sim.base_url(), &alice.token, &watched);
+    reset_counters(&sim).await;
+    let mut daemon = Scheduled::start(config).await;
+    // The first round learns how long the listing is from its first page
+    // (X-Total-Pages up to 10,000 projects; absent above, docs/gitlab.md §7:
+    // more than 100 pages either way), then reads the three directly.
+    let c = counters(&sim).await;
+    assert_eq!(project_requests(&c), (1, 3), "first round: W + 1 = 4 requests: {c:#?}");
+    for round in 2..=3 {
+        reset_counters(&sim).await;
+        daemon.round().await;
+        let c = counters(&sim).await;
+        assert_eq!(
+            project_requests(&c),
+            (0, 3),
+            "round {round}: min(W, ceil(M/100)) = 3 requests: {c:#?}"
+        );
+        assert_eq!(c.total, 1 + 1 + 3, "the probe, the token, the projects: {c:#?}");
+    }
+    for w in watched {
+        let o = daemon.outcome(w);
+        assert_eq!(o.reason, "ok", "{w}: {o:#?}");
+        assert!(o.summary.contains("you are developer"), "{w}: {}", o.summary);
+    }
+}
+
+#[tokio::test]
+async fn watching_3_of_10000_member_projects_costs_3_project_requests_a_round_not_100_pages() {
+    watching_3_of(10_000).await;
+}
+
+#[tokio::test]
+async fn watching_3_of_more_projects_than_gitlab_counts_costs_3_project_requests_a_round() {
+    watching_3_of(10_500).await;
+}
+
+#[tokio::test]
+async fn watching_3_of_150_member_projects_costs_the_2_listing_pages() {
+    let watched = ["acme/first", "acme/second", "acme/last"];
+    let (sim, alice) = simulator(|s| {
+        let mut add = |path: &str| {
+            s.add_project(sim::ProjectSpec::new(path).member("alice", AccessLevel::DEVELOPER))
+                .unwrap();
+        };
+        add("acme/first");
+        add("acme/second");
+        for i in 0..147 {
+            add(&format!("acme/other-{i:03}"));
+        }
+        // The 150th project in id order: on the second page.
+        add("acme/last");
+    })
+    .await;
+    let dir = TempDir::new().unwrap();
+    let config = token_file_config(dir.path(), sim.base_url(), &alice.token, &watched);
+    reset_counters(&sim).await;
+    let mut daemon = Scheduled::start(config).await;
+    for round in 1..=3 {
+        if round > 1 {
+            reset_counters(&sim).await;
+            daemon.round().await;
+        }
+        let c = counters(&sim).await;
+        assert_eq!(
+            project_requests(&c),
+            (2, 0),
+            "round {round}: min(W, ceil(M/100)) = 2 requests: {c:#?}"
+        );
+    }
+    for w in watched {
+        assert_eq!(daemon.outcome(w).reason, "ok", "{w}");
+    }
+}
+
+/// alice's projects as a workspace watching `WATCHED` sees them, with
+/// `filler` more member projects before them in id order.
+async fn judged(filler: u64) -> (Vec<labwatch::engine::Outcome>, Vec<(usize, u64)>) {
+    use labwatch::sim::{ProjectSpec, RepositoryAccess, Visibility};
+    let (sim, alice) = simulator(|s| {
+        s.add_group(sim::GroupSpec::new("filler").member("alice", AccessLevel::DEVELOPER))
+            .unwrap();
+        for i in 0..filler {
+            s.add_project(ProjectSpec::new(format!("filler/p{i:05}"))).unwrap();
+        }
+        // The same ids in both worlds: `project_id` is part of the outcome.
+        let mut id = 50_000;
+        let mut add = |spec: ProjectSpec| {
+            id += 1;
+            s.add_project(ProjectSpec { id: Some(id), ..spec }).unwrap();
+        };
+        let dev = |path: &str| ProjectSpec::new(path).member("alice", AccessLevel::DEVELOPER);
+        add(dev("acme/ok"));
+        add(dev("acme/cased"));
+        add(dev("acme/archived").archived());
+        add(dev("acme/disabled").repository(RepositoryAccess::Disabled));
+        add(ProjectSpec::new("acme/guest").member("alice", AccessLevel::GUEST));
+        add(ProjectSpec::new("acme/public").visibility(Visibility::Public));
+        add(ProjectSpec::new("acme/internal").visibility(Visibility::Internal));
+        add(dev("acme/new-name").redirect_from("acme/old-name"));
+        add(dev("acme/backend"));
+    })
+    .await;
+    let dir = TempDir::new().unwrap();
+    let config = token_file_config(dir.path(), sim.base_url(), &alice.token, WATCHED);
+    reset_counters(&sim).await;
+    let mut daemon = Scheduled::start(config).await;
+    let mut costs = vec![project_requests(&counters(&sim).await)];
+    reset_counters(&sim).await;
+    daemon.round().await;
+    costs.push(project_requests(&counters(&sim).await));
+    // The instance URL differs between the two simulators, and is in some
+    // remediations: everything else must be the same.
+    let outcomes = WATCHED
+        .iter()
+        .map(|w| {
+            let mut o = daemon.outcome(w);
+            o.summary = o.summary.replace(sim.base_url(), "{sim}");
+            for step in &mut o.remediation {
+                *step = step.replace(sim.base_url(), "{sim}");
+            }
+            o
+        })
+        .collect();
+    (outcomes, costs)
+}
+
+const WATCHED: &[&str] = &[
+    "acme/ok",
+    "ACME/Cased",
+    "acme/archived",
+    "acme/disabled",
+    "acme/guest",
+    "acme/public",
+    "acme/internal",
+    "acme/old-name",
+    "acme/backnd",
+];
+
+#[tokio::test]
+async fn a_project_read_directly_is_judged_as_one_found_in_the_listing() {
+    // 7 member projects: one listing page holds them all.
+    let (listed, listing_costs) = judged(0).await;
+    // 1,007: 11 pages for 9 watched projects, so they are read directly.
+    let (direct, direct_costs) = judged(1_000).await;
+    // Round 1 reads the one page and the 4 watched projects it lacks (the
+    // public, the internal, the moved and the missing one), and the moved
+    // one where the 301 points; round 2 again.
+    assert_eq!(listing_costs, [(1, 5), (1, 5)], "listing mode");
+    // Round 1 reads the first page, learns that 11 pages are more than 9
+    // requests, and reads the 9 directly (and the moved one's new place);
+    // round 2 only those.
+    assert_eq!(direct_costs, [(1, 10), (0, 10)], "direct mode");
+    let reasons: Vec<&str> = listed.iter().map(|o| o.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "ok",
+            "ok",
+            "repo-archived",
+            "repo-disabled",
+            "repo-access-insufficient",
+            "ok",
+            "ok",
+            "repo-moved",
+            "repo-not-found-or-no-access",
+        ]
+    );
+    assert!(
+        listed[5].summary.contains("public, not a member"),
+        "{}",
+        listed[5].summary
+    );
+    assert!(
+        listed[8].summary.contains("Did you mean `acme/backend`?"),
+        "{}",
+        listed[8].summary
+    );
+    for ((watched, l), d) in WATCHED.iter().zip(&listed).zip(&direct) {
+        assert_eq!(l, d, "{watched}: judged alike, listed or read directly");
+    }
 }

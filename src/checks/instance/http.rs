@@ -413,13 +413,21 @@ mod tests {
         let mut throttled = answer(429, "text/plain", "Retry later");
         throttled.retry_after = Some(Duration::from_secs(60));
         let outcome = verdict(&throttled, &target()).unwrap_err();
-        assert_eq!((outcome.status, outcome.reason.as_str()), (Status::Warning, "rate-limited"));
+        assert_eq!(
+            (outcome.status, outcome.reason.as_str()),
+            (Status::Warning, "rate-limited")
+        );
         assert!(
-            outcome.summary.contains("429 Too Many Requests") && outcome.summary.contains("retry in 1m; GitLab asked to wait until "),
+            outcome.summary.contains("429 Too Many Requests")
+                && outcome.summary.contains("retry in 1m; GitLab asked to wait until "),
             "{}",
             outcome.summary
         );
-        assert!(outcome.remediation[0].contains("`requests_per_second`"), "{:?}", outcome.remediation);
+        assert!(
+            outcome.remediation[0].contains("`requests_per_second`"),
+            "{:?}",
+            outcome.remediation
+        );
 
         let outcome = verdict(&answer(429, "text/html", "<h1>slow down</h1>"), &target()).unwrap_err();
         assert_eq!(outcome.reason, "rate-limited");
