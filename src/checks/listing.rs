@@ -260,6 +260,69 @@ mod tests {
         assert!(WatchedPaths::new(["Acme/API"]).contains("acme/api"));
     }
 
+    /// A listing that goes past GitLab's offset limit: page 2 answers 405,
+    /// and the listing goes on with keyset pagination after the last id of
+    /// page 1 (docs/gitlab.md §7). The simulator holds that limit at 50,000
+    /// projects, too many for a unit test: this server answers just so.
+    #[tokio::test]
+    async fn past_the_offset_limit_the_listing_goes_on_with_keyset() {
+        use axum::extract::Query;
+        use axum::http::StatusCode;
+        use axum::response::IntoResponse;
+        use std::sync::Mutex;
+
+        let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let projects = |ids: std::ops::RangeInclusive<u64>| {
+            let list: Vec<_> = ids
+                .map(|id| serde_json::json!({"id": id, "path_with_namespace": format!("g/p{id}")}))
+                .collect();
+            axum::Json(list)
+        };
+        let log = seen.clone();
+        let app = axum::Router::new().route(
+            "/api/v4/projects",
+            axum::routing::get(move |Query(q): Query<HashMap<String, String>>| async move {
+                let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+                log.lock()
+                    .unwrap()
+                    .push(format!("page={} id_after={}", get("page"), get("id_after")));
+                match (get("pagination").as_str(), get("page").as_str()) {
+                    ("keyset", _) if get("id_after") == "100" => projects(101..=103).into_response(),
+                    ("", "1") => ([("x-next-page", "2"), ("x-total-pages", "2")], projects(1..=100)).into_response(),
+                    _ => (
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        axum::Json(serde_json::json!({"error": "Offset pagination has a maximum allowed offset"})),
+                    )
+                        .into_response(),
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = GitlabClient::new(crate::gitlab::ClientOptions {
+            workspace: "acme",
+            base: &base,
+            tls: crate::tls::client_config(None).unwrap(),
+            requests_per_second: 100.0,
+            timeout: std::time::Duration::from_secs(10),
+            token: Some(secrecy::SecretString::from("glpat-test".to_owned())),
+            metrics: crate::gitlab::GitlabMetrics::new(),
+        })
+        .unwrap();
+
+        let watched = WatchedPaths::new(["g/p50", "g/p101", "g/p102", "g/p103"]);
+        let (listing, cost) = Listing::fetch(&client, &watched).await.unwrap();
+        for p in ["g/p50", "g/p101", "g/p102", "g/p103"] {
+            assert!(listing.get(p).is_some(), "{p}");
+        }
+        assert_eq!(cost, 2, "two pages read, nothing left to read directly");
+        assert_eq!(
+            *seen.lock().unwrap(),
+            ["page=1 id_after=", "page=2 id_after=", "page= id_after=100"]
+        );
+    }
+
     #[test]
     fn a_repository_on_another_instance_is_not_counted_as_watched_here() {
         let text = r#"
