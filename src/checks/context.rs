@@ -24,7 +24,7 @@ use crate::store::{ConnectionStore, DisconnectRecord};
 
 use super::instance::SharedProbe;
 use super::instances::Instances;
-use super::listing::{Listing, WatchedPaths};
+use super::listing::{Listing, ListingCache, WatchedPaths};
 
 /// What every workspace's checks are built with, and keep across reloads.
 #[derive(Clone, Default)]
@@ -34,9 +34,6 @@ pub struct Shared {
     /// What the workspaces on one instance share: budget, pool, probe.
     pub instances: Arc<Instances>,
 }
-
-/// (round, token generation, result) of a listing, reused within the round.
-type CachedListing = (u64, u64, Result<Arc<Listing>, GitlabError>);
 
 pub struct WorkspaceGitlab {
     pub config: WorkspaceConfig,
@@ -48,12 +45,13 @@ pub struct WorkspaceGitlab {
     pub instance_probe: Arc<SharedProbe>,
     /// The token check's last answer, for the scopes check and `/status`.
     token: Mutex<Option<SeenToken>>,
-    /// `/user`, fetched once per token.
+    /// The token's account: seeded from the stored connection, else
+    /// `/user`; asked again only for a token of another account.
     identity: Mutex<Option<(u64, User)>>,
     /// The watched repository paths, for picking them out of the listing.
     watched: WatchedPaths,
-    /// The last member-project listing.
-    listing: tokio::sync::Mutex<Option<CachedListing>>,
+    /// The round's member-project listing, and what the last one cost.
+    listing: tokio::sync::Mutex<ListingCache>,
     /// Clone probe answers per repository path, per token generation.
     probes: Mutex<HashMap<String, (u64, CloneProbe)>>,
     /// The connection store, when the daemon has one: the token check reads
@@ -141,8 +139,8 @@ impl WorkspaceGitlab {
             instance_probe: shared.instances.probe(ws),
             token: Mutex::new(None),
             identity: Mutex::new(None),
-            watched: WatchedPaths::new(ws.repositories.iter().map(|r| r.path.as_str())),
-            listing: tokio::sync::Mutex::new(None),
+            watched: WatchedPaths::of(ws),
+            listing: tokio::sync::Mutex::new(ListingCache::default()),
             probes: Mutex::new(HashMap::new()),
             store,
             store_error,
@@ -243,11 +241,33 @@ impl WorkspaceGitlab {
         self.client.as_ref().is_ok_and(GitlabClient::has_token)
     }
 
-    /// `/user` for the current token, fetched at most once per token.
-    pub async fn identity(&self, client: &GitlabClient) -> Result<User, GitlabError> {
+    /// The account connect resolved the stored token to (its stored
+    /// `user_id` and `username`), so a re-planned workspace (restart,
+    /// reload, any action) does not ask `/user` again.
+    pub fn seed_identity(&self, user_id: u64, username: String) {
+        let generation = self.client.as_ref().map_or(0, GitlabClient::token_generation);
+        let user = User {
+            id: user_id,
+            username,
+            name: None,
+            state: None,
+            web_url: None,
+        };
+        *lock(&self.identity) = Some((generation, user));
+    }
+
+    /// The account of the current token: the one already known when the
+    /// token's `user_id` (from `personal_access_tokens/self`) is its id, or
+    /// when GitLab did not say and the token is the one it was known for;
+    /// else `GET /user`. So `/user` costs a request only for a workspace
+    /// whose account is not known yet (a `token_file`'s first round) or
+    /// whose token now belongs to someone else.
+    pub async fn identity(&self, client: &GitlabClient, token_user: Option<u64>) -> Result<User, GitlabError> {
         let generation = client.token_generation();
-        if let Some((g, user)) = lock(&self.identity).as_ref() {
-            if *g == generation {
+        if let Some((g, user)) = lock(&self.identity).as_mut() {
+            let same = token_user.map_or(*g == generation, |id| id == user.id);
+            if same {
+                *g = generation;
                 return Ok(user.clone());
             }
         }
@@ -257,22 +277,10 @@ impl WorkspaceGitlab {
     }
 
     /// Member projects, listed once per round and token for all repository
-    /// checks (about one request per 100 projects).
+    /// checks, as far as that is cheaper than reading each watched project
+    /// directly (see [`super::listing`]).
     pub async fn listing(&self, client: &GitlabClient, round: u64) -> Result<Arc<Listing>, GitlabError> {
-        let generation = client.token_generation();
-        let mut cached = self.listing.lock().await;
-        if let Some((r, g, result)) = cached.as_ref() {
-            if *r == round && *g == generation {
-                return result.clone();
-            }
-        }
-        // The last round's listing is done with (rounds of a workspace never
-        // overlap): let it go before the new one is built, not after, so a
-        // large workspace never holds two.
-        *cached = None;
-        let result = Listing::fetch(client, &self.watched).await.map(Arc::new);
-        *cached = Some((round, generation, result.clone()));
-        result
+        self.listing.lock().await.get(client, &self.watched, round).await
     }
 
     /// The clone probe for `path`, run at most once per token.

@@ -57,13 +57,21 @@ fn summary(err: &GitlabError, what: &str) -> String {
         // A fresh verdict every round while the pause lasts, saying until
         // when: never the last good result again (docs/checks.md).
         GitlabError::RateLimited { retry_after } => {
-            let until = time::OffsetDateTime::now_utc()
-                .checked_add(time::Duration::try_from(*retry_after).unwrap_or(time::Duration::ZERO))
-                .map_or_else(|| "later".to_owned(), crate::report::rfc3339);
-            format!("GitLab refused {what}: {err}; GitLab asked to wait until {until}.")
+            format!(
+                "GitLab refused {what}: {err}; GitLab asked to wait until {}.",
+                until(*retry_after)
+            )
         }
         _ => format!("GitLab refused {what}: {err}."),
     }
+}
+
+/// The moment `retry_after` from now, as `/status` writes times: what a
+/// `rate-limited` summary says, whichever check got the 429.
+pub(crate) fn until(retry_after: std::time::Duration) -> String {
+    time::OffsetDateTime::now_utc()
+        .checked_add(time::Duration::try_from(retry_after).unwrap_or(time::Duration::ZERO))
+        .map_or_else(|| "later".to_owned(), crate::report::rfc3339)
 }
 
 fn mentions_blocked(message: &str) -> bool {

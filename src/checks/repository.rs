@@ -1,7 +1,10 @@
 //! The `repository` check, one per watched repository: can the token's user
 //! see it, with enough access, and clone it? All repositories of a workspace
-//! share one member-project listing per round; only projects missing from it
-//! cost a request of their own (to tell moved, public and missing apart).
+//! share one member-project listing per round, read only as far as that is
+//! cheaper than reading each watched project ([`super::listing`]); a
+//! project the listing does not hold costs a request of its own, which also
+//! tells moved, public and missing apart, and is judged exactly as a listed
+//! one.
 
 use std::borrow::Cow;
 use std::sync::Arc;

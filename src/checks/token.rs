@@ -1,6 +1,8 @@
 //! The `token` check: is the workspace's token accepted, whose is it, and
 //! when must it be renewed? One `GET /personal_access_tokens/self` per round
-//! (its answer also feeds the scopes check), plus `GET /user` once per token.
+//! (its answer also feeds the scopes check, and its `user_id` says whose it
+//! is). `GET /user` only when that account is not known yet: a connected
+//! workspace knows it from connect, a `token_file` asks once per token.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -103,7 +105,7 @@ impl TokenCheck {
         // the actions settle it (removing a marker is a change, not an
         // observation).
         self.ws.remember_token(generation, info.clone());
-        let identity = self.ws.identity(client).await;
+        let identity = self.ws.identity(client, info.user_id).await;
         let username = identity.as_ref().ok().map(|u| u.username.as_str());
         let outcome = self.judge(&info, username, ctx.now);
         match identity {

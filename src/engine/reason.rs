@@ -362,7 +362,7 @@ reasons! {
     }
     RateLimited {
         code: "rate-limited",
-        check: "token",
+        check: "any",
         meaning: "GitLab is rate limiting labwatch's requests; the check will try again after the time GitLab asked for.",
         remediation: [
             "Lower `requests_per_second` or raise `interval` for workspace `{workspace}` if this keeps happening.",

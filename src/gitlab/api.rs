@@ -24,6 +24,24 @@ pub struct Rotation {
 /// Page size for listings; GitLab's maximum (docs/gitlab.md §7).
 pub const PER_PAGE: &str = "100";
 
+/// Where a page of the member-project listing starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageAt {
+    /// Offset pagination's page number, from 1.
+    Offset(u32),
+    /// Keyset pagination: the projects after this id.
+    After(u64),
+}
+
+/// One page of the member-project listing.
+pub struct MemberPage {
+    pub projects: Vec<Project>,
+    /// Where the next page starts; `None` on the last.
+    pub next: Option<PageAt>,
+    /// `X-Total-Pages`: absent above 10,000 projects, and on keyset pages.
+    pub total_pages: Option<u32>,
+}
+
 impl GitlabClient {
     /// `GET /version` with the token.
     pub async fn version(&self) -> Result<Version, GitlabError> {
@@ -101,58 +119,54 @@ impl GitlabClient {
         Ok((checked(answer.json())?, next))
     }
 
-    /// Every project the user is a member of, full shape (with visibility and
-    /// permissions), 100 per page: keyset pagination, or offset pagination
-    /// on GitLab versions that refuse keyset for this request.
-    /// Each project goes to `each` as its page is decoded: a user may be a
-    /// member of far more projects than a workspace watches, and the caller
-    /// keeps only what it needs, so no more than one page is held here.
-    pub async fn member_projects(&self, mut each: impl FnMut(Project)) -> Result<(), GitlabError> {
+    /// One page of the projects the user is a member of, full shape (with
+    /// visibility and permissions), 100 per page in id order: where the
+    /// next page starts, and how many pages there are when GitLab counted
+    /// them (docs/gitlab.md §7: offset pages carry `X-Total-Pages` up to
+    /// 10,000 projects; keyset pages never do).
+    ///
+    /// Offset pages end exactly (`X-Next-Page` is empty on the last), so a
+    /// listing of M projects costs `ceil(M/100)` of them; keyset pages go on
+    /// where offset pagination may stop (the 50,000 offset limit), from the
+    /// last id read: the `id_after` GitLab's own `rel="next"` link holds.
+    pub async fn member_listing_page(&self, at: PageAt) -> Result<MemberPage, GitlabError> {
         let mut url = self.api_url("/projects");
         url.query_pairs_mut().extend_pairs([
             ("membership", "true"),
-            ("pagination", "keyset"),
             ("order_by", "id"),
             ("sort", "asc"),
             ("per_page", PER_PAGE),
         ]);
-        let mut first = true;
-        let mut next = Some(url);
-        while let Some(url) = next.take() {
-            let answer = match self.send(Method::GET, url, Auth::Token).await {
-                Err(GitlabError::Unexpected { status: 405 }) if first => {
-                    return self.member_projects_offset(each).await;
-                }
-                other => other?,
-            };
-            first = false;
-            let page: Vec<Project> = checked(answer.json())?;
-            page.into_iter().for_each(&mut each);
-            next = next_link(&answer.headers).and_then(|l| url::Url::parse(&l).ok());
-        }
-        Ok(())
-    }
-
-    async fn member_projects_offset(&self, mut each: impl FnMut(Project)) -> Result<(), GitlabError> {
-        let mut page = "1".to_owned();
-        loop {
-            let mut url = self.api_url("/projects");
-            url.query_pairs_mut()
-                .extend_pairs([("membership", "true"), ("per_page", PER_PAGE), ("page", &page)]);
-            let answer = self.send(Method::GET, url, Auth::Token).await?;
-            let items: Vec<Project> = checked(answer.json())?;
-            items.into_iter().for_each(&mut each);
-            // X-Next-Page is present but empty on the last page (docs/gitlab.md §7).
-            match answer
-                .headers
-                .get("x-next-page")
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-            {
-                Some(n) if !n.is_empty() && n != page => page = n.to_owned(),
-                _ => return Ok(()),
-            }
-        }
+        match at {
+            PageAt::Offset(page) => url.query_pairs_mut().append_pair("page", &page.to_string()),
+            PageAt::After(id) => url
+                .query_pairs_mut()
+                .extend_pairs([("pagination", "keyset"), ("id_after", &id.to_string())]),
+        };
+        let answer = self.send(Method::GET, url, Auth::Token).await?;
+        let projects: Vec<Project> = checked(answer.json())?;
+        let number = |name: &str| {
+            let value = answer.headers.get(name)?.to_str().ok()?.trim();
+            value.parse::<u64>().ok()
+        };
+        let next = match at {
+            PageAt::Offset(page) => number("x-next-page")
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n > page)
+                .map(PageAt::Offset),
+            PageAt::After(_) => next_link(&answer.headers)
+                .and(projects.last())
+                .map(|p| PageAt::After(p.id)),
+        };
+        let total_pages = match at {
+            PageAt::Offset(_) => number("x-total-pages").and_then(|n| u32::try_from(n).ok()),
+            PageAt::After(_) => None,
+        };
+        Ok(MemberPage {
+            projects,
+            next,
+            total_pages,
+        })
     }
 
     /// `GET /projects/:path`. A moved project answers

@@ -11,7 +11,7 @@ mod error;
 mod instance;
 pub mod types;
 
-pub use budget::MAX_PAUSE;
+pub use budget::{MAX_PAUSE, retry_after};
 pub use client::{Auth, ClientOptions, GitlabClient};
 pub use error::{GitlabError, is_local_shortage};
 pub use instance::{Instance, InstanceBudget, InstanceLimits, per_address_throttle};

@@ -42,6 +42,9 @@ pub fn build(config: &Config, name: &str, store: Option<&Arc<ConnectionStore>>, 
     let ws = config.workspace(name)?;
     let (effective, source, stored) = effective(ws, store);
     let gitlab = Arc::new(WorkspaceGitlab::with_source(&effective, shared, source));
+    if let Some(conn) = &stored {
+        gitlab.seed_identity(conn.user_id, conn.username.clone());
+    }
     let checks = checks::planned(config, &effective, gitlab.clone());
     let plan = Arc::new(Plan::new(
         ws.name.clone(),

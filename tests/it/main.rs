@@ -11,6 +11,7 @@ mod demo;
 mod engine;
 mod faults;
 mod fleet;
+mod fleet_requests;
 mod fuzz_seeds;
 mod gitlab_checks;
 mod gitlab_client;

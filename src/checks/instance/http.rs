@@ -1,6 +1,7 @@
 //! The HTTP phase: one `GET /api/v4/version` without a token over the stream
 //! the earlier phases opened (hyper's HTTP/1 client, no pool), and the
-//! verdict on the answer: GitLab, a failing GitLab, or something else.
+//! verdict on the answer: GitLab, a failing GitLab, a GitLab that rate
+//! limits this address, or something else.
 
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ struct Answer {
     status: StatusCode,
     content_type: Option<String>,
     location: Option<String>,
+    /// `Retry-After` (seconds or an HTTP-date), as long as labwatch heeds it.
+    retry_after: Option<Duration>,
     /// At most [`BODY_LIMIT`] bytes.
     body: Vec<u8>,
 }
@@ -91,11 +94,13 @@ async fn read(response: Response<Incoming>) -> Result<Answer, hyper::Error> {
     let status = response.status();
     let content_type = header(CONTENT_TYPE);
     let location = header(LOCATION);
+    let retry_after = crate::gitlab::retry_after(response.headers());
     let body = read_capped(response.into_body()).await?;
     Ok(Answer {
         status,
         content_type,
         location,
+        retry_after,
         body,
     })
 }
@@ -130,6 +135,10 @@ fn verdict(answer: &Answer, target: &Target) -> Result<Outcome, Outcome> {
         401 | 403 if object.is_some_and(|o| o.contains_key("message") || o.contains_key("error")) => Ok(Outcome::ok(
             format!("GitLab answers at {} (version hidden without a token).", target.display),
         )),
+        // GitLab's throttle of requests without a token (per address:
+        // docs/gitlab.md §10). The instance answered, so it is not down, and
+        // nothing is known about the token: a warning, as for the token check.
+        429 => Err(rate_limited(answer, target)),
         500..=599 => Err(server_error(answer, target)),
         300..=399 => Err(redirect(answer, target)),
         _ => Err(not_gitlab(answer, target)),
@@ -149,6 +158,29 @@ fn server_error(answer: &Answer, target: &Target) -> Outcome {
         Reason::HttpServerError,
         format!(
             "{} answered {} to GET {}.",
+            target.display,
+            status_text(answer.status),
+            target.version_path()
+        ),
+    )
+}
+
+/// A 429: the summary says how long GitLab asked to wait and until when, as
+/// the token check's does; the remediation is the code's own.
+fn rate_limited(answer: &Answer, target: &Target) -> Outcome {
+    let asked = match answer.retry_after {
+        Some(wait) => format!(
+            "retry in {}; GitLab asked to wait until {}",
+            humantime::format_duration(wait),
+            crate::checks::gitlab_errors::until(wait)
+        ),
+        None => "it sent no Retry-After".to_owned(),
+    };
+    Outcome::new(
+        Status::Warning,
+        Reason::RateLimited,
+        format!(
+            "{} answered {} to GET {} (sent without a token): rate limited; {asked}.",
             target.display,
             status_text(answer.status),
             target.version_path()
@@ -267,6 +299,7 @@ mod tests {
             status: StatusCode::from_u16(status).unwrap(),
             content_type: Some(content_type.into()),
             location: None,
+            retry_after: None,
             body: body.as_bytes().to_vec(),
         }
     }
@@ -373,5 +406,31 @@ mod tests {
         let outcome = verdict(&answer(502, "text/html", "Bad Gateway"), &target()).unwrap_err();
         assert_eq!(outcome.reason, "http-server-error");
         assert!(outcome.summary.contains("502 Bad Gateway"), "{}", outcome.summary);
+    }
+
+    #[test]
+    fn a_429_is_rate_limited_with_the_wait_not_not_gitlab() {
+        let mut throttled = answer(429, "text/plain", "Retry later");
+        throttled.retry_after = Some(Duration::from_secs(60));
+        let outcome = verdict(&throttled, &target()).unwrap_err();
+        assert_eq!(
+            (outcome.status, outcome.reason.as_str()),
+            (Status::Warning, "rate-limited")
+        );
+        assert!(
+            outcome.summary.contains("429 Too Many Requests")
+                && outcome.summary.contains("retry in 1m; GitLab asked to wait until "),
+            "{}",
+            outcome.summary
+        );
+        assert!(
+            outcome.remediation[0].contains("`requests_per_second`"),
+            "{:?}",
+            outcome.remediation
+        );
+
+        let outcome = verdict(&answer(429, "text/html", "<h1>slow down</h1>"), &target()).unwrap_err();
+        assert_eq!(outcome.reason, "rate-limited");
+        assert!(outcome.summary.contains("no Retry-After"), "{}", outcome.summary);
     }
 }
