@@ -139,11 +139,16 @@ pub fn settings(body: &Value) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
+/// What `GET` answers beside the settings and a `PUT` ignores, so an
+/// answer can be edited and sent back as it is.
+pub const READ_ONLY: &[&str] = &["valid", "created_at", "updated_at", "errors"];
+
 /// A key the API does not take, or takes only with one value. `name` (it
 /// must be the URL's) and `origin` (only `api` can be written) are taken,
-/// so a `GET` answer can be sent back as it is.
+/// and [`READ_ONLY`] keys ignored, so a `GET` answer can be sent back.
 fn refused_key(name: &str, key: &str, value: &Value) -> Option<FieldError> {
     match key {
+        _ if READ_ONLY.contains(&key) => None,
         "name" => match value.as_str() {
             Some(n) if n == name => None,
             _ => Some(FieldError::new(

@@ -25,3 +25,4 @@ mod rules;
 mod sim;
 mod store;
 mod support;
+mod workspaces;
