@@ -250,7 +250,9 @@ impl Actions {
             ),
         )
         .with_steps(vec![
-            format!("Edit its [[workspace]] table in {file}, then reload labwatch (SIGHUP, or `systemctl reload labwatch`)."),
+            format!(
+                "Edit its [[workspace]] table in {file}, then reload labwatch (SIGHUP, or `systemctl reload labwatch`)."
+            ),
             "Or create a workspace of another name through the API.".to_owned(),
         ])
     }

@@ -385,7 +385,10 @@ mod tests {
         let ws = validate(&config(""), "acme", &json!({"repositories": ["g/p"]})).unwrap();
         assert_eq!(ws.name, "acme");
         assert_eq!(instance_url::display(&ws.instance_url), "https://gitlab.com");
-        assert_eq!((ws.interval, ws.timeout), (Duration::from_secs(600), Duration::from_secs(20)));
+        assert_eq!(
+            (ws.interval, ws.timeout),
+            (Duration::from_secs(600), Duration::from_secs(20))
+        );
         assert_eq!(ws.repositories[0].key(), "g/p");
         assert_eq!(ws.token_file, None);
     }
@@ -400,10 +403,21 @@ mod tests {
         });
         let got = fields(validate(&config(""), "acme", &body));
         let at = |f: &str| got.iter().find(|(field, _)| field == f).map(|(_, m)| m.as_str());
-        assert!(at("interval").unwrap().starts_with("`soon` is not a duration"), "{got:?}");
+        assert!(
+            at("interval").unwrap().starts_with("`soon` is not a duration"),
+            "{got:?}"
+        );
         assert_eq!(at("repositories[1]"), Some("repository `g/p` is listed twice"));
-        assert!(at("renewal.mode").unwrap().contains("renewal mode `sometimes` is unknown"), "{got:?}");
-        assert!(at("required_scopes[0]").unwrap().contains("did you mean `api`?"), "{got:?}");
+        assert!(
+            at("renewal.mode")
+                .unwrap()
+                .contains("renewal mode `sometimes` is unknown"),
+            "{got:?}"
+        );
+        assert!(
+            at("required_scopes[0]").unwrap().contains("did you mean `api`?"),
+            "{got:?}"
+        );
         assert_eq!(got.len(), 4, "{got:?}");
     }
 
@@ -420,7 +434,10 @@ mod tests {
         assert!(got[3].1.contains("labwatch connect"), "{got:?}");
         let got = fields(validate(&config(""), "acme", &json!({"interval": 5})));
         assert_eq!(got[0].0, "interval");
-        assert!(got[0].1.contains("invalid type: integer `5`, expected a string"), "{got:?}");
+        assert!(
+            got[0].1.contains("invalid type: integer `5`, expected a string"),
+            "{got:?}"
+        );
         let got = fields(validate(&config(""), "acme", &json!(["not", "an", "object"])));
         assert_eq!(got[0].0, "");
     }

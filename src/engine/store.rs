@@ -379,7 +379,12 @@ mod tests {
         assert!(store.remove_workspace("a"));
         assert!(!store.remove_workspace("a"));
         assert_eq!(store.workspace_names(), ["b", "c"]);
-        let left: Vec<String> = store.history().newest_first().into_iter().map(|t| t.workspace).collect();
+        let left: Vec<String> = store
+            .history()
+            .newest_first()
+            .into_iter()
+            .map(|t| t.workspace)
+            .collect();
         assert_eq!(left, ["b"]);
         // On another instance nothing of the old results is kept.
         store.set_workspace(layout("b", "https://y"));

@@ -265,7 +265,11 @@ async fn list_workspaces(Admin(a): Admin, Query(q): Query<HashMap<String, String
 }
 
 /// `?revoke=true` revokes the token at GitLab first.
-async fn delete_workspace(Admin(a): Admin, Path(ws): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn delete_workspace(
+    Admin(a): Admin,
+    Path(ws): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let revoke = q.get("revoke").is_some_and(|v| v == "true" || v == "1" || v.is_empty());
     let actions = a.actions.clone();
     action_result(

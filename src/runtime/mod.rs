@@ -201,8 +201,8 @@ impl Runtime {
         true
     }
 
-    /// Makes every check of `workspace` (or of all workspaces) due now.
-    /// False for an unknown workspace.
+    /// Makes every check of `workspace` (or of all workspaces, of which
+    /// there may be none yet) due now. False for an unknown workspace.
     pub fn run_now(&self, workspace: Option<&str>) -> bool {
         let state = self.lock();
         match workspace {
@@ -211,9 +211,18 @@ impl Runtime {
                 for r in state.running.values() {
                     r.trigger.notify_one();
                 }
-                !state.running.is_empty()
+                true
             }
         }
+    }
+
+    /// How many workspaces there are, of either origin, running or not.
+    pub fn len(&self) -> usize {
+        self.lock().workspaces.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lock().workspaces.is_empty()
     }
 
     /// The config being run.

@@ -354,7 +354,7 @@ impl ConnectionStore {
     /// error that names the file that could not be (it is left as it is).
     /// Files whose name is not a workspace name are not ours and are
     /// skipped.
-    pub fn list_workspaces(&self) -> Result<Vec<(String, Result<WorkspaceRecord, StoreError>)>, StoreError> {
+    pub fn list_workspaces(&self) -> Result<Vec<ListedRecord>, StoreError> {
         let mut names: Vec<String> = self
             .file_names()?
             .into_iter()
@@ -475,6 +475,9 @@ impl ConnectionStore {
         audit::append(&self.dir, entry)
     }
 }
+
+/// A run-time workspace's name and its record, or why it cannot be read.
+pub type ListedRecord = (String, Result<WorkspaceRecord, StoreError>);
 
 /// The writer's side of [`read_file`]'s limit: what would not be read back is not written.
 fn fits(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {

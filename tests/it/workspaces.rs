@@ -158,7 +158,10 @@ async fn put_creates_a_workspace_that_runs_and_a_second_put_updates_it() {
         .put("team-a", json!({"instance_url": url, "repositories": ["acme/backend"]}))
         .await;
     assert_eq!(code, 201, "{body}");
-    assert_eq!((body["origin"].as_str(), body["valid"].as_bool()), (Some("api"), Some(true)));
+    assert_eq!(
+        (body["origin"].as_str(), body["valid"].as_bool()),
+        (Some("api"), Some(true))
+    );
     // The config's [defaults] are inherited, every value shown.
     assert_eq!(body["interval"], "1h");
     assert_eq!(body["timeout"], "10s");
@@ -167,7 +170,12 @@ async fn put_creates_a_workspace_that_runs_and_a_second_put_updates_it() {
     assert!(body.get("token_file").is_none(), "{body}");
 
     let status = lab.ran("team-a").await;
-    let token = status["checks"].as_array().unwrap().iter().find(|c| c["check"] == "token").unwrap();
+    let token = status["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "token")
+        .unwrap();
     assert_eq!(token["reason"], "not-connected", "{status}");
     assert_eq!(lab.store_files("team-a"), ["team-a.workspace"]);
     let record = std::fs::read_to_string(lab.dir.path().join("store/team-a.workspace")).unwrap();
@@ -179,7 +187,10 @@ async fn put_creates_a_workspace_that_runs_and_a_second_put_updates_it() {
     let (code, body) = lab.put("team-a", shown).await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["interval"], "2h");
-    assert_eq!(body["created_at"], lab.call(Method::GET, "/api/v1/workspaces/team-a", None).await.1["created_at"]);
+    assert_eq!(
+        body["created_at"],
+        lab.call(Method::GET, "/api/v1/workspaces/team-a", None).await.1["created_at"]
+    );
     let actions: Vec<Value> = lab.audit().into_iter().map(|e| e["action"].clone()).collect();
     assert_eq!(actions, ["workspace-created", "workspace-updated"]);
 }
@@ -201,7 +212,11 @@ async fn a_bad_body_is_422_invalid_workspace_naming_every_field() {
             }),
         )
         .await;
-    assert_eq!((code, body["error"].as_str()), (422, Some("invalid-workspace")), "{body}");
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (422, Some("invalid-workspace")),
+        "{body}"
+    );
     let errors = field_errors(&body);
     let at = |f: &str| {
         errors
@@ -228,7 +243,9 @@ async fn a_bad_body_is_422_invalid_workspace_naming_every_field() {
     assert_eq!(field_errors(&body)[0].0, "interval");
     assert!(field_errors(&body)[0].1.contains("expected a string"), "{body}");
 
-    let (code, body) = lab.put("bad", json!({"instance_url": "https://gitlab.example.com"})).await;
+    let (code, body) = lab
+        .put("bad", json!({"instance_url": "https://gitlab.example.com"}))
+        .await;
     assert_eq!(code, 422);
     assert_eq!(field_errors(&body)[0].0, "instance_url");
     assert!(field_errors(&body)[0].1.contains("allowed_instances"), "{body}");
@@ -262,7 +279,11 @@ async fn the_workspace_api_needs_the_admin_token() {
         (Method::DELETE, "/api/v1/workspaces/x"),
     ] {
         let (code, body) = in_process::call(&lab.http, lab.addr, "wrong", method.clone(), path, Some(json!({}))).await;
-        assert_eq!((code, body["error"].as_str()), (401, Some("unauthorized")), "{method} {path}");
+        assert_eq!(
+            (code, body["error"].as_str()),
+            (401, Some("unauthorized")),
+            "{method} {path}"
+        );
     }
     assert!(lab.store_files("x").is_empty());
 }
@@ -275,9 +296,16 @@ async fn config_file_workspaces_are_shown_but_not_changed() {
     assert_eq!(body["instance_url"], lab.sim.base_url());
     for (method, body) in [(Method::PUT, Some(json!({}))), (Method::DELETE, None)] {
         let (code, answer) = lab.call(method, "/api/v1/workspaces/fixed", body).await;
-        assert_eq!((code, answer["error"].as_str()), (409, Some("workspace-in-config")), "{answer}");
+        assert_eq!(
+            (code, answer["error"].as_str()),
+            (409, Some("workspace-in-config")),
+            "{answer}"
+        );
         assert!(answer["message"].as_str().unwrap().contains("lw.toml"), "{answer}");
-        assert!(answer["remediation"][0].as_str().unwrap().contains("SIGHUP"), "{answer}");
+        assert!(
+            answer["remediation"][0].as_str().unwrap().contains("SIGHUP"),
+            "{answer}"
+        );
     }
     assert!(lab.store_files("fixed").is_empty());
     let (code, body) = lab.call(Method::GET, "/api/v1/workspaces/nobody", None).await;
@@ -300,12 +328,19 @@ async fn the_listing_is_by_name_a_page_at_a_time_with_the_total() {
             .map(|w| format!("{}:{}", w["name"].as_str().unwrap(), w["origin"].as_str().unwrap()))
             .collect()
     };
-    assert_eq!(names(&all), ["fixed:config", "w1:api", "w2:api", "w3:api", "w4:api", "w5:api"]);
+    assert_eq!(
+        names(&all),
+        ["fixed:config", "w1:api", "w2:api", "w3:api", "w4:api", "w5:api"]
+    );
     assert_eq!((all["total"].as_u64(), all["per_page"].as_u64()), (Some(6), Some(100)));
     assert_eq!(all["next_page"], Value::Null);
-    let (_, page) = lab.call(Method::GET, "/api/v1/workspaces?page=2&per_page=4", None).await;
+    let (_, page) = lab
+        .call(Method::GET, "/api/v1/workspaces?page=2&per_page=4", None)
+        .await;
     assert_eq!(names(&page), ["w4:api", "w5:api"]);
-    let (_, page) = lab.call(Method::GET, "/api/v1/workspaces?page=1&per_page=4", None).await;
+    let (_, page) = lab
+        .call(Method::GET, "/api/v1/workspaces?page=1&per_page=4", None)
+        .await;
     assert_eq!(page["next_page"], 2);
     let (_, page) = lab.call(Method::GET, "/api/v1/workspaces?page=9", None).await;
     assert_eq!((names(&page).len(), page["total"].as_u64()), (0, Some(6)));
@@ -323,7 +358,9 @@ async fn connect_on_an_unknown_workspace_creates_it_and_a_failed_one_creates_not
         .call(
             Method::POST,
             "/api/v1/workspaces/newbie/connect",
-            Some(json!({"instance_url": url, "token": "glpat-not-a-token-at-all-000", "repositories": ["acme/backend"]})),
+            Some(
+                json!({"instance_url": url, "token": "glpat-not-a-token-at-all-000", "repositories": ["acme/backend"]}),
+            ),
         )
         .await;
     assert!((400..500).contains(&code), "{code} {body}");
@@ -340,7 +377,10 @@ async fn connect_on_an_unknown_workspace_creates_it_and_a_failed_one_creates_not
     assert_eq!(code, 200, "{body}");
     let (code, ws) = lab.call(Method::GET, "/api/v1/workspaces/newbie", None).await;
     assert_eq!((code, ws["origin"].as_str()), (200, Some("api")), "{ws}");
-    assert_eq!((ws["instance_url"].as_str(), &ws["repositories"]), (Some(url.as_str()), &json!(["acme/backend"])));
+    assert_eq!(
+        (ws["instance_url"].as_str(), &ws["repositories"]),
+        (Some(url.as_str()), &json!(["acme/backend"]))
+    );
     assert_eq!(lab.store_files("newbie"), ["newbie.conn", "newbie.workspace"]);
     let status = lab.ran("newbie").await;
     assert_eq!(status["status"], "ok", "{status}");
@@ -354,10 +394,16 @@ async fn deleting_a_workspace_removes_its_status_metrics_history_and_store_files
     let url = lab.sim.base_url().to_owned();
     let connect = json!({"instance_url": url, "token": lab.alice.token, "repositories": ["acme/backend"]});
     for ws in ["gone", "stays"] {
-        let token = if ws == "stays" { &lab.alice2.token } else { &lab.alice.token };
+        let token = if ws == "stays" {
+            &lab.alice2.token
+        } else {
+            &lab.alice.token
+        };
         let mut body = connect.clone();
         body["token"] = token.as_str().into();
-        let (code, answer) = lab.call(Method::POST, &format!("/api/v1/workspaces/{ws}/connect"), Some(body)).await;
+        let (code, answer) = lab
+            .call(Method::POST, &format!("/api/v1/workspaces/{ws}/connect"), Some(body))
+            .await;
         assert_eq!(code, 200, "{answer}");
         lab.ran(ws).await;
     }
@@ -377,13 +423,20 @@ async fn deleting_a_workspace_removes_its_status_metrics_history_and_store_files
         content_type: None,
         headers: Default::default(),
     });
-    let (code, body) = lab.call(Method::DELETE, "/api/v1/workspaces/gone?revoke=true", None).await;
+    let (code, body) = lab
+        .call(Method::DELETE, "/api/v1/workspaces/gone?revoke=true", None)
+        .await;
     assert_eq!((code, body["error"].as_str()), (502, Some("revoke-failed")), "{body}");
-    assert!(body["message"].as_str().unwrap().contains("the workspace is kept"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("the workspace is kept"),
+        "{body}"
+    );
     assert_eq!(lab.get("/status/gone").await.0, 200);
     assert_eq!(lab.store_files("gone").len(), 3);
 
-    let (code, body) = lab.call(Method::DELETE, "/api/v1/workspaces/gone?revoke=true", None).await;
+    let (code, body) = lab
+        .call(Method::DELETE, "/api/v1/workspaces/gone?revoke=true", None)
+        .await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["token_revoked"], true);
     assert_eq!(
@@ -408,7 +461,12 @@ async fn deleting_a_workspace_removes_its_status_metrics_history_and_store_files
     let gone: Vec<(String, String)> = audit
         .iter()
         .filter(|e| e["workspace"] == "gone")
-        .map(|e| (e["action"].as_str().unwrap().to_owned(), e["result"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["result"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         gone,
@@ -443,9 +501,17 @@ async fn a_reload_keeps_run_time_workspaces_and_one_the_new_config_refuses_is_li
     assert_eq!(ws["instance_url"], url.as_str(), "the stored settings are shown: {ws}");
     assert_eq!(lab.get("/status/kept").await.0, 404, "it does not run");
     let (code, body) = lab
-        .call(Method::POST, "/api/v1/workspaces/kept/connect", Some(json!({"token": lab.alice.token})))
+        .call(
+            Method::POST,
+            "/api/v1/workspaces/kept/connect",
+            Some(json!({"token": lab.alice.token})),
+        )
         .await;
-    assert_eq!((code, body["error"].as_str()), (409, Some("workspace-invalid")), "{body}");
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (409, Some("workspace-invalid")),
+        "{body}"
+    );
     assert_eq!(lab.store_files("kept"), ["kept.workspace"], "nothing vanished");
 
     lab.served.runtime.apply((*config).clone());
@@ -496,17 +562,34 @@ async fn run_time_workspaces_survive_a_restart_and_a_sighup_and_a_refused_one_is
     let mut first = start(&config);
     let http = in_process::http_client();
     let body = json!({"instance_url": "http://127.0.0.1:9", "repositories": ["g/p"]});
-    let (code, created) =
-        in_process::call(&http, first.addr, ADMIN, Method::PUT, "/api/v1/workspaces/durable", Some(body)).await;
+    let (code, created) = in_process::call(
+        &http,
+        first.addr,
+        ADMIN,
+        Method::PUT,
+        "/api/v1/workspaces/durable",
+        Some(body),
+    )
+    .await;
     assert_eq!(code, 201, "{created}");
     first.signal("TERM");
     assert_eq!(tokio::task::block_in_place(|| first.wait_exit()), Some(0));
 
     let mut second = start(&config);
-    let (code, shown) =
-        in_process::call(&http, second.addr, ADMIN, Method::GET, "/api/v1/workspaces/durable", None).await;
+    let (code, shown) = in_process::call(
+        &http,
+        second.addr,
+        ADMIN,
+        Method::GET,
+        "/api/v1/workspaces/durable",
+        None,
+    )
+    .await;
     assert_eq!(code, 200, "{shown}");
-    assert_eq!((&shown["created_at"], &shown["repositories"]), (&created["created_at"], &json!(["g/p"])));
+    assert_eq!(
+        (&shown["created_at"], &shown["repositories"]),
+        (&created["created_at"], &json!(["g/p"]))
+    );
     assert_eq!(crate::support::client::get(second.addr, "/status/durable").await.0, 200);
 
     // A reload keeps it.
@@ -517,9 +600,10 @@ async fn run_time_workspaces_survive_a_restart_and_a_sighup_and_a_refused_one_is
     // A reload under which it no longer validates: logged, listed, not run, kept.
     std::fs::write(
         &config,
-        std::fs::read_to_string(&config)
-            .unwrap()
-            .replace("[server]", "allowed_instances = [\"https://gitlab.example.com\"]\n[server]"),
+        std::fs::read_to_string(&config).unwrap().replace(
+            "[server]",
+            "allowed_instances = [\"https://gitlab.example.com\"]\n[server]",
+        ),
     )
     .unwrap();
     second.signal("HUP");
@@ -530,9 +614,20 @@ async fn run_time_workspaces_survive_a_restart_and_a_sighup_and_a_refused_one_is
         )
     });
     assert_eq!(logged["workspace"], "durable");
-    assert!(logged["errors"].as_str().unwrap().starts_with("instance_url: "), "{logged}");
+    assert!(
+        logged["errors"].as_str().unwrap().starts_with("instance_url: "),
+        "{logged}"
+    );
     tokio::task::block_in_place(|| second.wait_for("Configuration reloaded"));
-    let (_, shown) = in_process::call(&http, second.addr, ADMIN, Method::GET, "/api/v1/workspaces/durable", None).await;
+    let (_, shown) = in_process::call(
+        &http,
+        second.addr,
+        ADMIN,
+        Method::GET,
+        "/api/v1/workspaces/durable",
+        None,
+    )
+    .await;
     assert_eq!(shown["valid"], false, "{shown}");
     assert_eq!(crate::support::client::get(second.addr, "/status/durable").await.0, 404);
     assert!(dir.path().join("store/durable.workspace").exists());
@@ -554,7 +649,17 @@ async fn the_workspaces_commands_print_what_happened_and_exit_as_documented() {
     let (code, out, err) = labwatch(
         addr,
         d,
-        &["workspaces", "create", "cli-made", "--from-json", body.to_str().unwrap(), "--instance-url", "http://127.0.0.1:9", "--repo", "g/q"],
+        &[
+            "workspaces",
+            "create",
+            "cli-made",
+            "--from-json",
+            body.to_str().unwrap(),
+            "--instance-url",
+            "http://127.0.0.1:9",
+            "--repo",
+            "g/q",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("Workspace cli-made is saved"), "{out}");
@@ -564,8 +669,14 @@ async fn the_workspaces_commands_print_what_happened_and_exit_as_documented() {
 
     let (code, out, err) = labwatch(addr, d, &["workspaces", "create", "cli-bad", "--interval", "soon"]);
     assert_eq!(code, 65, "{out}");
-    assert!(err.starts_with("error: The settings of workspace `cli-bad` are not valid"), "{err}");
-    assert!(err.contains("(invalid-workspace)\n  interval: `soon` is not a duration"), "{err}");
+    assert!(
+        err.starts_with("error: The settings of workspace `cli-bad` are not valid"),
+        "{err}"
+    );
+    assert!(
+        err.contains("(invalid-workspace)\n  interval: `soon` is not a duration"),
+        "{err}"
+    );
 
     let (code, out, _) = labwatch(addr, d, &["workspaces", "list", "--per-page", "1"]);
     assert_eq!(code, 0);
@@ -575,11 +686,17 @@ async fn the_workspaces_commands_print_what_happened_and_exit_as_documented() {
     let (code, out, _) = labwatch(addr, d, &["workspaces", "show", "cli-made", "--json"]);
     assert_eq!(code, 0);
     let shown: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!((shown["origin"].as_str(), shown["interval"].as_str()), (Some("api"), Some("10m")));
+    assert_eq!(
+        (shown["origin"].as_str(), shown["interval"].as_str()),
+        (Some("api"), Some("10m"))
+    );
 
     let (code, out, _) = labwatch(addr, d, &["workspaces", "delete", "cli-made"]);
     assert_eq!(code, 0);
-    assert!(out.starts_with("Deleted workspace cli-made; its token (if any) was not revoked.\n"), "{out}");
+    assert!(
+        out.starts_with("Deleted workspace cli-made; its token (if any) was not revoked.\n"),
+        "{out}"
+    );
     assert!(out.contains("Removed from the store: cli-made.workspace"), "{out}");
 
     let (code, _, err) = labwatch(addr, d, &["workspaces", "show", "cli-made"]);

@@ -15,9 +15,11 @@ use std::path::Path;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use crate::cli::args::{WorkspaceCreateArgs, WorkspaceDeleteArgs, WorkspaceShowArgs, WorkspacesCommand, WorkspacesListArgs};
 use super::error::AdminError;
 use super::{admin_client, finish, render};
+use crate::cli::args::{
+    WorkspaceCreateArgs, WorkspaceDeleteArgs, WorkspaceShowArgs, WorkspacesCommand, WorkspacesListArgs,
+};
 use crate::wire::{WorkspaceDeleted, WorkspaceDoc, WorkspacePage};
 
 /// A body is at most the daemon's request limit (`http::BODY_LIMIT`).
@@ -41,9 +43,7 @@ async fn list(args: WorkspacesListArgs) -> Result<String, AdminError> {
     if let Some(n) = args.per_page {
         query.push(("per_page", n.to_string()));
     }
-    let page: WorkspacePage = client
-        .call(Method::GET, &["workspaces"], &query, None::<&()>)
-        .await?;
+    let page: WorkspacePage = client.call(Method::GET, &["workspaces"], &query, None::<&()>).await?;
     if args.json {
         return Ok(json_text(&page));
     }
@@ -149,7 +149,10 @@ fn read_json_object(path: &Path) -> Result<Map<String, Value>, AdminError> {
             "--from-json `{}` holds JSON that is not an object",
             path.display()
         ))
-        .step(format!("Write an object, for example {}.", json!({"instance_url": "https://gitlab.com", "repositories": ["group/project"]})))),
+        .step(format!(
+            "Write an object, for example {}.",
+            json!({"instance_url": "https://gitlab.com", "repositories": ["group/project"]})
+        ))),
         Err(e) => Err(AdminError::usage(format!(
             "--from-json `{}` is not JSON: {e}",
             path.display()
