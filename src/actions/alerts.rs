@@ -62,23 +62,15 @@ impl Actions {
                 ),
             ));
         }
-        let names = self
-            .runtime
-            .config()
-            .workspaces
-            .iter()
-            .map(|w| w.name.clone())
-            .collect::<Vec<_>>();
         for alert in &hook.alerts {
             if let Some(ws) = alert.labels.get("workspace") {
-                if !names.contains(ws) {
+                if self.runtime.workspace(ws).is_none() {
                     return Err(ActionError::new(
                         422,
                         "unknown-workspace",
                         format!(
-                            "Alert `{}` names workspace `{ws}`, which is not configured (configured: {}).",
+                            "Alert `{}` names workspace `{ws}`, which is neither configured nor created at run time (see GET /api/v1/workspaces).",
                             alert.name(),
-                            names.join(", ")
                         ),
                     ));
                 }
@@ -121,7 +113,7 @@ impl Actions {
                 None,
             );
         };
-        let Some(config) = self.runtime.config().workspace(&workspace).cloned() else {
+        let Some(config) = self.runtime.workspace_config(&workspace) else {
             return (result(AlertAction::Ignored, "Unknown workspace.".into()), None);
         };
         if !config.renewal.renew_on.iter().any(|n| n == &name) {

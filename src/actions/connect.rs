@@ -1,4 +1,9 @@
 //! connect: validate a token against an instance and store the connection.
+//! On a workspace that does not exist, connect creates it (the seed
+//! product's flow: instance URL, default gitlab.com; token; Connect): its
+//! settings are the body's instance and repositories, validated as a `PUT
+//! /api/v1/workspaces/{ws}` body is, and it is stored, run and audited only
+//! once the token has been verified, so a failed connect leaves nothing.
 
 use time::OffsetDateTime;
 
@@ -19,7 +24,18 @@ impl Actions {
     }
 
     async fn try_connect(&self, workspace: &str, req: ConnectBody) -> Result<Connected, ActionError> {
-        let mut ws = self.workspace(workspace)?;
+        let (mut ws, creating) = match self.workspace(workspace) {
+            Ok(ws) => (ws, None),
+            Err(e) if e.code == "unknown-workspace" => {
+                let (ws, settings) = self.new_workspace_for_connect(
+                    workspace,
+                    req.instance_url.as_deref(),
+                    req.repositories.as_deref(),
+                )?;
+                (ws.clone(), Some((ws, settings)))
+            }
+            Err(e) => return Err(e),
+        };
         // The workspace's configured instance (itself https://gitlab.com
         // when the config names none) unless the request says otherwise.
         let configured = instance_url::display(&ws.instance_url);
@@ -81,6 +97,14 @@ impl Actions {
             // Reconnecting keeps an earlier choice unless a new one is given.
             repositories: watched.or_else(|| existing.and_then(|e| e.repositories)),
         };
+        if let Some((new, settings)) = creating {
+            // The workspace's record before its connection: a crash in
+            // between leaves a workspace to connect again, never a
+            // connection without its workspace.
+            let lock = self.rotation_lock(workspace);
+            let _guard = lock.lock().await;
+            self.create_for_connect(new, settings).await?;
+        }
         // The store refuses what it could not read back (a huge scope
         // list): nothing is written and the earlier file stays as it was.
         self.save_replacing(conn.clone())

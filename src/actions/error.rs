@@ -1,7 +1,9 @@
 //! [`ActionError`]: why an action did not happen, as data the admin API
 //! renders as `{"error": code, "message": …, "remediation": […]}`.
 
+use crate::config::FieldError;
 use crate::engine::{Outcome, Reason, Status};
+use crate::wire;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionError {
@@ -12,6 +14,8 @@ pub struct ActionError {
     pub code: String,
     pub message: String,
     pub remediation: Vec<String>,
+    /// The fields of a body that did not validate (`invalid-workspace`).
+    pub errors: Vec<wire::FieldError>,
 }
 
 impl ActionError {
@@ -21,7 +25,42 @@ impl ActionError {
             code: code.into(),
             message: message.into(),
             remediation: Vec::new(),
+            errors: Vec::new(),
         }
+    }
+
+    /// 422 `invalid-workspace`: a workspace body that does not validate,
+    /// with every field's problem.
+    pub fn invalid_workspace(name: &str, errors: Vec<FieldError>) -> ActionError {
+        let mut e = ActionError::new(
+            422,
+            "invalid-workspace",
+            format!(
+                "The settings of workspace `{name}` are not valid ({}); fix the fields listed in `errors` and send them again.",
+                summary(&errors)
+            ),
+        );
+        e.errors = errors.into_iter().map(wire_field).collect();
+        e
+    }
+
+    /// 409 `workspace-invalid`: a run-time workspace whose stored settings
+    /// no longer validate (the config changed under it), so it does not run.
+    pub fn workspace_invalid(name: &str, errors: &[FieldError]) -> ActionError {
+        let mut e = ActionError::new(
+            409,
+            "workspace-invalid",
+            format!(
+                "Workspace `{name}` was created at run time, but its settings no longer validate ({}), so it does not run.",
+                summary(errors)
+            ),
+        )
+        .with_steps(vec![
+            format!("Send valid settings: `PUT /api/v1/workspaces/{name}` (`labwatch workspaces create {name} …`)."),
+            format!("Or delete it: `labwatch workspaces delete {name}`."),
+        ]);
+        e.errors = errors.iter().cloned().map(wire_field).collect();
+        e
     }
 
     pub fn with_steps(mut self, steps: Vec<String>) -> ActionError {
@@ -45,7 +84,9 @@ impl ActionError {
         ActionError::new(
             404,
             "unknown-workspace",
-            format!("There is no workspace `{name}` in the configuration; add a [[workspace]] with that name first."),
+            format!(
+                "There is no workspace `{name}`; create it (`labwatch workspaces create {name}`, or PUT /api/v1/workspaces/{name}), or add a [[workspace]] with that name to the config."
+            ),
         )
     }
 
@@ -78,7 +119,30 @@ impl ActionError {
             code: outcome.reason,
             message: outcome.summary,
             remediation: outcome.remediation,
+            errors: Vec::new(),
         }
+    }
+}
+
+/// "interval: …; repositories[1]: …" for messages and logs.
+fn summary(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| {
+            if e.field.is_empty() {
+                e.message.clone()
+            } else {
+                format!("{}: {}", e.field, e.message)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn wire_field(e: FieldError) -> wire::FieldError {
+    wire::FieldError {
+        field: e.field,
+        message: e.message,
     }
 }
 

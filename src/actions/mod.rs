@@ -27,6 +27,7 @@ mod rotate;
 mod settle;
 mod update;
 mod verify;
+mod workspaces;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -38,6 +39,7 @@ use tokio::time::Instant;
 pub use error::ActionError;
 pub use renewal::run_after_rounds;
 pub use rotate::Trigger;
+pub use workspaces::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
 
 use crate::config::WorkspaceConfig;
 use crate::engine::Reason;
@@ -104,13 +106,17 @@ impl Actions {
         }
     }
 
-    /// The configured workspace, or 404.
+    /// The settings of a running workspace, from the config file or
+    /// created at run time; 404 for an unknown one, 409 for a run-time
+    /// one whose record does not validate (it does not run).
     fn workspace(&self, name: &str) -> Result<WorkspaceConfig, ActionError> {
-        self.runtime
-            .config()
-            .workspace(name)
-            .cloned()
-            .ok_or_else(|| ActionError::unknown_workspace(name))
+        match self.runtime.workspace(name) {
+            None => Err(ActionError::unknown_workspace(name)),
+            Some(listed) => match listed.config {
+                Some(ws) => Ok((*ws).clone()),
+                None => Err(ActionError::workspace_invalid(name, &listed.errors)),
+            },
+        }
     }
 
     /// The stored connection, or 409 not connected.

@@ -31,22 +31,17 @@ pub async fn run_after_rounds(actions: Arc<Actions>) {
     // at start is saved as soon as the store takes it, not an interval later.
     loop {
         actions.settle_where_the_token_works(&status).await;
-        let due: Vec<String> = {
-            actions
-                .runtime
-                .config()
-                .workspaces
-                .iter()
-                .filter(|w| w.renewal.mode == RenewalMode::Auto)
-                .filter(|w| {
-                    let extra = *jitter
-                        .entry(w.name.clone())
-                        .or_insert_with(|| MAX_JITTER.mul_f64(rng.f64()));
-                    renewal_due(&status, &w.name, extra)
-                })
-                .map(|w| w.name.clone())
-                .collect()
-        };
+        let due: Vec<String> = actions
+            .runtime
+            .names_where(|w| w.renewal.mode == RenewalMode::Auto)
+            .into_iter()
+            .filter(|name| {
+                let extra = *jitter
+                    .entry(name.clone())
+                    .or_insert_with(|| MAX_JITTER.mul_f64(rng.f64()));
+                renewal_due(&status, name, extra)
+            })
+            .collect();
         for ws in due {
             if backoff
                 .get(&ws)

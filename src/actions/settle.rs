@@ -42,18 +42,18 @@ impl Actions {
     /// At start: every configured workspace with a rotation marker is
     /// settled, or remembered to be settled after its next round.
     pub async fn settle_interrupted_rotations(&self) {
-        for ws in &self.runtime.config().workspaces {
-            self.pick_up_rotated(&ws.name).await;
-            let name = ws.name.clone();
+        for ws in self.runtime.names_where(|_| true) {
+            self.pick_up_rotated(&ws).await;
+            let name = ws.clone();
             match self.on_store(move |s| s.read_marker(&name)).await {
                 Ok(None) => {}
                 Ok(Some(marker)) => {
                     if self.settle(&marker, "at start").await == Settlement::Open {
-                        self.unsettled().insert(ws.name.clone());
+                        self.unsettled().insert(ws.clone());
                     }
                 }
                 // The token check reads the marker too, and reports the error.
-                Err(e) => tracing::error!(workspace = %ws.name, error = %e, "Cannot read the rotation marker"),
+                Err(e) => tracing::error!(workspace = %ws, error = %e, "Cannot read the rotation marker"),
             }
         }
     }

@@ -56,6 +56,98 @@ pub enum Command {
     /// set the ones it watches.
     #[command(after_help = REMOTE_EXIT_CODES)]
     Repos(ReposArgs),
+    /// The workspaces of a running daemon: list, show, create (or update)
+    /// and delete the ones created at run time.
+    #[command(subcommand)]
+    Workspaces(WorkspacesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspacesCommand {
+    /// Every workspace, by name, a page at a time: the config file's and those created at run time.
+    #[command(after_help = REMOTE_EXIT_CODES)]
+    List(WorkspacesListArgs),
+    /// One workspace's settings, where it is defined, and why it does not run if it does not.
+    #[command(after_help = REMOTE_EXIT_CODES)]
+    Show(WorkspaceShowArgs),
+    /// Create a workspace at run time, or replace the settings of one created so.
+    #[command(after_help = REMOTE_EXIT_CODES)]
+    Create(WorkspaceCreateArgs),
+    /// Delete a workspace created at run time: its connection, status, history and metrics.
+    #[command(after_help = REMOTE_EXIT_CODES)]
+    Delete(WorkspaceDeleteArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WorkspacesListArgs {
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+    /// Page of the listing [default: 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub page: Option<u32>,
+    /// Workspaces per page [default: 100, at most 1000].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub per_page: Option<u32>,
+    /// Print the daemon's JSON answer.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WorkspaceShowArgs {
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+    /// The workspace.
+    #[arg(value_name = "WORKSPACE")]
+    pub workspace: String,
+    /// Print the daemon's JSON answer (which `create --from-json` takes back).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The settings come from `--from-json` (any key of a `[[workspace]]`
+/// table but `token_file`), and the flags set the common ones on top.
+#[derive(Debug, clap::Args)]
+pub struct WorkspaceCreateArgs {
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+    /// The workspace (1-63 characters of a-z, 0-9, `-` or `_`).
+    #[arg(value_name = "WORKSPACE")]
+    pub workspace: String,
+    /// A JSON object with the keys of a [[workspace]] table (`-` reads stdin);
+    /// the flags below override its keys.
+    #[arg(long, value_name = "FILE")]
+    pub from_json: Option<PathBuf>,
+    /// The GitLab instance [default: https://gitlab.com].
+    #[arg(long, value_name = "URL")]
+    pub instance_url: Option<String>,
+    /// A repository to watch (group/project or its URL); repeat for more.
+    #[arg(long = "repo", value_name = "PATH")]
+    pub repos: Vec<String>,
+    /// A scope the token must have; repeat for more [default: api].
+    #[arg(long = "required-scope", value_name = "SCOPE")]
+    pub required_scopes: Vec<String>,
+    /// How often the checks run, like "5m" [default: the config's [defaults]].
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
+    /// How long one check may take, like "10s" [default: the config's [defaults]].
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Token renewal: auto, alert or manual [default: manual].
+    #[arg(long, value_name = "MODE")]
+    pub renewal_mode: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WorkspaceDeleteArgs {
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+    /// The workspace.
+    #[arg(value_name = "WORKSPACE")]
+    pub workspace: String,
+    /// Revoke its token at GitLab first; if that fails, nothing is deleted.
+    #[arg(long)]
+    pub revoke: bool,
 }
 
 /// The exit codes of the admin commands (sysexits), shown in their help.

@@ -6,8 +6,9 @@
 //!   ([`check`], [`checks_list`]).
 //! - `demo`, `sim`: the GitLab simulator, with or without a daemon
 //!   watching it ([`demo`]).
-//! - `connect`, `renew`, `rotate`, `disconnect`, `repos`: the admin
-//!   commands, a client of a running daemon's admin API ([`admin`]).
+//! - `connect`, `renew`, `rotate`, `disconnect`, `repos`, `workspaces`:
+//!   the admin commands, a client of a running daemon's admin API
+//!   ([`admin`]).
 
 pub mod admin;
 pub mod args;
@@ -73,6 +74,7 @@ pub async fn execute(command: Command) -> Result<u8, CommandError> {
         Command::Rotate(args) => Ok(admin::rotate(args).await),
         Command::Disconnect(args) => Ok(admin::disconnect(args).await),
         Command::Repos(args) => Ok(admin::repos(args).await),
+        Command::Workspaces(command) => Ok(admin::workspaces(command).await),
     }
 }
 

@@ -13,6 +13,7 @@ mod raw;
 mod repository;
 pub mod scopes;
 mod validate;
+pub mod workspace_body;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ pub use error::{ConfigError, ConfigErrors, edit_distance};
 pub use instances::InstanceConfig;
 pub use plugins::{HttpCheckConfig, PluginConfig, runs_in};
 pub use repository::RepositoryRef;
+pub use workspace_body::FieldError;
 
 /// The built-in checks' names; plugins and HTTP checks may not take them.
 /// The check registry builds exactly these (a test there holds the two
@@ -49,6 +51,9 @@ pub struct Config {
     pub engine: EngineConfig,
     /// In file order; names are unique.
     pub workspaces: Vec<WorkspaceConfig>,
+    /// What `[defaults]` gives every workspace, kept so that a workspace
+    /// created through the admin API ([`workspace_body`]) inherits it too.
+    pub defaults: WorkspaceDefaults,
     /// Instances `connect` may use; empty means any http(s) URL.
     pub allowed_instances: Vec<Url>,
     /// External executable checks (`[[plugin]]`), in file order.
@@ -81,6 +86,15 @@ pub struct EngineConfig {
     /// How many checks may run at once across all workspaces, so a daemon
     /// watching many repositories does not open hundreds of connections.
     pub concurrency: usize,
+}
+
+/// The per-workspace settings `[defaults]` sets (or labwatch's own
+/// defaults where it does not).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WorkspaceDefaults {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub tls_expiry_warning: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -12,7 +12,7 @@ use super::error::{ConfigError, ConfigErrors, Locator, suggest};
 use super::raw::{RawConfig, RawDefaults, RawRenewal, RawWorkspace};
 use super::{
     Config, EngineConfig, RenewBefore, RenewalMode, RenewalPolicy, RepositoryRef, ServerConfig, StoreConfig,
-    WorkspaceConfig, instance_url, scopes,
+    WorkspaceConfig, WorkspaceDefaults, instance_url, scopes,
 };
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:9471";
@@ -58,6 +58,38 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
     Err(ConfigErrors(v.errors))
 }
 
+/// The text of one `[[workspace]]` table (and nothing else), validated as
+/// the file's workspaces are, inheriting `defaults` as they inherit
+/// `[defaults]`: the admin API's workspace bodies go through here
+/// (`config::workspace_body`), so there is one validator.
+pub(super) fn one_workspace(
+    path: &Path,
+    text: &str,
+    defaults: &WorkspaceDefaults,
+) -> Result<WorkspaceConfig, Vec<ConfigError>> {
+    let loc = Locator::new(path, text);
+    let raw: RawConfig = toml::from_str(text).map_err(|e| vec![syntax_error(&loc, &e)])?;
+    let mut v = Validator {
+        loc,
+        errors: Vec::new(),
+    };
+    let base = Inherited {
+        interval: defaults.interval,
+        timeout: defaults.timeout,
+        tls_expiry_warning: defaults.tls_expiry_warning,
+    };
+    let mut tables = raw.workspace.into_iter();
+    let (Some(raw), None) = (tables.next(), tables.next()) else {
+        return Err(vec![v.loc.whole_file("expected exactly one [[workspace]] table")]);
+    };
+    let ws = v.workspace(raw.into_inner(), &base);
+    if v.errors.is_empty() {
+        return Ok(ws);
+    }
+    v.errors.sort_by_key(|e| (e.line, e.column));
+    Err(v.errors)
+}
+
 /// toml's message, with a "did you mean" for misspelt keys.
 fn syntax_error(loc: &Locator<'_>, e: &toml::de::Error) -> ConfigError {
     let message = e.message().trim().to_owned();
@@ -101,9 +133,12 @@ impl Validator<'_> {
         let (engine, base) = self.defaults(defaults);
         let mut workspaces = Vec::new();
         let mut names = HashSet::new();
-        if raw.workspace.is_empty() {
+        // With the admin API on, workspaces may all be created at run time
+        // (`PUT /api/v1/workspaces/{ws}`); without it, none could ever run.
+        if raw.workspace.is_empty() && server.admin_token_file.is_none() {
             self.errors.push(self.loc.whole_file(
-                "no [[workspace]] is configured; add one with at least `name = \"…\"` (see config/labwatch.toml)",
+                "no [[workspace]] is configured; add one with at least `name = \"…\"` (see config/labwatch.toml), \
+                 or turn on the admin API (`admin_token_file` in [server]) to create workspaces at run time",
             ));
         }
         for ws in raw.workspace {
@@ -135,6 +170,11 @@ impl Validator<'_> {
             store,
             engine,
             workspaces,
+            defaults: WorkspaceDefaults {
+                interval: base.interval,
+                timeout: base.timeout,
+                tls_expiry_warning: base.tls_expiry_warning,
+            },
             allowed_instances,
             plugins,
             http_checks,
@@ -538,6 +578,15 @@ pub(super) struct Inherited {
     pub(super) interval: Duration,
     pub(super) timeout: Duration,
     pub(super) tls_expiry_warning: Duration,
+}
+
+/// The role name of an access level ("developer"), as `min_access_level`
+/// takes it; a level GitLab has no name for is shown as its number.
+pub(super) fn access_level_name(level: u32) -> String {
+    ACCESS_LEVELS
+        .iter()
+        .find(|(_, l)| *l == level)
+        .map_or_else(|| level.to_string(), |(n, _)| (*n).to_owned())
 }
 
 fn valid_name(name: &str) -> bool {

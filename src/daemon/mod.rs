@@ -84,8 +84,9 @@ pub async fn run(
         Some(file) => Some(preflight::admin_token(file).map_err(|f| std::io::Error::other(f.message))?),
         None => None,
     };
-    let workspaces = config.workspaces.len();
     let runtime = Arc::new(Runtime::start(config, Some(store.clone())));
+    // The config file's and those created at run time.
+    let workspaces = runtime.len();
     let actions = Arc::new(Actions::new(runtime.clone(), store));
     // Before serving: whoever reads the log or calls the API after
     // "Serving" finds the rotations a crash interrupted settled.

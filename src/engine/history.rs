@@ -103,6 +103,12 @@ impl History {
         entries.push_back(transition);
     }
 
+    /// Drops the transitions of a workspace that was removed (a bounded
+    /// pass over at most `capacity` entries).
+    pub fn forget(&self, workspace: &str) {
+        self.lock().retain(|t| t.workspace != workspace);
+    }
+
     /// Every kept transition, newest first.
     pub fn newest_first(&self) -> Vec<Transition> {
         self.lock().iter().rev().cloned().collect()

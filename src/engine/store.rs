@@ -1,9 +1,15 @@
-//! The [`StatusStore`]: what every check last found, per workspace, in the
-//! order the checks were planned. Endpoints, metrics and reports read
-//! snapshots of it; only the scheduler writes. Every change of a check's
-//! status or reason also goes to the store's [`History`] of transitions.
+//! The [`StatusStore`]: what every check last found, per workspace (by
+//! name), in the order the checks were planned. Endpoints, metrics and
+//! reports read snapshots of it; only the scheduler writes. Every change of
+//! a check's status or reason also goes to the store's [`History`] of
+//! transitions.
+//!
+//! Workspaces are keyed by name in a B-tree: a fleet has tens of thousands,
+//! each check's result is recorded under its workspace, and one workspace
+//! is added, re-laid-out or removed without touching the others
+//! ([`StatusStore::set_workspace`], [`StatusStore::remove_workspace`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -120,7 +126,7 @@ fn slot_key(check: &str, target: Option<&str>) -> String {
 
 /// Shared between the scheduler (writer) and the endpoints (readers).
 pub struct StatusStore {
-    workspaces: RwLock<Vec<WorkspaceEntry>>,
+    workspaces: RwLock<BTreeMap<String, WorkspaceEntry>>,
     /// Bumped after every scheduler pass, so tests and `/readyz` can wait for
     /// rounds instead of sleeping.
     passes: watch::Sender<u64>,
@@ -140,7 +146,7 @@ pub type Layout = (String, String, Vec<(String, Option<String>)>);
 impl StatusStore {
     pub fn new() -> Self {
         StatusStore {
-            workspaces: RwLock::new(Vec::new()),
+            workspaces: RwLock::new(BTreeMap::new()),
             passes: watch::Sender::new(0),
             history: History::default(),
         }
@@ -148,36 +154,35 @@ impl StatusStore {
 
     /// Sets which workspaces and checks exist, keeping the results of checks
     /// that survive (a config reload must not forget what is known).
+    /// Workspaces left out are removed, with their history.
     pub fn set_layout(&self, layout: Vec<Layout>) {
         let mut guard = self.write();
-        let mut old: Vec<WorkspaceEntry> = std::mem::take(&mut *guard);
+        let mut old = std::mem::take(&mut *guard);
         for (name, instance_url, checks) in layout {
-            let prev = old
-                .iter_mut()
-                .find(|w| w.name == name && w.instance_url == instance_url);
-            let mut slots = Vec::with_capacity(checks.len());
-            let mut index = HashMap::with_capacity(checks.len());
-            for (check, target) in checks {
-                let state = prev
-                    .as_ref()
-                    .and_then(|p| p.slot(&check, target.as_deref()))
-                    .and_then(|s| s.state.clone());
-                index.insert(slot_key(&check, target.as_deref()), slots.len());
-                slots.push(Slot {
-                    check: check.into(),
-                    target: target.map(Into::into),
-                    state,
-                });
-            }
-            let passes = prev.map_or(0, |p| p.passes);
-            guard.push(WorkspaceEntry {
-                name,
-                instance_url,
-                slots,
-                index,
-                passes,
-            });
+            let prev = old.remove(&name);
+            guard.insert(name.clone(), entry(name, instance_url, checks, prev));
         }
+        drop(guard);
+        for name in old.keys() {
+            self.history.forget(name);
+        }
+    }
+
+    /// Adds one workspace, or lays out its checks anew, keeping the results
+    /// of checks that survive; the other workspaces are not touched.
+    pub fn set_workspace(&self, layout: Layout) {
+        let (name, instance_url, checks) = layout;
+        let mut guard = self.write();
+        let prev = guard.remove(&name);
+        guard.insert(name.clone(), entry(name, instance_url, checks, prev));
+    }
+
+    /// Forgets a workspace: its results and its transitions in the history.
+    /// False when there was none.
+    pub fn remove_workspace(&self, name: &str) -> bool {
+        let removed = self.write().remove(name).is_some();
+        self.history.forget(name);
+        removed
     }
 
     /// Stores a check's new outcome and updates its history.
@@ -223,22 +228,24 @@ impl StatusStore {
 
     pub fn get(&self, key: &CheckKey) -> Option<Arc<CheckState>> {
         let guard = self.read();
-        let ws = guard.iter().find(|w| w.name == key.workspace)?;
+        let ws = guard.get(&key.workspace)?;
         ws.slot(&key.check, key.target.as_deref())?.state.clone()
     }
 
     /// Marks one scheduler pass over a workspace as finished.
     pub fn finish_pass(&self, workspace: &str) {
-        if let Some(ws) = self.write().iter_mut().find(|w| w.name == workspace) {
+        if let Some(ws) = self.write().get_mut(workspace) {
             ws.passes += 1;
         }
         self.passes.send_modify(|n| *n += 1);
     }
 
-    /// True once every workspace finished its first round.
+    /// True once every workspace finished its first round (at once when
+    /// there is none: a fleet daemon may start before its first workspace
+    /// is created).
     pub fn first_round_done(&self) -> bool {
         let guard = self.read();
-        !guard.is_empty() && guard.iter().all(|w| w.passes > 0)
+        guard.values().all(|w| w.passes > 0)
     }
 
     /// The recent transitions of every check, newest first (see [`History`]).
@@ -252,30 +259,71 @@ impl StatusStore {
     }
 
     pub fn snapshot(&self) -> Vec<WorkspaceView> {
-        self.read().iter().map(view).collect()
+        self.read().values().map(view).collect()
     }
 
     pub fn workspace(&self, name: &str) -> Option<WorkspaceView> {
-        self.read().iter().find(|w| w.name == name).map(view)
+        self.read().get(name).map(view)
     }
 
     pub fn workspace_names(&self) -> Vec<String> {
-        self.read().iter().map(|w| w.name.clone()).collect()
+        self.read().keys().cloned().collect()
+    }
+
+    /// How many workspaces are laid out.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
     }
 
     // A poisoned lock means a panic while holding it; the data is plain
     // values that are consistent after every assignment, so keep serving.
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<WorkspaceEntry>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, WorkspaceEntry>> {
         self.workspaces.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<WorkspaceEntry>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, WorkspaceEntry>> {
         self.workspaces.write().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-fn find_slot<'a>(workspaces: &'a mut [WorkspaceEntry], key: &CheckKey) -> Option<&'a mut Slot> {
-    let ws = workspaces.iter_mut().find(|w| w.name == key.workspace)?;
+/// A workspace's entry for `checks`, with the results of `prev`'s checks
+/// that survive when its instance is the same.
+fn entry(
+    name: String,
+    instance_url: String,
+    checks: Vec<(String, Option<String>)>,
+    prev: Option<WorkspaceEntry>,
+) -> WorkspaceEntry {
+    let prev = prev.filter(|p| p.instance_url == instance_url);
+    let mut slots = Vec::with_capacity(checks.len());
+    let mut index = HashMap::with_capacity(checks.len());
+    for (check, target) in checks {
+        let state = prev
+            .as_ref()
+            .and_then(|p| p.slot(&check, target.as_deref()))
+            .and_then(|s| s.state.clone());
+        index.insert(slot_key(&check, target.as_deref()), slots.len());
+        slots.push(Slot {
+            check: check.into(),
+            target: target.map(Into::into),
+            state,
+        });
+    }
+    WorkspaceEntry {
+        name,
+        instance_url,
+        slots,
+        index,
+        passes: prev.map_or(0, |p| p.passes),
+    }
+}
+
+fn find_slot<'a>(workspaces: &'a mut BTreeMap<String, WorkspaceEntry>, key: &CheckKey) -> Option<&'a mut Slot> {
+    let ws = workspaces.get_mut(&key.workspace)?;
     ws.slot_mut(&key.check, key.target.as_deref())
 }
 
@@ -293,5 +341,53 @@ fn view(w: &WorkspaceEntry) -> WorkspaceView {
             })
             .collect(),
         passes: w.passes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(name: &str, instance: &str) -> Layout {
+        (name.into(), instance.into(), vec![("instance".into(), None)])
+    }
+
+    fn key(ws: &str) -> CheckKey {
+        CheckKey {
+            workspace: ws.into(),
+            check: "instance".into(),
+            target: None,
+        }
+    }
+
+    fn record(store: &StatusStore, ws: &str) {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        store.record(&key(ws), Outcome::ok("up"), None, Duration::ZERO, at);
+    }
+
+    #[test]
+    fn one_workspace_comes_and_goes_without_touching_the_others() {
+        let store = StatusStore::new();
+        store.set_layout(vec![layout("b", "https://x"), layout("a", "https://x")]);
+        record(&store, "a");
+        record(&store, "b");
+        store.set_workspace(layout("c", "https://x"));
+        // Re-laid-out on the same instance: its result stays.
+        store.set_workspace(layout("b", "https://x"));
+        assert!(store.get(&key("b")).is_some());
+        assert_eq!(store.workspace_names(), ["a", "b", "c"]);
+        assert!(store.remove_workspace("a"));
+        assert!(!store.remove_workspace("a"));
+        assert_eq!(store.workspace_names(), ["b", "c"]);
+        let left: Vec<String> = store
+            .history()
+            .newest_first()
+            .into_iter()
+            .map(|t| t.workspace)
+            .collect();
+        assert_eq!(left, ["b"]);
+        // On another instance nothing of the old results is kept.
+        store.set_workspace(layout("b", "https://y"));
+        assert!(store.get(&key("b")).is_none());
     }
 }

@@ -84,6 +84,22 @@ impl GitlabMetrics {
         }
     }
 
+    /// Removes every series of a workspace that was deleted, so `/metrics`
+    /// does not keep a label set per workspace that ever existed. Request
+    /// codes are `error` or an HTTP status (see `client.rs`): each possible
+    /// one is a hash lookup, and the cost does not grow with the fleet.
+    pub fn forget_workspace(&self, workspace: &str) {
+        let _ = self.requests.remove_label_values(&[workspace, "error"]);
+        for code in 100..600u16 {
+            let _ = self.requests.remove_label_values(&[workspace, &code.to_string()]);
+        }
+        let _ = self.ratelimit_remaining.remove_label_values(&[workspace]);
+        for trigger in ["schedule", "alert", "manual"] {
+            let _ = self.renewals.remove_label_values(&[workspace, trigger]);
+            let _ = self.renewal_failures.remove_label_values(&[workspace, trigger]);
+        }
+    }
+
     pub fn renewal(&self, workspace: &str, trigger: &str) {
         self.renewals.with_label_values(&[workspace, trigger]).inc();
     }

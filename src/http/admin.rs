@@ -17,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::extract::{Bytes, Path, Query, body_too_large};
 use super::{AppState, ErrorResponse};
-use crate::actions::{ActionError, Actions, Trigger};
+use crate::actions::{ActionError, Actions, DEFAULT_PER_PAGE, MAX_PER_PAGE, Trigger};
 use crate::wire::{AlertResults, ConnectBody, ErrorBody, RotateBody, TokenBody, Webhook};
 
 /// What the admin routes need.
@@ -36,6 +36,11 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/workspaces/{ws}/repositories",
             get(list_repositories).put(set_repositories),
+        )
+        .route("/api/v1/workspaces", get(list_workspaces))
+        .route(
+            "/api/v1/workspaces/{ws}",
+            get(get_workspace).put(put_workspace).delete(delete_workspace),
         )
         .route("/api/v1/checks/run", post(run_checks))
         .route("/api/v1/alerts", post(alerts))
@@ -168,6 +173,7 @@ fn action_error(e: ActionError) -> Response {
             error: e.code,
             message: e.message,
             remediation: e.remediation,
+            errors: e.errors,
         },
     }
     .into_response()
@@ -220,6 +226,56 @@ fn parse_date(s: &str) -> Result<time::Date, ActionError> {
             format!("`{s}` is not a date; write it as YYYY-MM-DD."),
         )
     })
+}
+
+/// 201 when the workspace was created, 200 when it was replaced.
+async fn put_workspace(Admin(a): Admin, Path(ws): Path<String>, Body(body): Body<serde_json::Value>) -> Response {
+    let actions = a.actions.clone();
+    match detached(async move { actions.put_workspace(&ws, body).await }).await {
+        Ok((doc, true)) => (StatusCode::CREATED, Json(doc)).into_response(),
+        Ok((doc, false)) => (StatusCode::OK, Json(doc)).into_response(),
+        Err(e) => action_error(e),
+    }
+}
+
+async fn get_workspace(Admin(a): Admin, Path(ws): Path<String>) -> Response {
+    action_result(a.actions.get_workspace(&ws), StatusCode::OK)
+}
+
+/// `?page=` (from 1) and `?per_page=` (1 to 1000, default 100).
+async fn list_workspaces(Admin(a): Admin, Query(q): Query<HashMap<String, String>>) -> Response {
+    let number = |key: &str, default: usize, max: usize| match q.get(key).map(|v| v.parse::<usize>()) {
+        None => Ok(default),
+        Some(Ok(n)) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(action_error(ActionError::new(
+            400,
+            "bad-request",
+            format!("`{key}` must be a whole number from 1 to {max}."),
+        ))),
+    };
+    let page = match number("page", 1, usize::MAX / MAX_PER_PAGE) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let per_page = match number("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    (StatusCode::OK, Json(a.actions.list_workspaces(page, per_page))).into_response()
+}
+
+/// `?revoke=true` revokes the token at GitLab first.
+async fn delete_workspace(
+    Admin(a): Admin,
+    Path(ws): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let revoke = q.get("revoke").is_some_and(|v| v == "true" || v == "1" || v.is_empty());
+    let actions = a.actions.clone();
+    action_result(
+        detached(async move { actions.delete_workspace(&ws, revoke).await }).await,
+        StatusCode::OK,
+    )
 }
 
 async fn disconnect(Admin(a): Admin, Path(ws): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {

@@ -40,6 +40,18 @@ impl Built {
 /// when there is one; `None` for a workspace the config does not have.
 pub fn build(config: &Config, name: &str, store: Option<&Arc<ConnectionStore>>, shared: &Shared) -> Option<Built> {
     let ws = config.workspace(name)?;
+    Some(build_workspace(config, ws, store, shared))
+}
+
+/// Builds `ws`, a workspace of `config`'s file or one created at run time
+/// (whose plugins and HTTP checks are `config`'s), with its connection
+/// from `store` when there is one.
+pub fn build_workspace(
+    config: &Config,
+    ws: &WorkspaceConfig,
+    store: Option<&Arc<ConnectionStore>>,
+    shared: &Shared,
+) -> Built {
     let (effective, source, stored) = effective(ws, store);
     let gitlab = Arc::new(WorkspaceGitlab::with_source(&effective, shared, source));
     if let Some(conn) = &stored {
@@ -52,7 +64,7 @@ pub fn build(config: &Config, name: &str, store: Option<&Arc<ConnectionStore>>, 
         checks,
     ));
     let stored = stored.map(|conn| stored_view(&conn, &effective));
-    Some(Built { plan, gitlab, stored })
+    Built { plan, gitlab, stored }
 }
 
 /// Every workspace of `config`, in config order.

@@ -1,16 +1,20 @@
 //! [`Runtime`]: the workspaces a daemon runs. Each has its own scheduler
 //! task and GitLab context, built from the config and the stored connection
-//! ([`build`]). A reload applies a new config to all of them; an action that
-//! changed a connection re-plans that one workspace without touching the
-//! others.
+//! ([`build`]). Workspaces come from the config file and from the store's
+//! run-time records ([`workspaces`]). A reload applies a new config to all of
+//! them (run-time ones included); an action that changed a connection
+//! re-plans that one workspace, and one workspace is added or removed,
+//! without touching the others.
 //!
 //! The runtime is shared (`Arc<Runtime>`) by the daemon's wiring, the
 //! actions and the HTTP layer, and locks its own state: callers never hold
 //! a lock across an `await`.
 
 mod build;
+pub mod workspaces;
 
-pub use build::{Built, build, build_all, plans};
+pub use build::{Built, build, build_all, build_workspace, plans};
+pub use workspaces::{Listed, Origin, Record};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,11 +23,11 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::checks::Shared;
-use crate::config::Config;
+use crate::config::{Config, FieldError, WorkspaceConfig, workspace_body};
 use crate::engine::{Scheduler, StatusStore};
 use crate::gitlab::GitlabMetrics;
 use crate::report::{ConnectionView, Connections, Fleet, InstanceView, ProbeView};
-use crate::store::ConnectionStore;
+use crate::store::{ConnectionStore, WorkspaceRecord};
 
 /// The scheduled workspaces over one status store. Dropping it stops them.
 pub struct Runtime {
@@ -42,6 +46,12 @@ pub struct Runtime {
 struct State {
     config: Arc<Config>,
     scheduler: Scheduler,
+    /// The store's run-time records, shadowed or not, valid or not: kept
+    /// so a reload validates them again without reading the store.
+    records: BTreeMap<String, Record>,
+    /// Every workspace by name, from the file and the records: lookups
+    /// and the API's listing in O(log N).
+    workspaces: BTreeMap<String, Listed>,
     running: BTreeMap<String, Running>,
 }
 
@@ -54,14 +64,18 @@ struct Running {
 }
 
 impl Runtime {
-    /// Starts scheduling `config`'s workspaces, with connections from
-    /// `store` when given. Needs a tokio runtime.
+    /// Starts scheduling `config`'s workspaces and the run-time workspaces
+    /// recorded in `store`, with connections from `store` when given.
+    /// Needs a tokio runtime.
     pub fn start(config: Config, store: Option<Arc<ConnectionStore>>) -> Runtime {
+        let records = store.as_deref().map(read_records).unwrap_or_default();
         let status = Arc::new(StatusStore::new());
         let runtime = Runtime {
             state: Mutex::new(State {
                 scheduler: Scheduler::new(status.clone(), config.engine.concurrency),
                 config: Arc::new(config.clone()),
+                records,
+                workspaces: BTreeMap::new(),
                 running: BTreeMap::new(),
             }),
             status,
@@ -72,7 +86,8 @@ impl Runtime {
         runtime
     }
 
-    /// Replaces the running schedule with `config`'s. Results of checks that
+    /// Replaces the running schedule with `config`'s and the run-time
+    /// workspaces' (validated again under `config`). Results of checks that
     /// still exist are kept; all checks run again at once.
     pub fn apply(&self, config: Config) {
         let mut state = self.lock();
@@ -81,42 +96,138 @@ impl Runtime {
         self.shared.instances.configure(&config.instances);
         state.config = Arc::new(config);
         let config = state.config.clone();
-        let built = build_all(&config, self.store.as_ref(), &self.shared);
+        state.workspaces = workspaces::catalogue(&config, &state.records);
+        let built: Vec<Built> = state
+            .workspaces
+            .values()
+            .filter_map(|w| w.config.as_deref())
+            .map(|ws| build_workspace(&config, ws, self.store.as_ref(), &self.shared))
+            .collect();
+        self.status.set_layout(built.iter().map(|b| b.plan.layout()).collect());
         // Spread over the interval by name (`engine::phase`): no herd at
         // start or after a reload.
         let fleet = built.len();
-        self.start_all(&mut state, built, |b: &Built| {
-            crate::engine::phase(&b.plan.workspace, fleet, b.gitlab.config.interval)
-        });
+        for b in built {
+            let phase = crate::engine::phase(&b.plan.workspace, fleet, b.gitlab.config.interval);
+            start(&mut state, b, phase);
+        }
     }
 
-    /// Rebuilds one workspace from the config and its stored connection
+    /// Rebuilds one workspace from its settings and its stored connection
     /// (after connect, disconnect, a rotation or a new repository list) and
-    /// runs its checks at once. False for an unknown workspace.
+    /// runs its checks at once. False for an unknown workspace or one that
+    /// does not run.
     pub fn replan(&self, workspace: &str) -> bool {
         let mut state = self.lock();
-        let Some(built) = build(&state.config, workspace, self.store.as_ref(), &self.shared) else {
+        let Some(ws) = state.workspaces.get(workspace).and_then(|w| w.config.clone()) else {
             return false;
         };
-        if let Some(old) = state.running.remove(workspace) {
-            old.task.abort();
-        }
-        // Changed by an action: its checks run at once.
-        self.start_all(&mut state, vec![built], |_: &Built| std::time::Duration::ZERO);
+        let built = build_workspace(&state.config, &ws, self.store.as_ref(), &self.shared);
+        self.start_one(&mut state, built);
         true
     }
 
-    /// Makes every check of `workspace` (or of all workspaces) due now.
-    /// False for an unknown workspace.
+    /// One workspace as the runtime knows it: either origin, running or not.
+    pub fn workspace(&self, name: &str) -> Option<Listed> {
+        self.lock().workspaces.get(name).cloned()
+    }
+
+    /// The settings of a workspace that runs, of either origin.
+    pub fn workspace_config(&self, name: &str) -> Option<Arc<WorkspaceConfig>> {
+        self.lock().workspaces.get(name).and_then(|w| w.config.clone())
+    }
+
+    /// `limit` workspaces from the `offset`-th, by name, and how many there are.
+    pub fn list(&self, offset: usize, limit: usize) -> (usize, Vec<Listed>) {
+        let state = self.lock();
+        let page = state.workspaces.values().skip(offset).take(limit).cloned().collect();
+        (state.workspaces.len(), page)
+    }
+
+    /// The names of the running workspaces whose settings satisfy `pick`.
+    pub fn names_where(&self, pick: impl Fn(&WorkspaceConfig) -> bool) -> Vec<String> {
+        self.lock()
+            .workspaces
+            .values()
+            .filter_map(|w| w.config.as_deref())
+            .filter(|ws| pick(ws))
+            .map(|ws| ws.name.clone())
+            .collect()
+    }
+
+    /// Validates a run-time workspace's body under the running config.
+    pub fn validate(&self, name: &str, body: &serde_json::Value) -> Result<WorkspaceConfig, Vec<FieldError>> {
+        let config = self.config();
+        workspace_body::validate(&config, name, body)
+    }
+
+    /// Runs a run-time workspace the store now records (created or
+    /// updated): only this workspace is (re)built and (re)laid out. `Err`
+    /// with the running definition when the config file has one of that name.
+    pub fn put_workspace(&self, record: WorkspaceRecord, ws: WorkspaceConfig) -> Result<(), Listed> {
+        let mut state = self.lock();
+        let name = ws.name.clone();
+        if let Some(existing) = state.workspaces.get(&name).filter(|w| w.origin == Origin::Config) {
+            return Err(existing.clone());
+        }
+        state.records.insert(name.clone(), Record::Read(record.clone()));
+        let ws = Arc::new(ws);
+        state.workspaces.insert(
+            name,
+            Listed {
+                name: ws.name.clone(),
+                origin: Origin::Api,
+                config: Some(ws.clone()),
+                record: Some(record),
+                errors: Vec::new(),
+            },
+        );
+        let built = build_workspace(&state.config, &ws, self.store.as_ref(), &self.shared);
+        self.start_one(&mut state, built);
+        Ok(())
+    }
+
+    /// Stops and forgets a run-time workspace: its task, its results and
+    /// history, its metric series. False (and nothing done) for a
+    /// config-file or unknown workspace.
+    pub fn remove_workspace(&self, name: &str) -> bool {
+        let mut state = self.lock();
+        if state.workspaces.get(name).is_none_or(|w| w.origin != Origin::Api) {
+            return false;
+        }
+        state.workspaces.remove(name);
+        state.records.remove(name);
+        if let Some(r) = state.running.remove(name) {
+            r.task.abort();
+        }
+        drop(state);
+        self.status.remove_workspace(name);
+        self.shared.gitlab_metrics.forget_workspace(name);
+        true
+    }
+
+    /// Makes every check of `workspace` (or of all workspaces, of which
+    /// there may be none yet) due now. False for an unknown workspace.
     pub fn run_now(&self, workspace: Option<&str>) -> bool {
-        let mut found = false;
-        for (name, r) in &self.lock().running {
-            if workspace.is_none_or(|w| w == name) {
-                r.trigger.notify_one();
-                found = true;
+        let state = self.lock();
+        match workspace {
+            Some(name) => state.running.get(name).inspect(|r| r.trigger.notify_one()).is_some(),
+            None => {
+                for r in state.running.values() {
+                    r.trigger.notify_one();
+                }
+                true
             }
         }
-        found
+    }
+
+    /// How many workspaces there are, of either origin, running or not.
+    pub fn len(&self) -> usize {
+        self.lock().workspaces.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lock().workspaces.is_empty()
     }
 
     /// The config being run.
@@ -140,38 +251,61 @@ impl Runtime {
         &self.shared.gitlab_metrics
     }
 
-    /// Starts built workspaces. The status layout is published first: a task
-    /// that finished its first round before its checks were laid out would
-    /// have its results dropped.
-    fn start_all(&self, state: &mut State, built: Vec<Built>, phase: impl Fn(&Built) -> std::time::Duration) {
-        let layout = state
-            .config
-            .workspaces
-            .iter()
-            .filter_map(|w| {
-                built
-                    .iter()
-                    .find(|b| b.plan.workspace == w.name)
-                    .or_else(|| state.running.get(&w.name).map(|r| &r.built))
-            })
-            .map(|b| b.plan.layout())
-            .collect();
-        self.status.set_layout(layout);
-        for built in built {
-            let trigger = Arc::new(Notify::new());
-            let task = tokio::spawn(state.scheduler.clone().run_workspace(
-                built.plan.clone(),
-                trigger.clone(),
-                phase(&built),
-            ));
-            state
-                .running
-                .insert(built.plan.workspace.clone(), Running { task, trigger, built });
+    /// (Re)starts one built workspace. Its status layout is published
+    /// first (a task that finished its first round before its checks were
+    /// laid out would have its results dropped), and only its own: the
+    /// other workspaces' are not touched.
+    fn start_one(&self, state: &mut State, built: Built) {
+        if let Some(old) = state.running.remove(&built.plan.workspace) {
+            old.task.abort();
         }
+        self.status.set_workspace(built.plan.layout());
+        // Added or changed at run time: its checks run at once.
+        start(state, built, std::time::Duration::ZERO);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Spawns the scheduler task of a workspace whose layout is published; its
+/// first round begins `phase` from now.
+fn start(state: &mut State, built: Built, phase: std::time::Duration) {
+    let trigger = Arc::new(Notify::new());
+    let task = tokio::spawn(
+        state
+            .scheduler
+            .clone()
+            .run_workspace(built.plan.clone(), trigger.clone(), phase),
+    );
+    state
+        .running
+        .insert(built.plan.workspace.clone(), Running { task, trigger, built });
+}
+
+/// The store's run-time records at start. A file that cannot be read is
+/// kept as its error, to be listed; a store that cannot be listed is logged
+/// and runs the config's workspaces alone.
+fn read_records(store: &ConnectionStore) -> BTreeMap<String, Record> {
+    match store.list_workspaces() {
+        Ok(list) => list
+            .into_iter()
+            .map(|(name, r)| {
+                let record = match r {
+                    Ok(r) => Record::Read(r),
+                    Err(e) => {
+                        tracing::error!(workspace = %name, error = %e, "Cannot read a run-time workspace's record");
+                        Record::Unreadable(e.to_string())
+                    }
+                };
+                (name, record)
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "Cannot list the run-time workspaces in the store; running the config's alone");
+            BTreeMap::new()
+        }
     }
 }
 

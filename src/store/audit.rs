@@ -56,6 +56,14 @@ pub enum AuditAction {
     SetRepositories,
     /// A rotation marker left by a crash was looked into.
     SettleRotation,
+    /// A workspace was created at run time (admin API, or `connect` on an
+    /// unknown workspace).
+    WorkspaceCreated,
+    /// A run-time workspace's settings were replaced.
+    WorkspaceUpdated,
+    /// A run-time workspace and every store file it had were removed; the
+    /// audit log keeps its earlier lines.
+    WorkspaceDeleted,
 }
 
 /// How it ended: `ok`, or the reason code it failed with.

@@ -13,6 +13,7 @@
 //! - `marker`: [`RotationMarker`].
 //! - `disconnect_record`: [`DisconnectRecord`], so a disconnect outlives the bootstrap
 //!   `token_file`.
+//! - `workspace_record`: [`WorkspaceRecord`], a workspace created at run time.
 //! - `audit`: [`AuditEntry`] and the append-only log.
 //! - `atomic`: durable file operations, and reads that refuse links and pipes.
 //! - `safety`: whether the directory and key file can be trusted ([`StoreWarning`]).
@@ -33,6 +34,7 @@ mod error;
 mod key;
 mod marker;
 mod safety;
+mod workspace_record;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -44,6 +46,7 @@ pub use error::StoreError;
 pub use key::{KEY_ENV, Key};
 pub use marker::RotationMarker;
 pub use safety::StoreWarning;
+pub use workspace_record::WorkspaceRecord;
 
 use atomic::Contents;
 use cipher::Cipher;
@@ -59,6 +62,8 @@ pub const MARKER_SUFFIX: &str = ".rotation";
 pub const ROTATED_SUFFIX: &str = ".rotated";
 /// Suffix of a workspace's disconnect record.
 pub const DISCONNECTED_SUFFIX: &str = ".disconnected";
+/// Suffix of the record of a workspace created at run time.
+pub const WORKSPACE_SUFFIX: &str = ".workspace";
 
 /// Store files are a few KiB; a bigger one is not ours and is not loaded,
 /// and [`ConnectionStore::save`] refuses to write one.
@@ -69,6 +74,9 @@ pub const SET_ASIDE_SUFFIX: &str = ".unreadable";
 
 const FIX_DISCONNECTED: &str = "it records that the workspace was disconnected: remove the file to let the \
      config's token_file count again, or connect the workspace";
+
+const FIX_WORKSPACE: &str = "it records a workspace created through the admin API: fix the JSON, or remove the \
+     workspace (`labwatch workspaces delete`), which removes the file";
 
 const FIX_MARKER: &str = "it records a rotation that did not finish: check the workspace's token in GitLab, \
      then remove the file (or reconnect the workspace)";
@@ -325,6 +333,100 @@ impl ConnectionStore {
         atomic::remove_durable(&self.dir, &file_name(workspace, DISCONNECTED_SUFFIX)?)
     }
 
+    /// Records a workspace created at run time, with the same atomic write
+    /// (and size cap) as [`ConnectionStore::save`].
+    pub fn save_workspace(&self, record: &WorkspaceRecord) -> Result<(), StoreError> {
+        self.write_record(&record.workspace, WORKSPACE_SUFFIX, record)
+    }
+
+    /// The run-time record of `workspace`, or `None`.
+    pub fn load_workspace(&self, workspace: &str) -> Result<Option<WorkspaceRecord>, StoreError> {
+        self.read_record(
+            workspace,
+            WORKSPACE_SUFFIX,
+            "workspace record",
+            FIX_WORKSPACE,
+            |r: &WorkspaceRecord| &r.workspace,
+        )
+    }
+
+    /// Every run-time workspace record, by name: each one read, or the
+    /// error that names the file that could not be (it is left as it is).
+    /// Files whose name is not a workspace name are not ours and are
+    /// skipped.
+    pub fn list_workspaces(&self) -> Result<Vec<ListedRecord>, StoreError> {
+        let mut names: Vec<String> = self
+            .file_names()?
+            .into_iter()
+            .filter_map(|f| f.strip_suffix(WORKSPACE_SUFFIX).map(str::to_owned))
+            .filter(|n| valid_workspace(n))
+            .collect();
+        names.sort();
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let record = self.load_workspace(&name).and_then(|r| {
+                    // Listed a moment ago: gone now means removed in between.
+                    r.ok_or_else(|| {
+                        StoreError::io(
+                            "read",
+                            self.dir.join(format!("{name}{WORKSPACE_SUFFIX}")),
+                            std::io::ErrorKind::NotFound.into(),
+                        )
+                    })
+                });
+                (name, record)
+            })
+            .collect())
+    }
+
+    /// Removes every file the store has for `workspace`: its rotation
+    /// marker, rotated and stored connections, the connection files set
+    /// aside as unreadable, its disconnect record and, last, its workspace
+    /// record (so a crash half-way leaves a workspace that can be deleted
+    /// again, never a connection without its workspace). The audit log is
+    /// append-only and keeps its lines. Returns the names removed.
+    pub fn remove_workspace(&self, workspace: &str) -> Result<Vec<String>, StoreError> {
+        let conn = file_name(workspace, CONNECTION_SUFFIX)?;
+        let aside = format!("{conn}{SET_ASIDE_SUFFIX}");
+        let mut names: Vec<String> = [MARKER_SUFFIX, ROTATED_SUFFIX, CONNECTION_SUFFIX]
+            .iter()
+            .map(|s| format!("{workspace}{s}"))
+            .collect();
+        // Set-aside files carry a timestamp when one was there already: the
+        // one place a workspace's files cannot be named without listing.
+        let mut set_aside: Vec<String> = self
+            .file_names()?
+            .into_iter()
+            .filter(|f| f.starts_with(&aside))
+            .collect();
+        set_aside.sort();
+        names.extend(set_aside);
+        names.push(format!("{workspace}{DISCONNECTED_SUFFIX}"));
+        names.push(format!("{workspace}{WORKSPACE_SUFFIX}"));
+        let mut removed = Vec::new();
+        for name in names {
+            if std::fs::symlink_metadata(self.dir.join(&name)).is_ok() {
+                atomic::remove_durable(&self.dir, &name)?;
+                removed.push(name);
+            }
+        }
+        Ok(removed)
+    }
+
+    /// The names of the store directory's entries (not its temp files).
+    fn file_names(&self) -> Result<Vec<String>, StoreError> {
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| StoreError::io("list", &self.dir, e))?;
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| StoreError::io("list", &self.dir, e))?;
+            if let Some(name) = entry.file_name().to_str().filter(|n| !n.starts_with('.')) {
+                names.push(name.to_owned());
+            }
+        }
+        Ok(names)
+    }
+
     /// Writes one of the plain JSON records kept beside a connection (they
     /// hold no secret), atomically.
     fn write_record<T: Serialize>(&self, workspace: &str, suffix: &str, record: &T) -> Result<(), StoreError> {
@@ -373,6 +475,9 @@ impl ConnectionStore {
         audit::append(&self.dir, entry)
     }
 }
+
+/// A run-time workspace's name and its record, or why it cannot be read.
+pub type ListedRecord = (String, Result<WorkspaceRecord, StoreError>);
 
 /// The writer's side of [`read_file`]'s limit: what would not be read back is not written.
 fn fits(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {

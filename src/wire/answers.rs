@@ -99,3 +99,54 @@ pub struct WatchedRepositories {
     pub workspace: String,
     pub repositories: Vec<String>,
 }
+
+/// A workspace as the admin API shows it (`GET`, `PUT
+/// /api/v1/workspaces/{ws}` and the listing): where it is defined, its
+/// settings with the keys of a `[[workspace]]` table (every value explicit
+/// for a workspace that runs; as stored for one that does not validate),
+/// and why it does not run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkspaceDoc {
+    pub name: String,
+    /// `config` (the config file's: read-only here) or `api` (created at run time).
+    pub origin: String,
+    /// False for a run-time workspace whose settings no longer validate.
+    pub valid: bool,
+    /// RFC 3339; run-time workspaces only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// Why it does not run; left out when it does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<super::FieldError>,
+    #[serde(flatten)]
+    pub settings: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `GET /api/v1/workspaces`: one page of every workspace, by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkspacePage {
+    /// How many workspaces there are in all.
+    pub total: usize,
+    pub page: usize,
+    pub per_page: usize,
+    /// The next page, when there is one.
+    pub next_page: Option<usize>,
+    pub workspaces: Vec<WorkspaceDoc>,
+}
+
+/// `DELETE /api/v1/workspaces/{ws}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkspaceDeleted {
+    pub workspace: String,
+    /// Whether its token was revoked at GitLab first.
+    pub token_revoked: bool,
+    /// The store files removed (the audit log keeps its lines).
+    #[serde(default)]
+    pub removed_files: Vec<String>,
+    /// Set when the stored connection could not be read: its token is lost
+    /// to labwatch and was not revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<String>,
+}

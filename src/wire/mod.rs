@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use alertmanager::{Alert, AlertAction, AlertResult, AlertResults, Webhook};
 pub use answers::{
     Connected, Disconnected, RepoPage, RepoSummary, Rotated, TokenSummary, Updated, UserSummary, WatchedRepositories,
+    WorkspaceDeleted, WorkspaceDoc, WorkspacePage,
 };
 pub use requests::{ConnectBody, RotateBody, TokenBody};
 
@@ -34,6 +35,19 @@ pub struct ErrorBody {
     pub message: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remediation: Vec<String>,
+    /// The fields of a request body that did not validate
+    /// (`invalid-workspace`); left out when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// One field of a request body that did not validate: its key
+/// (`interval`, `repositories[1]`, `renewal.mode`; empty for the body as a
+/// whole) and the problem, with its fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
 }
 
 impl ErrorBody {
@@ -42,6 +56,7 @@ impl ErrorBody {
             error: error.into(),
             message: message.into(),
             remediation: Vec::new(),
+            errors: Vec::new(),
         }
     }
 }

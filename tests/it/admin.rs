@@ -234,7 +234,11 @@ async fn bad_bodies_get_json_errors_and_large_ones_413() {
         )
         .await;
     assert_eq!((code, body["error"].as_str()), (413, Some("body-too-large")), "{body}");
-    let (code, body) = lab.connect("nope", CANARY, json!({})).await;
+    // An action on a workspace that does not exist is 404 (connect would
+    // create it: tests/it/workspaces.rs).
+    let (code, body) = lab
+        .call(reqwest::Method::POST, "/api/v1/workspaces/nope/rotate", None)
+        .await;
     assert_eq!(
         (code, body["error"].as_str()),
         (404, Some("unknown-workspace")),

@@ -27,3 +27,4 @@ mod rules;
 mod sim;
 mod store;
 mod support;
+mod workspaces;

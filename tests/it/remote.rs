@@ -300,7 +300,7 @@ async fn connect_refusals_exit_65_with_the_numbered_remediation() {
         ],
     );
 
-    let run = lab.admin(&["connect", "-w", "nope"], Some(ALICE)).await;
+    let run = lab.admin(&["rotate", "-w", "nope"], None).await;
     run.failed(65, &["(unknown-workspace)", "no workspace `nope`"]);
 
     lab.connect().await;

@@ -582,3 +582,82 @@ fn workspace_names_that_could_escape_the_directory_are_rejected() {
     store.save(&conn("0_ws-1")).unwrap();
     assert!(names(dir.path()).len() == 2);
 }
+
+fn workspace_record(name: &str) -> labwatch::store::WorkspaceRecord {
+    let mut settings = serde_json::Map::new();
+    settings.insert("instance_url".into(), "https://gitlab.example.com".into());
+    labwatch::store::WorkspaceRecord {
+        workspace: name.to_owned(),
+        settings,
+        created_at: datetime!(2026-11-24 20:00:00 UTC),
+        updated_at: datetime!(2026-11-24 20:00:00 UTC),
+    }
+}
+
+#[test]
+fn workspace_records_round_trip_and_an_unreadable_one_is_listed_with_its_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    s.save_workspace(&workspace_record("team-a")).unwrap();
+    assert_eq!(mode(&dir.path().join("team-a.workspace")), 0o600);
+    assert_eq!(s.load_workspace("team-a").unwrap(), Some(workspace_record("team-a")));
+    // Copied under another name: not that workspace's record.
+    fs::copy(dir.path().join("team-a.workspace"), dir.path().join("team-b.workspace")).unwrap();
+    // A link planted as a record is not followed.
+    std::os::unix::fs::symlink("/etc/passwd", dir.path().join("team-c.workspace")).unwrap();
+    // Not a workspace name: not ours, skipped.
+    fs::write(dir.path().join("Bad Name.workspace"), "{}").unwrap();
+    let listed = s.list_workspaces().unwrap();
+    let names: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["team-a", "team-b", "team-c"]);
+    assert!(listed[0].1.is_ok());
+    let b = listed[1].1.as_ref().unwrap_err().to_string();
+    assert!(b.contains("it is the workspace record of workspace `team-a`"), "{b}");
+    assert!(b.contains("labwatch workspaces delete"), "{b}");
+    let c = listed[2].1.as_ref().unwrap_err().to_string();
+    assert!(c.contains("is a symbolic link, not a regular file"), "{c}");
+}
+
+#[test]
+fn removing_a_workspace_removes_its_files_only_and_links_not_their_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("precious");
+    fs::write(&target, "keep me").unwrap();
+    let s = store(dir.path());
+    for ws in ["team-a", "team-ab"] {
+        s.save(&conn(ws)).unwrap();
+        s.save_workspace(&workspace_record(ws)).unwrap();
+    }
+    s.write_disconnected(&DisconnectRecord::new(
+        "team-a",
+        datetime!(2026-11-24 20:00:00 UTC),
+        None,
+    ))
+    .unwrap();
+    fs::write(dir.path().join("team-a.conn.unreadable"), "x").unwrap();
+    fs::write(dir.path().join("team-a.conn.unreadable-17"), "x").unwrap();
+    std::os::unix::fs::symlink(&target, dir.path().join("team-a.rotation")).unwrap();
+    let removed = s.remove_workspace("team-a").unwrap();
+    assert_eq!(
+        removed,
+        [
+            "team-a.rotation",
+            "team-a.conn",
+            "team-a.conn.unreadable",
+            "team-a.conn.unreadable-17",
+            "team-a.disconnected",
+            "team-a.workspace"
+        ]
+    );
+    assert_eq!(fs::read_to_string(&target).unwrap(), "keep me");
+    let left: Vec<String> = names(dir.path())
+        .into_iter()
+        .filter(|n| n.starts_with("team"))
+        .collect();
+    assert_eq!(left, ["team-ab.conn", "team-ab.workspace"]);
+    assert!(matches!(
+        s.remove_workspace("../x"),
+        Err(StoreError::InvalidWorkspace { .. })
+    ));
+}

@@ -152,6 +152,7 @@ impl AdminClient {
         let mut e = AdminError::new(kind_of(status, &api.error), api.message);
         e.code = Some(api.error.clone());
         e.remediation = api.remediation;
+        e.fields = api.errors;
         match (status, api.error.as_str()) {
             (StatusCode::UNAUTHORIZED, _) => {
                 e.message = format!("the daemon at {} refused the admin token", self.base);

@@ -40,6 +40,8 @@ pub struct AdminError {
     pub code: Option<String>,
     pub message: String,
     pub remediation: Vec<String>,
+    /// The fields the daemon refused (`invalid-workspace`), each with its problem.
+    pub fields: Vec<crate::wire::FieldError>,
 }
 
 impl AdminError {
@@ -49,6 +51,7 @@ impl AdminError {
             code: None,
             message: message.into(),
             remediation: Vec::new(),
+            fields: Vec::new(),
         }
     }
 
@@ -72,6 +75,10 @@ impl AdminError {
             let _ = write!(out, " ({code})");
         }
         out.push('\n');
+        for f in &self.fields {
+            let field = if f.field.is_empty() { "(body)" } else { f.field.as_str() };
+            let _ = writeln!(out, "  {field}: {}", f.message);
+        }
         for (i, step) in self.remediation.iter().enumerate() {
             let _ = writeln!(out, "  {}. {step}", i + 1);
         }

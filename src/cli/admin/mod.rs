@@ -1,4 +1,4 @@
-//! The admin commands (`labwatch connect|renew|rotate|disconnect|repos`):
+//! The admin commands (`labwatch connect|renew|rotate|disconnect|repos|workspaces`):
 //! the client side of a running daemon's admin API (`docs/admin-api.md`).
 //!
 //! - [`secret`]: the admin token (file or `LABWATCH_ADMIN_TOKEN`) and the
@@ -6,6 +6,7 @@
 //! - [`client`]: the HTTP calls and the mapping of every failure to a
 //!   message, numbered steps and a sysexits code ([`error`]).
 //! - [`render`]: the answers ([`crate::wire`]) as text.
+//! - `workspaces`: `labwatch workspaces list|show|create|delete`.
 //!
 //! Each command prints its result on stdout and returns 0, or prints
 //! `error: …` and the steps on stderr and returns the exit code.
@@ -14,6 +15,9 @@ pub mod client;
 pub mod error;
 pub mod render;
 pub mod secret;
+mod workspaces;
+
+pub use workspaces::workspaces;
 
 use reqwest::Method;
 

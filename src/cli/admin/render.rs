@@ -165,6 +165,95 @@ fn shell_word(q: &str) -> String {
     }
 }
 
+/// One workspace: name, origin, whether it runs and why not, its settings.
+pub fn workspace(w: &crate::wire::WorkspaceDoc) -> String {
+    let state = if w.valid { "runs" } else { "does NOT run" };
+    let mut out = format!("{} (origin {}, {state})\n", w.name, w.origin);
+    for e in &w.errors {
+        let field = if e.field.is_empty() {
+            "(settings)"
+        } else {
+            e.field.as_str()
+        };
+        let _ = writeln!(out, "  error: {field}: {}", e.message);
+    }
+    let width = w.settings.keys().map(String::len).max().unwrap_or(0);
+    for (key, value) in &w.settings {
+        let _ = writeln!(out, "  {key:width$}  {}", setting(value));
+    }
+    if let Some(at) = &w.created_at {
+        let _ = writeln!(out, "  created {at}, updated {}", w.updated_at.as_deref().unwrap_or(at));
+    }
+    out
+}
+
+/// A setting's value as written in a config file, lists joined.
+fn setting(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) if items.is_empty() => "(none)".to_owned(),
+        serde_json::Value::Array(items) => items.iter().map(setting).collect::<Vec<_>>().join(", "),
+        serde_json::Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k}={}", setting(v)))
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    }
+}
+
+/// A page of the listing: one line per workspace, then where the rest is.
+pub fn workspace_page(p: &crate::wire::WorkspacePage) -> String {
+    if p.total == 0 {
+        return "No workspaces; create one with `labwatch workspaces create NAME --instance-url URL`.\n".to_owned();
+    }
+    let width = p.workspaces.iter().map(|w| w.name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for w in &p.workspaces {
+        let instance = w.settings.get("instance_url").and_then(|v| v.as_str()).unwrap_or("-");
+        let state = if w.valid {
+            ""
+        } else {
+            "  (does NOT run: see `labwatch workspaces show`)"
+        };
+        let _ = writeln!(out, "{:width$}  {:6}  {instance}{state}", w.name, w.origin);
+    }
+    let first = (p.page - 1) * p.per_page + 1;
+    let _ = write!(
+        out,
+        "Workspaces {first}-{} of {}",
+        first + p.workspaces.len().saturating_sub(1),
+        p.total
+    );
+    match p.next_page {
+        Some(next) => {
+            let _ = writeln!(
+                out,
+                "; next: `labwatch workspaces list --page {next} --per-page {}`",
+                p.per_page
+            );
+        }
+        None => out.push('\n'),
+    }
+    out
+}
+
+pub fn workspace_deleted(d: &crate::wire::WorkspaceDeleted, revoke_asked: bool) -> String {
+    let mut out = format!("Deleted workspace {}", d.workspace);
+    out.push_str(match (d.token_revoked, revoke_asked) {
+        (true, _) => "; its token was revoked at GitLab.\n",
+        (false, true) => "; it had no working token to revoke.\n",
+        (false, false) => "; its token (if any) was not revoked.\n",
+    });
+    if !d.removed_files.is_empty() {
+        let _ = writeln!(out, "Removed from the store: {}", d.removed_files.join(", "));
+    }
+    if let Some(lost) = &d.lost {
+        let _ = writeln!(out, "Warning: {lost}");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -144,9 +144,10 @@ async fn the_demo_page_in_a_real_browser_shows_problems_and_follows_changes() {
     .await;
     assert_eq!(
         workspaces,
+        // By name: config-file and run-time workspaces are listed alike.
         json!([
-            "healthy OK",
             "expiring CRITICAL",
+            "healthy OK",
             "repositories CRITICAL",
             "spare CRITICAL"
         ])
