@@ -29,7 +29,7 @@ async fn fleet(n: usize, extra: &str) -> (SimHandle, Config, TempDir) {
         let token = s
             .add_token(TokenSpec::new(&user, "ws").scopes(&["api"]).expires(Expiry::InDays(60)))
             .unwrap();
-        s.add_project(ProjectSpec::new(&format!("{user}/app")).member(&user, AccessLevel::DEVELOPER))
+        s.add_project(ProjectSpec::new(format!("{user}/app")).member(&user, AccessLevel::DEVELOPER))
             .unwrap();
         std::fs::write(dir.path().join(&user), &token.token).unwrap();
     }
