@@ -16,7 +16,7 @@ pub fn outcome(err: &GitlabError, what: &str) -> Outcome {
         GitlabError::InsufficientScope { .. } => (Status::Critical, Reason::ScopesMissing),
         GitlabError::Forbidden { message } if mentions_blocked(message) => (Status::Critical, Reason::AccountBlocked),
         GitlabError::Forbidden { .. } => (Status::Critical, Reason::AccessForbidden),
-        GitlabError::RateLimited { .. } => (Status::Warning, Reason::RateLimited),
+        GitlabError::RateLimited { .. } | GitlabError::OverBudget { .. } => (Status::Warning, Reason::RateLimited),
         GitlabError::Server { .. } | GitlabError::Transport { .. } => (Status::Unknown, Reason::RequestFailed),
         // Never "GitLab could not be reached": it was never tried.
         GitlabError::LocalShortage { .. } => (Status::Unknown, Reason::LocalResourceExhausted),
@@ -43,6 +43,9 @@ fn summary(err: &GitlabError, what: &str) -> String {
     match err {
         GitlabError::LocalShortage { .. } => {
             format!("Not reading {what} from GitLab: {err}. This is labwatch's own shortage, not GitLab's.")
+        }
+        GitlabError::OverBudget { .. } => {
+            format!("Not reading {what} from GitLab: {err}. GitLab did not refuse anything; the next round asks again.")
         }
         GitlabError::Server { .. } | GitlabError::Transport { .. } | GitlabError::Decode { .. } => {
             format!("Reading {what} from GitLab failed: {err}.")

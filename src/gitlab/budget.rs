@@ -87,7 +87,8 @@ impl Budget {
         Ok(())
     }
 
-    fn pause_left(&self) -> Option<Duration> {
+    /// What is left of a pause GitLab asked for, if one is on.
+    pub fn pause_left(&self) -> Option<Duration> {
         let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         s.not_before.filter(|nb| *nb > now).map(|nb| nb - now)

@@ -19,6 +19,7 @@ use url::Url;
 
 use super::bounds;
 use super::budget::{self, Budget};
+use super::error::BudgetKind;
 use super::instance::{self, Instance};
 use super::{GitlabError, GitlabMetrics};
 
@@ -175,15 +176,27 @@ impl GitlabClient {
         let (generation, header) = self.auth_header(auth)?;
         let authenticated = header.is_some();
         self.asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.budget
-            .acquire(MAX_BUDGET_WAIT)
-            .await
-            .map_err(|retry_after| GitlabError::RateLimited { retry_after })?;
-        self.instance
-            .budget()
-            .acquire(authenticated)
-            .await
-            .map_err(|retry_after| GitlabError::RateLimited { retry_after })?;
+        self.budget.acquire(MAX_BUDGET_WAIT).await.map_err(|wait| {
+            if self.budget.pause_left().is_some() {
+                GitlabError::RateLimited { retry_after: wait }
+            } else {
+                GitlabError::OverBudget {
+                    budget: BudgetKind::Workspace,
+                    wait,
+                }
+            }
+        })?;
+        let instance = self.instance.budget();
+        instance.acquire(authenticated).await.map_err(|wait| {
+            if instance.paused() {
+                GitlabError::RateLimited { retry_after: wait }
+            } else {
+                GitlabError::OverBudget {
+                    budget: BudgetKind::Instance,
+                    wait,
+                }
+            }
+        })?;
         let mut request = self.instance.http().request(method, url).timeout(self.timeout);
         if let Some((name, value)) = header {
             request = request.header(name, value);
@@ -223,7 +236,7 @@ impl GitlabClient {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
             if instance::per_address_throttle(name) {
-                self.instance.budget().pause_for(*retry_after, authenticated);
+                self.instance.budget().pause_unauthenticated(*retry_after);
             }
         }
         // Only API 401s trip the breaker; a clone probe's 401 is reported as

@@ -47,9 +47,14 @@ pub enum GitlabError {
     /// 400 with GitLab's message (validation errors and the like).
     #[error("GitLab rejected the request (400): {message}")]
     BadRequest { message: String },
-    /// 429, or our own budget would be exceeded for longer than the caller can wait.
+    /// 429, or a pause GitLab asked for with one that is not over.
     #[error("rate limited by GitLab; retry in {}", humantime::format_duration(*retry_after))]
     RateLimited { retry_after: Duration },
+    /// labwatch's own request budget (the workspace's `requests_per_second`
+    /// or its instance's `[[instance]]` limits) would hold the request back
+    /// longer than a call waits: it was not sent.
+    #[error("held back by labwatch: {} request budget is spent for the next {}", .budget.owner(), humantime::format_duration(*wait))]
+    OverBudget { budget: BudgetKind, wait: Duration },
     /// 5xx.
     #[error("GitLab answered {status} (server error)")]
     Server { status: u16 },
@@ -175,6 +180,24 @@ fn with_root_cause(mut message: String, err: &reqwest::Error) -> String {
         message.push_str(&detail);
     }
     message
+}
+
+/// Which of labwatch's budgets held a request back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetKind {
+    /// The workspace's `requests_per_second`.
+    Workspace,
+    /// The instance's, shared by all its workspaces (`[[instance]]`).
+    Instance,
+}
+
+impl BudgetKind {
+    fn owner(self) -> &'static str {
+        match self {
+            BudgetKind::Workspace => "the workspace's (requests_per_second)",
+            BudgetKind::Instance => "the instance's ([[instance]], shared by all its workspaces)",
+        }
+    }
 }
 
 #[cfg(test)]

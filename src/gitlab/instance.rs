@@ -34,6 +34,10 @@ impl InstanceLimits {
     };
 }
 
+/// Requests a second that stand for "no limit": a bucket this fast never
+/// holds a request back, only GitLab's pauses do.
+const UNLIMITED: f64 = 1e9;
+
 /// Longest a request waits for the instance budget. The scheduler's
 /// concurrency limit keeps the queue in front of the budget short (a
 /// handful of waiting requests, not the fleet), so a wait this long means
@@ -45,7 +49,10 @@ const MAX_WAIT: Duration = Duration::from_secs(30);
 pub struct InstanceBudget {
     limits: InstanceLimits,
     all: Option<Budget>,
-    unauthenticated: Option<Budget>,
+    /// Always there, limited or not: it also carries the pause GitLab asks
+    /// for after it throttled requests without a token, which holds on a
+    /// self-managed instance with no configured limit too.
+    unauthenticated: Budget,
     /// Requests that went out under this budget, for the round estimate.
     sent: AtomicU64,
 }
@@ -89,7 +96,7 @@ impl InstanceBudget {
         let per_second = |per_minute: Option<u32>| per_minute.map(|n| Budget::new(f64::from(n) / 60.0));
         InstanceBudget {
             all: per_second(limits.requests_per_minute),
-            unauthenticated: per_second(limits.unauthenticated_per_minute),
+            unauthenticated: per_second(limits.unauthenticated_per_minute).unwrap_or_else(|| Budget::new(UNLIMITED)),
             limits,
             sent: AtomicU64::new(0),
         }
@@ -109,9 +116,7 @@ impl InstanceBudget {
     /// would have had to wait.
     pub async fn acquire(&self, authenticated: bool) -> Result<(), Duration> {
         if !authenticated {
-            if let Some(b) = &self.unauthenticated {
-                b.acquire(MAX_WAIT).await?;
-            }
+            self.unauthenticated.acquire(MAX_WAIT).await?;
         }
         if let Some(b) = &self.all {
             b.acquire(MAX_WAIT).await?;
@@ -120,24 +125,24 @@ impl InstanceBudget {
         Ok(())
     }
 
-    /// GitLab throttled an address-wide limit: every workspace on the
-    /// instance waits, not only the one that was told.
-    pub fn pause_for(&self, d: Duration, authenticated: bool) {
-        if let Some(b) = &self.all {
-            b.pause_for(d);
-        }
-        if !authenticated {
-            if let Some(b) = &self.unauthenticated {
-                b.pause_for(d);
-            }
-        }
+    /// GitLab throttled requests without a token from this address (the
+    /// probe's 429, or a `throttle_unauthenticated…` answer): every
+    /// workspace's anonymous requests wait, not only the one that was told.
+    pub fn pause_unauthenticated(&self, d: Duration) {
+        self.unauthenticated.pause_for(d);
+    }
+
+    /// Whether a refusal by [`InstanceBudget::acquire`] was GitLab's pause
+    /// rather than the budget itself.
+    pub fn paused(&self) -> bool {
+        self.unauthenticated.pause_left().is_some() || self.all.as_ref().is_some_and(|b| b.pause_left().is_some())
     }
 }
 
-/// Whether GitLab's throttle name (`RateLimit-Name`) is one of its
-/// per-address throttles, which every workspace behind the address shares
-/// (`throttle_unauthenticated_api`, `throttle_unauthenticated_web`, …;
-/// docs/gitlab.md §10). A per-user throttle pauses only its workspace.
+/// Whether GitLab's throttle name (`RateLimit-Name`) is its per-address
+/// throttle of requests without a token, which every workspace behind the
+/// address shares (`throttle_unauthenticated_api`, `…_web`; docs/gitlab.md
+/// §10). Any other throttle pauses only the workspace that was told.
 pub fn per_address_throttle(name: &str) -> bool {
     name.starts_with("throttle_unauthenticated")
 }

@@ -13,7 +13,7 @@ pub mod types;
 
 pub use budget::{MAX_PAUSE, retry_after};
 pub use client::{Auth, ClientOptions, GitlabClient};
-pub use error::{GitlabError, is_local_shortage};
+pub use error::{BudgetKind, GitlabError, is_local_shortage};
 pub use instance::{Instance, InstanceBudget, InstanceLimits, per_address_throttle};
 
 use prometheus::{IntCounterVec, IntGaugeVec, Opts};

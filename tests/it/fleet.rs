@@ -11,7 +11,7 @@ use std::time::Duration;
 use labwatch::config::Config;
 use labwatch::engine::{CheckKey, Status};
 use labwatch::gitlab::{
-    ClientOptions, GitlabClient, GitlabError, GitlabMetrics, Instance, InstanceBudget, InstanceLimits,
+    BudgetKind, ClientOptions, GitlabClient, GitlabError, GitlabMetrics, Instance, InstanceBudget, InstanceLimits,
 };
 use labwatch::runtime::Runtime;
 use labwatch::sim::{self, AccessLevel, Expiry, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec};
@@ -128,12 +128,15 @@ async fn workspaces_on_one_instance_draw_from_one_budget() {
     );
     let first = a.version().await;
     assert!(
-        !matches!(first, Err(GitlabError::RateLimited { .. })),
+        !matches!(first, Err(GitlabError::OverBudget { .. })),
         "the first request goes out: {first:?}"
     );
     match b.version().await {
-        Err(GitlabError::RateLimited { retry_after }) => {
-            assert!(retry_after > Duration::from_secs(30), "{retry_after:?}")
+        Err(GitlabError::OverBudget {
+            budget: BudgetKind::Instance,
+            wait,
+        }) => {
+            assert!(wait > Duration::from_secs(30), "{wait:?}")
         }
         other => panic!("the other workspace's request must wait for the shared budget: {other:?}"),
     }
@@ -148,7 +151,7 @@ async fn workspaces_on_one_instance_draw_from_one_budget() {
     );
     assert!(!matches!(
         client(&base, "c", own).version().await,
-        Err(GitlabError::RateLimited { .. })
+        Err(GitlabError::OverBudget { .. })
     ));
 }
 
@@ -173,7 +176,28 @@ async fn an_instance_table_holds_the_whole_fleet_to_its_budget() {
             (Status::Warning, "rate-limited".into()),
             "{ws}"
         );
+        let summary = summary(&runtime, &ws, "token");
+        assert!(
+            summary.contains("held back by labwatch: the instance's ([[instance]], shared by all its workspaces) request budget is spent")
+                && summary.contains("GitLab did not refuse anything"),
+            "{summary}"
+        );
     }
+}
+
+fn summary(runtime: &Runtime, workspace: &str, check: &str) -> String {
+    let key = CheckKey {
+        workspace: workspace.into(),
+        check: check.into(),
+        target: None,
+    };
+    runtime
+        .status()
+        .get(&key)
+        .expect("the check ran")
+        .outcome
+        .summary
+        .clone()
 }
 
 /// The config of `n` workspaces on `sim`, with an `[[instance]]` table for

@@ -62,15 +62,21 @@ async fn a_redirect_to_another_host_never_receives_the_token() {
 async fn a_budget_below_one_request_per_second_refuses_to_queue_for_long() {
     // 1 request per 60 s: the first goes out, the second would wait ~60 s,
     // longer than a call waits for the budget (30 s), so it fails at once
-    // as rate limited instead of piling up.
+    // as held back by labwatch's budget instead of piling up, and says
+    // whose budget it was (not GitLab's).
     let server = HttpServer::start(Behaviour::Answer(Reply::gitlab_version())).await;
     let gitlab = client(&format!("http://{}", server.addr), 1.0 / 60.0);
     assert!(gitlab.version().await.is_ok());
     match gitlab.version().await {
-        Err(GitlabError::RateLimited { retry_after }) => {
-            assert!(retry_after > Duration::from_secs(30), "{retry_after:?}")
+        Err(e @ GitlabError::OverBudget { wait, .. }) => {
+            assert!(wait > Duration::from_secs(30), "{wait:?}");
+            assert!(
+                e.to_string()
+                    .contains("the workspace's (requests_per_second) request budget"),
+                "{e}"
+            );
         }
-        other => panic!("expected RateLimited, got {other:?}"),
+        other => panic!("expected OverBudget, got {other:?}"),
     }
     assert_eq!(server.requests().len(), 1);
 }

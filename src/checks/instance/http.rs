@@ -176,7 +176,7 @@ fn rate_limited(answer: &Answer, target: &Target) -> Outcome {
         ),
         None => "it sent no Retry-After".to_owned(),
     };
-    Outcome::new(
+    let outcome = Outcome::new(
         Status::Warning,
         Reason::RateLimited,
         format!(
@@ -185,8 +185,17 @@ fn rate_limited(answer: &Answer, target: &Target) -> Outcome {
             status_text(answer.status),
             target.version_path()
         ),
-    )
+    );
+    // Read back by the shared probe, which holds the instance's anonymous
+    // requests back for as long (`super::shared`).
+    match answer.retry_after {
+        Some(wait) => outcome.with_measurement(RETRY_AFTER, wait.as_secs_f64()),
+        None => outcome,
+    }
 }
+
+/// The measurement that carries a 429's `Retry-After`, in seconds.
+pub const RETRY_AFTER: &str = "retry_after_seconds";
 
 fn not_gitlab(answer: &Answer, target: &Target) -> Outcome {
     let content_type = answer.content_type.as_deref().unwrap_or("no content type");

@@ -81,6 +81,13 @@ impl SharedProbe {
             Ok(()) => probe.await,
             Err(outcome) => outcome,
         };
+        // GitLab throttled the address's anonymous requests: the next
+        // probe, whichever workspace is due, waits as long as it asked.
+        if let (Some(budget), Some(wait)) = (&self.budget, outcome.measurements.get(super::http::RETRY_AFTER)) {
+            budget.pause_unauthenticated(Duration::from_secs_f64(
+                wait.clamp(0.0, crate::gitlab::MAX_PAUSE.as_secs_f64()),
+            ));
+        }
         *last = Some(Probed {
             began,
             finished: Instant::now(),
@@ -97,10 +104,17 @@ impl SharedProbe {
             Outcome::new(
                 Status::Warning,
                 Reason::RateLimited,
-                format!(
-                    "Not probed: labwatch's request budget for this instance is spent for the next {} s (its [[instance]] limits, or GitLab's own after a 429).",
-                    wait.as_secs()
-                ),
+                if budget.paused() {
+                    format!(
+                        "Not probed: GitLab throttled requests without a token from this address; it asked to wait {} s more.",
+                        wait.as_secs()
+                    )
+                } else {
+                    format!(
+                        "Not probed: labwatch's request budget for this instance ([[instance]]) is spent for the next {} s.",
+                        wait.as_secs()
+                    )
+                },
             )
             .with_remediation([
                 "Nothing to do if this passes: the next round probes again.".to_owned(),
@@ -178,5 +192,31 @@ mod tests {
             2,
             "one new probe for the ten who asked together"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_to_the_probe_holds_the_next_probe_of_any_workspace_back() {
+        let budget = Arc::new(InstanceBudget::new(crate::gitlab::InstanceLimits::default()));
+        let shared = SharedProbe::within(budget);
+        let probes = AtomicU32::new(0);
+        let interval = Duration::from_secs(60);
+        let throttled = || async {
+            probes.fetch_add(1, Ordering::SeqCst);
+            Outcome::new(Status::Warning, Reason::RateLimited, "GitLab answered 429.")
+                .with_measurement(super::super::http::RETRY_AFTER, 600.0)
+        };
+        assert_eq!(shared.run_or_reuse(interval, throttled()).await.reason, "rate-limited");
+        tokio::time::advance(interval).await;
+        let held = shared.run_or_reuse(interval, throttled()).await;
+        assert_eq!(probes.load(Ordering::SeqCst), 1, "the next probe was not sent");
+        assert_eq!(held.reason, "rate-limited");
+        assert!(
+            held.summary.contains("GitLab throttled requests without a token"),
+            "{}",
+            held.summary
+        );
+        tokio::time::advance(Duration::from_secs(600)).await;
+        shared.run_or_reuse(interval, throttled()).await;
+        assert_eq!(probes.load(Ordering::SeqCst), 2, "probed again once the pause is over");
     }
 }
