@@ -4,6 +4,11 @@
 //! rotated. Each workspace's due time is moved by its own random jitter, so
 //! many workspaces do not rotate in the same second; a failure waits an hour
 //! before the next attempt, so a broken rotation cannot hammer GitLab.
+//!
+//! Every look walks the auto-renewing workspaces, so it happens at most once
+//! per [`PACE`] however many passes end meanwhile: a fleet of 10,000
+//! workspaces ends a pass every few milliseconds, and a walk per pass would
+//! make each round cost O(N²).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +21,9 @@ use crate::config::RenewalMode;
 use crate::engine::{CheckKey, Status, StatusStore};
 
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(3600);
+/// Least time between two looks. Renewal is due days ahead and a kept
+/// rotation waits for the store in any case; a second later costs nothing.
+const PACE: Duration = Duration::from_secs(1);
 /// Up to this long after the due time, chosen at random per workspace.
 const MAX_JITTER: Duration = Duration::from_secs(300);
 
@@ -60,6 +68,7 @@ pub async fn run_after_rounds(actions: Arc<Actions>) {
                 }
             }
         }
+        tokio::time::sleep(PACE).await;
         if passes.changed().await.is_err() {
             return;
         }
