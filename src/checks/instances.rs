@@ -1,6 +1,7 @@
 //! [`Instances`]: the registry of what the workspaces on one GitLab
 //! instance share — its request budget (per URL), connection pools (per
-//! URL and CA file) and instance probe (per URL and probe settings). It
+//! URL and CA file), instance probe (per URL and probe settings) and, for a
+//! rate-limited instance, its scheduling lane (per URL). It
 //! lives in [`super::Shared`], so it outlives re-plans; a reload starts new
 //! pools and probes (a changed CA file or nameserver list takes effect) and
 //! keeps budgets whose limits did not change.
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
 use url::Url;
 
 use super::instance::SharedProbe;
@@ -28,6 +30,8 @@ struct Registry {
     configured: Vec<InstanceConfig>,
     budgets: HashMap<String, Arc<InstanceBudget>>,
     pools: HashMap<(String, Option<PathBuf>), Arc<Instance>>,
+    /// The scheduling lane of each rate-limited instance, with its size.
+    lanes: HashMap<String, (usize, Arc<Semaphore>)>,
     probes: HashMap<ProbeKey, Arc<SharedProbe>>,
 }
 
@@ -55,6 +59,30 @@ impl Instances {
         r.configured = instances.to_vec();
         r.pools.clear();
         r.probes.clear();
+        r.lanes.clear();
+    }
+
+    /// The scheduling lane of `ws`'s instance when its budget is limited:
+    /// at most half the engine's `concurrency` of its checks run at once,
+    /// so checks waiting for a spent budget never hold every permit and
+    /// the workspaces of other instances keep running. `None` for an
+    /// instance without a budget.
+    pub fn lane(&self, ws: &WorkspaceConfig, concurrency: usize) -> Option<Arc<Semaphore>> {
+        let url = instance_url::display(&ws.instance_url);
+        let mut r = self.lock();
+        r.budget(&ws.instance_url, &url).limits().requests_per_minute?;
+        let size = (concurrency / 2).max(1);
+        let lane = r
+            .lanes
+            .entry(url)
+            .and_modify(|(n, lane)| {
+                if *n != size {
+                    *n = size;
+                    *lane = Arc::new(Semaphore::new(size));
+                }
+            })
+            .or_insert_with(|| (size, Arc::new(Semaphore::new(size))));
+        Some(lane.1.clone())
     }
 
     /// The pool (and, through it, the budget) for `ws`'s instance.

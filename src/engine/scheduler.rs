@@ -54,6 +54,11 @@ pub struct Plan {
     /// pass takes a new one, whoever runs it: the daemon's loop or
     /// [`run_once`], however many times.
     rounds: AtomicU64,
+    /// A limit this plan's runs share with others' on top of the
+    /// scheduler's (the workspaces of one rate-limited GitLab instance), so
+    /// runs waiting on one instance's budget cannot take every permit and
+    /// starve the workspaces of other instances.
+    lane: Option<Arc<Semaphore>>,
 }
 
 impl Plan {
@@ -74,7 +79,14 @@ impl Plan {
             layers,
             keys,
             rounds: AtomicU64::new(0),
+            lane: None,
         }
+    }
+
+    /// The plan with its runs also held to `lane` (see the field).
+    pub fn with_lane(mut self, lane: Option<Arc<Semaphore>>) -> Plan {
+        self.lane = lane;
+        self
     }
 
     /// Rounds begun so far.
@@ -266,8 +278,16 @@ impl Scheduler {
                 }
                 let was_blocked = prev.is_some_and(|p| p.is_blocked());
                 if due[idx] <= now || was_blocked {
+                    // The lane first: a run waiting for its instance's lane
+                    // holds none of the permits the other instances need.
+                    let lane = match &plan.lane {
+                        Some(lane) => lane.clone().acquire_owned().await.ok(),
+                        None => None,
+                    };
                     let permit = self.limit.clone().acquire_owned().await.ok();
-                    let id = runs.spawn(run_one(permit, plan.clone(), idx, round.clone())).id();
+                    let id = runs
+                        .spawn(run_one([permit, lane], plan.clone(), idx, round.clone()))
+                        .id();
                     running.insert(id, idx);
                     while let Some(joined) = runs.try_join_next_with_id() {
                         self.finish(plan, &running, joined, due, at);
@@ -369,12 +389,12 @@ struct Blocker {
 /// and when it started.
 type RunResult = (usize, Outcome, Duration, OffsetDateTime);
 
-/// Runs one check under the engine's timeout, holding its permit of the
-/// concurrency limit until it ends. The semaphore is never closed, so the
-/// permit is only missing if it were; then running without one is the safe
-/// choice.
+/// Runs one check under the engine's timeout, holding its permits of the
+/// concurrency limit and its lane until it ends. The semaphores are never
+/// closed, so a permit is only missing if one were; then running without it
+/// is the safe choice.
 async fn run_one(
-    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    _permits: [Option<tokio::sync::OwnedSemaphorePermit>; 2],
     plan: Arc<Plan>,
     idx: usize,
     round: Round,

@@ -58,11 +58,9 @@ pub fn build_workspace(
         gitlab.seed_identity(conn.user_id, conn.username.clone());
     }
     let checks = checks::planned(config, &effective, gitlab.clone());
-    let plan = Arc::new(Plan::new(
-        ws.name.clone(),
-        instance_url::display(&effective.instance_url),
-        checks,
-    ));
+    let lane = shared.instances.lane(&effective, config.engine.concurrency);
+    let plan =
+        Arc::new(Plan::new(ws.name.clone(), instance_url::display(&effective.instance_url), checks).with_lane(lane));
     let stored = stored.map(|conn| stored_view(&conn, &effective));
     Built { plan, gitlab, stored }
 }

@@ -444,3 +444,46 @@ async fn a_fleet_starts_spread_over_the_interval_and_keeps_each_workspaces_phase
         "{busiest} workspaces started in one second of the first round; the average is {average}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn checks_in_a_lane_leave_the_other_permits_to_other_plans() {
+    // Four permits; a throttled instance's lane holds two. Its ten checks,
+    // each busy a second, never run more than two at once, and the other
+    // instance's checks run beside them instead of queueing behind.
+    let throttled = Arc::new(Gauge::default());
+    let other = Arc::new(Gauge::default());
+    let names = ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"];
+    let lane = Arc::new(tokio::sync::Semaphore::new(2));
+    let laned: Vec<_> = names
+        .iter()
+        .map(|n| Fake::new(n, &[], Act::Busy(throttled.clone())))
+        .collect();
+    let free: Vec<_> = names
+        .iter()
+        .map(|n| Fake::new(n, &[], Act::Busy(other.clone())))
+        .collect();
+    let in_lane = Arc::new(
+        Arc::into_inner(plan(&laned, HOUR, TEN_S))
+            .unwrap()
+            .with_lane(Some(lane)),
+    );
+    let elsewhere = {
+        let planned = free
+            .iter()
+            .map(|c| PlannedCheck {
+                check: c.clone() as Arc<dyn Check>,
+                interval: HOUR,
+                timeout: TEN_S,
+            })
+            .collect();
+        Arc::new(Plan::new("other".into(), "https://gitlab.example.com".into(), planned))
+    };
+    let store = Arc::new(StatusStore::new());
+    run_once(vec![in_lane, elsewhere], store.clone(), 4).await;
+    assert_eq!(throttled.max.load(Ordering::SeqCst), 2, "the lane's limit");
+    assert!(
+        other.max.load(Ordering::SeqCst) >= 2,
+        "the other instance ran beside the lane, on the permits it left"
+    );
+    assert!(laned.iter().chain(&free).all(|c| c.runs() == 1));
+}
