@@ -87,26 +87,12 @@ impl Actions {
                 }
             }
         };
-        let mut token_revoked = false;
         // An unreadable file's token is unknown: it cannot be revoked, and
         // the answer says so.
-        if let (true, Some(token)) = (revoke, token) {
-            let client = self.client(&ws, &ws.instance_url.clone(), token)?;
-            match client.revoke_self().await {
-                Ok(()) => token_revoked = true,
-                // Already unusable: nothing left to revoke.
-                Err(GitlabError::TokenRevoked | GitlabError::TokenExpired | GitlabError::TokenUnknown) => {}
-                Err(e) => {
-                    return Err(ActionError::new(
-                        502,
-                        "revoke-failed",
-                        format!(
-                            "GitLab did not revoke the token ({e}); the connection is kept. Retry, or disconnect without revoking and revoke it in GitLab."
-                        ),
-                    ));
-                }
-            }
-        }
+        let token_revoked = match (revoke, token) {
+            (true, Some(token)) => self.revoke(&ws, token, "the connection is kept", "disconnect").await?,
+            _ => false,
+        };
         // Written before the connection goes: there is no moment in which a
         // reload could connect the workspace again from its token_file.
         let record = DisconnectRecord::new(
@@ -148,5 +134,34 @@ impl Actions {
             token_revoked,
             lost,
         })
+    }
+}
+
+impl Actions {
+    /// Revokes `token` at `ws`'s instance before the connection (or the
+    /// workspace) goes: true when GitLab revoked it, false when it was
+    /// already unusable; a 502 `revoke-failed` that says `kept` (what stays
+    /// as it was) and how to go on without revoking (`undo`: the action to
+    /// repeat without `revoke`) when GitLab would not.
+    pub(super) async fn revoke(
+        &self,
+        ws: &crate::config::WorkspaceConfig,
+        token: secrecy::SecretString,
+        kept: &str,
+        undo: &str,
+    ) -> Result<bool, ActionError> {
+        let client = self.client(ws, &ws.instance_url.clone(), token)?;
+        match client.revoke_self().await {
+            Ok(()) => Ok(true),
+            // Already unusable: nothing left to revoke.
+            Err(GitlabError::TokenRevoked | GitlabError::TokenExpired | GitlabError::TokenUnknown) => Ok(false),
+            Err(e) => Err(ActionError::new(
+                502,
+                "revoke-failed",
+                format!(
+                    "GitLab did not revoke the token ({e}); {kept}. Retry, or {undo} without revoking and revoke the token in GitLab."
+                ),
+            )),
+        }
     }
 }

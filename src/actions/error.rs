@@ -37,7 +37,7 @@ impl ActionError {
             "invalid-workspace",
             format!(
                 "The settings of workspace `{name}` are not valid ({}); fix the fields listed in `errors` and send them again.",
-                summary(&errors)
+                crate::config::workspace_body::summary(&errors)
             ),
         );
         e.errors = errors.into_iter().map(wire_field).collect();
@@ -52,7 +52,7 @@ impl ActionError {
             "workspace-invalid",
             format!(
                 "Workspace `{name}` was created at run time, but its settings no longer validate ({}), so it does not run.",
-                summary(errors)
+                crate::config::workspace_body::summary(errors)
             ),
         )
         .with_steps(vec![
@@ -122,21 +122,6 @@ impl ActionError {
             errors: Vec::new(),
         }
     }
-}
-
-/// "interval: …; repositories[1]: …" for messages and logs.
-fn summary(errors: &[FieldError]) -> String {
-    errors
-        .iter()
-        .map(|e| {
-            if e.field.is_empty() {
-                e.message.clone()
-            } else {
-                format!("{}: {}", e.field, e.message)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 fn wire_field(e: FieldError) -> wire::FieldError {

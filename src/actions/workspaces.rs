@@ -17,7 +17,6 @@ use time::OffsetDateTime;
 use super::{ActionError, Actions, audit::Audited};
 use crate::config::{FieldError, WorkspaceConfig, workspace_body};
 use crate::engine::Reason;
-use crate::gitlab::GitlabError;
 use crate::runtime::{Listed, Origin};
 use crate::store::{Actor, AuditAction, WorkspaceRecord};
 use crate::wire::{self, WorkspaceDeleted, WorkspaceDoc, WorkspacePage};
@@ -157,21 +156,7 @@ impl Actions {
             };
             ws.instance_url = crate::config::instance_url::normalize(&instance)
                 .map_err(|m| ActionError::new(500, "store-error", m))?;
-            let client = self.client(&ws, &ws.instance_url.clone(), token)?;
-            match client.revoke_self().await {
-                Ok(()) => token_revoked = true,
-                // Already unusable: nothing left to revoke.
-                Err(GitlabError::TokenRevoked | GitlabError::TokenExpired | GitlabError::TokenUnknown) => {}
-                Err(e) => {
-                    return Err(ActionError::new(
-                        502,
-                        "revoke-failed",
-                        format!(
-                            "GitLab did not revoke the token ({e}); the workspace is kept. Retry, or delete it without revoking and revoke the token in GitLab."
-                        ),
-                    ));
-                }
-            }
+            token_revoked = self.revoke(&ws, token, "the workspace is kept", "delete it").await?;
         }
         let owned = name.to_owned();
         let removed_files = self

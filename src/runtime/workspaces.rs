@@ -127,20 +127,9 @@ pub fn log_invalid(listed: &Listed) {
     if listed.errors.is_empty() {
         return;
     }
-    let errors: Vec<String> = listed
-        .errors
-        .iter()
-        .map(|e| {
-            if e.field.is_empty() {
-                e.message.clone()
-            } else {
-                format!("{}: {}", e.field, e.message)
-            }
-        })
-        .collect();
     tracing::error!(
         workspace = %listed.name,
-        errors = %errors.join("; "),
+        errors = %crate::config::workspace_body::summary(&listed.errors),
         "A workspace created at run time does not validate against the config and is not run; \
          fix it with PUT /api/v1/workspaces/{{ws}} or delete it"
     );
