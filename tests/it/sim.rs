@@ -1344,6 +1344,35 @@ async fn many_401s_from_one_client_get_it_banned() {
     assert_eq!(get(&gitlab, "/api/v4/user", Some(ALICE)).await.status, 200);
 }
 
+/// Only a request that tried to authenticate can fail to: an anonymous 401
+/// (labwatch's instance probe asks `/api/v4/version` without a token, once
+/// per workspace and interval) must not ban the fleet's address.
+#[tokio::test]
+async fn anonymous_401s_do_not_count_towards_the_ban() {
+    let mut s = scenario();
+    s.limits = Limits {
+        failed_auth_ban_after: 3,
+        ..Limits::default()
+    };
+    let gitlab = serve(s).await;
+    for _ in 0..5 {
+        assert_eq!(get(&gitlab, "/api/v4/version", None).await.status, 401);
+    }
+    assert_eq!(
+        get(&gitlab, "/api/v4/user", Some(ALICE)).await.status,
+        200,
+        "not banned"
+    );
+    for _ in 0..3 {
+        assert_eq!(get(&gitlab, "/api/v4/version", Some("glpat-wrong")).await.status, 401);
+    }
+    assert_eq!(
+        get(&gitlab, "/api/v4/user", Some(ALICE)).await.status,
+        403,
+        "wrong tokens still ban"
+    );
+}
+
 // --- health probes ---
 
 #[tokio::test]
