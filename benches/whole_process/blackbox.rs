@@ -85,47 +85,82 @@ pub fn probe_all(
     ids: &[u64],
     concurrency: usize,
 ) -> Result<Probes> {
-    let file = dir.join("blackbox.yml");
-    std::fs::write(&file, config(token))?;
-    let port = procs::free_port()?;
-    let mut cmd = Command::new(PROGRAM);
-    cmd.arg(format!("--config.file={}", file.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
-    let proc = Proc::spawn(cmd, &[])?;
-    let base = format!("http://127.0.0.1:{port}");
-    wait_ready(http, &proc, &base)?;
-    let targets: Vec<String> = ids
+    let exporter = Exporter::start(http, dir, &config(token))?;
+    let targets: Vec<Target> = ids
         .iter()
-        .map(|id| format!("{sim_base}/api/v4/projects/{id}"))
+        .map(|id| Target {
+            module: MODULE,
+            url: format!("{sim_base}/api/v4/projects/{id}"),
+        })
         .collect();
-    // One probe first: proves the module works before anything is measured.
-    let warm = http.block_on(probe_each(http.client(), &base, &targets[..1], 1))?;
-    if warm != 1 {
-        bail!("blackbox_exporter's first probe failed; its module is wrong or the simulator refused it");
+    exporter.probe(http, &targets, concurrency)
+}
+
+/// One probe: a module of the exporter's config and the URL it probes.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub module: &'static str,
+    pub url: String,
+}
+
+/// A running blackbox_exporter.
+pub struct Exporter {
+    proc: Proc,
+    base: String,
+}
+
+impl Exporter {
+    /// Starts blackbox_exporter with `config` (its YAML modules) on a free
+    /// port and waits until it serves.
+    pub fn start(http: &Http, dir: &Path, config: &str) -> Result<Exporter> {
+        let file = dir.join("blackbox.yml");
+        std::fs::write(&file, config)?;
+        let port = procs::free_port()?;
+        let mut cmd = Command::new(PROGRAM);
+        cmd.arg(format!("--config.file={}", file.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        let proc = Proc::spawn(cmd, &[])?;
+        let base = format!("http://127.0.0.1:{port}");
+        wait_ready(http, &proc, &base)?;
+        Ok(Exporter { proc, base })
     }
-    let idle = proc.memory()?;
-    proc.reset_peak();
-    let cpu = proc.cpu()?;
-    let started = Instant::now();
-    let succeeded = http.block_on(probe_each(http.client(), &base, &targets, concurrency))?;
-    let wall = started.elapsed();
-    let cpu = proc.cpu()?.since(&cpu);
-    let memory = proc.memory()?;
-    let probes = targets.len() as u64;
-    Ok(Probes {
-        version: version(),
-        probes,
-        succeeded,
-        concurrency,
-        wall_ms: wall.as_secs_f64() * 1e3,
-        cpu_ms: cpu.ms(),
-        cpu_exact: cpu.exact,
-        cpu_us_per_probe: cpu.ns as f64 / 1e3 / probes as f64,
-        probes_per_cpu_second: probes as f64 / (cpu.ns as f64 / 1e9),
-        rss_kib: memory.rss_kib,
-        peak_rss_kib: memory.peak_kib,
-        idle_rss_kib: idle.rss_kib,
-    })
+
+    /// Probes every target once, `concurrency` at a time, and measures the
+    /// exporter's CPU and memory meanwhile. The first target is probed once
+    /// before, unmeasured: it proves the module works.
+    pub fn probe(&self, http: &Http, targets: &[Target], concurrency: usize) -> Result<Probes> {
+        let (proc, base) = (&self.proc, self.base.as_str());
+        let warm = http.block_on(probe_each(http.client(), base, &targets[..1], 1))?;
+        if warm != 1 {
+            bail!(
+                "blackbox_exporter's first probe ({}) failed; its module is wrong or the simulator refused it",
+                targets[0].module
+            );
+        }
+        let idle = proc.memory()?;
+        proc.reset_peak();
+        let cpu = proc.cpu()?;
+        let started = Instant::now();
+        let succeeded = http.block_on(probe_each(http.client(), base, targets, concurrency))?;
+        let wall = started.elapsed();
+        let cpu = proc.cpu()?.since(&cpu);
+        let memory = proc.memory()?;
+        let probes = targets.len() as u64;
+        Ok(Probes {
+            version: version(),
+            probes,
+            succeeded,
+            concurrency,
+            wall_ms: wall.as_secs_f64() * 1e3,
+            cpu_ms: cpu.ms(),
+            cpu_exact: cpu.exact,
+            cpu_us_per_probe: cpu.ns as f64 / 1e3 / probes as f64,
+            probes_per_cpu_second: probes as f64 / (cpu.ns as f64 / 1e9),
+            rss_kib: memory.rss_kib,
+            peak_rss_kib: memory.peak_kib,
+            idle_rss_kib: idle.rss_kib,
+        })
+    }
 }
 
 /// Polls `/-/healthy` until it answers: blackbox_exporter's log lines differ
@@ -147,8 +182,8 @@ fn wait_ready(http: &Http, proc: &Proc, base: &str) -> Result<()> {
 
 /// Probes `targets` with `concurrency` probes in flight; returns how many
 /// succeeded (`probe_success 1`).
-async fn probe_each(client: &reqwest::Client, base: &str, targets: &[String], concurrency: usize) -> Result<u64> {
-    let targets: Arc<[String]> = targets.into();
+async fn probe_each(client: &reqwest::Client, base: &str, targets: &[Target], concurrency: usize) -> Result<u64> {
+    let targets: Arc<[Target]> = targets.into();
     let next = Arc::new(AtomicUsize::new(0));
     let ok = Arc::new(AtomicU64::new(0));
     let url = format!("{base}/probe");
@@ -159,7 +194,7 @@ async fn probe_each(client: &reqwest::Client, base: &str, targets: &[String], co
             while let Some(target) = targets.get(next.fetch_add(1, Ordering::Relaxed)) {
                 let request = client
                     .get(&url)
-                    .query(&[("module", MODULE), ("target", target.as_str())]);
+                    .query(&[("module", target.module), ("target", target.url.as_str())]);
                 let reply = http::read(request).await?;
                 if reply.status == 200 && reply.text().lines().any(|l| l == "probe_success 1") {
                     ok.fetch_add(1, Ordering::Relaxed);

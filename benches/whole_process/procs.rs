@@ -328,22 +328,42 @@ impl CpuSample {
 
 /// utime + stime from `/proc/PID/stat`, in nanoseconds.
 fn stat_cpu_ns(pid: u32) -> Result<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // The command name may contain spaces and parentheses; fields resume
-    // after the last ')', starting with field 3 (state).
-    let rest = text
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .context("malformed /proc/PID/stat")?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |n: usize| -> Result<u64> {
-        fields
-            .get(n - 3)
-            .and_then(|f| f.parse().ok())
-            .context("malformed /proc/PID/stat")
-    };
-    let ticks = field(14)? + field(15)?;
-    Ok(ticks * 1_000_000_000 / clock_ticks_per_second())
+    let times = StatTimes::of(pid)?;
+    Ok(times.user_ns + times.system_ns)
+}
+
+/// The CPU time of a whole process, exited threads included, from
+/// `/proc/PID/stat` (clock-tick resolution, usually 10 ms).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct StatTimes {
+    /// `utime`: in the process's own code and libraries.
+    pub user_ns: u64,
+    /// `stime`: in the kernel on its behalf.
+    pub system_ns: u64,
+}
+
+impl StatTimes {
+    pub fn of(pid: u32) -> Result<StatTimes> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        // The command name may contain spaces and parentheses; fields resume
+        // after the last ')', starting with field 3 (state).
+        let rest = text
+            .rsplit_once(')')
+            .map(|(_, r)| r)
+            .context("malformed /proc/PID/stat")?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let field = |n: usize| -> Result<u64> {
+            fields
+                .get(n - 3)
+                .and_then(|f| f.parse().ok())
+                .context("malformed /proc/PID/stat")
+        };
+        let ns = |ticks: u64| ticks * 1_000_000_000 / clock_ticks_per_second();
+        Ok(StatTimes {
+            user_ns: ns(field(14)?),
+            system_ns: ns(field(15)?),
+        })
+    }
 }
 
 fn clock_ticks_per_second() -> u64 {

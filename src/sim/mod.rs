@@ -14,6 +14,8 @@
 //!   `request`, `pagination`, `render` and `api_error` are their building blocks.
 //! - `traffic`: latency, injected failures and drops, the failed-auth ban,
 //!   rate limits and `RateLimit-*` headers, request counters ([`counters`]).
+//! - `membership`: who reaches which project without a group, so that a
+//!   membership listing need not judge every project.
 //! - [`unconfirmed`]: every behaviour docs/gitlab.md could not confirm, in one place.
 //! - [`start`] / [`SimHandle`]: serving; [`Sim`]: the state and its operations.
 //!
@@ -82,6 +84,7 @@ pub mod counters;
 mod error;
 mod faults;
 mod limits;
+mod membership;
 pub mod model;
 mod pagination;
 mod render;

@@ -1,8 +1,8 @@
 //! The layer every non-control request passes through, in this order:
 //! injected latency, injected connection drops and failures, the
 //! failed-auth ban (403, no headers), the rate limit (429 `Retry later`), the
-//! handler; then `RateLimit-*` headers on API answers, 401s counted towards
-//! the ban, and the request recorded in the counters.
+//! handler; then `RateLimit-*` headers on API answers, 401s of requests that
+//! carried a credential counted towards the ban, and the request recorded in the counters.
 
 use std::net::IpAddr;
 
@@ -45,9 +45,18 @@ pub async fn traffic(State(sim): State<Sim>, req: Request, next: Next) -> Respon
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    let secret = credential(req.headers(), &query);
+    // A request without any credential attempted no authentication: its 401
+    // is not a failed sign-in. GitLab's ban counts failed authentications
+    // ("30 failed authentication requests … from a single IP address",
+    // docs.gitlab.com/rate_limits/abuse_bans), and a fleet's anonymous
+    // `/api/v4/version` probes (one 401 each, docs/gitlab.md §5) would
+    // otherwise ban its address within a minute.
+    // Git sends its credentials as Basic authorization.
+    let attempted = secret.is_some() || req.headers().contains_key(header::AUTHORIZATION);
     let (token_id, throttle) = {
         let world = sim.world();
-        let token = credential(req.headers(), &query).and_then(|s| world.token_by_secret(&s).cloned());
+        let token = secret.and_then(|s| world.token_by_secret(&s).cloned());
         let throttle = match &token {
             Some(t) if t.active(world.today) => Throttle::Token(t.id),
             _ => Throttle::Ip(ip),
@@ -81,7 +90,7 @@ pub async fn traffic(State(sim): State<Sim>, req: Request, next: Next) -> Respon
     };
     let status = if dropped { 0 } else { response.status().as_u16() };
     let mut traffic = sim.traffic();
-    if status == 401 {
+    if status == 401 && attempted {
         let limits = traffic.limits;
         traffic.ban.record_failure(ip, &limits, Instant::now());
     }

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use time::{Date, Duration, OffsetDateTime, Time};
 
 use super::error::SimError;
+use super::membership::MemberIndex;
 use super::model::{
     AccessLevel, Instance, Namespace, NamespaceKind, Project, RepositoryAccess, Token, User, UserState, Visibility,
 };
@@ -40,6 +41,8 @@ pub struct World {
     project_by_path: HashMap<String, u64>,
     /// Lower-cased former path → id (redirect routes left by moves).
     redirects: HashMap<String, u64>,
+    /// Who reaches which project without a group, for membership listings.
+    members: MemberIndex,
     next_user_id: u64,
     next_token_id: u64,
     next_namespace_id: u64,
@@ -63,6 +66,7 @@ impl World {
             projects: BTreeMap::new(),
             project_by_path: HashMap::new(),
             redirects: HashMap::new(),
+            members: MemberIndex::default(),
             next_user_id: 1,
             next_token_id: 1,
             next_namespace_id: 1,
@@ -360,6 +364,9 @@ impl World {
             if let Some(name) = spec.name {
                 namespace.name = name;
             }
+            for (user, _) in &members {
+                self.members.joined_group(*user);
+            }
             namespace.members.extend(members);
         }
         Ok(id)
@@ -403,6 +410,8 @@ impl World {
         self.redirects.remove(&path.to_ascii_lowercase());
         self.project_by_path.insert(path.to_ascii_lowercase(), id);
         self.projects.insert(id, project);
+        let reached = self.reached_by(id);
+        self.members.update(id, &[], &reached);
         for old in spec.redirects {
             self.add_redirect(&old, id)?;
         }
@@ -468,9 +477,12 @@ impl World {
         }
         let namespace_path = new_path.rsplit_once('/').map_or("", |(ns, _)| ns);
         let namespace_id = self.ensure_namespace(namespace_path)?;
+        let before = self.reached_by(id);
         let project = self.project_mut(id)?;
         let old = std::mem::replace(&mut project.path_with_namespace, new_path.to_owned());
         project.namespace_id = namespace_id;
+        let after = self.reached_by(id);
+        self.members.update(id, &before, &after);
         self.project_by_path.remove(&old.to_ascii_lowercase());
         self.project_by_path.insert(key.clone(), id);
         self.redirects.remove(&key);
@@ -510,12 +522,32 @@ impl World {
     /// Sets (or with `None` removes) a user's direct membership.
     pub fn set_member(&mut self, id: u64, username: &str, level: Option<AccessLevel>) -> Result<(), SimError> {
         let user_id = self.user_id(username)?;
+        let before = self.reached_by(id);
         let project = self.project_mut(id)?;
         match level {
             Some(level) => project.members.insert(user_id, level),
             None => project.members.remove(&user_id),
         };
+        let after = self.reached_by(id);
+        self.members.update(id, &before, &after);
         Ok(())
+    }
+
+    /// The users who reach a project without a group: its direct members
+    /// and the owner of its personal namespace.
+    fn reached_by(&self, id: u64) -> Vec<u64> {
+        let Some(project) = self.projects.get(&id) else {
+            return Vec::new();
+        };
+        let owner = self.namespaces.get(&project.namespace_id).and_then(|ns| ns.owner_id);
+        project.members.keys().copied().chain(owner).collect()
+    }
+
+    /// The ids, in id order, of every project `user` may be a member of
+    /// (a superset: the caller still judges access); `None` when only
+    /// judging every project can tell (the user belongs to a group).
+    pub fn member_project_ids(&self, user: u64) -> Option<Vec<u64>> {
+        self.members.candidates(user).map(Iterator::collect)
     }
 
     // --- access rules ---

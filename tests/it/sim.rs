@@ -895,6 +895,87 @@ async fn listing_shows_only_visible_projects() {
     assert!(simple[0].get("permissions").is_none() && simple[0].get("archived").is_none());
 }
 
+/// The membership listing of a user outside any group reads the
+/// simulator's member index (`src/sim/membership.rs`) instead of judging
+/// every project; it must follow every change the control API makes, and a
+/// user who joins a group gets the projects the group passes down.
+#[tokio::test]
+async fn membership_listing_follows_members_moves_and_groups() {
+    let gitlab = serve(scenario()).await;
+    let control = |method: Method, path: &str, body: Option<Value>| {
+        let gitlab = &gitlab;
+        let path = format!("/-/sim{path}");
+        async move {
+            let answer = call(gitlab, method, &path, None, body).await;
+            assert!(answer.status.is_success(), "{path}: {} {}", answer.status, answer.text);
+        }
+    };
+    let listed = || async {
+        let answer = get(
+            &gitlab,
+            "/api/v4/projects?membership=true&order_by=id&sort=asc&per_page=100",
+            Some(BOB),
+        )
+        .await;
+        let mut paths: Vec<String> = answer
+            .json()
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|p| p["path_with_namespace"].as_str().expect("path").to_owned())
+            .collect();
+        paths.sort();
+        paths
+    };
+    assert_eq!(
+        listed().await,
+        ["acme/secret", "bob/hidden-notes"],
+        "member, and owner of his namespace"
+    );
+
+    control(
+        Method::PUT,
+        "/projects/acme%2Fbackend/members/bob",
+        Some(json!({"access_level": "developer"})),
+    )
+    .await;
+    control(Method::DELETE, "/projects/acme%2Fsecret/members/bob", None).await;
+    control(
+        Method::POST,
+        "/projects/bob%2Fhidden-notes/move",
+        Some(json!({"to": "acme/notes"})),
+    )
+    .await;
+    control(
+        Method::POST,
+        "/projects/acme%2Fdocs/move",
+        Some(json!({"to": "bob/docs"})),
+    )
+    .await;
+    assert_eq!(listed().await, ["acme/backend", "bob/docs"]);
+
+    control(
+        Method::POST,
+        "/groups",
+        Some(json!({"path": "acme", "members": {"bob": "reporter"}})),
+    )
+    .await;
+    assert_eq!(
+        listed().await,
+        [
+            "acme/backend",
+            "acme/design",
+            "acme/frontend",
+            "acme/legacy",
+            "acme/notes",
+            "acme/platform",
+            "acme/secret",
+            "acme/wiki-only",
+            "bob/docs"
+        ]
+    );
+}
+
 #[tokio::test]
 async fn search_is_case_insensitive_and_ands_terms() {
     let gitlab = serve(scenario()).await;
@@ -1261,6 +1342,35 @@ async fn many_401s_from_one_client_get_it_banned() {
     assert_eq!(counters.status(403), 1);
     gitlab.clear_bans();
     assert_eq!(get(&gitlab, "/api/v4/user", Some(ALICE)).await.status, 200);
+}
+
+/// Only a request that tried to authenticate can fail to: an anonymous 401
+/// (labwatch's instance probe asks `/api/v4/version` without a token, once
+/// per workspace and interval) must not ban the fleet's address.
+#[tokio::test]
+async fn anonymous_401s_do_not_count_towards_the_ban() {
+    let mut s = scenario();
+    s.limits = Limits {
+        failed_auth_ban_after: 3,
+        ..Limits::default()
+    };
+    let gitlab = serve(s).await;
+    for _ in 0..5 {
+        assert_eq!(get(&gitlab, "/api/v4/version", None).await.status, 401);
+    }
+    assert_eq!(
+        get(&gitlab, "/api/v4/user", Some(ALICE)).await.status,
+        200,
+        "not banned"
+    );
+    for _ in 0..3 {
+        assert_eq!(get(&gitlab, "/api/v4/version", Some("glpat-wrong")).await.status, 401);
+    }
+    assert_eq!(
+        get(&gitlab, "/api/v4/user", Some(ALICE)).await.status,
+        403,
+        "wrong tokens still ban"
+    );
 }
 
 // --- health probes ---

@@ -68,6 +68,15 @@ impl Filters {
         })
     }
 
+    /// When only projects the caller is a member of can pass, the ids of
+    /// the few that may (in id order), if the world's index can say.
+    fn members_only(&self, world: &World) -> Option<Vec<u64>> {
+        if !(self.membership || self.min_access_level.is_some()) {
+            return None;
+        }
+        world.member_project_ids(self.user?)
+    }
+
     fn keep(&self, world: &World, project: &Project) -> bool {
         if !world.can_read(self.user, project) {
             return false;
@@ -142,7 +151,16 @@ pub async fn list(State(sim): State<Sim>, req: ApiRequest) -> Result<Response, A
     if !keyset && unconfirmed::PROJECT_OFFSET_LIMIT.is_some_and(|limit| (page - 1).saturating_mul(per_page) > limit) {
         return Err(ApiError::Grape(StatusCode::METHOD_NOT_ALLOWED, OFFSET_LIMIT));
     }
-    let mut selected: Vec<&Project> = world.projects().filter(|p| filters.keep(&world, p)).collect();
+    let mut selected: Vec<&Project> = match filters.members_only(&world) {
+        // The caller's own projects, judged by the same filters: the same
+        // answer as judging every project (see `sim::membership`).
+        Some(ids) => ids
+            .into_iter()
+            .filter_map(|id| world.project(id))
+            .filter(|p| filters.keep(&world, p))
+            .collect(),
+        None => world.projects().filter(|p| filters.keep(&world, p)).collect(),
+    };
     sort(&mut selected, order_by, descending);
     let mut headers = HeaderMap::new();
     let page_items: Vec<&Project> = if keyset {
