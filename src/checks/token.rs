@@ -71,11 +71,17 @@ impl TokenCheck {
             return Outcome::new(Status::Critical, Reason::NotConnected, summary);
         }
         let generation = client.token_generation();
-        let marker = self.on_store(ConnectionStore::read_marker).await;
         let info = match client.token_self().await {
             Ok(info) => info,
             Err(e) => {
-                if let Some(m) = marker.filter(|_| e.root().is_auth_failure()) {
+                // The marker matters only to a token GitLab refuses, so it
+                // is read then and not every round: a fleet's rounds would
+                // each cost a trip to the blocking pool and the disk.
+                let marker = match e.root().is_auth_failure() {
+                    true => self.on_store(ConnectionStore::read_marker).await,
+                    false => None,
+                };
+                if let Some(m) = marker {
                     // The rotation's answer was kept beside the store: the
                     // actions save it once the store takes it.
                     if let Some(kept) = self.on_store(ConnectionStore::load_rotated).await.map(|c| c.token_id) {
