@@ -63,6 +63,55 @@ pub fn store(n: usize) -> Arc<StatusStore> {
     store
 }
 
+/// A fleet as a round leaves it: `n` workspaces of 3 repositories each,
+/// every check passing, and the GitLab client's per-workspace series
+/// created, as `/metrics` renders them in fleet mode.
+pub fn fleet(n: usize) -> Metrics {
+    let store = Arc::new(StatusStore::new());
+    let gitlab = GitlabMetrics::new();
+    let now = OffsetDateTime::now_utc();
+    let layouts = (0..n)
+        .map(|w| {
+            let name = format!("ws-{w:05}");
+            let mut checks = vec![
+                ("instance".to_owned(), None),
+                ("token".to_owned(), None),
+                ("scopes".to_owned(), None),
+            ];
+            checks.extend((0..3).map(|r| ("repository".to_owned(), Some(format!("user-{w}/app-{r}")))));
+            (name, "https://gitlab.com".to_owned(), checks)
+        })
+        .collect::<Vec<_>>();
+    store.set_layout(layouts.clone());
+    for (name, _, checks) in layouts {
+        gitlab.init_workspace(&name);
+        for (check, target) in checks {
+            let outcome = match check.as_str() {
+                "instance" => Outcome::ok("GitLab answers.")
+                    .with_measurement("dns_seconds", 0.0012)
+                    .with_measurement("connect_seconds", 0.0031)
+                    .with_measurement("tls_seconds", 0.0123)
+                    .with_measurement("http_seconds", 0.0456),
+                "token" => Outcome::ok("The token expires in 60 days.")
+                    .with_measurement("expiry_timestamp_seconds", 1_790_000_000.0)
+                    .with_measurement("renewal_due_timestamp_seconds", 1_788_000_000.0),
+                "scopes" => Outcome::ok("The token has every required scope.")
+                    .with_measurement("scope_missing:api", 0.0)
+                    .with_measurement("scope_missing:read_repository", 0.0),
+                _ => Outcome::ok("reachable: private, you are Developer.").with_measurement("project_id", 1000.0),
+            };
+            let key = CheckKey {
+                workspace: name.clone(),
+                check,
+                target,
+            };
+            store.record(&key, outcome, None, Duration::from_micros(1234), now);
+        }
+        store.finish_pass(&name);
+    }
+    Metrics::new(store, &gitlab)
+}
+
 fn repo(i: usize) -> String {
     format!("acme/project-{i:05}")
 }

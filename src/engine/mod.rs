@@ -17,4 +17,4 @@ pub use measurements::Measurements;
 pub use outcome::{Outcome, Status};
 pub use reason::Reason;
 pub use scheduler::{HERD_STARTS_PER_SECOND, Plan, PlannedCheck, Round, Scheduler, phase, run_once};
-pub use store::{CheckKey, CheckState, CheckView, Layout, StatusStore, WorkspaceView};
+pub use store::{CheckKey, CheckState, CheckView, Health, Layout, StatusStore, Troubled, WorkspaceView};

@@ -98,21 +98,85 @@ struct WorkspaceEntry {
     name: String,
     instance_url: String,
     slots: Vec<Slot>,
-    /// Slot index by [`slot_key`]: a workspace may watch thousands of
-    /// repositories, and every run records and reads its slot.
-    index: HashMap<String, usize>,
+    /// Slot index by [`slot_key`], for a workspace with more than
+    /// [`INDEXED_FROM`] checks: it may watch thousands of repositories, and
+    /// every run records and reads its slot. A fleet's workspaces have a
+    /// handful, found faster by a look at each than by building a key.
+    index: Option<HashMap<String, usize>>,
     passes: u64,
+    /// How many of its checks fail `/health` ([`Health::of`]), kept as
+    /// results are recorded, so `/health` over ten thousand workspaces looks
+    /// at the few in trouble instead of every check.
+    failing: u32,
+    /// How many warn (failing `/health?strict`).
+    warning: u32,
 }
 
+/// Checks from which a workspace's slots are indexed.
+const INDEXED_FROM: usize = 16;
+
 impl WorkspaceEntry {
-    fn slot(&self, check: &str, target: Option<&str>) -> Option<&Slot> {
-        self.index.get(&slot_key(check, target)).map(|&i| &self.slots[i])
+    fn position(&self, check: &str, target: Option<&str>) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(&slot_key(check, target)).copied(),
+            None => self
+                .slots
+                .iter()
+                .position(|s| &*s.check == check && s.target.as_deref() == target),
+        }
     }
 
-    fn slot_mut(&mut self, check: &str, target: Option<&str>) -> Option<&mut Slot> {
-        let i = *self.index.get(&slot_key(check, target))?;
-        self.slots.get_mut(i)
+    fn slot(&self, check: &str, target: Option<&str>) -> Option<&Slot> {
+        self.position(check, target).map(|i| &self.slots[i])
     }
+
+    /// Counts `state` in or out of the health tallies.
+    fn tally(&mut self, state: Option<&CheckState>, sign: i32) {
+        let health = Health::of(state);
+        let add = |n: &mut u32| *n = n.saturating_add_signed(sign);
+        if health == Health::Failing {
+            add(&mut self.failing);
+        }
+        if health == Health::Warning {
+            add(&mut self.warning);
+        }
+    }
+
+    /// Whether `/health` (or `/health?strict`) would list one of its checks.
+    fn troubled(&self, strict: bool) -> bool {
+        self.failing > 0 || (strict && self.warning > 0)
+    }
+}
+
+/// What a check's last result means to `/health` (`http::probes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Fine,
+    /// Fails only `/health?strict`.
+    Warning,
+    /// Fails `/health`: critical, or unknown and not blocked (a blocked
+    /// check's root cause already fails), or not run yet.
+    Failing,
+}
+
+impl Health {
+    pub fn of(state: Option<&CheckState>) -> Health {
+        let Some(state) = state else { return Health::Failing };
+        match state.outcome.status {
+            Status::Ok => Health::Fine,
+            Status::Warning => Health::Warning,
+            Status::Critical => Health::Failing,
+            Status::Unknown if state.is_blocked() => Health::Fine,
+            Status::Unknown => Health::Failing,
+        }
+    }
+}
+
+/// What `/health` needs: whether every workspace asked about finished its
+/// first round, and the views of those with a check that fails it.
+pub struct Troubled {
+    pub first_round_done: bool,
+    pub views: Vec<WorkspaceView>,
 }
 
 /// The index key of a check: its name, and its target after a NUL (which
@@ -195,11 +259,15 @@ impl StatusStore {
         ran_at: OffsetDateTime,
     ) {
         let mut guard = self.write();
-        let Some(slot) = find_slot(&mut guard, key) else {
+        let Some(ws) = guard.get_mut(&key.workspace) else {
+            return;
+        };
+        let Some(i) = ws.position(&key.check, key.target.as_deref()) else {
             // The layout changed under a running check (reload): drop the result.
             return;
         };
-        let prev = slot.state.take();
+        let prev = ws.slots[i].state.take();
+        ws.tally(prev.as_deref(), -1);
         let prev_outcome = prev.as_ref().map(|p| &p.outcome);
         if let Some(t) = Transition::between(key, prev_outcome, &outcome, blocked_by.as_deref(), ran_at) {
             self.history.push(t);
@@ -216,14 +284,38 @@ impl StatusStore {
             (None, true) => 0,
             (None, false) => prev_failures.saturating_add(1),
         };
-        slot.state = Some(Arc::new(CheckState {
+        let state = Arc::new(CheckState {
             outcome,
             blocked_by,
             duration,
             last_run: ran_at,
             last_success,
             consecutive_failures,
-        }));
+        });
+        ws.tally(Some(&state), 1);
+        ws.slots[i].state = Some(state);
+    }
+
+    /// For `/health`: the workspaces (all, or `only`) with a check that
+    /// fails it (or warns, with `strict`), and whether they all finished a
+    /// round; `None` for an unknown `only`. Looks at every workspace's
+    /// tallies, and at the checks of the troubled ones alone.
+    pub fn troubled(&self, only: Option<&str>, strict: bool) -> Option<Troubled> {
+        let guard = self.read();
+        let pick = |w: &&WorkspaceEntry| w.troubled(strict);
+        match only {
+            Some(name) => {
+                let w = guard.get(name)?;
+                Some(Troubled {
+                    first_round_done: w.passes > 0,
+                    views: Some(w).filter(pick).map(view).into_iter().collect(),
+                })
+            }
+            None => Some(Troubled {
+                first_round_done: guard.values().all(|w| w.passes > 0),
+                views: guard.values().filter(pick).map(view).collect(),
+            }),
+        }
     }
 
     pub fn get(&self, key: &CheckKey) -> Option<Arc<CheckState>> {
@@ -270,6 +362,11 @@ impl StatusStore {
         self.read().keys().cloned().collect()
     }
 
+    /// Whether workspace `name` is laid out.
+    pub fn contains(&self, name: &str) -> bool {
+        self.read().contains_key(name)
+    }
+
     /// How many workspaces are laid out.
     pub fn len(&self) -> usize {
         self.read().len()
@@ -300,31 +397,35 @@ fn entry(
 ) -> WorkspaceEntry {
     let prev = prev.filter(|p| p.instance_url == instance_url);
     let mut slots = Vec::with_capacity(checks.len());
-    let mut index = HashMap::with_capacity(checks.len());
+    let mut index = (checks.len() > INDEXED_FROM).then(|| HashMap::with_capacity(checks.len()));
     for (check, target) in checks {
         let state = prev
             .as_ref()
             .and_then(|p| p.slot(&check, target.as_deref()))
             .and_then(|s| s.state.clone());
-        index.insert(slot_key(&check, target.as_deref()), slots.len());
+        if let Some(index) = &mut index {
+            index.insert(slot_key(&check, target.as_deref()), slots.len());
+        }
         slots.push(Slot {
             check: check.into(),
             target: target.map(Into::into),
             state,
         });
     }
-    WorkspaceEntry {
+    let mut entry = WorkspaceEntry {
         name,
         instance_url,
         slots,
         index,
         passes: prev.map_or(0, |p| p.passes),
+        failing: 0,
+        warning: 0,
+    };
+    for i in 0..entry.slots.len() {
+        let state = entry.slots[i].state.clone();
+        entry.tally(state.as_deref(), 1);
     }
-}
-
-fn find_slot<'a>(workspaces: &'a mut BTreeMap<String, WorkspaceEntry>, key: &CheckKey) -> Option<&'a mut Slot> {
-    let ws = workspaces.get_mut(&key.workspace)?;
-    ws.slot_mut(&key.check, key.target.as_deref())
+    entry
 }
 
 fn view(w: &WorkspaceEntry) -> WorkspaceView {
@@ -389,5 +490,55 @@ mod tests {
         // On another instance nothing of the old results is kept.
         store.set_workspace(layout("b", "https://y"));
         assert!(store.get(&key("b")).is_none());
+    }
+
+    #[test]
+    fn health_looks_only_at_the_workspaces_whose_tallies_say_they_are_in_trouble() {
+        let store = StatusStore::new();
+        store.set_layout(vec![layout("a", "https://x"), layout("b", "https://x")]);
+        let troubled = |strict| {
+            let t = store.troubled(None, strict).unwrap();
+            let names: Vec<String> = t.views.iter().map(|v| v.name.clone()).collect();
+            (t.first_round_done, names)
+        };
+        assert_eq!(troubled(false), (false, vec!["a".into(), "b".into()]), "not run yet");
+        record(&store, "a");
+        record(&store, "b");
+        store.finish_pass("a");
+        store.finish_pass("b");
+        assert_eq!(troubled(false), (true, vec![]));
+        let at = OffsetDateTime::UNIX_EPOCH;
+        store.record(
+            &key("b"),
+            Outcome::new(Status::Warning, crate::engine::Reason::RateLimited, "slow"),
+            None,
+            Duration::ZERO,
+            at,
+        );
+        assert_eq!(troubled(false), (true, vec![]));
+        assert_eq!(troubled(true), (true, vec!["b".into()]), "strict counts warnings");
+        store.record(
+            &key("b"),
+            Outcome::new(Status::Unknown, crate::engine::Reason::Blocked, "blocked"),
+            Some("instance".into()),
+            Duration::ZERO,
+            at,
+        );
+        assert_eq!(troubled(true), (true, vec![]), "a blocked check is its root cause's");
+        store.record(
+            &key("a"),
+            Outcome::new(Status::Critical, crate::engine::Reason::TcpRefused, "down"),
+            None,
+            Duration::ZERO,
+            at,
+        );
+        assert_eq!(troubled(false), (true, vec!["a".into()]));
+        assert_eq!(store.troubled(Some("b"), false).unwrap().views.len(), 0);
+        assert!(store.troubled(Some("zz"), false).is_none());
+        // Laid out again, the tallies follow the results it keeps.
+        store.set_workspace(layout("a", "https://x"));
+        assert_eq!(troubled(false), (true, vec!["a".into()]));
+        record(&store, "a");
+        assert_eq!(troubled(false), (true, vec![]));
     }
 }

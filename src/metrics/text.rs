@@ -27,6 +27,14 @@ impl Family {
         }
     }
 
+    /// A counter family; its samples are totals since the process started.
+    pub fn counter(name: &'static str, help: String) -> Family {
+        Family {
+            kind: "counter",
+            ..Family::gauge(name, help, 0)
+        }
+    }
+
     /// One sample. Label names must be valid and are written in the order
     /// given (callers pass them sorted, as the client library does); values
     /// are escaped.
