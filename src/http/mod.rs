@@ -7,6 +7,7 @@
 //! - `/`: the status page; `/status/history`: recent transitions ([`page`]).
 
 pub mod admin;
+mod chunks;
 mod config_status;
 mod extract;
 pub mod page;
@@ -106,11 +107,25 @@ pub async fn serve_with(
     server::serve(listener, router(state), limits, shutdown).await
 }
 
+/// Rendered on the blocking pool: a fleet's scrape is tens of milliseconds
+/// of writing, which would stall every task on the worker it ran on.
 async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state.metrics.render(&state.fleet.instances());
+    let render = move || state.metrics.render_chunks(&state.fleet.instances());
+    let chunks = match tokio::task::spawn_blocking(render).await {
+        Ok(chunks) => chunks,
+        Err(e) => {
+            tracing::error!(error = %e, "Rendering /metrics failed");
+            return ErrorResponse::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal-error",
+                "Rendering the metrics failed; the log says why.",
+            )
+            .into_response();
+        }
+    };
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        body,
+        axum::body::Body::new(chunks::Chunks::new(chunks)),
     )
         .into_response()
 }

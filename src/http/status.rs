@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -22,14 +23,32 @@ struct DaemonDoc<'a> {
     instances: Vec<InstanceView>,
 }
 
-/// Always 200: the document itself says how things are.
+/// Always 200: the document itself says how things are. Written on the
+/// blocking pool: a fleet's document is tens of megabytes of JSON, which
+/// would stall every task on the worker it was written on.
 pub async fn all(State(state): State<AppState>) -> Response {
-    let views = state.status.snapshot();
-    Json(DaemonDoc {
-        status: StatusDoc::new(&views, state.connections.as_ref(), OffsetDateTime::now_utc()),
-        config: state.config.doc(),
-        instances: state.fleet.instances(),
-    })
+    let write = move || {
+        let views = state.status.snapshot();
+        serde_json::to_vec(&DaemonDoc {
+            status: StatusDoc::new(&views, state.connections.as_ref(), OffsetDateTime::now_utc()),
+            config: state.config.doc(),
+            instances: state.fleet.instances(),
+        })
+    };
+    match tokio::task::spawn_blocking(write).await {
+        Ok(Ok(json)) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Ok(Err(e)) => internal_error(&e),
+        Err(e) => internal_error(&e),
+    }
+}
+
+fn internal_error(e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "Writing /status failed");
+    ErrorResponse::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal-error",
+        "Writing the status document failed; the log says why.",
+    )
     .into_response()
 }
 

@@ -1,10 +1,10 @@
 //! The GitLab client's families (requests, `RateLimit-Remaining`, token
 //! rotations), written from its counters ([`GitlabMetrics`]).
 
-use super::text::Family;
+use super::text::{Family, Text};
 use crate::gitlab::{GitlabMetrics, TRIGGERS};
 
-pub fn write(gitlab: &GitlabMetrics, out: &mut String) {
+pub fn write(gitlab: &GitlabMetrics, out: &mut Text) {
     let mut requests = Family::counter(
         "labwatch_gitlab_requests_total",
         "Requests labwatch made to GitLab, by answer status code.".into(),

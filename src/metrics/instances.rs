@@ -2,10 +2,10 @@
 //! instance, its request budget, and whether a round of them fits it
 //! (`docs/metrics-and-alerting.md`).
 
-use super::text::Family;
+use super::text::{Family, Text};
 use crate::report::InstanceView;
 
-pub fn write(instances: &[InstanceView], out: &mut String) {
+pub fn write(instances: &[InstanceView], out: &mut Text) {
     let g = |name, help: &str| Family::gauge(name, help.to_owned(), 0);
     let mut workspaces = g("labwatch_instance_workspaces", "Workspaces on the GitLab instance.");
     let mut per_round = g(

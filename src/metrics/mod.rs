@@ -33,20 +33,25 @@ impl Metrics {
     /// The Prometheus text exposition format, with the families of the
     /// `instances` the workspaces use.
     pub fn render(&self, instances: &[InstanceView]) -> String {
+        self.render_chunks(instances).concat()
+    }
+
+    /// The same in the pieces it was written in, for `/metrics` to send
+    /// without joining them first (a fleet's scrape is tens of megabytes).
+    pub fn render_chunks(&self, instances: &[InstanceView]) -> Vec<String> {
         let views = self.store.snapshot();
         let checks: usize = views.iter().map(|w| w.checks.len()).sum();
-        // About 400 bytes per check across its families.
-        let mut out = String::with_capacity(checks * 400);
+        let mut out = text::Text::default();
         let mut build = text::Family::gauge("labwatch_build_info", "labwatch build information; always 1.".into(), 0);
         build.sample(&[("version", env!("CARGO_PKG_VERSION"))], 1.0);
         build.finish(&mut out);
         gitlab::write(&self.gitlab, &mut out);
-        let mut families = status::StatusFamilies::new(checks);
+        let mut families = status::StatusFamilies::new(checks, views.len());
         for ws in &views {
             families.add(ws);
         }
         families.finish(&mut out);
         instances::write(instances, &mut out);
-        out
+        out.into_chunks()
     }
 }

@@ -4,7 +4,7 @@
 //! reload removed. Label names are written in sorted order, as the client
 //! library writes the other families.
 
-use super::text::Family;
+use super::text::{Family, Text};
 use crate::checks::{self, plugin};
 use crate::engine::{CheckState, WorkspaceView};
 
@@ -25,10 +25,12 @@ pub struct StatusFamilies {
 }
 
 impl StatusFamilies {
-    /// Families sized for `checks` checks, so the per-check ones are written
-    /// without reallocating.
-    pub fn new(checks: usize) -> StatusFamilies {
-        let g = |name, help| Family::gauge(name, help, 0);
+    /// Families sized for `checks` checks of `workspaces` workspaces, so
+    /// they are written without reallocating.
+    pub fn new(checks: usize, workspaces: usize) -> StatusFamilies {
+        // A workspace's series of one kind (a phase, an expiry) take about
+        // 80 bytes each; the instance probe has four phases.
+        let g = |name, help| Family::gauge(name, help, workspaces * 80);
         let per_check = |name, help| Family::gauge(name, help, checks * 110);
         StatusFamilies {
             status: per_check(
@@ -47,9 +49,10 @@ impl StatusFamilies {
                 "labwatch_check_last_success_timestamp_seconds",
                 format!("Unix time the check last passed {FROM_SCHEDULE}."),
             ),
-            phase: g(
+            phase: Family::gauge(
                 "labwatch_instance_phase_duration_seconds",
                 format!("Duration of each phase of the instance probe: dns, connect, tls, http {FROM_SCHEDULE}."),
+                workspaces * 4 * 80,
             ),
             tls_expiry: g(
                 "labwatch_tls_cert_expiry_timestamp_seconds",
@@ -158,7 +161,7 @@ impl StatusFamilies {
     }
 
     /// Appends every family that has samples, in name order.
-    pub fn finish(self, out: &mut String) {
+    pub fn finish(self, out: &mut Text) {
         for family in [
             self.duration,
             self.last_success,

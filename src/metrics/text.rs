@@ -4,8 +4,6 @@
 //! them as client-library objects first costs tens of milliseconds and
 //! megabytes of short-lived garbage, writing the lines directly does not.
 
-use std::fmt::Write;
-
 /// One metric family being written: its samples go to `body`; the HELP and
 /// TYPE header is added by [`Family::finish`], and only when there are
 /// samples, as client libraries do.
@@ -40,6 +38,10 @@ impl Family {
     /// are escaped.
     pub fn sample(&mut self, labels: &[(&str, &str)], value: f64) {
         let out = &mut self.body;
+        // One reservation for the line (its escapes aside), not one check
+        // per piece that may grow the buffer.
+        let text: usize = labels.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+        out.reserve(self.name.len() + text + 32);
         out.push_str(self.name);
         for (i, (name, value)) in labels.iter().enumerate() {
             out.push(if i == 0 { '{' } else { ',' });
@@ -56,27 +58,50 @@ impl Family {
         out.push('\n');
     }
 
-    /// Appends the family (header and samples) to `out`.
-    pub fn finish(self, out: &mut String) {
+    /// Appends the family (header and samples) to `out`: its samples as
+    /// they are, never copied.
+    pub fn finish(self, out: &mut Text) {
         if self.body.is_empty() {
             return;
         }
-        out.push_str("# HELP ");
-        out.push_str(self.name);
-        out.push(' ');
-        escape_help(out, &self.help);
-        out.push_str("\n# TYPE ");
-        out.push_str(self.name);
-        out.push(' ');
-        out.push_str(self.kind);
-        out.push('\n');
-        out.push_str(&self.body);
+        let mut header = String::with_capacity(self.help.len() + 2 * self.name.len() + 32);
+        header.push_str("# HELP ");
+        header.push_str(self.name);
+        header.push(' ');
+        escape_help(&mut header, &self.help);
+        header.push_str("\n# TYPE ");
+        header.push_str(self.name);
+        header.push(' ');
+        header.push_str(self.kind);
+        header.push('\n');
+        out.0.push(header);
+        out.0.push(self.body);
+    }
+}
+
+/// An exposition being written: the families' texts in order, kept apart
+/// so that a scrape of hundreds of thousands of series is sent as written,
+/// without being copied into one string first.
+#[derive(Debug, Default)]
+pub struct Text(Vec<String>);
+
+impl Text {
+    /// The pieces, in order.
+    pub fn into_chunks(self) -> Vec<String> {
+        self.0
+    }
+
+    /// All of it as one string.
+    #[cfg(test)]
+    pub fn into_string(self) -> String {
+        self.0.concat()
     }
 }
 
 /// Label values escape backslash, double quote and line feed.
 fn escape_label_value(out: &mut String, value: &str) {
-    if !value.contains(['\\', '"', '\n']) {
+    // Bytes, not chars: the three are ASCII, and most values have none.
+    if !value.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
         out.push_str(value);
         return;
     }
@@ -110,9 +135,11 @@ fn push_value(out: &mut String, v: f64) {
         out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
     } else if v.fract() == 0.0 && v.abs() < 1e15 {
         // Exact: integral and well inside i64 and f64's integer range.
-        let _ = write!(out, "{}", v as i64);
+        out.push_str(itoa::Buffer::new().format(v as i64));
     } else {
-        let _ = write!(out, "{v}");
+        // The shortest text that reads back as `v`, as Go's strconv does for
+        // Prometheus itself (`1e+300` there, `1e300` here: both parse).
+        out.push_str(ryu::Buffer::new().format_finite(v));
     }
 }
 
@@ -123,9 +150,9 @@ mod tests {
     fn one(labels: &[(&str, &str)], value: f64) -> String {
         let mut f = Family::gauge("x_metric", "Help with \\ and\nnewline.".into(), 0);
         f.sample(labels, value);
-        let mut out = String::new();
+        let mut out = Text::default();
         f.finish(&mut out);
-        out
+        out.into_string()
     }
 
     #[test]
@@ -146,13 +173,14 @@ mod tests {
         assert!(one(&[], 0.25).ends_with("x_metric 0.25\n"));
         assert!(one(&[], 1_764_000_000.0).ends_with("x_metric 1764000000\n"));
         assert!(one(&[], -3.0).ends_with("x_metric -3\n"));
-        assert!(one(&[], 1e300).ends_with(&format!("x_metric {}\n", 1e300)));
+        assert!(one(&[], 1e300).ends_with("x_metric 1e300\n"));
+        assert!(one(&[], 0.0012).ends_with("x_metric 0.0012\n"));
     }
 
     #[test]
     fn an_empty_family_writes_nothing() {
-        let mut out = String::new();
+        let mut out = Text::default();
         Family::gauge("x_metric", "h".into(), 0).finish(&mut out);
-        assert!(out.is_empty());
+        assert!(out.into_string().is_empty());
     }
 }
