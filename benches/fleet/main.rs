@@ -75,12 +75,15 @@ struct Args {
     rounds: u64,
     blackbox_workspaces: usize,
     profile: bool,
+    /// Keep the scratch directory (scenarios, configs, logs) for a look
+    /// afterwards, or to start a size's simulator and daemon by hand.
+    keep: bool,
     json: PathBuf,
     table: PathBuf,
 }
 
 const USAGE: &str = "usage: fleet [--sizes 500,2000,10000] [--interval 30s] [--rounds 2] [--warm-rounds 1] \
-                     [--blackbox-workspaces 2000 (0: all)] [--profile] [--json PATH] [--table PATH]";
+                     [--blackbox-workspaces 2000 (0: all)] [--profile] [--keep] [--json PATH] [--table PATH]";
 
 impl Args {
     fn parse() -> Result<Args> {
@@ -92,6 +95,7 @@ impl Args {
             rounds: 2,
             blackbox_workspaces: 2000,
             profile: false,
+            keep: false,
             json: out.join("fleet.json"),
             table: out.join("fleet.txt"),
         };
@@ -114,6 +118,7 @@ impl Args {
                 "--warm-rounds" => args.warm_rounds = number(&arg, &value()?, 0)?,
                 "--blackbox-workspaces" => args.blackbox_workspaces = number(&arg, &value()?, 0)? as usize,
                 "--profile" => args.profile = true,
+                "--keep" => args.keep = true,
                 "--json" => args.json = value()?.into(),
                 "--table" => args.table = value()?.into(),
                 // cargo bench passes --bench to every bench binary.
@@ -190,7 +195,11 @@ fn run() -> Result<()> {
     let args = Args::parse()?;
     let bin = binary("LABWATCH_BIN", None)?;
     let sim_bin = binary("LABWATCH_SIM_BIN", Some(bin.clone()))?;
-    let tmp = tempfile::Builder::new().prefix("labwatch-fleet-").tempdir()?;
+    let mut tmp = tempfile::Builder::new().prefix("labwatch-fleet-").tempdir()?;
+    if args.keep {
+        tmp.disable_cleanup(true);
+        eprintln!("--keep: the scratch directory {} stays", tmp.path().display());
+    }
     let mut skipped = Vec::new();
     let blackbox = blackbox::available();
     if !blackbox {
@@ -350,7 +359,13 @@ impl Bench {
         let rss_peak_kib = daemon.proc.memory()?.peak_kib;
         let profile = if self.args.profile {
             self.say(&format!("{n} workspaces: perf record for one more round"));
-            let recording = profile::record(daemon.proc.pid, &dir.join("perf.data"))?;
+            // Kept beside the results (not in the scratch directory), for
+            // `perf report -i` with call graphs afterwards.
+            let data = self.args.json.with_file_name(format!("fleet-perf-{n}.data"));
+            if let Some(parent) = data.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let recording = profile::record(daemon.proc.pid, &data)?;
             let rounds = watch.look()?.counts.route(TOKEN_SELF);
             let waited = watch.until_rounds(rounds + n as u64, PHASE_DEADLINE);
             let profile = recording.finish(PROFILE_TOP);

@@ -39,8 +39,15 @@ fn main() -> ExitCode {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "Cannot raise the open-files limit; keeping the current one"),
     }
+    let workers = match worker_threads() {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EX_USAGE);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(worker_threads())
+        .worker_threads(workers)
         .enable_all()
         .build()
     {
@@ -63,12 +70,31 @@ fn main() -> ExitCode {
     }
 }
 
-/// One worker per core, at most four. labwatch waits on GitLab far more
-/// than it computes (a round over 10,000 repositories is a fraction of a
-/// CPU-second), and every worker costs a stack and an allocator cache, which
-/// on a 64-core host would be most of an idle daemon's memory.
-fn worker_threads() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get().min(4))
+/// One worker, unless `TOKIO_WORKER_THREADS` (tokio's own setting) asks
+/// for more. labwatch waits on GitLab far more than it computes, and what
+/// does compute (a scrape of `/metrics` or `/status`, the store's files)
+/// runs on the blocking pool. A second worker bought no throughput that
+/// mattered and cost a fleet a third more CPU per round: with two, every
+/// check spawned or woken could wake the other worker, and those futex
+/// wakes, parks and context switches were the largest item of the profile
+/// (docs/performance.md, "Fleet").
+fn worker_threads() -> Result<usize, String> {
+    const VARIABLE: &str = "TOKIO_WORKER_THREADS";
+    let Some(value) = std::env::var_os(VARIABLE) else {
+        return Ok(1);
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    value
+        .to_str()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| (1..=cores.max(1) * 4).contains(n))
+        .ok_or_else(|| {
+            format!(
+                "labwatch: {VARIABLE}={} is not a number of worker threads; set it to a whole number from 1 to {} (4 per core), or unset it for one worker",
+                value.to_string_lossy(),
+                cores.max(1) * 4
+            )
+        })
 }
 
 fn init_logging(format: LogFormat, default_level: LevelFilter) {
