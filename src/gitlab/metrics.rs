@@ -1,7 +1,7 @@
 //! [`GitlabMetrics`]: the GitLab client's counters, per workspace — requests
 //! by answer status, GitLab's last `RateLimit-Remaining`, and token
-//! rotations by trigger. Plain counters under one lock, written out by
-//! `metrics` at scrape time: a fleet has tens of thousands of these series,
+//! rotations by trigger. Plain counters under one lock, copied out and
+//! written by `metrics` at scrape time: a fleet has tens of thousands of these series,
 //! and a client library's registry copies, sorts and encodes every one of
 //! them on every scrape (most of a 10,000-workspace scrape's time).
 
@@ -71,12 +71,11 @@ impl GitlabMetrics {
         self.with(workspace, |c| c.ratelimit_remaining = Some(remaining));
     }
 
-    /// Calls `f` with every workspace's counters, in name order, under the
-    /// lock: the scrape writes them out without a copy.
-    pub fn visit(&self, mut f: impl FnMut(&str, &WorkspaceCounters)) {
-        for (name, counters) in self.lock().iter() {
-            f(name, counters);
-        }
+    /// Every workspace's counters, in name order: copied under the lock
+    /// and written out after, so a scrape of ten thousand workspaces does
+    /// not hold up every request's count while it writes.
+    pub fn snapshot(&self) -> Vec<(String, WorkspaceCounters)> {
+        self.lock().iter().map(|(name, c)| (name.clone(), c.clone())).collect()
     }
 
     fn with(&self, workspace: &str, f: impl FnOnce(&mut WorkspaceCounters)) {
@@ -110,8 +109,7 @@ mod tests {
         m.renewal("acme", "manual");
         m.renewal_failure("acme", "schedule");
         m.renewal("acme", "no-such-trigger");
-        let mut seen = Vec::new();
-        m.visit(|name, c| seen.push((name.to_owned(), c.clone())));
+        let seen = m.snapshot();
         assert_eq!(seen.len(), 1);
         let c = &seen[0].1;
         assert_eq!(c.requests.get("200"), Some(&2));
@@ -119,8 +117,6 @@ mod tests {
         assert_eq!(c.renewals, [0, 1, 0]);
         assert_eq!(c.renewal_failures, [0, 0, 1]);
         m.forget_workspace("acme");
-        let mut any = false;
-        m.visit(|_, _| any = true);
-        assert!(!any);
+        assert!(m.snapshot().is_empty());
     }
 }

@@ -2,9 +2,10 @@
 //! rotations), written from its counters ([`GitlabMetrics`]).
 
 use super::text::{Family, Text};
-use crate::gitlab::{GitlabMetrics, TRIGGERS};
+use crate::gitlab::{TRIGGERS, WorkspaceCounters};
 
-pub fn write(gitlab: &GitlabMetrics, out: &mut Text) {
+/// Writes the families of `counters` (see [`crate::gitlab::GitlabMetrics::snapshot`]).
+pub fn write(counters: &[(String, WorkspaceCounters)], out: &mut Text) {
     let mut requests = Family::counter(
         "labwatch_gitlab_requests_total",
         "Requests labwatch made to GitLab, by answer status code.".into(),
@@ -22,7 +23,8 @@ pub fn write(gitlab: &GitlabMetrics, out: &mut Text) {
         "labwatch_token_renewal_failures_total",
         "Token rotations that failed, by trigger (schedule, alert, manual).".into(),
     );
-    gitlab.visit(|workspace, c| {
+    for (workspace, c) in counters {
+        let workspace = workspace.as_str();
         for (code, n) in &c.requests {
             requests.sample(&[("code", code), ("workspace", workspace)], *n as f64);
         }
@@ -34,7 +36,7 @@ pub fn write(gitlab: &GitlabMetrics, out: &mut Text) {
             renewals.sample(&labels, c.renewals[i] as f64);
             failures.sample(&labels, c.renewal_failures[i] as f64);
         }
-    });
+    }
     for family in [requests, remaining, failures, renewals] {
         family.finish(out);
     }

@@ -160,9 +160,24 @@ impl StatusFamilies {
         }
     }
 
-    /// Appends every family that has samples, in name order.
-    pub fn finish(self, out: &mut Text) {
-        for family in [
+    /// Appends every family that has samples, in name order; a scrape of a
+    /// fleet writes its workspaces in `parts`, in order, each on a thread
+    /// of its own (see `Metrics::render_chunks`).
+    pub fn finish(parts: Vec<StatusFamilies>, out: &mut Text) {
+        let mut columns: [Vec<Family>; 10] = Default::default();
+        for part in parts {
+            for (column, family) in columns.iter_mut().zip(part.in_order()) {
+                column.push(family);
+            }
+        }
+        for column in columns {
+            Family::finish_parts(column, out);
+        }
+    }
+
+    /// The families in the order they are written: by name.
+    fn in_order(self) -> [Family; 10] {
+        [
             self.duration,
             self.last_success,
             self.reason,
@@ -173,8 +188,6 @@ impl StatusFamilies {
             self.token_expiry,
             self.renewal_due,
             self.scope_missing,
-        ] {
-            family.finish(out);
-        }
+        ]
     }
 }

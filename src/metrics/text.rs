@@ -61,9 +61,22 @@ impl Family {
     /// Appends the family (header and samples) to `out`: its samples as
     /// they are, never copied.
     pub fn finish(self, out: &mut Text) {
-        if self.body.is_empty() {
+        Family::finish_parts(vec![self], out);
+    }
+
+    /// Appends one family written in `parts` (the same name and help, each
+    /// part some of its samples): one header, then each part's samples in
+    /// order, none copied. Nothing when no part has samples.
+    pub fn finish_parts(parts: Vec<Family>, out: &mut Text) {
+        let Some(first) = parts.iter().find(|f| !f.body.is_empty()) else {
             return;
-        }
+        };
+        out.0.push(first.header());
+        out.0
+            .extend(parts.into_iter().map(|f| f.body).filter(|b| !b.is_empty()));
+    }
+
+    fn header(&self) -> String {
         let mut header = String::with_capacity(self.help.len() + 2 * self.name.len() + 32);
         header.push_str("# HELP ");
         header.push_str(self.name);
@@ -74,8 +87,7 @@ impl Family {
         header.push(' ');
         header.push_str(self.kind);
         header.push('\n');
-        out.0.push(header);
-        out.0.push(self.body);
+        header
     }
 }
 
@@ -175,6 +187,26 @@ mod tests {
         assert!(one(&[], -3.0).ends_with("x_metric -3\n"));
         assert!(one(&[], 1e300).ends_with("x_metric 1e300\n"));
         assert!(one(&[], 0.0012).ends_with("x_metric 0.0012\n"));
+    }
+
+    #[test]
+    fn a_family_written_in_parts_has_one_header_and_every_sample_in_order() {
+        let part = |value: &str| {
+            let mut f = Family::gauge("x_metric", "h".into(), 0);
+            if !value.is_empty() {
+                f.sample(&[("a", value)], 1.0);
+            }
+            f
+        };
+        let mut out = Text::default();
+        Family::finish_parts(vec![part(""), part("one"), part(""), part("two")], &mut out);
+        assert_eq!(
+            out.into_string(),
+            "# HELP x_metric h\n# TYPE x_metric gauge\nx_metric{a=\"one\"} 1\nx_metric{a=\"two\"} 1\n"
+        );
+        let mut out = Text::default();
+        Family::finish_parts(vec![part(""), part("")], &mut out);
+        assert!(out.into_string().is_empty());
     }
 
     #[test]
