@@ -75,6 +75,8 @@ struct Args {
     rounds: u64,
     blackbox_workspaces: usize,
     profile: bool,
+    /// `[metrics] repository_series` of the daemon; its default when `None`.
+    repository_series: Option<String>,
     /// Keep the scratch directory (scenarios, configs, logs) for a look
     /// afterwards, or to start a size's simulator and daemon by hand.
     keep: bool,
@@ -83,7 +85,7 @@ struct Args {
 }
 
 const USAGE: &str = "usage: fleet [--sizes 500,2000,10000] [--interval 30s] [--rounds 2] [--warm-rounds 1] \
-                     [--blackbox-workspaces 2000 (0: all)] [--profile] [--keep] [--json PATH] [--table PATH]";
+                     [--blackbox-workspaces 2000 (0: all)] [--profile] [--keep] [--repository-series per-workspace] [--json PATH] [--table PATH]";
 
 impl Args {
     fn parse() -> Result<Args> {
@@ -96,6 +98,7 @@ impl Args {
             blackbox_workspaces: 2000,
             profile: false,
             keep: false,
+            repository_series: None,
             json: out.join("fleet.json"),
             table: out.join("fleet.txt"),
         };
@@ -119,6 +122,7 @@ impl Args {
                 "--blackbox-workspaces" => args.blackbox_workspaces = number(&arg, &value()?, 0)? as usize,
                 "--profile" => args.profile = true,
                 "--keep" => args.keep = true,
+                "--repository-series" => args.repository_series = Some(value()?),
                 "--json" => args.json = value()?.into(),
                 "--table" => args.table = value()?.into(),
                 // cargo bench passes --bench to every bench binary.
@@ -242,6 +246,7 @@ fn run() -> Result<()> {
             blackbox_workspaces: bench.args.blackbox_workspaces,
             blackbox_concurrency: compare::CONCURRENCY,
             profile,
+            repository_series: bench.args.repository_series.clone(),
         },
         sizes: Vec::new(),
         targets: Vec::new(),
@@ -319,6 +324,7 @@ impl Bench {
         let settings = provision::Settings {
             sim_url: &sim.base,
             interval: &self.args.interval,
+            repository_series: self.args.repository_series.as_deref(),
         };
         let config = provision::write_config(&dir, &fleet, &settings)?;
         self.say(&format!(

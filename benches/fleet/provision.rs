@@ -35,6 +35,8 @@ pub struct Settings<'a> {
     pub sim_url: &'a str,
     /// `[defaults] interval`, e.g. `"30s"`.
     pub interval: &'a str,
+    /// `[metrics] repository_series`, when not the default.
+    pub repository_series: Option<&'a str>,
 }
 
 /// Writes the daemon's config (and the token, admin token and store key
@@ -51,6 +53,9 @@ pub fn write_config(dir: &Path, fleet: &Fleet, settings: &Settings) -> Result<Pa
     // Everything else at its default (timeout, concurrency, the request
     // budget, the clone probe): the fleet runs as a platform would run it.
     writeln!(c, "[defaults]\ninterval = {}\n", quote_str(settings.interval))?;
+    if let Some(series) = settings.repository_series {
+        writeln!(c, "[metrics]\nrepository_series = {}\n", quote_str(series))?;
+    }
     for ws in &fleet.workspaces {
         let token_file = secret(&tokens.join(format!("{}.token", ws.name)), &ws.token)?;
         table(&mut c, ws, settings.sim_url, &token_file)?;

@@ -53,6 +53,8 @@ pub struct Settings {
     pub blackbox_workspaces: usize,
     pub blackbox_concurrency: usize,
     pub profile: bool,
+    /// `[metrics] repository_series`; `None`: the default.
+    pub repository_series: Option<String>,
 }
 
 /// Everything measured at one fleet size.
@@ -271,12 +273,13 @@ impl Results {
         let s = &self.settings;
         let _ = writeln!(
             out,
-            "{} repositories and one token per workspace · interval {} · workspaces from the {} · log {} · window: {} round(s) after the first and {} warm-up",
+            "{} repositories and one token per workspace · interval {} · workspaces from the {} · log {} · repository series {} · window: {} round(s) after the first and {} warm-up",
             s.repositories_per_workspace,
             s.interval,
             match s.provision {
                 Provision::ConfigFile => "config file",
             },
+            s.repository_series.as_deref().unwrap_or("per-repository (default)"),
             s.daemon_log_filter,
             s.rounds,
             s.warm_rounds

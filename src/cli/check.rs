@@ -1,5 +1,7 @@
-//! `labwatch check`: one round of every check, printed as text, JSON or in
-//! the Nagios format, with the worst status as the exit code.
+//! `labwatch check`: one round of every check of every workspace a daemon
+//! on the same config and store runs (the file's and those created at run
+//! time), printed as text, JSON or in the Nagios format, with the worst
+//! status as the exit code.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,7 +20,7 @@ pub async fn check(args: CheckArgs) -> Result<u8, CommandError> {
     let config = load(&args.config)?;
     let shared = crate::checks::Shared::default();
     shared.instances.configure(&config.instances);
-    let mut built = runtime::build_all(&config, existing_store(&config).as_ref(), &shared);
+    let mut built = runtime::build_known(&config, existing_store(&config).as_ref(), &shared);
     if let Some(name) = &args.workspace {
         built.retain(|b| &b.plan.workspace == name);
         if built.is_empty() {

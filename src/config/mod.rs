@@ -62,6 +62,26 @@ pub struct Config {
     pub http_checks: Vec<HttpCheckConfig>,
     /// Per-instance settings (`[[instance]]`), at most one per URL.
     pub instances: Vec<InstanceConfig>,
+    /// What `/metrics` exports (`[metrics]`).
+    pub metrics: MetricsConfig,
+}
+
+/// What `/metrics` exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MetricsConfig {
+    pub repository_series: RepositorySeries,
+}
+
+/// How the repository checks appear in `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RepositorySeries {
+    /// Each repository's own series (`target` = its path).
+    #[default]
+    PerRepository,
+    /// One set per workspace for all its repositories (`target="*"`): a
+    /// fleet's scrape and Prometheus's series shrink by its repositories'
+    /// share, and `/status` still tells which repository fails.
+    PerWorkspace,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -19,6 +19,14 @@ pub struct RawConfig {
     pub http_check: Vec<Spanned<RawHttpCheck>>,
     #[serde(default)]
     pub instance: Vec<Spanned<RawInstance>>,
+    pub metrics: Option<Spanned<RawMetrics>>,
+}
+
+/// What `/metrics` exports.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    pub repository_series: Option<Spanned<String>>,
 }
 
 /// Settings of one GitLab instance, shared by its workspaces.

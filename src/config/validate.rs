@@ -11,8 +11,8 @@ use toml::Spanned;
 use super::error::{ConfigError, ConfigErrors, Locator, suggest};
 use super::raw::{RawConfig, RawDefaults, RawRenewal, RawWorkspace};
 use super::{
-    Config, EngineConfig, RenewBefore, RenewalMode, RenewalPolicy, RepositoryRef, ServerConfig, StoreConfig,
-    WorkspaceConfig, WorkspaceDefaults, instance_url, scopes,
+    Config, EngineConfig, MetricsConfig, RenewBefore, RenewalMode, RenewalPolicy, RepositoryRef, RepositorySeries,
+    ServerConfig, StoreConfig, WorkspaceConfig, WorkspaceDefaults, instance_url, scopes,
 };
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:9471";
@@ -40,7 +40,7 @@ const MAX_LIFETIME: Duration = Duration::from_secs(400 * 86_400);
 /// Checks more often than this would hammer GitLab for no gain.
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// A check rarer than yearly tells nothing. humantime alone accepts up to
-/// 2^64 s, on which the scheduler's `now + interval` (with jitter) overflows.
+/// 2^64 s, on which the scheduler's `now + interval` overflows.
 const MAX_INTERVAL: Duration = Duration::from_secs(365 * 86_400);
 
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
@@ -164,6 +164,7 @@ impl Validator<'_> {
         let workspace_names: Vec<&str> = workspaces.iter().map(|w: &WorkspaceConfig| w.name.as_str()).collect();
         let (plugins, http_checks) = self.plugin_checks(path, raw.plugin, raw.http_check, &workspace_names, &base);
         let instances = self.instances(raw.instance);
+        let metrics = self.metrics(raw.metrics);
         Config {
             source: path.to_path_buf(),
             server,
@@ -179,7 +180,30 @@ impl Validator<'_> {
             plugins,
             http_checks,
             instances,
+            metrics,
         }
+    }
+
+    fn metrics(&mut self, raw: Option<Spanned<super::raw::RawMetrics>>) -> MetricsConfig {
+        let mut metrics = MetricsConfig::default();
+        let Some(series) = raw.and_then(|r| r.into_inner().repository_series) else {
+            return metrics;
+        };
+        metrics.repository_series = match series.get_ref().as_str() {
+            "per-repository" => RepositorySeries::PerRepository,
+            "per-workspace" => RepositorySeries::PerWorkspace,
+            other => {
+                self.err(
+                    &series,
+                    format!(
+                        "repository_series `{other}` is unknown; use \"per-repository\" (each repository's own series, the default) \
+                         or \"per-workspace\" (one set per workspace for all its repositories)"
+                    ),
+                );
+                RepositorySeries::PerRepository
+            }
+        };
+        metrics
     }
 
     fn server(&mut self, raw: Option<Spanned<super::raw::RawServer>>) -> ServerConfig {

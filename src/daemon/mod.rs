@@ -100,6 +100,7 @@ pub async fn run(
     });
     let admin_on = state.admin.is_some();
     let config_status = state.config.clone();
+    let metrics = state.metrics.clone();
     let follower = tokio::spawn(run_after_rounds(actions));
     let addr = listener.local_addr()?;
     tracing::info!(listen = %addr, workspaces, admin_api = admin_on, "Serving");
@@ -116,6 +117,7 @@ pub async fn run(
                 None => {}
                 Some(Ok(())) => {
                     config_status.reloaded();
+                    metrics.configure(runtime.config().metrics);
                     tracing::info!(file = %path.display(), "Configuration reloaded");
                 }
                 Some(Err(errors)) => {

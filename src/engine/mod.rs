@@ -1,6 +1,6 @@
 //! The check engine: the [`Check`] trait and its [`Outcome`], the reason-code
-//! registry, the scheduler that runs checks on intervals with jitter, timeouts,
-//! a concurrency limit and a dependency graph, and the [`StatusStore`] that
+//! registry, the scheduler that runs checks on intervals from each workspace's
+//! phase, with timeouts, a concurrency limit and a dependency graph, and the [`StatusStore`] that
 //! keeps what they found (with a short [`History`] of status transitions).
 
 mod check;

@@ -57,8 +57,10 @@ impl AppState {
     /// admin API is off until `admin` is set.
     pub fn new(runtime: &Arc<Runtime>) -> AppState {
         let status = runtime.status();
+        let metrics = Metrics::new(status.clone(), runtime.gitlab_metrics());
+        metrics.configure(runtime.config().metrics);
         AppState {
-            metrics: Arc::new(Metrics::new(status.clone(), runtime.gitlab_metrics())),
+            metrics: Arc::new(metrics),
             status,
             connections: runtime.clone(),
             fleet: runtime.clone(),

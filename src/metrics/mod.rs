@@ -10,8 +10,9 @@ mod instances;
 mod status;
 mod text;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use crate::config::{MetricsConfig, RepositorySeries};
 use crate::engine::{StatusStore, WorkspaceView};
 use crate::gitlab::GitlabMetrics;
 use crate::report::InstanceView;
@@ -20,6 +21,8 @@ use crate::report::InstanceView;
 pub struct Metrics {
     store: Arc<StatusStore>,
     gitlab: GitlabMetrics,
+    /// The config's `[metrics]`, as last loaded.
+    config: Mutex<MetricsConfig>,
 }
 
 impl Metrics {
@@ -27,7 +30,14 @@ impl Metrics {
         Metrics {
             store,
             gitlab: gitlab.clone(),
+            config: Mutex::default(),
         }
+    }
+
+    /// Renders by `config` from the next scrape on (at start and after
+    /// every reload).
+    pub fn configure(&self, config: MetricsConfig) {
+        *self.config.lock().unwrap_or_else(|e| e.into_inner()) = config;
     }
 
     /// The Prometheus text exposition format, with the families of the
@@ -51,17 +61,18 @@ impl Metrics {
         build.sample(&[("version", env!("CARGO_PKG_VERSION"))], 1.0);
         build.finish(&mut out);
         let counters = self.gitlab.snapshot();
+        let series = self.config.lock().unwrap_or_else(|e| e.into_inner()).repository_series;
         let slices: Vec<&[WorkspaceView]> = views.chunks(views.len().div_ceil(parts(views.len())).max(1)).collect();
         let status = if slices.len() < 2 {
             gitlab::write(&counters, &mut out);
-            slices.iter().map(|slice| status_part(slice)).collect()
+            slices.iter().map(|slice| status_part(slice, series)).collect()
         } else {
             std::thread::scope(|scope| {
                 let spawned: Vec<_> = slices
                     .iter()
                     .map(|&slice| {
                         let thread = std::thread::Builder::new().name("labwatch-metrics".into());
-                        (slice, thread.spawn_scoped(scope, move || status_part(slice)))
+                        (slice, thread.spawn_scoped(scope, move || status_part(slice, series)))
                     })
                     .collect();
                 gitlab::write(&counters, &mut out);
@@ -70,7 +81,7 @@ impl Metrics {
                     .map(|(slice, spawned)| match spawned {
                         Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
                         // No thread to be had: this one writes that part.
-                        Err(_) => status_part(slice),
+                        Err(_) => status_part(slice, series),
                     })
                     .collect()
             })
@@ -95,9 +106,9 @@ fn parts(workspaces: usize) -> usize {
 }
 
 /// The check families of some workspaces.
-fn status_part(views: &[WorkspaceView]) -> status::StatusFamilies {
+fn status_part(views: &[WorkspaceView], series: RepositorySeries) -> status::StatusFamilies {
     let checks = views.iter().map(|w| w.checks.len()).sum();
-    let mut families = status::StatusFamilies::new(checks, views.len());
+    let mut families = status::StatusFamilies::new(checks, views.len(), series);
     for ws in views {
         families.add(ws);
     }
@@ -111,7 +122,7 @@ mod tests {
     use time::OffsetDateTime;
 
     use super::*;
-    use crate::engine::{CheckKey, Outcome};
+    use crate::engine::{CheckKey, Outcome, Reason, Status};
 
     /// `n` workspaces with a token check and a repository check each.
     fn fleet(n: usize) -> Arc<StatusStore> {
@@ -162,10 +173,11 @@ mod tests {
     #[test]
     fn families_written_in_parts_read_as_if_written_in_one() {
         let views = fleet(50).snapshot();
-        let whole = written(vec![status_part(&views)]);
+        let part = |views| status_part(views, RepositorySeries::PerRepository);
+        let whole = written(vec![part(&views)]);
         let (a, b) = views.split_at(17);
         let (b, c) = b.split_at(20);
-        assert_eq!(written(vec![status_part(a), status_part(b), status_part(c)]), whole);
+        assert_eq!(written(vec![part(a), part(b), part(c)]), whole);
         assert_eq!(
             whole
                 .matches("# TYPE labwatch_token_expiry_timestamp_seconds gauge")
@@ -173,6 +185,89 @@ mod tests {
             1
         );
         assert_eq!(whole.matches("labwatch_check_status{").count(), 100);
+    }
+
+    /// One workspace whose repositories `a`, `b`, `c` found `outcomes`, run
+    /// at 1,000 s, 2,000 s and 3,000 s after the epoch and taking 1, 5 and
+    /// 2 ms, as scraped under `series`.
+    fn repositories_scraped(outcomes: [Outcome; 3], series: RepositorySeries) -> String {
+        let store = Arc::new(StatusStore::new());
+        let checks = ["a", "b", "c"].map(|t| ("repository".to_owned(), Some(t.to_owned())));
+        store.set_layout(vec![("acme".into(), "https://gitlab.com".into(), checks.to_vec())]);
+        let runs = [(1_000, 1), (2_000, 5), (3_000, 2)];
+        for (((_, target), outcome), (at, ms)) in checks.into_iter().zip(outcomes).zip(runs) {
+            let key = CheckKey {
+                workspace: "acme".into(),
+                check: "repository".into(),
+                target,
+            };
+            let at = OffsetDateTime::from_unix_timestamp(at).unwrap();
+            store.record(&key, outcome, None, Duration::from_millis(ms), at);
+        }
+        let metrics = Metrics::new(store, &GitlabMetrics::new());
+        metrics.configure(MetricsConfig {
+            repository_series: series,
+        });
+        metrics.render(&[])
+    }
+
+    fn samples<'a>(body: &'a str, family: &str) -> Vec<&'a str> {
+        body.lines().filter(|l| l.starts_with(&format!("{family}{{"))).collect()
+    }
+
+    #[test]
+    fn per_workspace_repository_series_show_the_worst_its_reason_the_longest_run_and_when_all_last_passed() {
+        let missing = || Outcome::new(Status::Critical, Reason::RepoNotFoundOrNoAccess, "404");
+        let archived = Outcome::new(Status::Warning, Reason::RepoArchived, "archived");
+        let body = repositories_scraped(
+            [Outcome::ok("ok"), missing(), missing()],
+            RepositorySeries::PerWorkspace,
+        );
+        let all = r#"{check="repository",target="*",workspace="acme"}"#;
+        assert_eq!(
+            samples(&body, "labwatch_check_status"),
+            [format!("labwatch_check_status{all} 2")]
+        );
+        assert_eq!(
+            samples(&body, "labwatch_check_reason_info"),
+            [
+                r#"labwatch_check_reason_info{check="repository",reason="repo-not-found-or-no-access",target="*",workspace="acme"} 1"#
+            ]
+        );
+        assert_eq!(
+            samples(&body, "labwatch_check_duration_seconds"),
+            [format!("labwatch_check_duration_seconds{all} 0.005")]
+        );
+        // `b` and `c` never passed: no time by which all had.
+        assert!(
+            samples(&body, "labwatch_check_last_success_timestamp_seconds").is_empty(),
+            "{body}"
+        );
+
+        let body = repositories_scraped(
+            [Outcome::ok("ok"), archived, Outcome::ok("ok")],
+            RepositorySeries::PerWorkspace,
+        );
+        assert_eq!(
+            samples(&body, "labwatch_check_status"),
+            [format!("labwatch_check_status{all} 1")]
+        );
+        assert_eq!(
+            samples(&body, "labwatch_check_last_success_timestamp_seconds"),
+            [format!("labwatch_check_last_success_timestamp_seconds{all} 1000")]
+        );
+
+        let each = repositories_scraped(
+            [Outcome::ok("ok"), missing(), missing()],
+            RepositorySeries::PerRepository,
+        );
+        assert_eq!(
+            samples(&each, "labwatch_check_status"),
+            ["a 0", "b 2", "c 2"].map(|s| {
+                let (target, value) = s.split_once(' ').unwrap();
+                format!(r#"labwatch_check_status{{check="repository",target="{target}",workspace="acme"}} {value}"#)
+            })
+        );
     }
 
     #[test]

@@ -6,9 +6,61 @@
 
 use super::text::{Family, Text};
 use crate::checks::{self, plugin};
+use crate::config::RepositorySeries;
 use crate::engine::{CheckState, WorkspaceView};
 
+/// The `target` of a workspace's repository series under
+/// `repository_series = "per-workspace"`: all of its repositories.
+pub const ALL_REPOSITORIES: &str = "*";
+
 const FROM_SCHEDULE: &str = "(from the last scheduled run; scrapes never trigger GitLab calls)";
+
+/// The name of the repository check, whose series `repository_series`
+/// may fold into one set per workspace.
+const REPOSITORY: &str = "repository";
+
+/// What the four series of a check show.
+struct Summary<'a> {
+    status: u8,
+    reason: &'a str,
+    duration_seconds: f64,
+    /// Unix seconds.
+    last_success: Option<i64>,
+}
+
+impl Summary<'_> {
+    fn of(state: &CheckState) -> Summary<'_> {
+        Summary {
+            status: state.outcome.status.code(),
+            reason: state.outcome.reason.as_str(),
+            duration_seconds: state.duration.as_secs_f64(),
+            last_success: state.last_success.map(|t| t.unix_timestamp()),
+        }
+    }
+}
+
+/// A workspace's repositories as one: the worst status (and, of the
+/// repositories that have it, the first one's reason), the longest
+/// duration, and the time by which every repository had last passed (none
+/// while one never has).
+#[derive(Default)]
+struct Repositories<'a>(Option<Summary<'a>>);
+
+impl<'a> Repositories<'a> {
+    fn add(&mut self, state: &'a CheckState) {
+        let next = Summary::of(state);
+        let Some(all) = &mut self.0 else {
+            self.0 = Some(next);
+            return;
+        };
+        if next.status > all.status {
+            all.status = next.status;
+            all.reason = next.reason;
+        }
+        all.duration_seconds = all.duration_seconds.max(next.duration_seconds);
+        all.last_success = all.last_success.zip(next.last_success).map(|(a, b)| a.min(b));
+    }
+}
 
 /// The families, each collecting its samples during one walk of the store.
 pub struct StatusFamilies {
@@ -22,12 +74,13 @@ pub struct StatusFamilies {
     renewal_due: Family,
     scope_missing: Family,
     plugin_measurement: Family,
+    repository_series: RepositorySeries,
 }
 
 impl StatusFamilies {
     /// Families sized for `checks` checks of `workspaces` workspaces, so
     /// they are written without reallocating.
-    pub fn new(checks: usize, workspaces: usize) -> StatusFamilies {
+    pub fn new(checks: usize, workspaces: usize, repository_series: RepositorySeries) -> StatusFamilies {
         // A workspace's series of one kind (a phase, an expiry) take about
         // 80 bytes each; the instance probe has four phases.
         let g = |name, help| Family::gauge(name, help, workspaces * 80);
@@ -77,32 +130,24 @@ impl StatusFamilies {
                     plugin::MAX_MEASUREMENTS
                 ),
             ),
+            repository_series,
         }
     }
 
     /// Adds the series of one workspace's checks that have run.
     pub fn add(&mut self, ws: &WorkspaceView) {
         let workspace = ws.name.as_str();
+        let mut repositories = Repositories::default();
+        let per_workspace = self.repository_series == RepositorySeries::PerWorkspace;
         for c in &ws.checks {
             let Some(state) = &c.state else { continue };
             let check = &*c.check;
-            let target = c.target.as_deref().unwrap_or("");
-            let labels = [("check", check), ("target", target), ("workspace", workspace)];
-            self.status.sample(&labels, f64::from(state.outcome.status.code()));
-            let reason = state.outcome.reason.as_str();
-            self.reason.sample(
-                &[
-                    ("check", check),
-                    ("reason", reason),
-                    ("target", target),
-                    ("workspace", workspace),
-                ],
-                1.0,
-            );
-            self.duration.sample(&labels, state.duration.as_secs_f64());
-            if let Some(t) = state.last_success {
-                self.last_success.sample(&labels, t.unix_timestamp() as f64);
+            if per_workspace && check == REPOSITORY && c.target.is_some() {
+                repositories.add(state);
+                continue;
             }
+            let target = c.target.as_deref().unwrap_or("");
+            self.add_check(workspace, check, target, &Summary::of(state));
             match (check, c.target.is_none()) {
                 ("instance", true) => self.add_instance(workspace, state),
                 ("token", true) => self.add_token(workspace, state),
@@ -110,6 +155,28 @@ impl StatusFamilies {
                 (name, true) if !checks::is_builtin(name) => self.add_plugin(workspace, name, state),
                 _ => {}
             }
+        }
+        if let Some(all) = repositories.0 {
+            self.add_check(workspace, REPOSITORY, ALL_REPOSITORIES, &all);
+        }
+    }
+
+    /// The four series every check has.
+    fn add_check(&mut self, workspace: &str, check: &str, target: &str, s: &Summary<'_>) {
+        let labels = [("check", check), ("target", target), ("workspace", workspace)];
+        self.status.sample(&labels, f64::from(s.status));
+        self.reason.sample(
+            &[
+                ("check", check),
+                ("reason", s.reason),
+                ("target", target),
+                ("workspace", workspace),
+            ],
+            1.0,
+        );
+        self.duration.sample(&labels, s.duration_seconds);
+        if let Some(t) = s.last_success {
+            self.last_success.sample(&labels, t as f64);
         }
     }
 

@@ -284,6 +284,20 @@ fn start(state: &mut State, built: Built, phase: std::time::Duration) {
         .insert(built.plan.workspace.clone(), Running { task, trigger, built });
 }
 
+/// Every workspace a daemon on `config` and `store` runs, built for one
+/// round (`labwatch check`): the file's and, with a store, the run-time
+/// ones that validate under `config`, by name.
+pub fn build_known(config: &Config, store: Option<&Arc<ConnectionStore>>, shared: &Shared) -> Vec<Built> {
+    let Some(store) = store else {
+        return build::build_all(config, None, shared);
+    };
+    workspaces::catalogue(config, &read_records(store))
+        .values()
+        .filter_map(|listed| listed.config.as_deref())
+        .map(|ws| build::build_workspace(config, ws, Some(store), shared))
+        .collect()
+}
+
 /// The store's run-time records at start. A file that cannot be read is
 /// kept as its error, to be listed; a store that cannot be listed is logged
 /// and runs the config's workspaces alone.

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use labwatch::config::{Config, RenewBefore, RenewalMode};
+use labwatch::config::{Config, RenewBefore, RenewalMode, RepositorySeries};
 
 fn errors(text: &str) -> Vec<String> {
     match Config::parse(Path::new("lw.toml"), text) {
@@ -134,6 +134,32 @@ timeout = "10m"
             errs.join("\n")
         );
     }
+}
+
+#[test]
+fn the_metrics_table_chooses_how_repositories_are_exported_and_names_both_choices_when_wrong() {
+    let ws = "[[workspace]]\nname = \"acme\"\n";
+    let parse = |extra: &str| Config::parse(Path::new("lw.toml"), &format!("{ws}{extra}"));
+    assert_eq!(
+        parse("").unwrap().metrics.repository_series,
+        RepositorySeries::PerRepository
+    );
+    assert_eq!(
+        parse("[metrics]\nrepository_series = \"per-workspace\"\n")
+            .unwrap()
+            .metrics
+            .repository_series,
+        RepositorySeries::PerWorkspace
+    );
+    let errs = errors(&format!("{ws}[metrics]\nrepository_series = \"per-repo\"\n"));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].starts_with("lw.toml:4:21: "), "{}", errs[0]);
+    assert!(
+        errs[0].contains("repository_series `per-repo` is unknown; use \"per-repository\"")
+            && errs[0].contains("or \"per-workspace\""),
+        "{}",
+        errs[0]
+    );
 }
 
 #[test]

@@ -300,3 +300,50 @@ async fn a_fleet_the_budget_cannot_fit_into_the_interval_is_reported_behind() {
     // minutes, three more than the one-minute interval.
     assert!(behind >= 180.0, "{behind}\n{metrics}");
 }
+
+/// `[metrics] repository_series` through a real daemon: each repository's
+/// series, then, after a SIGHUP, one set for the workspace.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_folds_the_repository_series_into_one_set_per_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let config = dir.path().join("lw.toml");
+    // An instance that refuses connections: the repository checks are
+    // blocked (unknown), and are exported all the same.
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[store]\ndir = \"{d}/store\"\nkey_file = \"{d}/store.key\"\n\
+         [defaults]\ninterval = \"1h\"\ntimeout = \"2s\"\n\
+         [[workspace]]\nname = \"acme\"\ninstance_url = \"http://127.0.0.1:9\"\nrepositories = [\"g/a\", \"g/b\"]\n"
+    );
+    std::fs::write(&config, &text).unwrap();
+    let mut daemon = tokio::task::block_in_place(|| crate::support::process::Daemon::start(&config));
+    tokio::task::block_in_place(|| daemon.wait_for("First round finished"));
+    let (code, body) = crate::support::client::get(daemon.addr, "/metrics").await;
+    assert_eq!(code, 200);
+    let statuses = |body: &str| -> Vec<String> {
+        body.lines()
+            .filter(|l| l.starts_with("labwatch_check_status{check=\"repository\""))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        statuses(&body),
+        [
+            r#"labwatch_check_status{check="repository",target="g/a",workspace="acme"} 3"#,
+            r#"labwatch_check_status{check="repository",target="g/b",workspace="acme"} 3"#,
+        ]
+    );
+
+    std::fs::write(
+        &config,
+        format!("{text}[metrics]\nrepository_series = \"per-workspace\"\n"),
+    )
+    .unwrap();
+    daemon.signal("HUP");
+    tokio::task::block_in_place(|| daemon.wait_for("Configuration reloaded"));
+    let (_, body) = crate::support::client::get(daemon.addr, "/metrics").await;
+    assert_eq!(
+        statuses(&body),
+        [r#"labwatch_check_status{check="repository",target="*",workspace="acme"} 3"#]
+    );
+}

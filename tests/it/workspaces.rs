@@ -575,6 +575,24 @@ async fn run_time_workspaces_survive_a_restart_and_a_sighup_and_a_refused_one_is
     first.signal("TERM");
     assert_eq!(tokio::task::block_in_place(|| first.wait_exit()), Some(0));
 
+    // A one-shot check on the same config and store checks it too (its
+    // instance refuses connections: critical, exit 2).
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("labwatch"))
+        .args(["check", "--output", "json", "--workspace", "durable", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(out.status.code(), Some(2), "{doc}");
+    assert_eq!(doc["workspaces"][0]["name"], "durable", "{doc}");
+    assert_eq!(doc["workspaces"][0]["status"], "critical", "{doc}");
+
     let mut second = start(&config);
     let (code, shown) = in_process::call(
         &http,
