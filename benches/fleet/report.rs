@@ -279,8 +279,8 @@ impl Results {
             match s.provision {
                 Provision::ConfigFile => "config file",
             },
-            s.repository_series.as_deref().unwrap_or("per-repository (default)"),
             s.daemon_log_filter,
+            s.repository_series.as_deref().unwrap_or("per-repository (default)"),
             s.rounds,
             s.warm_rounds
         );
