@@ -744,9 +744,10 @@ fn relative_commands_start_at_the_config_files_directory() {
 }
 
 #[test]
-fn the_example_config_plugins_and_http_checks_are_valid() {
-    // The commented [[plugin]] / [[http_check]] examples, uncommented, must
-    // load: their commands exist in checks/, their conditions parse.
+fn the_example_config_plugins_http_checks_instances_and_metrics_are_valid() {
+    // The commented [[plugin]], [[http_check]], [[instance]] and [metrics]
+    // examples, uncommented, must load: their commands exist in checks/,
+    // their conditions parse, their keys are known.
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/labwatch.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let start = text.find("# [[plugin]]").expect("the example documents [[plugin]]");
@@ -758,7 +759,7 @@ fn the_example_config_plugins_and_http_checks_are_valid() {
         .lines()
         .filter_map(|l| l.strip_prefix("# "))
         .filter(|l| {
-            l.starts_with("[[")
+            l.starts_with('[')
                 || l.split_once(" = ")
                     .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
         })
@@ -768,6 +769,11 @@ fn the_example_config_plugins_and_http_checks_are_valid() {
         Config::parse(&path, &full).unwrap_or_else(|e| panic!("{e}\n--- examples ---\n{}", examples.join("\n")));
     assert!(config.plugins.len() >= 3, "{:?}", config.plugins);
     assert!(!config.http_checks.is_empty());
+    assert_eq!(config.instances.len(), 1, "{:?}", config.instances);
+    assert_eq!(
+        config.metrics.repository_series,
+        labwatch::config::RepositorySeries::PerRepository
+    );
 }
 
 // ---------------------------------------------------------------- checks list
