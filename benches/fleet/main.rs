@@ -23,7 +23,8 @@
 //!   blackbox_exporter; `profile`: perf.
 //! - `report`: the results, the targets and the table.
 //! - Shared with `benches/whole_process` (same files): `procs` (processes,
-//!   `/proc`), `http` (the driver's HTTP client), `blackbox` (the exporter).
+//!   `/proc`), `http` (the driver's HTTP client), `blackbox` (the exporter),
+//!   `output` (the table and the result files).
 
 // Shared with the whole-process benchmark, which uses other parts of them.
 #[allow(dead_code)]
@@ -32,6 +33,8 @@ mod blackbox;
 #[allow(dead_code)]
 #[path = "../whole_process/http.rs"]
 mod http;
+#[path = "../whole_process/output.rs"]
+mod output;
 #[allow(dead_code)]
 #[path = "../whole_process/procs.rs"]
 mod procs;
@@ -51,6 +54,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use output::{now, write};
 
 use daemon::Daemon;
 use http::Http;
@@ -442,20 +446,4 @@ fn load_average() -> Option<f64> {
         .next()?
         .parse()
         .ok()
-}
-
-fn write(path: &Path, text: &str) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// The current UTC time, RFC 3339 to the second.
-fn now() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    now.replace_nanosecond(0)
-        .unwrap_or(now)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }

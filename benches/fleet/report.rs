@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::output::{Table, bytes, mib, thousands};
 use crate::profile::Profile;
 use crate::provision::Provision;
 use crate::steady::Window;
@@ -495,93 +496,5 @@ fn ms(value: f64) -> String {
         format!("{value:.2} ms")
     } else {
         format!("{:.2} s", value / 1e3)
-    }
-}
-
-fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
-}
-
-fn bytes(n: u64) -> String {
-    if n < 10 * 1024 {
-        format!("{n} B")
-    } else if n < 10 * 1024 * 1024 {
-        format!("{:.1} KiB", n as f64 / 1024.0)
-    } else {
-        format!("{:.1} MiB", n as f64 / 1024.0 / 1024.0)
-    }
-}
-
-/// `12345.6` → `12,346`.
-fn thousands(value: f64) -> String {
-    if !value.is_finite() {
-        return "—".to_owned();
-    }
-    let digits = format!("{:.0}", value.abs());
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if value < 0.0 { format!("-{out}") } else { out }
-}
-
-/// An aligned plain-text table of sections and four-column rows.
-#[derive(Default)]
-struct Table {
-    lines: Vec<Line>,
-}
-
-enum Line {
-    Section(String),
-    Row([String; 4]),
-}
-
-impl Table {
-    fn section(&mut self, title: &str) {
-        self.lines.push(Line::Section(title.to_owned()));
-    }
-
-    fn row(&mut self, measure: &str, value: &str, target: &str, result: &str) {
-        self.lines.push(Line::Row([
-            measure.to_owned(),
-            value.to_owned(),
-            target.to_owned(),
-            result.to_owned(),
-        ]));
-    }
-
-    fn render(&self) -> String {
-        let header = ["measure", "value", "target", "result"].map(str::to_owned);
-        let mut widths = header.clone().map(|h| h.chars().count());
-        for line in &self.lines {
-            if let Line::Row(cells) = line {
-                for (w, c) in widths.iter_mut().zip(cells) {
-                    *w = (*w).max(c.chars().count());
-                }
-            }
-        }
-        let format_row = |cells: &[String; 4]| {
-            let mut line = String::new();
-            for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-                line.push_str(cell);
-                if i < 3 {
-                    line.push_str(&" ".repeat(w - cell.chars().count() + 2));
-                }
-            }
-            line.trim_end().to_owned() + "\n"
-        };
-        let mut out = format_row(&header);
-        for line in &self.lines {
-            match line {
-                Line::Section(title) => {
-                    let _ = writeln!(out, "── {title}");
-                }
-                Line::Row(cells) => out.push_str(&format_row(cells)),
-            }
-        }
-        out
     }
 }

@@ -27,6 +27,7 @@
 mod blackbox;
 mod daemon;
 mod http;
+mod output;
 mod phases;
 mod procs;
 mod report;
@@ -39,6 +40,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use output::{now, write};
 
 use phases::{Bench, Plan};
 use report::{Machine, Results, SCHEMA, Settings};
@@ -167,20 +169,4 @@ fn run() -> Result<()> {
     println!("{table}");
     println!("results: {}", args.json.display());
     Ok(())
-}
-
-fn write(path: &Path, text: &str) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// The current UTC time, RFC 3339 to the second.
-fn now() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    now.replace_nanosecond(0)
-        .unwrap_or(now)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }

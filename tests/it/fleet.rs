@@ -68,14 +68,7 @@ fn outcome(runtime: &Runtime, workspace: &str, check: &str) -> (Status, String) 
 }
 
 async fn counters(sim: &SimHandle) -> serde_json::Value {
-    crate::support::in_process::http_client()
-        .get(format!("{}/-/sim/counters", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    crate::support::in_process::sim_counters(sim).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,16 +33,8 @@ async fn simulator(world: impl FnOnce(&mut Scenario)) -> (SimHandle, NewToken) {
     (sim::start(s, listener).await.unwrap(), token)
 }
 
-/// The simulator's counters, read as a person would: `GET /-/sim/counters`.
 async fn counters(sim: &SimHandle) -> Counters {
-    in_process::http_client()
-        .get(format!("{}/-/sim/counters", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    in_process::sim_counters(sim).await
 }
 
 async fn reset_counters(sim: &SimHandle) {

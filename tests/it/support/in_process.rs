@@ -66,6 +66,19 @@ pub fn http_client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The simulator's request counters, read as a person would: `GET
+/// /-/sim/counters`, as JSON or into a type of the test's.
+pub async fn sim_counters<T: serde::de::DeserializeOwned>(sim: &labwatch::sim::SimHandle) -> T {
+    http_client()
+        .get(format!("{}/-/sim/counters", sim.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// `method path` with the admin token and an optional JSON body: the status
 /// and the answer as JSON (or as a JSON string when it is not JSON).
 pub async fn call(
