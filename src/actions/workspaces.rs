@@ -165,6 +165,7 @@ impl Actions {
             .map_err(super::store_error)?;
         self.forget_kept(name).await;
         drop(guard);
+        drop(lock);
         self.runtime.remove_workspace(name);
         self.forget_workspace(name);
         Ok(WorkspaceDeleted {
@@ -215,7 +216,17 @@ impl Actions {
     /// Forgets what the actions keep per workspace, so a fleet that comes
     /// and goes does not grow them.
     fn forget_workspace(&self, name: &str) {
-        self.rotations.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
+        let mut locks = self.rotations.lock().unwrap_or_else(|e| e.into_inner());
+        // Only when no action still holds or waits on it: one that does
+        // would otherwise hold a lock that a workspace created again under
+        // the name no longer shares.
+        if locks
+            .get(name)
+            .is_some_and(|lock| std::sync::Arc::strong_count(lock) == 1)
+        {
+            locks.remove(name);
+        }
+        drop(locks);
         self.last_run
             .lock()
             .unwrap_or_else(|e| e.into_inner())
