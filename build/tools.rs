@@ -1,5 +1,6 @@
 //! Which external tools the test suite can use, as `cfg`s: `has_promtool`,
-//! `has_chromium`, … for each tool found on `PATH` at build time.
+//! `has_chromium`, … for each tool found on `PATH` at build time, and
+//! `has_postgres` for a PostgreSQL server (below).
 //!
 //! Why: a test that needs a missing tool used to return early and report
 //! `ok`, so a run without promtool looked like a run that checked the
@@ -12,9 +13,19 @@
 //! The build script runs again when `PATH` or `CI` change, or when a file
 //! appears in a `PATH` directory (installing a package adds one), so the
 //! answer follows `apt-get install` (which `scripts/test` runs first).
+//!
+//! One more, `has_postgres`, for the tests that start their own PostgreSQL
+//! server (`tests/it/support/postgres.rs`): Debian keeps the server's
+//! programs off `PATH`, in `/usr/lib/postgresql/<major>/bin/`, so `initdb`
+//! is looked for there as well as on `PATH`. `/usr/lib/postgresql` is
+//! watched only when it exists: cargo runs a build script on every build
+//! while a path it watches is missing. Before that, `PATH` is what tells
+//! an install: the package brings postgresql-common, whose programs go to
+//! `/usr/bin`.
 
 use std::env;
-use std::path::PathBuf;
+use std::fs;
+use std::path::{Path, PathBuf};
 
 /// Every tool a test may need: the cfg is `has_` and the name with `-` as `_`.
 const TOOLS: &[&str] = &[
@@ -45,5 +56,27 @@ pub fn emit() {
         if ci || dirs.iter().any(|d| d.join(tool).is_file()) {
             println!("cargo::rustc-cfg={cfg}");
         }
+    }
+    postgres(ci, &dirs);
+}
+
+/// Debian's server programs: `/usr/lib/postgresql/<major>/bin/initdb`.
+const POSTGRES_VERSIONS: &str = "/usr/lib/postgresql";
+
+/// `has_postgres`: an `initdb` under `/usr/lib/postgresql/*/bin/` or on
+/// `PATH` (or CI=true, where a missing server must fail the tests).
+fn postgres(ci: bool, path: &[PathBuf]) {
+    println!("cargo::rustc-check-cfg=cfg(has_postgres)");
+    let versions = Path::new(POSTGRES_VERSIONS);
+    if versions.is_dir() {
+        println!("cargo::rerun-if-changed={POSTGRES_VERSIONS}");
+    }
+    let debian = fs::read_dir(versions)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|version| version.path().join("bin/initdb").is_file());
+    if ci || debian || path.iter().any(|d| d.join("initdb").is_file()) {
+        println!("cargo::rustc-cfg=has_postgres");
     }
 }

@@ -21,6 +21,7 @@ mod http_checks;
 mod instance;
 mod page;
 mod plugins;
+mod postgres;
 mod readme;
 mod remote;
 mod rules;

@@ -5,6 +5,7 @@ pub mod client;
 pub mod config;
 pub mod in_process;
 pub mod net;
+pub mod postgres;
 pub mod process;
 pub mod proxy;
 pub mod stub;

@@ -152,7 +152,7 @@ impl Daemon {
             let event = self
                 .logs
                 .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("labwatch did not print `{what}`"));
+                .unwrap_or_else(|_| panic!("labwatch did not print `{what}`; it printed:\n{}", self.seen.join("\n")));
             self.seen.push(event["raw"].as_str().unwrap_or_default().to_owned());
             if matches(&event) {
                 return event;
