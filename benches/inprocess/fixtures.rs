@@ -128,6 +128,7 @@ pub fn router(store: Arc<StatusStore>) -> axum::Router {
         fleet: Arc::new(labwatch::report::NoInstances),
         admin: None,
         config: Default::default(),
+        store: None,
     })
 }
 

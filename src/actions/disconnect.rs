@@ -30,10 +30,10 @@ enum Stored {
 }
 
 /// What a person must know after disconnecting from an unreadable file.
-fn lost_note(problem: &str, aside: Option<&std::path::Path>, revoke: bool) -> String {
+fn lost_note(problem: &str, aside: Option<&crate::store::Place>, revoke: bool) -> String {
     let aside = aside.map_or_else(
         || "it was gone by the time labwatch moved it".to_owned(),
-        |p| format!("it was set aside as `{}`", p.display()),
+        |p| format!("it was set aside as {p}"),
     );
     let revoke = if revoke {
         "Its token could not be revoked because it could not be read"
@@ -43,7 +43,7 @@ fn lost_note(problem: &str, aside: Option<&std::path::Path>, revoke: bool) -> St
     format!(
         "The stored connection could not be read, so its token is lost to labwatch ({problem}); {aside}. \
          {revoke}: revoke it in GitLab (Preferences → Access Tokens) if it still works, \
-         and delete the set-aside file once it is no longer needed (with the right store key it can still be read)."
+         and delete what was set aside once it is no longer needed (with the right store key it can still be read)."
     )
 }
 
@@ -120,7 +120,7 @@ impl Actions {
                     .on_store(move |s| s.set_aside(&name))
                     .await
                     .map_err(super::store_error)?;
-                Some(lost_note(&problem, aside.as_deref(), revoke))
+                Some(lost_note(&problem, aside.as_ref(), revoke))
             }
             Stored::No => None,
         };

@@ -138,16 +138,9 @@ impl Actions {
         F: FnOnce(&ConnectionStore) -> Result<T, StoreError> + Send + 'static,
     {
         let store = self.store.clone();
-        let dir = store.dir().to_path_buf();
         tokio::task::spawn_blocking(move || call(&store))
             .await
-            .unwrap_or_else(|e| {
-                Err(StoreError::io(
-                    "use the store in",
-                    dir,
-                    std::io::Error::other(e.to_string()),
-                ))
-            })
+            .unwrap_or_else(|e| Err(StoreError::Interrupted { problem: e.to_string() }))
     }
 
     /// The rotated connections kept in memory because the store refused them.
@@ -244,15 +237,34 @@ impl Actions {
 }
 
 fn store_error(e: StoreError) -> ActionError {
+    if e.is_unavailable() {
+        return store_unavailable(e);
+    }
     ActionError::new(500, "store-error", e.to_string())
+}
+
+/// 503 `store-unavailable`: the database is out of reach. Nothing was
+/// written (each write is one transaction), so the same call can simply be
+/// sent again; the checks go on with the tokens already loaded meanwhile.
+fn store_unavailable(e: StoreError) -> ActionError {
+    ActionError::new(503, "store-unavailable", e.to_string()).with_steps(vec![
+        "Nothing was changed. Send the same request again once the store is back: `/readyz` answers 200 again then."
+            .to_owned(),
+        "If it lasts, look at the database: is it running and reachable from labwatch, and does [store.postgres] `url` name it?"
+            .to_owned(),
+    ])
 }
 
 /// A store error met while acting on `workspace`, with the steps that fix it:
 /// a connection file that can never be read as it is (409
 /// `store-unreadable`: restore the key, or disconnect, which sets the file
 /// aside), something the store refuses to write (422 `store-refused`,
-/// nothing changed), else 500 `store-error`.
+/// nothing changed), a database out of reach (503 `store-unavailable`,
+/// retry), else 500 `store-error`.
 fn store_failed(workspace: &str, e: StoreError) -> ActionError {
+    if e.is_unavailable() {
+        return store_unavailable(e);
+    }
     if e.is_unreadable_file() {
         return ActionError::new(409, Reason::StoreUnreadable.code(), e.to_string()).with_steps(vec![
             "If the store key changed, restore the key that wrote the file (`key_file` or LABWATCH_STORE_KEY); labwatch never overwrites it.".to_owned(),

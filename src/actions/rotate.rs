@@ -206,14 +206,16 @@ impl Actions {
             "Cannot save the rotated token; it is kept and saved once the store accepts it"
         );
         self.kept().insert(workspace.clone(), new);
-        let dir = self.store.dir().display().to_string();
+        let store = self.store.describe();
+        let kept_at = self
+            .store
+            .place(crate::store::Slot::Rotated, &workspace)
+            .map_or_else(|_| format!("`{workspace}.rotated`"), |p| p.to_string());
         let (where_kept, restart) = match on_disk {
             Ok(()) => (
+                format!("in memory and in {kept_at} (encrypted like the connection)"),
                 format!(
-                    "in memory and in `{workspace}.rotated` in the store directory (encrypted like the connection)"
-                ),
-                format!(
-                    "A restart does not lose it: labwatch reads `{workspace}.rotated` at start. Do not delete that file; \
+                    "A restart does not lose it: labwatch reads {kept_at} at start. Do not delete it; \
                      if the store key is lost, revoke token {new_id} in GitLab and renew the workspace's token."
                 ),
             ),
@@ -235,7 +237,7 @@ impl Actions {
             ),
         )
         .with_steps(vec![
-            format!("Fix the problem above in the store directory `{dir}`."),
+            format!("Fix the problem above in {store}."),
             format!(
                 "Then let the checks of workspace `{workspace}` run (their next round, or `POST /api/v1/checks/run?workspace={workspace}`): \
                  labwatch saves the new token and the workspace uses it; the audit log records it (settle-rotation)."

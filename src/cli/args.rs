@@ -31,6 +31,9 @@ pub enum Command {
     /// Configuration commands.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Connection store commands.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// The checks the config defines.
     #[command(subcommand)]
     Checks(ChecksCommand),
@@ -331,6 +334,36 @@ pub struct ChecksListArgs {
 pub enum ListOutput {
     Text,
     Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy every workspace record, connection, rotation marker, disconnect
+    /// record and audit entry from one store backend to the other (both
+    /// configured in [store]), into an empty target. Stop the daemon first.
+    /// The source is left as it is.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The backend to copy from.
+    #[arg(long, value_enum)]
+    pub from: BackendArg,
+    /// The backend to copy to; it must hold nothing yet.
+    #[arg(long, value_enum)]
+    pub to: BackendArg,
+}
+
+/// A store backend on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendArg {
+    /// The store directory ([store] dir).
+    File,
+    /// The database ([store.postgres]).
+    Postgres,
 }
 
 #[derive(Debug, Subcommand)]

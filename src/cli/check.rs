@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::args::{CheckArgs, Output};
 use super::{CommandError, load, unknown_workspace};
-use crate::config::Config;
+use crate::config::{Config, StoreBackend};
 use crate::engine::{StatusStore, run_once};
 use crate::report::{self, ConnectionView};
 use crate::runtime;
@@ -57,7 +57,21 @@ pub async fn check(args: CheckArgs) -> Result<u8, CommandError> {
 /// one-shot check then sees connections made through the admin API. Never
 /// creates a store or key; a store that does not open is reported and
 /// skipped (the check falls back to `token_file`).
+///
+/// On PostgreSQL (`backend = "postgres"`) the store is the database's,
+/// opened as the daemon opens it (its schema brought up to date); a
+/// database out of reach is reported and skipped like a file store that
+/// does not open.
 fn existing_store(config: &Config) -> Option<Arc<ConnectionStore>> {
+    if config.store.backend == StoreBackend::Postgres {
+        return match crate::daemon::open_store(config) {
+            Ok(store) => Some(Arc::new(store)),
+            Err(e) => {
+                eprintln!("warning: the connection store is not used: {e}");
+                None
+            }
+        };
+    }
     let key_given = std::env::var_os(crate::store::KEY_ENV).is_some_and(|v| !v.is_empty());
     if !config.store.dir.is_dir() || !(key_given || config.store.key_file.is_file()) {
         return None;

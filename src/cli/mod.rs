@@ -4,6 +4,8 @@
 //! - `run`: the daemon ([`crate::daemon`]) on the configured address.
 //! - `check`, `checks list`, `config check`: one-shot work on the config
 //!   ([`check`], [`checks_list`]).
+//! - `store migrate`: moves an installation between store backends
+//!   ([`store_migrate`]).
 //! - `demo`, `sim`: the GitLab simulator, with or without a daemon
 //!   watching it ([`demo`]).
 //! - `connect`, `renew`, `rotate`, `disconnect`, `repos`, `workspaces`:
@@ -16,10 +18,11 @@ mod check;
 mod checks_list;
 pub mod demo;
 pub mod exit;
+mod store_migrate;
 
 pub use args::{Cli, Command, LogFormat};
 
-use args::{ChecksCommand, ConfigArg, ConfigCommand};
+use args::{ChecksCommand, ConfigArg, ConfigCommand, StoreCommand};
 use demo::DemoError;
 use exit::{EX_CONFIG, EX_UNAVAILABLE, EX_USAGE};
 
@@ -64,6 +67,7 @@ pub async fn execute(command: Command) -> Result<u8, CommandError> {
         Command::Check(args) => check::check(args).await,
         Command::Config(ConfigCommand::Check(args)) => config_check(&args),
         Command::Checks(ChecksCommand::List(args)) => checks_list::checks_list(&args),
+        Command::Store(StoreCommand::Migrate(args)) => store_migrate::migrate(&args),
         Command::Demo(args) => demo::run_demo(args.listen).await.map(|()| 0).map_err(Into::into),
         Command::Sim(args) => demo::run_sim(args.listen, args.scenario.as_deref(), args.summary_json.as_deref())
             .await

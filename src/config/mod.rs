@@ -95,10 +95,26 @@ pub struct ServerConfig {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoreConfig {
-    /// Directory of the encrypted connection files.
+    /// Which backend keeps the connections.
+    pub backend: StoreBackend,
+    /// Directory of the file store's encrypted connection files.
     pub dir: PathBuf,
-    /// The store's encryption key (created 0600 when missing).
+    /// The store's encryption key (the file store creates it 0600 when
+    /// missing; the PostgreSQL store never does).
     pub key_file: PathBuf,
+    /// `[store.postgres]`: required by `backend = "postgres"`, and the
+    /// target of `labwatch store migrate` whatever the backend.
+    pub postgres: Option<crate::store::PostgresOptions>,
+}
+
+/// `[store] backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StoreBackend {
+    /// One file per workspace and record in `dir` (the default).
+    #[default]
+    File,
+    /// Tables in a PostgreSQL database (`[store.postgres]`).
+    Postgres,
 }
 
 #[derive(Debug, Clone, PartialEq)]

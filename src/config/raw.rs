@@ -48,8 +48,20 @@ pub struct RawServer {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStore {
+    pub backend: Option<Spanned<String>>,
     pub dir: Option<Spanned<String>>,
     pub key_file: Option<Spanned<String>>,
+    pub postgres: Option<Spanned<RawPostgres>>,
+}
+
+/// `[store.postgres]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPostgres {
+    pub url: Option<Spanned<String>>,
+    pub password_file: Option<Spanned<String>>,
+    pub pool_size: Option<Spanned<i64>>,
+    pub ca_file: Option<Spanned<String>>,
 }
 
 /// Settings every workspace inherits unless it sets its own.

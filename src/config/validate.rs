@@ -8,17 +8,21 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use crate::store::PostgresOptions;
+
 use super::error::{ConfigError, ConfigErrors, Locator, suggest};
 use super::raw::{RawConfig, RawDefaults, RawRenewal, RawWorkspace};
 use super::{
     Config, EngineConfig, MetricsConfig, RenewBefore, RenewalMode, RenewalPolicy, RepositoryRef, RepositorySeries,
-    ServerConfig, StoreConfig, WorkspaceConfig, WorkspaceDefaults, instance_url, scopes,
+    ServerConfig, StoreBackend, StoreConfig, WorkspaceConfig, WorkspaceDefaults, instance_url, scopes,
 };
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:9471";
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_CONCURRENCY: i64 = 16;
+/// Store calls are few (actions, not checks): a handful of connections is plenty.
+const DEFAULT_POOL_SIZE: usize = 4;
 const DEFAULT_TLS_WARNING: Duration = Duration::from_secs(14 * 86_400);
 const DEFAULT_RPS: f64 = 5.0;
 const DEFAULT_TOKEN_CRITICAL: Duration = Duration::from_secs(3 * 86_400);
@@ -232,10 +236,65 @@ impl Validator<'_> {
         let raw = raw.map(Spanned::into_inner);
         let dir = raw.as_ref().and_then(|r| r.dir.as_ref()).map(|p| self.path(p));
         let key_file = raw.as_ref().and_then(|r| r.key_file.as_ref()).map(|p| self.path(p));
+        let mut backend = StoreBackend::File;
+        let backend_span = raw.as_ref().and_then(|r| r.backend.as_ref()).map(Spanned::span);
+        if let Some(b) = raw.as_ref().and_then(|r| r.backend.as_ref()) {
+            match b.get_ref().as_str() {
+                "file" => {}
+                "postgres" => backend = StoreBackend::Postgres,
+                other => self.err(
+                    b,
+                    format!("unknown store backend `{other}`: use \"file\" (the default) or \"postgres\""),
+                ),
+            }
+        }
+        let postgres = raw.and_then(|r| r.postgres).and_then(|p| self.postgres(p));
+        if let (StoreBackend::Postgres, None, Some(span)) = (backend, &postgres, backend_span) {
+            self.errors.push(self.loc.error(
+                span,
+                "backend = \"postgres\" needs a [store.postgres] table with `url` \
+                 (postgres://user@host:port/dbname): add it, or use backend = \"file\"",
+            ));
+        }
         StoreConfig {
+            backend,
             dir: dir.unwrap_or_else(|| PathBuf::from("/var/lib/labwatch")),
             key_file: key_file.unwrap_or_else(|| PathBuf::from("/etc/labwatch/store.key")),
+            postgres,
         }
+    }
+
+    /// `[store.postgres]`: the URL is checked as the driver reads it, and
+    /// must not hold a password; the password file is only named here
+    /// (it is read when the store opens).
+    fn postgres(&mut self, raw: Spanned<super::raw::RawPostgres>) -> Option<PostgresOptions> {
+        let table = raw.span();
+        let raw = raw.into_inner();
+        let Some(url) = raw.url else {
+            self.errors.push(self.loc.error(
+                table,
+                "[store.postgres] needs `url` (postgres://user@host:port/dbname, without the password)",
+            ));
+            return None;
+        };
+        if let Err(problem) = crate::store::postgres::check_url(url.get_ref()) {
+            self.err(&url, problem);
+        }
+        let mut pool_size = DEFAULT_POOL_SIZE;
+        if let Some(p) = &raw.pool_size {
+            match usize::try_from(*p.get_ref()) {
+                Ok(n @ 1..=64) => pool_size = n,
+                _ => self.err(p, format!("pool_size must be between 1 and 64, not {}", p.get_ref())),
+            }
+        }
+        let password_file = raw.password_file.as_ref().map(|p| self.path(p));
+        let ca_file = raw.ca_file.as_ref().map(|p| self.path(p));
+        Some(PostgresOptions {
+            url: url.into_inner(),
+            password_file,
+            pool_size,
+            ca_file,
+        })
     }
 
     fn path(&mut self, raw: &Spanned<String>) -> PathBuf {

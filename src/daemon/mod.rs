@@ -16,7 +16,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::actions::{Actions, run_after_rounds};
-use crate::config::{Config, ConfigErrors};
+use crate::config::{Config, ConfigErrors, StoreBackend};
 use crate::http::{self, AppState, admin::AdminState};
 use crate::runtime::Runtime;
 use crate::store::ConnectionStore;
@@ -28,8 +28,37 @@ pub fn reload(runtime: &Runtime, path: &Path) -> Result<(), ConfigErrors> {
     if config.server != runtime.config().server {
         tracing::warn!(file = %path.display(), "Server settings changed; they take effect after a restart");
     }
+    if config.store != runtime.config().store {
+        tracing::warn!(file = %path.display(), "Store settings changed; they take effect after a restart");
+    }
+    // A reload re-reads every workspace's connection: with the database
+    // away, each would show its store error instead of its token. Keep
+    // what runs, and say why.
+    if let Some(Err(e)) = runtime.store().map(|s| s.ping()) {
+        return Err(ConfigErrors(vec![crate::config::ConfigError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: format!(
+                "not reloaded, because the store is unavailable ({e}); the running configuration stays. \
+                 Send SIGHUP again once /readyz answers 200"
+            ),
+        }]));
+    }
     runtime.apply(config);
     Ok(())
+}
+
+/// Opens the store `config` names: the file store (the default), or
+/// PostgreSQL, which connects and migrates its schema first.
+pub fn open_store(config: &Config) -> Result<ConnectionStore, String> {
+    let opened = match (&config.store.backend, &config.store.postgres) {
+        (StoreBackend::Postgres, Some(options)) => ConnectionStore::open_postgres(options, &config.store.key_file),
+        _ => ConnectionStore::open(&config.store.dir, &config.store.key_file),
+    };
+    opened.map_err(|e| {
+        format!("cannot open the connection store: {e}; fix its permissions or change [store] in the config")
+    })
 }
 
 /// [`reload`] on tokio's blocking pool: it reads the config file and the
@@ -73,18 +102,22 @@ pub async fn run(
     if !refusals.is_empty() {
         return Err(std::io::Error::other(refusals.join("\n")));
     }
-    let store = Arc::new(
-        ConnectionStore::open(&config.store.dir, &config.store.key_file).map_err(|e| {
-            std::io::Error::other(format!(
-                "cannot open the connection store: {e}; fix its permissions or change [store] in the config"
-            ))
-        })?,
-    );
     let admin_token = match &config.server.admin_token_file {
         Some(file) => Some(preflight::admin_token(file).map_err(|f| std::io::Error::other(f.message))?),
         None => None,
     };
-    let runtime = Arc::new(Runtime::start(config, Some(store.clone())));
+    // Off the async workers: opening reads files, or connects to and
+    // migrates PostgreSQL; starting the runtime reads every workspace's
+    // connection.
+    let started = tokio::task::spawn_blocking(move || {
+        let store = Arc::new(open_store(&config)?);
+        let runtime = Arc::new(Runtime::start(config, Some(store.clone())));
+        Ok::<_, String>((store, runtime))
+    });
+    let (store, runtime) = started
+        .await
+        .map_err(|e| std::io::Error::other(format!("the store could not be opened: {e}")))?
+        .map_err(std::io::Error::other)?;
     // The config file's and those created at run time.
     let workspaces = runtime.len();
     let actions = Arc::new(Actions::new(runtime.clone(), store));

@@ -31,7 +31,7 @@ use std::path::Path;
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
-use crate::config::Config;
+use crate::config::{Config, StoreBackend};
 use crate::store::ConnectionStore;
 
 /// The code of the store's warnings; `ConnectionStore::open` logs them itself.
@@ -103,6 +103,18 @@ pub fn preflight(config: &Config) -> Vec<Finding> {
             findings.push(refused);
         }
         findings.extend(admin_token_permissions(file));
+    }
+    if let (StoreBackend::Postgres, Some(options)) = (config.store.backend, &config.store.postgres) {
+        // What `ConnectionStore::open_postgres` would refuse before it
+        // connects: the password file, the key. Whether the database
+        // answers is for `run` (and `/readyz`) to tell.
+        if let Err(e) = ConnectionStore::inspect_postgres(options, &config.store.key_file) {
+            findings.push(Finding::refusal(
+                "store-refused",
+                format!("cannot open the connection store: {e}"),
+            ));
+        }
+        return findings;
     }
     // What `ConnectionStore::open` would refuse, checked without creating
     // anything (a missing directory or key is created by `run`).

@@ -29,6 +29,7 @@ use crate::engine::StatusStore;
 use crate::metrics::Metrics;
 use crate::report::{Connections, Fleet};
 use crate::runtime::Runtime;
+use crate::store::ConnectionStore;
 use crate::wire::ErrorBody;
 
 pub use config_status::{ConfigDoc, ConfigStatus, ReloadFailure};
@@ -50,6 +51,8 @@ pub struct AppState {
     pub admin: Option<Arc<admin::AdminState>>,
     /// Whether the last reload failed, for `/readyz?verbose` and `/status`.
     pub config: Arc<ConfigStatus>,
+    /// The connection store, whose availability `/readyz` reports.
+    pub store: Option<Arc<ConnectionStore>>,
 }
 
 impl AppState {
@@ -66,6 +69,7 @@ impl AppState {
             fleet: runtime.clone(),
             admin: None,
             config: Arc::default(),
+            store: runtime.store(),
         }
     }
 }

@@ -12,27 +12,38 @@ use super::extract::Query;
 use super::{AppState, ErrorResponse};
 use crate::engine::{Status, WorkspaceView};
 use crate::report::{check_label, rfc3339, shown_outcome};
+use crate::store::Availability;
 
 pub async fn livez() -> Response {
     plain(StatusCode::OK, "ok\n".to_owned())
 }
 
-/// 200 once the config is loaded (it is, or we would not serve) and every
-/// workspace finished its first round.
+/// 200 once the config is loaded (it is, or we would not serve), every
+/// workspace finished its first round, and the store can be reached.
+/// While the store is away (PostgreSQL down), 503 `store-unavailable`:
+/// checks go on with the tokens already loaded, but actions would fail, so
+/// a load balancer should send them elsewhere.
 pub async fn readyz(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
     let round = state.status.first_round_done();
-    let code = if round {
+    let store = state
+        .store
+        .as_ref()
+        .map_or(Availability::Available, |s| s.availability());
+    let ready = round && store == Availability::Available;
+    let code = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     if !q.contains_key("verbose") {
-        let body = if round {
-            "ok\n"
-        } else {
-            "first round of checks not finished\n"
+        let body = match (&store, round) {
+            (Availability::Unavailable { since, problem }, _) => {
+                format!("store-unavailable since {}: {problem}\n", rfc3339(*since))
+            }
+            (Availability::Available, true) => "ok\n".to_owned(),
+            (Availability::Available, false) => "first round of checks not finished\n".to_owned(),
         };
-        return plain(code, body.to_owned());
+        return plain(code, body);
     }
     let mut body = match state.config.failure() {
         None => String::from("[+] config ok\n"),
@@ -43,6 +54,12 @@ pub async fn readyz(State(state): State<AppState>, Query(q): Query<HashMap<Strin
             f.locations.join(", ")
         ),
     };
+    match &store {
+        Availability::Available => body.push_str("[+] store ok\n"),
+        Availability::Unavailable { since, problem } => {
+            let _ = writeln!(body, "[-] store-unavailable since {}: {problem}", rfc3339(*since));
+        }
+    }
     for ws in state.status.snapshot() {
         let (mark, word) = if ws.passes > 0 {
             ("[+]", "ok")
@@ -51,7 +68,7 @@ pub async fn readyz(State(state): State<AppState>, Query(q): Query<HashMap<Strin
         };
         let _ = writeln!(body, "{mark} workspace:{} {word}", ws.name);
     }
-    body.push_str(if round {
+    body.push_str(if ready {
         "readyz check passed\n"
     } else {
         "readyz check failed\n"

@@ -127,6 +127,11 @@ impl Runtime {
         true
     }
 
+    /// The connection store, when there is one.
+    pub fn store(&self) -> Option<Arc<ConnectionStore>> {
+        self.store.clone()
+    }
+
     /// One workspace as the runtime knows it: either origin, running or not.
     pub fn workspace(&self, name: &str) -> Option<Listed> {
         self.lock().workspaces.get(name).cloned()

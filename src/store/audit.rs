@@ -1,20 +1,11 @@
-//! The audit log: `<store dir>/audit.log`, one JSON object per line and per
-//! action (who, what, result, token id — never the token), appended and
-//! fsynced so that what happened survives a crash.
-
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+//! The audit log's entries: one per action (who, what, result, token id —
+//! never the token), appended and made durable before the action answers,
+//! so that what happened survives a crash. The file store keeps them as JSON
+//! lines in `audit.log`; the PostgreSQL store as rows of an append-only
+//! table.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-
-use super::StoreError;
-use super::atomic::{self, FILE_MODE, OpenError};
-
-/// File name of the audit log inside the store directory.
-pub const AUDIT_LOG: &str = "audit.log";
 
 /// One action on a workspace's connection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,51 +96,5 @@ impl AuditEntry {
             token_id: None,
             detail: None,
         }
-    }
-}
-
-/// Appends `entry` to `dir/audit.log` as one line and fsyncs it. The log is
-/// opened like every store file ([`atomic::open_regular`]): a link planted
-/// as `audit.log` is not followed (the daemon would append to any file it
-/// can write), a pipe does not block, and either is an error naming the path.
-pub(crate) fn append(dir: &Path, entry: &AuditEntry) -> Result<(), StoreError> {
-    let path = dir.join(AUDIT_LOG);
-    let mut line = serde_json::to_vec(entry).map_err(|e| StoreError::Encode {
-        path: path.clone(),
-        problem: e.to_string(),
-    })?;
-    line.push(b'\n');
-    let (mut file, created) = open_log(&path)?;
-    // One write of the whole line: O_APPEND keeps concurrent lines from interleaving.
-    file.write_all(&line)
-        .map_err(|e| StoreError::io("append to", &path, e))?;
-    file.sync_data().map_err(|e| StoreError::io("fsync", &path, e))?;
-    if created {
-        // A new file's directory entry is durable only once the directory is synced.
-        atomic::sync_dir(dir)?;
-    }
-    Ok(())
-}
-
-/// Opens the log for appending, creating it (0600, `O_EXCL`) when there is
-/// none; says whether it was created.
-fn open_log(path: &Path) -> Result<(File, bool), StoreError> {
-    let existing = atomic::open_regular(path, OpenOptions::new().append(true), false);
-    match existing {
-        Ok(file) => return Ok((file, false)),
-        Err(OpenError::Io(e)) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e.into_store_error("open", path)),
-    }
-    let mut create = OpenOptions::new();
-    create.append(true).create_new(true).mode(FILE_MODE);
-    match atomic::open_regular(path, &mut create, false) {
-        Ok(file) => Ok((file, true)),
-        // Another writer created it in between: append to theirs.
-        Err(OpenError::Io(e)) if e.kind() == io::ErrorKind::AlreadyExists => {
-            atomic::open_regular(path, OpenOptions::new().append(true), false)
-                .map(|f| (f, false))
-                .map_err(|e| e.into_store_error("open", path))
-        }
-        Err(e) => Err(e.into_store_error("create", path)),
     }
 }

@@ -5,8 +5,6 @@
 //! workspace and the instance, so a file moved to another workspace name or
 //! pointed at another instance no longer decrypts.
 
-use std::path::Path;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chacha20poly1305::aead::Aead;
@@ -15,8 +13,8 @@ use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::StoreError;
 use super::key::Key;
+use super::{Place, StoreError};
 
 /// The envelope version this code writes and reads.
 pub(crate) const VERSION: u32 = 1;
@@ -46,10 +44,10 @@ impl Cipher {
         Cipher(XChaCha20Poly1305::new(&(*key.as_bytes()).into()))
     }
 
-    /// The envelope bytes for `plaintext`, ready to write to `path`.
+    /// The envelope bytes for `plaintext`, ready to write to `at`.
     pub(crate) fn seal(
         &self,
-        path: &Path,
+        at: &Place,
         workspace: &str,
         instance_url: &str,
         plaintext: &[u8],
@@ -66,7 +64,7 @@ impl Cipher {
                     aad: &aad,
                 },
             )
-            .map_err(|_| encode_error(path, "encryption failed (the connection is too large)"))?;
+            .map_err(|_| encode_error(at, "encryption failed (the connection is too large)"))?;
         let envelope = Envelope {
             version: VERSION,
             workspace: workspace.to_owned(),
@@ -74,22 +72,22 @@ impl Cipher {
             nonce: BASE64.encode(nonce),
             ciphertext: BASE64.encode(ciphertext),
         };
-        serde_json::to_vec_pretty(&envelope).map_err(|e| encode_error(path, &e.to_string()))
+        serde_json::to_vec_pretty(&envelope).map_err(|e| encode_error(at, &e.to_string()))
     }
 
-    /// Checks the envelope read from `path` belongs to `workspace` and
+    /// Checks the envelope read from `at` belongs to `workspace` and
     /// decrypts it. Returns the envelope's instance URL and the plaintext.
     pub(crate) fn open(
         &self,
-        path: &Path,
+        at: &Place,
         workspace: &str,
         bytes: &[u8],
     ) -> Result<(String, Zeroizing<Vec<u8>>), StoreError> {
         let envelope: Envelope =
-            serde_json::from_slice(bytes).map_err(|e| format_error(path, format!("not a JSON envelope ({e})")))?;
+            serde_json::from_slice(bytes).map_err(|e| format_error(at, format!("not a JSON envelope ({e})")))?;
         if envelope.version != VERSION {
             return Err(StoreError::Format {
-                path: path.to_path_buf(),
+                at: at.clone(),
                 problem: format!(
                     "it has version {}, this labwatch reads version {VERSION}",
                     envelope.version
@@ -99,7 +97,7 @@ impl Cipher {
         }
         if envelope.workspace != workspace {
             return Err(StoreError::WorkspaceMismatch {
-                path: path.to_path_buf(),
+                at: at.clone(),
                 expected: workspace.to_owned(),
                 found: envelope.workspace,
             });
@@ -108,10 +106,10 @@ impl Cipher {
             .decode(&envelope.nonce)
             .ok()
             .and_then(|n| <[u8; NONCE_LEN]>::try_from(n.as_slice()).ok())
-            .ok_or_else(|| format_error(path, format!("`nonce` is not base64 of {NONCE_LEN} bytes")))?;
+            .ok_or_else(|| format_error(at, format!("`nonce` is not base64 of {NONCE_LEN} bytes")))?;
         let ciphertext = BASE64
             .decode(&envelope.ciphertext)
-            .map_err(|_| format_error(path, "`ciphertext` is not base64".to_owned()))?;
+            .map_err(|_| format_error(at, "`ciphertext` is not base64".to_owned()))?;
         // Rebuilt from the envelope: editing workspace or instance_url there breaks the tag.
         let aad = associated_data(&envelope.workspace, &envelope.instance_url);
         let plaintext = self
@@ -123,9 +121,7 @@ impl Cipher {
                     aad: &aad,
                 },
             )
-            .map_err(|_| StoreError::Decrypt {
-                path: path.to_path_buf(),
-            })?;
+            .map_err(|_| StoreError::Decrypt { at: at.clone() })?;
         Ok((envelope.instance_url, Zeroizing::new(plaintext)))
     }
 }
@@ -141,17 +137,17 @@ fn associated_data(workspace: &str, instance_url: &str) -> Vec<u8> {
     aad
 }
 
-pub(crate) fn format_error(path: &Path, problem: String) -> StoreError {
+pub(crate) fn format_error(at: &Place, problem: String) -> StoreError {
     StoreError::Format {
-        path: path.to_path_buf(),
+        at: at.clone(),
         problem,
         fix: FIX_RESTORE,
     }
 }
 
-fn encode_error(path: &Path, problem: &str) -> StoreError {
+fn encode_error(at: &Place, problem: &str) -> StoreError {
     StoreError::Encode {
-        path: path.to_path_buf(),
+        at: at.clone(),
         problem: problem.to_owned(),
     }
 }

@@ -1,8 +1,49 @@
 //! What can go wrong in the store. Each variant says what happened and what
 //! to do about it, and none of them ever carries a token or a key.
 
+use std::fmt;
 use std::io;
 use std::path::PathBuf;
+
+/// Where the store keeps a record: a file of the file store, or a row of the
+/// PostgreSQL store. Shown in errors, so that the person fixing it knows
+/// what to look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    File(PathBuf),
+    Row { table: &'static str, workspace: String },
+}
+
+impl Place {
+    /// "file" or "row", for the sentences that tell what to do with it.
+    pub fn noun(&self) -> &'static str {
+        match self {
+            Place::File(_) => "file",
+            Place::Row { .. } => "row",
+        }
+    }
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::File(path) => write!(f, "`{}`", path.display()),
+            Place::Row { table, workspace } => write!(f, "the row of workspace `{workspace}` in table `{table}`"),
+        }
+    }
+}
+
+impl From<PathBuf> for Place {
+    fn from(path: PathBuf) -> Place {
+        Place::File(path)
+    }
+}
+
+impl From<&std::path::Path> for Place {
+    fn from(path: &std::path::Path) -> Place {
+        Place::File(path.to_path_buf())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -18,34 +59,29 @@ pub enum StoreError {
     /// it came from (`LABWATCH_STORE_KEY` or the key file); `problem` ends with the fix.
     #[error("store key from {origin}: {problem}")]
     Key { origin: String, problem: String },
-    /// The AEAD tag did not verify: wrong key, or the file (or its workspace or
-    /// instance, which the associated data binds) was changed.
+    /// The AEAD tag did not verify: wrong key, or the file or row (or its
+    /// workspace or instance, which the associated data binds) was changed.
     #[error(
-        "cannot decrypt `{}`: either the store key is not the one this file was written with, \
-         or the file was altered (corrupted, tampered with, or its workspace or instance_url edited). \
-         labwatch leaves the file as it is. Fix: restore the right key_file or LABWATCH_STORE_KEY, \
-         or remove the file and connect the workspace again",
-        path.display()
+        "cannot decrypt {at}: either the store key is not the one this {noun} was written with, \
+         or the {noun} was altered (corrupted, tampered with, or its workspace or instance_url edited). \
+         labwatch leaves the {noun} as it is. Fix: restore the right key_file or LABWATCH_STORE_KEY, \
+         or remove the {noun} and connect the workspace again",
+        noun = at.noun()
     )]
-    Decrypt { path: PathBuf },
-    /// The file is not what labwatch writes (not JSON, unknown version, bad base64 …).
-    #[error("`{}` is not a valid labwatch store file: {problem}. labwatch leaves it as it is; {fix}", path.display())]
+    Decrypt { at: Place },
+    /// The file or row is not what labwatch writes (not JSON, unknown version, bad base64 …).
+    #[error("{at} is not a valid labwatch store {noun}: {problem}. labwatch leaves it as it is; {fix}", noun = at.noun())]
     Format {
-        path: PathBuf,
+        at: Place,
         problem: String,
         fix: &'static str,
     },
-    /// A connection file names another workspace than the one it is stored under.
+    /// A connection names another workspace than the one it is stored under.
     #[error(
-        "`{}` holds the connection of workspace `{found}`, not `{expected}`: it was copied or renamed. \
-         labwatch leaves it as it is. Move it back to `{found}.conn`, or remove it and connect `{expected}` again",
-        path.display()
+        "{at} holds the connection of workspace `{found}`, not `{expected}`: it was copied or renamed. \
+         labwatch leaves it as it is. Put it back under `{found}`, or remove it and connect `{expected}` again"
     )]
-    WorkspaceMismatch {
-        path: PathBuf,
-        expected: String,
-        found: String,
-    },
+    WorkspaceMismatch { at: Place, expected: String, found: String },
     /// A workspace name that could escape the store directory or is not a valid name.
     #[error(
         "invalid workspace name `{name}`: it must be 1-63 characters of a-z, 0-9, `-` or `_`, \
@@ -53,8 +89,8 @@ pub enum StoreError {
     )]
     InvalidWorkspace { name: String },
     /// Serialising or encrypting failed; nothing was written.
-    #[error("could not encode the data for `{}`: {problem}; nothing was written", path.display())]
-    Encode { path: PathBuf, problem: String },
+    #[error("could not encode the data for {at}: {problem}; nothing was written")]
+    Encode { at: Place, problem: String },
     /// Something other than a regular file (a link, a FIFO, a directory …)
     /// sits where the store keeps a file. It is neither followed nor read.
     #[error(
@@ -91,12 +127,39 @@ pub enum StoreError {
     },
     /// What would be written is larger than the reader accepts; nothing was written.
     #[error(
-        "refusing to write `{}`: it would be {len} bytes, over the {limit} bytes labwatch reads back \
+        "refusing to write {at}: it would be {len} bytes, over the {limit} bytes labwatch reads back \
          (a field GitLab sent, such as the token's scope list, is far larger than any real token's). \
-         Nothing was written; the file on disk is unchanged",
-        path.display()
+         Nothing was written; the stored {noun} is unchanged",
+        noun = at.noun()
     )]
-    TooLarge { path: PathBuf, len: usize, limit: u64 },
+    TooLarge { at: Place, len: usize, limit: u64 },
+    /// The PostgreSQL store could not be reached, or refused a statement.
+    /// `retryable`: the same call can succeed later unchanged (the server is
+    /// down or restarting, the pool is exhausted, a serialisation conflict);
+    /// nothing was written either way, because every write is one
+    /// transaction.
+    #[error("the PostgreSQL store could not {action}: {problem}. {fix}")]
+    Database {
+        action: &'static str,
+        problem: String,
+        retryable: bool,
+        fix: &'static str,
+    },
+    /// The database's schema is newer than this labwatch knows: a newer
+    /// labwatch migrated it. Writing to it could corrupt what that version
+    /// keeps, so this one refuses to start.
+    #[error(
+        "the PostgreSQL store's schema is at version {found}, newer than the {known} this labwatch knows: \
+         {binary} migrated it. Fix: run {binary} or later on this database \
+         (labwatch never downgrades a schema)"
+    )]
+    SchemaTooNew { found: i32, known: i32, binary: String },
+    /// A store call on the blocking pool ended without an answer (it
+    /// panicked, or the daemon is shutting down).
+    #[error(
+        "a call to the store ended without an answer ({problem}); retry, and if it happens again, read the daemon's log"
+    )]
+    Interrupted { problem: String },
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed: {message}; nothing was written")]
     Random { message: String },
@@ -114,6 +177,12 @@ impl StoreError {
                 | StoreError::WorkspaceMismatch { .. }
                 | StoreError::NotRegular { .. }
         )
+    }
+
+    /// The store is out of reach for now (PostgreSQL down, restarting, or
+    /// its pool exhausted): the call can be retried as it is.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Database { retryable: true, .. })
     }
 
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> StoreError {

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use zeroize::Zeroizing;
 
 use super::StoreError;
-use super::atomic::{self, Contents, CreateError};
+use super::file::atomic::{self, Contents, CreateError};
 
 /// The environment variable that, when set and not empty, holds the key.
 pub const KEY_ENV: &str = "LABWATCH_STORE_KEY";

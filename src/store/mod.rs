@@ -1,11 +1,18 @@
-//! The encrypted connection store (`docs/admin-api.md`, "The store"): one file per workspace in the
-//! store directory, holding its GitLab connection encrypted with
-//! XChaCha20-Poly1305 under the store key; a pending-rotation marker per
-//! workspace (and, when a rotated connection could not be saved as `.conn`,
-//! the same encrypted connection as `.rotated`); and the audit log. Every
-//! write is atomic and durable (temp file, fsync, rename, fsync of the
-//! directory), every file is 0600, and a file that does not decrypt is an
-//! error that leaves the file as it is.
+//! The encrypted connection store (`docs/admin-api.md`, "The store"): each
+//! workspace's GitLab connection, encrypted with XChaCha20-Poly1305 under
+//! the store key; a pending-rotation marker per workspace (and, when a
+//! rotated connection could not be saved as the connection, the same
+//! encrypted connection as "rotated"); disconnect records; the records of
+//! workspaces created at run time; and the audit log.
+//!
+//! Two backends keep the same records (`docs/store.md`):
+//! - `file` (the default): one file per workspace and record in the store
+//!   directory, written atomically and durably;
+//! - `postgres`: rows of PostgreSQL tables, for replicas that share a fleet.
+//!
+//! Either way the connection is sealed here, before the backend sees it,
+//! with the same envelope and the same associated data (workspace and
+//! instance): a file, a row or a database dump holds no usable token.
 //!
 //! - `key`: the store key (`LABWATCH_STORE_KEY` or the key file).
 //! - `cipher`: the envelope format and the AEAD.
@@ -14,79 +21,125 @@
 //! - `disconnect_record`: [`DisconnectRecord`], so a disconnect outlives the bootstrap
 //!   `token_file`.
 //! - `workspace_record`: [`WorkspaceRecord`], a workspace created at run time.
-//! - `audit`: [`AuditEntry`] and the append-only log.
-//! - `atomic`: durable file operations, and reads that refuse links and pipes.
-//! - `safety`: whether the directory and key file can be trusted ([`StoreWarning`]).
-//! - `error`: [`StoreError`].
+//! - `audit`: [`AuditEntry`].
+//! - `file`: the file backend, with its durable writes and safety checks.
+//! - `postgres`: the PostgreSQL backend, its schema and migrations.
+//! - `error`: [`StoreError`] and the [`Place`] it names.
 //!
-//! The store trusts nothing it reads: every file is opened with `O_NOFOLLOW`
-//! and `O_NONBLOCK` and must be a regular file of at most [`MAX_FILE_LEN`]
-//! bytes, and it writes nothing it would refuse to read back. Its calls do
-//! blocking file I/O (and fsync): async callers run them on tokio's blocking
-//! pool (see `actions`).
+//! The store trusts nothing it reads: a record over [`MAX_RECORD_LEN`], for
+//! another workspace, or that does not decrypt is an error that leaves it as
+//! it is, and it writes nothing it would refuse to read back. Its calls
+//! block (file I/O and fsync, or a round trip to PostgreSQL): async callers
+//! run them on tokio's blocking pool (see `actions`).
 
-mod atomic;
 mod audit;
 mod cipher;
 mod connection;
 mod disconnect_record;
 mod error;
+pub mod file;
 mod key;
 mod marker;
-mod safety;
+pub mod postgres;
 mod workspace_record;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use audit::{Actor, AuditAction, AuditEntry, AuditResult};
 pub use connection::StoredConnection;
 pub use disconnect_record::DisconnectRecord;
-pub use error::StoreError;
+pub use error::{Place, StoreError};
+pub use file::StoreWarning;
 pub use key::{KEY_ENV, Key};
 pub use marker::RotationMarker;
-pub use safety::StoreWarning;
+pub use postgres::{Availability, PostgresOptions};
 pub use workspace_record::WorkspaceRecord;
 
-use atomic::Contents;
 use cipher::Cipher;
+use file::FileBackend;
+use postgres::PostgresBackend;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// Suffix of a workspace's connection file.
-pub const CONNECTION_SUFFIX: &str = ".conn";
-/// Suffix of a workspace's pending-rotation marker.
-pub const MARKER_SUFFIX: &str = ".rotation";
-/// Suffix of a rotated connection whose `.conn` write failed
-/// ([`ConnectionStore::save_rotated`]).
-pub const ROTATED_SUFFIX: &str = ".rotated";
-/// Suffix of a workspace's disconnect record.
-pub const DISCONNECTED_SUFFIX: &str = ".disconnected";
-/// Suffix of the record of a workspace created at run time.
+/// Suffix of a run-time workspace's record in the file store.
 pub const WORKSPACE_SUFFIX: &str = ".workspace";
 
-/// Store files are a few KiB; a bigger one is not ours and is not loaded,
-/// and [`ConnectionStore::save`] refuses to write one.
-pub const MAX_FILE_LEN: u64 = 1024 * 1024;
-/// Suffix given to a connection file that could not be read when
-/// `disconnect` set it aside ([`ConnectionStore::set_aside`]).
-pub const SET_ASIDE_SUFFIX: &str = ".unreadable";
+/// Records are a few KiB; a bigger one is not ours and is not loaded, and
+/// [`ConnectionStore::save`] refuses to write one.
+pub const MAX_RECORD_LEN: u64 = 1024 * 1024;
 
-const FIX_DISCONNECTED: &str = "it records that the workspace was disconnected: remove the file to let the \
+/// The records the store keeps per workspace. Each backend names them its
+/// own way: a file suffix, a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// The encrypted connection.
+    Connection,
+    /// A rotated connection whose save as the connection failed
+    /// ([`ConnectionStore::save_rotated`]), encrypted the same way.
+    Rotated,
+    /// The pending-rotation marker.
+    Marker,
+    /// The disconnect record.
+    Disconnected,
+    /// The record of a workspace created at run time.
+    Workspace,
+}
+
+impl Slot {
+    /// The file store's file suffix.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Slot::Connection => ".conn",
+            Slot::Rotated => ".rotated",
+            Slot::Marker => ".rotation",
+            Slot::Disconnected => ".disconnected",
+            Slot::Workspace => WORKSPACE_SUFFIX,
+        }
+    }
+
+    /// The PostgreSQL store's table (in schema `labwatch`).
+    pub fn table(self) -> &'static str {
+        match self {
+            Slot::Connection => "connections",
+            Slot::Rotated => "rotated_connections",
+            Slot::Marker => "rotation_markers",
+            Slot::Disconnected => "disconnects",
+            Slot::Workspace => "workspaces",
+        }
+    }
+
+    /// Every slot, in the order `store migrate` copies them: workspaces first.
+    pub const ALL: [Slot; 5] = [
+        Slot::Workspace,
+        Slot::Connection,
+        Slot::Rotated,
+        Slot::Marker,
+        Slot::Disconnected,
+    ];
+}
+
+const FIX_DISCONNECTED: &str = "it records that the workspace was disconnected: remove it to let the \
      config's token_file count again, or connect the workspace";
 
 const FIX_WORKSPACE: &str = "it records a workspace created through the admin API: fix the JSON, or remove the \
-     workspace (`labwatch workspaces delete`), which removes the file";
+     workspace (`labwatch workspaces delete`), which removes the record";
 
 const FIX_MARKER: &str = "it records a rotation that did not finish: check the workspace's token in GitLab, \
-     then remove the file (or reconnect the workspace)";
+     then remove the marker (or reconnect the workspace)";
 
-/// The store directory and the cipher made from the store key. Cheap to
-/// clone; `Debug` shows the directory only.
+/// Where the records live.
+#[derive(Clone)]
+enum Backend {
+    File(FileBackend),
+    Postgres(PostgresBackend),
+}
+
+/// The backend and the cipher made from the store key. Cheap to clone;
+/// `Debug` shows where the store is, never the key.
 #[derive(Clone)]
 pub struct ConnectionStore {
-    /// Where `<workspace>.conn`, `<workspace>.rotation` and `audit.log` live.
-    dir: PathBuf,
+    backend: Backend,
     /// Holds a copy of the key, wiped on drop.
     cipher: Cipher,
 }
@@ -94,14 +147,14 @@ pub struct ConnectionStore {
 impl fmt::Debug for ConnectionStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConnectionStore")
-            .field("dir", &self.dir)
+            .field("at", &self.describe())
             .field("key", &"[REDACTED]")
             .finish()
     }
 }
 
 impl ConnectionStore {
-    /// Opens (creating `dir` 0700 if missing) with the key from
+    /// Opens the file store (creating `dir` 0700 if missing) with the key from
     /// `LABWATCH_STORE_KEY` (64 hex chars or base64 of 32 bytes) if set and not
     /// empty, else from `key_file`, which is created with 32 random bytes and
     /// mode 0600 (parent dirs created) when missing and no connection file
@@ -114,6 +167,27 @@ impl ConnectionStore {
         }
         let key = Key::from_env_or_file(key_file)?;
         ConnectionStore::from_key(dir, &key)
+    }
+
+    /// Opens the PostgreSQL store described by `options`, with the key from
+    /// `LABWATCH_STORE_KEY` or `key_file`, which must exist (a new key could
+    /// not read what the database holds, so none is created). Connects,
+    /// applies the embedded migrations and refuses a schema newer than this
+    /// labwatch (see [`postgres`]).
+    pub fn open_postgres(options: &PostgresOptions, key_file: &Path) -> Result<ConnectionStore, StoreError> {
+        let (key, warnings) = postgres_key(key_file)?;
+        for warning in warnings {
+            tracing::warn!(path = %warning.path.display(), "{}", warning.message);
+        }
+        ConnectionStore::postgres_with_key(options, &key)
+    }
+
+    /// What [`ConnectionStore::open_postgres`] would refuse before it
+    /// connects: a URL with a password, an unreadable password file, a
+    /// missing, malformed or unsafe key. Returns the key file's warnings.
+    pub fn inspect_postgres(options: &PostgresOptions, key_file: &Path) -> Result<Vec<StoreWarning>, StoreError> {
+        options.driver_config()?;
+        postgres_key(key_file).map(|(_, warnings)| warnings)
     }
 
     /// Checks the store setup that [`ConnectionStore::open`] would use,
@@ -136,18 +210,18 @@ impl ConnectionStore {
     /// - It never reads the connection files' contents: whether each one
     ///   decrypts is the token check's finding, per workspace.
     pub fn inspect(dir: &Path, key_file: &Path) -> Result<Vec<StoreWarning>, StoreError> {
-        let mut warnings = safety::check_dir(dir)?;
+        let mut warnings = file::safety::check_dir(dir)?;
         if key::from_env().transpose()?.is_some() {
             return Ok(warnings);
         }
-        match safety::check_key_file(key_file)? {
+        match file::safety::check_key_file(key_file)? {
             Some(found) => {
                 warnings.extend(found);
                 // Parsed as `open` parses it, so a malformed key is reported here too.
                 key::read_key_file(key_file)?;
             }
             None => {
-                let files = safety::connection_files(dir)?;
+                let files = file::safety::connection_files(dir)?;
                 if !files.is_empty() {
                     return Err(StoreError::MissingKey {
                         key_file: key_file.to_path_buf(),
@@ -165,132 +239,195 @@ impl ConnectionStore {
         ConnectionStore::from_key(dir, &Key::from_bytes(key))
     }
 
-    /// Same, with a parsed key (see [`Key::parse`]).
+    /// The file store in `dir` with a parsed key (see [`Key::parse`]).
     pub fn from_key(dir: &Path, key: &Key) -> Result<ConnectionStore, StoreError> {
-        atomic::ensure_private_dir(dir)?;
-        // Checked after creating: an existing directory may be anyone's.
-        safety::check_dir(dir)?;
         Ok(ConnectionStore {
-            dir: dir.to_path_buf(),
+            backend: Backend::File(FileBackend::open(dir)?),
             cipher: Cipher::new(key),
         })
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// The PostgreSQL store with a parsed key (tests, `store migrate`).
+    pub fn postgres_with_key(options: &PostgresOptions, key: &Key) -> Result<ConnectionStore, StoreError> {
+        Ok(ConnectionStore {
+            backend: Backend::Postgres(PostgresBackend::open(options)?),
+            cipher: Cipher::new(key),
+        })
     }
 
-    /// Path of `workspace`'s connection file (it may not exist).
-    pub fn connection_path(&self, workspace: &str) -> Result<PathBuf, StoreError> {
-        Ok(self.dir.join(file_name(workspace, CONNECTION_SUFFIX)?))
+    /// The store directory of the file store; `None` on PostgreSQL.
+    pub fn dir(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::File(f) => Some(f.dir()),
+            Backend::Postgres(_) => None,
+        }
     }
 
-    /// The connection of `workspace`, or `None` when there is no file. A file
+    /// Where the store is, for people: "the store directory `…`" or "the
+    /// PostgreSQL store at …" (never the password).
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::File(f) => format!("the store directory `{}`", f.dir().display()),
+            Backend::Postgres(p) => format!("the PostgreSQL store at {}", p.describe()),
+        }
+    }
+
+    /// Whether the store can be reached now. The file store always can (a
+    /// failing disk shows in each call's error); the PostgreSQL store says
+    /// what its last statement or its background ping met.
+    pub fn availability(&self) -> Availability {
+        match &self.backend {
+            Backend::File(_) => Availability::Available,
+            Backend::Postgres(p) => p.availability(),
+        }
+    }
+
+    /// One round trip to the store, now: `Err` when it is unavailable.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::File(_) => Ok(()),
+            Backend::Postgres(p) => p.ping(),
+        }
+    }
+
+    /// Where `slot` of `workspace` is kept (it may not exist).
+    pub fn place(&self, slot: Slot, workspace: &str) -> Result<Place, StoreError> {
+        check_name(workspace)?;
+        Ok(self.place_of(slot, workspace))
+    }
+
+    fn place_of(&self, slot: Slot, workspace: &str) -> Place {
+        match &self.backend {
+            Backend::File(f) => f.place(slot, workspace),
+            Backend::Postgres(_) => Place::Row {
+                table: slot.table(),
+                workspace: workspace.to_owned(),
+            },
+        }
+    }
+
+    fn read(&self, slot: Slot, workspace: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        check_name(workspace)?;
+        match &self.backend {
+            Backend::File(f) => f.read(slot, workspace),
+            Backend::Postgres(p) => p.read(slot, workspace),
+        }
+    }
+
+    fn write(&self, slot: Slot, workspace: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        check_name(workspace)?;
+        match &self.backend {
+            Backend::File(f) => f.write(slot, workspace, &bytes),
+            Backend::Postgres(p) => p.write(slot, workspace, bytes),
+        }
+    }
+
+    fn delete(&self, slot: Slot, workspace: &str) -> Result<(), StoreError> {
+        check_name(workspace)?;
+        match &self.backend {
+            Backend::File(f) => f.delete(slot, workspace),
+            Backend::Postgres(p) => p.delete(slot, workspace),
+        }
+    }
+
+    /// The connection of `workspace`, or `None` when there is none. One
     /// that is unreadable, malformed, for another workspace or does not
-    /// decrypt is an error, and the file is left as it is.
+    /// decrypt is an error, and it is left as it is.
     pub fn load(&self, workspace: &str) -> Result<Option<StoredConnection>, StoreError> {
-        self.load_from(workspace, CONNECTION_SUFFIX)
+        self.load_from(workspace, Slot::Connection)
     }
 
     /// A rotated connection that [`ConnectionStore::save`] refused, saved
     /// beside it by [`ConnectionStore::save_rotated`]; read like `load`.
     pub fn load_rotated(&self, workspace: &str) -> Result<Option<StoredConnection>, StoreError> {
-        self.load_from(workspace, ROTATED_SUFFIX)
+        self.load_from(workspace, Slot::Rotated)
     }
 
-    fn load_from(&self, workspace: &str, suffix: &str) -> Result<Option<StoredConnection>, StoreError> {
-        let path = self.dir.join(file_name(workspace, suffix)?);
-        let Some(bytes) = read_file(&path)? else {
+    fn load_from(&self, workspace: &str, slot: Slot) -> Result<Option<StoredConnection>, StoreError> {
+        let Some(bytes) = self.read(slot, workspace)? else {
             return Ok(None);
         };
-        let (instance_url, plaintext) = self.cipher.open(&path, workspace, &bytes)?;
-        let conn = StoredConnection::from_plaintext(&plaintext).map_err(|p| cipher::format_error(&path, p))?;
-        // The AD already binds both; a mismatch here means a bug, not an attack, but never use such a file.
+        let at = self.place_of(slot, workspace);
+        let (instance_url, plaintext) = self.cipher.open(&at, workspace, &bytes)?;
+        let conn = StoredConnection::from_plaintext(&plaintext).map_err(|p| cipher::format_error(&at, p))?;
+        // The AD already binds both; a mismatch here means a bug, not an attack, but never use such a record.
         if conn.workspace != workspace || conn.instance_url != instance_url {
             return Err(cipher::format_error(
-                &path,
+                &at,
                 "the encrypted connection names another workspace or instance than its envelope".to_owned(),
             ));
         }
         Ok(Some(conn))
     }
 
-    /// Writes `conn` atomically: temp file in the same dir (0600), write,
-    /// fsync, rename, fsync of the directory. A connection that would be
-    /// refused when read back (over [`MAX_FILE_LEN`]) is refused here, and
-    /// the file on disk is left as it was.
+    /// Writes `conn` atomically (file store: temp file in the same dir
+    /// (0600), write, fsync, rename, fsync of the directory; PostgreSQL: one
+    /// statement). A connection that would be refused when read back (over
+    /// [`MAX_RECORD_LEN`]) is refused here, and what is stored is left as it was.
     pub fn save(&self, conn: &StoredConnection) -> Result<(), StoreError> {
-        let (name, bytes) = self.encode(conn, CONNECTION_SUFFIX)?;
-        atomic::write_atomic(&self.dir, &name, &bytes)
+        let bytes = self.encode(conn, Slot::Connection)?;
+        self.write(Slot::Connection, &conn.workspace, bytes)
     }
 
     /// Saves a rotated connection that [`ConnectionStore::save`] refused
-    /// (GitLab has revoked the old token by then) as `<workspace>.rotated`,
-    /// encrypted the same way, so that the new token outlives a restart until
-    /// the `.conn` write succeeds. A small file beside the one that failed:
-    /// it succeeds where that failure was about the `.conn` path itself.
+    /// (GitLab has revoked the old token by then) as "rotated", encrypted
+    /// the same way, so that the new token outlives a restart until the
+    /// connection's save succeeds. A small record beside the one that
+    /// failed: it succeeds where that failure was about the connection's
+    /// own file.
     pub fn save_rotated(&self, conn: &StoredConnection) -> Result<(), StoreError> {
-        let (name, bytes) = self.encode(conn, ROTATED_SUFFIX)?;
-        atomic::write_atomic(&self.dir, &name, &bytes)
+        let bytes = self.encode(conn, Slot::Rotated)?;
+        self.write(Slot::Rotated, &conn.workspace, bytes)
     }
 
-    /// Removes `workspace`'s `.rotated` file (and fsyncs the directory). Ok if absent.
+    /// Removes `workspace`'s rotated connection. Ok if absent.
     pub fn clear_rotated(&self, workspace: &str) -> Result<(), StoreError> {
-        atomic::remove_durable(&self.dir, &file_name(workspace, ROTATED_SUFFIX)?)
+        self.delete(Slot::Rotated, workspace)
     }
 
     /// Whether [`ConnectionStore::save`] would accept `conn`, without
     /// writing anything: actions ask before a step that cannot be undone
     /// (a rotation), so the store's refusal comes before it.
     pub fn check_storable(&self, conn: &StoredConnection) -> Result<(), StoreError> {
-        self.encode(conn, CONNECTION_SUFFIX).map(|_| ())
+        self.encode(conn, Slot::Connection).map(|_| ())
     }
 
-    /// The file name and the bytes `save` writes for `conn`.
-    fn encode(&self, conn: &StoredConnection, suffix: &str) -> Result<(String, Vec<u8>), StoreError> {
-        let name = file_name(&conn.workspace, suffix)?;
-        let path = self.dir.join(&name);
+    /// The sealed bytes `save` writes for `conn`.
+    fn encode(&self, conn: &StoredConnection, slot: Slot) -> Result<Vec<u8>, StoreError> {
+        check_name(&conn.workspace)?;
+        let at = self.place_of(slot, &conn.workspace);
         let plaintext = conn.to_plaintext().map_err(|e| StoreError::Encode {
-            path: path.clone(),
+            at: at.clone(),
             problem: e.to_string(),
         })?;
-        let bytes = self
-            .cipher
-            .seal(&path, &conn.workspace, &conn.instance_url, &plaintext)?;
-        fits(&path, &bytes)?;
-        Ok((name, bytes))
+        let bytes = self.cipher.seal(&at, &conn.workspace, &conn.instance_url, &plaintext)?;
+        fits(&at, &bytes)?;
+        Ok(bytes)
     }
 
-    /// Moves `workspace`'s connection file, which could not be read, out of
-    /// the way (to `<workspace>.conn.unreadable`, or with a timestamp when
-    /// that exists), so the workspace can be connected again and nothing is
-    /// deleted: with the right key it may still be read. Returns where it
-    /// went; `None` when there was no file. Links and pipes are moved, never
-    /// followed or opened.
-    pub fn set_aside(&self, workspace: &str) -> Result<Option<PathBuf>, StoreError> {
-        let name = file_name(workspace, CONNECTION_SUFFIX)?;
-        let from = self.dir.join(&name);
-        if std::fs::symlink_metadata(&from).is_err() {
-            return Ok(None);
+    /// Moves `workspace`'s connection, which could not be read, out of the
+    /// way (file store: to `<workspace>.conn.unreadable`, or with a
+    /// timestamp when that exists; PostgreSQL: to `set_aside_connections`),
+    /// so the workspace can be connected again and nothing is deleted: with
+    /// the right key it may still be read. Returns where it went; `None`
+    /// when there was none. Links and pipes are moved, never followed or
+    /// opened.
+    pub fn set_aside(&self, workspace: &str) -> Result<Option<Place>, StoreError> {
+        check_name(workspace)?;
+        match &self.backend {
+            Backend::File(f) => f.set_aside(workspace),
+            Backend::Postgres(p) => p.set_aside(workspace),
         }
-        let mut to = self.dir.join(format!("{name}{SET_ASIDE_SUFFIX}"));
-        if std::fs::symlink_metadata(&to).is_ok() {
-            let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-            to = self.dir.join(format!("{name}{SET_ASIDE_SUFFIX}-{now}"));
-        }
-        std::fs::rename(&from, &to).map_err(|e| StoreError::io("set aside", &from, e))?;
-        atomic::sync_dir(&self.dir)?;
-        Ok(Some(to))
     }
 
-    /// Removes `workspace`'s connection file (and fsyncs the directory). Ok if absent.
+    /// Removes `workspace`'s connection. Ok if absent.
     pub fn remove(&self, workspace: &str) -> Result<(), StoreError> {
-        atomic::remove_durable(&self.dir, &file_name(workspace, CONNECTION_SUFFIX)?)
+        self.delete(Slot::Connection, workspace)
     }
 
-    /// Records a pending rotation, with the same atomic write as [`ConnectionStore::save`].
+    /// Records a pending rotation, as durably as [`ConnectionStore::save`].
     pub fn write_marker(&self, marker: &RotationMarker) -> Result<(), StoreError> {
-        self.write_record(&marker.workspace, MARKER_SUFFIX, marker)
+        self.write_record(&marker.workspace, Slot::Marker, marker)
     }
 
     /// The pending rotation of `workspace`, or `None`. A malformed marker is
@@ -298,21 +435,21 @@ impl ConnectionStore {
     pub fn read_marker(&self, workspace: &str) -> Result<Option<RotationMarker>, StoreError> {
         self.read_record(
             workspace,
-            MARKER_SUFFIX,
+            Slot::Marker,
             "rotation marker",
             FIX_MARKER,
             |m: &RotationMarker| &m.workspace,
         )
     }
 
-    /// Removes `workspace`'s marker (and fsyncs the directory). Ok if absent.
+    /// Removes `workspace`'s marker. Ok if absent.
     pub fn clear_marker(&self, workspace: &str) -> Result<(), StoreError> {
-        atomic::remove_durable(&self.dir, &file_name(workspace, MARKER_SUFFIX)?)
+        self.delete(Slot::Marker, workspace)
     }
 
-    /// Records a disconnect, with the same atomic write as [`ConnectionStore::save`].
+    /// Records a disconnect, as durably as [`ConnectionStore::save`].
     pub fn write_disconnected(&self, record: &DisconnectRecord) -> Result<(), StoreError> {
-        self.write_record(&record.workspace, DISCONNECTED_SUFFIX, record)
+        self.write_record(&record.workspace, Slot::Disconnected, record)
     }
 
     /// How `workspace` was disconnected, or `None`. A malformed record is an
@@ -320,59 +457,56 @@ impl ConnectionStore {
     pub fn read_disconnected(&self, workspace: &str) -> Result<Option<DisconnectRecord>, StoreError> {
         self.read_record(
             workspace,
-            DISCONNECTED_SUFFIX,
+            Slot::Disconnected,
             "disconnect record",
             FIX_DISCONNECTED,
             |d: &DisconnectRecord| &d.workspace,
         )
     }
 
-    /// Removes `workspace`'s disconnect record (and fsyncs the directory).
-    /// Ok if absent.
+    /// Removes `workspace`'s disconnect record. Ok if absent.
     pub fn clear_disconnected(&self, workspace: &str) -> Result<(), StoreError> {
-        atomic::remove_durable(&self.dir, &file_name(workspace, DISCONNECTED_SUFFIX)?)
+        self.delete(Slot::Disconnected, workspace)
     }
 
-    /// Records a workspace created at run time, with the same atomic write
-    /// (and size cap) as [`ConnectionStore::save`].
+    /// Records a workspace created at run time, as durably (and with the
+    /// same size cap) as [`ConnectionStore::save`].
     pub fn save_workspace(&self, record: &WorkspaceRecord) -> Result<(), StoreError> {
-        self.write_record(&record.workspace, WORKSPACE_SUFFIX, record)
+        self.write_record(&record.workspace, Slot::Workspace, record)
     }
 
     /// The run-time record of `workspace`, or `None`.
     pub fn load_workspace(&self, workspace: &str) -> Result<Option<WorkspaceRecord>, StoreError> {
         self.read_record(
             workspace,
-            WORKSPACE_SUFFIX,
+            Slot::Workspace,
             "workspace record",
             FIX_WORKSPACE,
             |r: &WorkspaceRecord| &r.workspace,
         )
     }
 
+    /// The workspaces that have a record of `slot`, by name.
+    pub fn names(&self, slot: Slot) -> Result<Vec<String>, StoreError> {
+        match &self.backend {
+            Backend::File(f) => f.names(slot),
+            Backend::Postgres(p) => p.names(slot),
+        }
+    }
+
     /// Every run-time workspace record, by name: each one read, or the
-    /// error that names the file that could not be (it is left as it is).
-    /// Files whose name is not a workspace name are not ours and are
-    /// skipped.
+    /// error that names the record that could not be (it is left as it is).
     pub fn list_workspaces(&self) -> Result<Vec<ListedRecord>, StoreError> {
-        let mut names: Vec<String> = self
-            .file_names()?
-            .into_iter()
-            .filter_map(|f| f.strip_suffix(WORKSPACE_SUFFIX).map(str::to_owned))
-            .filter(|n| valid_workspace(n))
-            .collect();
-        names.sort();
-        Ok(names
+        Ok(self
+            .names(Slot::Workspace)?
             .into_iter()
             .map(|name| {
                 let record = self.load_workspace(&name).and_then(|r| {
                     // Listed a moment ago: gone now means removed in between.
-                    r.ok_or_else(|| {
-                        StoreError::io(
-                            "read",
-                            self.dir.join(format!("{name}{WORKSPACE_SUFFIX}")),
-                            std::io::ErrorKind::NotFound.into(),
-                        )
+                    r.ok_or_else(|| StoreError::Format {
+                        at: self.place_of(Slot::Workspace, &name),
+                        problem: "it was removed while the store was listed".to_owned(),
+                        fix: "nothing to do: it is gone",
                     })
                 });
                 (name, record)
@@ -380,89 +514,57 @@ impl ConnectionStore {
             .collect())
     }
 
-    /// Removes every file the store has for `workspace`: its rotation
-    /// marker, rotated and stored connections, the connection files set
-    /// aside as unreadable, its disconnect record and, last, its workspace
-    /// record (so a crash half-way leaves a workspace that can be deleted
-    /// again, never a connection without its workspace). The audit log is
-    /// append-only and keeps its lines. Returns the names removed.
+    /// Removes everything the store has for `workspace`: its rotation
+    /// marker, rotated and stored connections, the connections set aside as
+    /// unreadable, its disconnect record and, last, its workspace record (so
+    /// a crash half-way leaves a workspace that can be deleted again, never
+    /// a connection without its workspace; PostgreSQL does it in one
+    /// transaction). The audit log is append-only and keeps its entries.
+    /// Returns what was removed.
     pub fn remove_workspace(&self, workspace: &str) -> Result<Vec<String>, StoreError> {
-        let conn = file_name(workspace, CONNECTION_SUFFIX)?;
-        let aside = format!("{conn}{SET_ASIDE_SUFFIX}");
-        let mut names: Vec<String> = [MARKER_SUFFIX, ROTATED_SUFFIX, CONNECTION_SUFFIX]
-            .iter()
-            .map(|s| format!("{workspace}{s}"))
-            .collect();
-        // Set-aside files carry a timestamp when one was there already: the
-        // one place a workspace's files cannot be named without listing.
-        let mut set_aside: Vec<String> = self
-            .file_names()?
-            .into_iter()
-            .filter(|f| f.starts_with(&aside))
-            .collect();
-        set_aside.sort();
-        names.extend(set_aside);
-        names.push(format!("{workspace}{DISCONNECTED_SUFFIX}"));
-        names.push(format!("{workspace}{WORKSPACE_SUFFIX}"));
-        let mut removed = Vec::new();
-        for name in names {
-            if std::fs::symlink_metadata(self.dir.join(&name)).is_ok() {
-                atomic::remove_durable(&self.dir, &name)?;
-                removed.push(name);
-            }
+        check_name(workspace)?;
+        match &self.backend {
+            Backend::File(f) => f.remove_workspace(workspace),
+            Backend::Postgres(p) => p.remove_workspace(workspace),
         }
-        Ok(removed)
-    }
-
-    /// The names of the store directory's entries (not its temp files).
-    fn file_names(&self) -> Result<Vec<String>, StoreError> {
-        let entries = std::fs::read_dir(&self.dir).map_err(|e| StoreError::io("list", &self.dir, e))?;
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| StoreError::io("list", &self.dir, e))?;
-            if let Some(name) = entry.file_name().to_str().filter(|n| !n.starts_with('.')) {
-                names.push(name.to_owned());
-            }
-        }
-        Ok(names)
     }
 
     /// Writes one of the plain JSON records kept beside a connection (they
-    /// hold no secret), atomically.
-    fn write_record<T: Serialize>(&self, workspace: &str, suffix: &str, record: &T) -> Result<(), StoreError> {
-        let name = file_name(workspace, suffix)?;
-        let path = self.dir.join(&name);
+    /// hold no secret).
+    fn write_record<T: Serialize>(&self, workspace: &str, slot: Slot, record: &T) -> Result<(), StoreError> {
+        check_name(workspace)?;
+        let at = self.place_of(slot, workspace);
         let bytes = serde_json::to_vec_pretty(record).map_err(|e| StoreError::Encode {
-            path: path.clone(),
+            at: at.clone(),
             problem: e.to_string(),
         })?;
-        fits(&path, &bytes)?;
-        atomic::write_atomic(&self.dir, &name, &bytes)
+        fits(&at, &bytes)?;
+        self.write(slot, workspace, bytes)
     }
 
-    /// Reads such a record: `None` when there is no file; an error naming
+    /// Reads such a record: `None` when there is none; an error naming
     /// `what` it should be when it does not parse or belongs to another
     /// workspace (`owner` says whose it is).
     fn read_record<T: DeserializeOwned>(
         &self,
         workspace: &str,
-        suffix: &str,
+        slot: Slot,
         what: &str,
         fix: &'static str,
         owner: impl Fn(&T) -> &str,
     ) -> Result<Option<T>, StoreError> {
-        let path = self.dir.join(file_name(workspace, suffix)?);
-        let Some(bytes) = read_file(&path)? else {
+        let Some(bytes) = self.read(slot, workspace)? else {
             return Ok(None);
         };
+        let at = self.place_of(slot, workspace);
         let record: T = serde_json::from_slice(&bytes).map_err(|e| StoreError::Format {
-            path: path.clone(),
+            at: at.clone(),
             problem: format!("not a {what} ({e})"),
             fix,
         })?;
         if owner(&record) != workspace {
             return Err(StoreError::Format {
-                path,
+                at,
                 problem: format!("it is the {what} of workspace `{}`", owner(&record)),
                 fix,
             });
@@ -470,47 +572,113 @@ impl ConnectionStore {
         Ok(Some(record))
     }
 
-    /// Appends one JSON line to `<dir>/audit.log` (0600, fsync after write).
+    /// Appends `entry` to the audit log, durably (file store: one JSON line
+    /// of `audit.log`, fsynced; PostgreSQL: a row of the append-only
+    /// `audit_log` table).
     pub fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        audit::append(&self.dir, entry)
+        match &self.backend {
+            Backend::File(f) => f.append_audit(entry),
+            Backend::Postgres(p) => p.append_audit(entry),
+        }
     }
+
+    /// The whole audit log, oldest first.
+    pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        match &self.backend {
+            Backend::File(f) => f.audit_entries(),
+            Backend::Postgres(p) => p.audit_entries(),
+        }
+    }
+
+    /// `slot`'s record of `workspace` as stored (sealed for connections),
+    /// checked first: a connection must decrypt with this store's key and a
+    /// record must parse. For `store migrate`, which copies stores without
+    /// ever holding a token in the clear longer than the check takes.
+    pub fn export(&self, slot: Slot, workspace: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match slot {
+            Slot::Connection | Slot::Rotated => {
+                if self.load_from(workspace, slot)?.is_none() {
+                    return Ok(None);
+                }
+            }
+            Slot::Marker => drop(self.read_marker(workspace)?),
+            Slot::Disconnected => drop(self.read_disconnected(workspace)?),
+            Slot::Workspace => drop(self.load_workspace(workspace)?),
+        }
+        self.read(slot, workspace)
+    }
+
+    /// How many records and audit entries the store holds: `store
+    /// migrate` copies into an empty store only.
+    pub fn count(&self) -> Result<usize, StoreError> {
+        let mut n = self.audit_entries()?.len();
+        for slot in Slot::ALL {
+            n += self.names(slot)?.len();
+        }
+        Ok(n)
+    }
+
+    /// Writes records [`ConnectionStore::export`] gave (sealed with the
+    /// same key) and audit entries, in order. On PostgreSQL all of it is
+    /// one transaction: a failure writes nothing. The file store writes one
+    /// file after the other, each durably.
+    pub fn import(&self, records: Vec<Record>, audit: &[AuditEntry]) -> Result<(), StoreError> {
+        for (slot, workspace, bytes) in &records {
+            check_name(workspace)?;
+            fits(&self.place_of(*slot, workspace), bytes)?;
+        }
+        match &self.backend {
+            Backend::File(f) => {
+                for (slot, workspace, bytes) in &records {
+                    f.write(*slot, workspace, bytes)?;
+                }
+                audit.iter().try_for_each(|entry| f.append_audit(entry))
+            }
+            Backend::Postgres(p) => p.import(records, audit),
+        }
+    }
+}
+
+/// One record as stored: its slot, its workspace, its bytes.
+pub type Record = (Slot, String, Vec<u8>);
+
+/// The PostgreSQL store's key: from the environment, else from the key
+/// file, which must exist (with its warnings).
+fn postgres_key(key_file: &Path) -> Result<(Key, Vec<StoreWarning>), StoreError> {
+    if let Some(key) = key::from_env().transpose()? {
+        return Ok((key, Vec::new()));
+    }
+    let Some(warnings) = file::safety::check_key_file(key_file)? else {
+        return Err(postgres::missing_key(key_file));
+    };
+    let key = key::read_key_file(key_file)?.ok_or_else(|| postgres::missing_key(key_file))?;
+    Ok((key, warnings))
 }
 
 /// A run-time workspace's name and its record, or why it cannot be read.
 pub type ListedRecord = (String, Result<WorkspaceRecord, StoreError>);
 
-/// The writer's side of [`read_file`]'s limit: what would not be read back is not written.
-fn fits(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    if bytes.len() as u64 > MAX_FILE_LEN {
+/// The writer's side of the readers' limit: what would not be read back is not written.
+fn fits(at: &Place, bytes: &[u8]) -> Result<(), StoreError> {
+    if bytes.len() as u64 > MAX_RECORD_LEN {
         return Err(StoreError::TooLarge {
-            path: path.to_path_buf(),
+            at: at.clone(),
             len: bytes.len(),
-            limit: MAX_FILE_LEN,
+            limit: MAX_RECORD_LEN,
         });
     }
     Ok(())
 }
 
-fn read_file(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
-    match atomic::read_bounded(path, MAX_FILE_LEN, false)? {
-        None => Ok(None),
-        Some(Contents::Bytes(b)) => Ok(Some(b)),
-        Some(Contents::Oversized) => Err(cipher::format_error(
-            path,
-            format!("it is over {MAX_FILE_LEN} bytes, far more than labwatch writes"),
-        )),
-    }
-}
-
-/// `<workspace><suffix>`, after checking the name is one config accepts
-/// (`[a-z0-9][a-z0-9_-]{0,62}`), which also keeps it inside the directory.
-fn file_name(workspace: &str, suffix: &str) -> Result<String, StoreError> {
+/// Checks the name is one config accepts (`[a-z0-9][a-z0-9_-]{0,62}`),
+/// which also keeps a file name inside the store directory.
+fn check_name(workspace: &str) -> Result<(), StoreError> {
     if !valid_workspace(workspace) {
         return Err(StoreError::InvalidWorkspace {
             name: workspace.to_owned(),
         });
     }
-    Ok(format!("{workspace}{suffix}"))
+    Ok(())
 }
 
 fn valid_workspace(name: &str) -> bool {

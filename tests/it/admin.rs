@@ -282,7 +282,7 @@ async fn connect_stores_the_connection_encrypted_and_the_checks_run_with_it() {
         .collect();
     assert_eq!(repos, ["acme/backend", "acme/renamed"]);
 
-    let file = lab.store.dir().join("acme.conn");
+    let file = lab.store.dir().unwrap().join("acme.conn");
     let bytes = std::fs::read(&file).unwrap();
     assert!(
         !String::from_utf8_lossy(&bytes).contains(CANARY),
@@ -570,7 +570,7 @@ async fn an_interrupted_rotation_is_settled_once_gitlab_answers_again() {
             l.contains(r#""actor":"daemon","action":"settle-rotation","result":"ok""#) && l.contains("after a round")
         })
     };
-    let audit_log = lab.store.dir().join("audit.log");
+    let audit_log = lab.store.dir().unwrap().join("audit.log");
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
     while !settled(&std::fs::read_to_string(&audit_log).unwrap()) {
         lab.passes.borrow_and_update();
@@ -638,7 +638,7 @@ async fn in_auto_mode_a_token_due_for_renewal_is_rotated_on_schedule() {
             .contains("labwatch_token_renewals_total{trigger=\"schedule\",workspace=\"auto\"} 1"),
         "{metrics}"
     );
-    let audit = std::fs::read_to_string(lab.store.dir().join("audit.log")).unwrap();
+    let audit = std::fs::read_to_string(lab.store.dir().unwrap().join("audit.log")).unwrap();
     assert!(
         audit
             .lines()
@@ -871,11 +871,11 @@ async fn the_canary_token_never_leaves_through_responses_metrics_store_or_audit_
         )
         .await;
     seen.push(b.to_string());
-    for entry in std::fs::read_dir(lab.store.dir()).unwrap() {
+    for entry in std::fs::read_dir(lab.store.dir().unwrap()).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         seen.push(String::from_utf8_lossy(&bytes).into_owned());
     }
-    let audit = std::fs::read_to_string(lab.store.dir().join("audit.log")).unwrap();
+    let audit = std::fs::read_to_string(lab.store.dir().unwrap().join("audit.log")).unwrap();
     for action in ["\"connect\"", "\"rotate\"", "\"update-token\"", "\"disconnect\""] {
         assert!(audit.contains(action), "audit log lacks {action}:\n{audit}");
     }
@@ -972,7 +972,7 @@ async fn a_firing_alert_rotates_once_however_often_it_is_delivered() {
             .contains("labwatch_token_renewals_total{trigger=\"alert\",workspace=\"alerted\"} 1"),
         "{metrics}"
     );
-    let audit = std::fs::read_to_string(lab.store.dir().join("audit.log")).unwrap();
+    let audit = std::fs::read_to_string(lab.store.dir().unwrap().join("audit.log")).unwrap();
     assert!(
         audit
             .lines()

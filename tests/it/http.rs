@@ -89,6 +89,7 @@ async fn get(store: &Arc<StatusStore>, uri: &str) -> (StatusCode, String) {
         fleet: Arc::new(labwatch::report::NoInstances),
         admin: None,
         config: Default::default(),
+        store: None,
     };
     let response = router(state)
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())

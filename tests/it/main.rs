@@ -27,5 +27,6 @@ mod remote;
 mod rules;
 mod sim;
 mod store;
+mod store_postgres;
 mod support;
 mod workspaces;

@@ -130,7 +130,7 @@ fn the_directory_is_0700_and_every_file_0600() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("var/lib/labwatch");
     let store = store(&dir);
-    assert_eq!(store.dir(), dir);
+    assert_eq!(store.dir(), Some(dir.as_path()));
     assert_eq!(mode(&dir), 0o700, "store directory created private");
     store.save(&conn("acme")).unwrap();
     store.write_marker(&marker("acme")).unwrap();
@@ -204,7 +204,10 @@ fn a_wrong_key_is_a_decrypt_error_naming_the_file_and_both_fixes() {
     let before = fs::read(&path).unwrap();
     let other = ConnectionStore::with_key(dir.path(), [8; 32]).unwrap();
     let err = other.load("acme").unwrap_err();
-    assert!(matches!(&err, StoreError::Decrypt { path: p } if *p == path), "{err:?}");
+    assert!(
+        matches!(&err, StoreError::Decrypt { at: labwatch::store::Place::File(p) } if *p == path),
+        "{err:?}"
+    );
     let msg = err.to_string();
     assert!(msg.contains(&path.display().to_string()), "{msg}");
     for needle in [
@@ -282,7 +285,8 @@ fn a_disconnect_record_round_trips_and_a_garbled_or_misplaced_one_is_an_error() 
     let err = store.read_disconnected("acme").unwrap_err();
     let text = err.to_string();
     assert!(
-        text.contains("not a disconnect record") && text.contains("remove the file"),
+        text.contains("not a disconnect record")
+            && text.contains("remove it to let the config's token_file count again"),
         "{text}"
     );
     assert_eq!(fs::read(&path).unwrap(), b"not json", "the file stays as it is");

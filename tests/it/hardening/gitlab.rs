@@ -158,7 +158,7 @@ impl Lab {
     }
 
     fn audit_log(&self) -> String {
-        std::fs::read_to_string(self.store.dir().join("audit.log")).unwrap_or_default()
+        std::fs::read_to_string(self.store.dir().unwrap().join("audit.log")).unwrap_or_default()
     }
 
     /// Requests the simulator saw that carried a token it knows.
@@ -346,7 +346,7 @@ async fn an_answer_with_100000_scopes_is_refused_and_nothing_is_stored() {
         "{message}"
     );
     assert!(lab.store.load("fresh").unwrap().is_none());
-    assert!(!lab.store.dir().join("fresh.conn").exists(), "no file written");
+    assert!(!lab.store.dir().unwrap().join("fresh.conn").exists(), "no file written");
 
     lab.sim
         .sim()

@@ -36,6 +36,7 @@ async fn get(store: &Arc<StatusStore>, connections: Connections, uri: &str) -> A
         fleet: Arc::new(labwatch::report::NoInstances),
         admin: None,
         config: Default::default(),
+        store: None,
     };
     let response = router(state)
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())

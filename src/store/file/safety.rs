@@ -1,7 +1,7 @@
 //! Whether the store's directory and key file can be trusted, checked
-//! without changing anything: [`super::ConnectionStore::inspect`] reports
+//! without changing anything: [`crate::store::ConnectionStore::inspect`] reports
 //! it for `config check` and the start-up preflight, and
-//! [`super::ConnectionStore::open`] refuses the same things.
+//! [`crate::store::ConnectionStore::open`] refuses the same things.
 //!
 //! The rules, and why:
 //! - the store directory must be a directory owned by the user labwatch runs
@@ -21,7 +21,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::atomic::{self, OpenError};
-use super::{CONNECTION_SUFFIX, ROTATED_SUFFIX, StoreError};
+use crate::store::{Slot, StoreError};
 
 /// Something about the store setup that works but should be fixed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,7 +156,9 @@ pub(crate) fn connection_files(dir: &Path) -> Result<Vec<String>, StoreError> {
     for entry in entries {
         let entry = entry.map_err(|e| StoreError::io("list", dir, e))?;
         if let Some(name) = entry.file_name().to_str() {
-            if (name.ends_with(CONNECTION_SUFFIX) || name.ends_with(ROTATED_SUFFIX)) && !name.starts_with('.') {
+            if (name.ends_with(Slot::Connection.suffix()) || name.ends_with(Slot::Rotated.suffix()))
+                && !name.starts_with('.')
+            {
                 names.push(name.to_owned());
             }
         }

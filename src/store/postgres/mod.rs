@@ -1,0 +1,538 @@
+//! The PostgreSQL backend (`docs/store.md`): the same records as the file
+//! store, as rows of tables in schema `labwatch`, for replicas that share a
+//! fleet on a database its operators already run.
+//!
+//! - `schema`: the embedded, versioned migrations, applied at open.
+//! - `options`: [`PostgresOptions`], the connection settings, and where the
+//!   password comes from (a file or the environment, never the config).
+//! - `health`: [`Availability`], what `/readyz` says about the database.
+//!
+//! Each workspace's records are a row per table, keyed by workspace:
+//! `connections` and `rotated_connections` hold the sealed envelope (the
+//! file store's bytes, as jsonb: workspace and instance in clear, the token
+//! only inside the ciphertext); `rotation_markers`, `disconnects` and
+//! `workspaces` the same JSON as the files. `set_aside_connections` keeps
+//! what `disconnect` moved out of the way, and `audit_log` is append-only
+//! (a trigger refuses UPDATE, DELETE and TRUNCATE).
+//!
+//! Why a runtime of its own: the store's callers are synchronous (the file
+//! store blocks on the disk, and callers run it on tokio's blocking pool),
+//! while the driver is async. Each call is spawned on a small runtime that
+//! only the store uses, and the caller waits for its answer on a channel.
+//! That works from any thread, async worker or not, without the panics of
+//! nested `block_on`, and a slow database never holds up the scheduler's
+//! workers: the driver's connection tasks run on the store's own thread.
+
+mod health;
+mod options;
+mod schema;
+
+use std::future::Future;
+use std::sync::{Arc, Weak, mpsc};
+use std::time::Duration;
+
+pub use health::Availability;
+pub use options::{PASSWORD_ENV, PostgresOptions, check_url};
+pub use schema::SCHEMA_VERSION;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
+use time::OffsetDateTime;
+use tokio_postgres::error::SqlState;
+
+use super::{AuditEntry, Place, Slot, StoreError};
+use health::Health;
+
+/// How often an idle store checks the database is still there, so that
+/// `/readyz` tells an outage even when no action runs.
+const PING_EVERY: Duration = Duration::from_secs(2);
+/// How long a call waits for a pooled connection, and for a new one.
+const WAIT: Duration = Duration::from_secs(5);
+
+/// The pool, the runtime it runs on, and what the last call met.
+#[derive(Clone)]
+pub(crate) struct PostgresBackend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// `Some` until drop, which shuts it down without blocking.
+    runtime: Option<tokio::runtime::Runtime>,
+    pool: Pool,
+    health: Health,
+    /// `user@host:port/dbname`, for messages.
+    target: String,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            // The last handle may go on an async worker (daemon shutdown),
+            // where a blocking shutdown would panic.
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl PostgresBackend {
+    /// Connects, applies the migrations this labwatch embeds (refusing a
+    /// newer schema) and starts the background ping.
+    pub(crate) fn open(options: &PostgresOptions) -> Result<PostgresBackend, StoreError> {
+        let config = options.driver_config()?;
+        let target = options::describe(&config);
+        let tls = options.tls()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("labwatch-store")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Database {
+                action: "start its runtime",
+                problem: e.to_string(),
+                retryable: false,
+                fix: "the system refused a thread; check the process limits (ulimit -u)",
+            })?;
+        let manager = Manager::from_config(
+            config,
+            tls,
+            ManagerConfig {
+                // A closed connection (a restarted server) is dropped, not reused.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(WAIT))
+            .create_timeout(Some(WAIT))
+            .recycle_timeout(Some(WAIT))
+            .build()
+            .map_err(|e| StoreError::Database {
+                action: "build its connection pool",
+                problem: e.to_string(),
+                retryable: false,
+                fix: "check [store.postgres] in the config",
+            })?;
+        let backend = PostgresBackend {
+            inner: Arc::new(Inner {
+                runtime: Some(runtime),
+                pool,
+                health: Health::default(),
+                target,
+            }),
+        };
+        let pool = backend.inner.pool.clone();
+        backend.call("apply its schema migrations", async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            schema::migrate(&mut client).await
+        })?;
+        let weak = Arc::downgrade(&backend.inner);
+        backend.spawn(ping_while_open(weak));
+        Ok(backend)
+    }
+
+    /// `user@host:port/dbname`.
+    pub(crate) fn describe(&self) -> String {
+        self.inner.target.clone()
+    }
+
+    pub(crate) fn availability(&self) -> Availability {
+        self.inner.health.availability()
+    }
+
+    pub(crate) fn ping(&self) -> Result<(), StoreError> {
+        let pool = self.inner.pool.clone();
+        self.call("answer a ping", async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client.simple_query("SELECT 1").await.map_err(db_error)?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn read(&self, slot: Slot, workspace: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let pool = self.inner.pool.clone();
+        let workspace = workspace.to_owned();
+        let sql = format!("SELECT body::text FROM labwatch.{} WHERE workspace = $1", slot.table());
+        self.call("read a record", async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let row = client.query_opt(&sql, &[&workspace]).await.map_err(db_error)?;
+            Ok(row.map(|r| r.get::<_, String>(0).into_bytes()))
+        })
+    }
+
+    pub(crate) fn write(&self, slot: Slot, workspace: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        // Records are JSON made by serde_json; the column is jsonb so that
+        // a person can query them, and PostgreSQL checks them on the way in.
+        let body = String::from_utf8(bytes).map_err(|_| StoreError::Encode {
+            at: Place::Row {
+                table: slot.table(),
+                workspace: workspace.to_owned(),
+            },
+            problem: "the record is not UTF-8 JSON".to_owned(),
+        })?;
+        let pool = self.inner.pool.clone();
+        let workspace = workspace.to_owned();
+        let sql = format!(
+            "INSERT INTO labwatch.{} (workspace, body, updated_at) VALUES ($1, $2::text::jsonb, now()) \
+             ON CONFLICT (workspace) DO UPDATE SET body = EXCLUDED.body, updated_at = EXCLUDED.updated_at",
+            slot.table()
+        );
+        self.call("write a record", async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client.execute(&sql, &[&workspace, &body]).await.map_err(db_error)?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn delete(&self, slot: Slot, workspace: &str) -> Result<(), StoreError> {
+        let pool = self.inner.pool.clone();
+        let workspace = workspace.to_owned();
+        let sql = format!("DELETE FROM labwatch.{} WHERE workspace = $1", slot.table());
+        self.call("delete a record", async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client.execute(&sql, &[&workspace]).await.map_err(db_error)?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn names(&self, slot: Slot) -> Result<Vec<String>, StoreError> {
+        let pool = self.inner.pool.clone();
+        let sql = format!("SELECT workspace FROM labwatch.{} ORDER BY workspace", slot.table());
+        self.call("list records", async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let rows = client.query(&sql, &[]).await.map_err(db_error)?;
+            Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+        })
+    }
+
+    /// Moves the connection row to `set_aside_connections`, in one statement.
+    pub(crate) fn set_aside(&self, workspace: &str) -> Result<Option<Place>, StoreError> {
+        let pool = self.inner.pool.clone();
+        let name = workspace.to_owned();
+        let moved = self.call("set a connection aside", async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .execute(
+                    "WITH moved AS (DELETE FROM labwatch.connections WHERE workspace = $1 RETURNING workspace, body) \
+                     INSERT INTO labwatch.set_aside_connections (workspace, body) SELECT workspace, body FROM moved",
+                    &[&name],
+                )
+                .await
+                .map_err(db_error)
+        })?;
+        Ok((moved > 0).then(|| Place::Row {
+            table: "set_aside_connections",
+            workspace: workspace.to_owned(),
+        }))
+    }
+
+    /// Deletes every row of `workspace` but its audit entries, in one
+    /// transaction; returns the tables that had one.
+    pub(crate) fn remove_workspace(&self, workspace: &str) -> Result<Vec<String>, StoreError> {
+        let pool = self.inner.pool.clone();
+        let workspace = workspace.to_owned();
+        self.call("remove a workspace", async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(db_error)?;
+            let mut removed = Vec::new();
+            let tables = [
+                Slot::Marker.table(),
+                Slot::Rotated.table(),
+                Slot::Connection.table(),
+                "set_aside_connections",
+                Slot::Disconnected.table(),
+                Slot::Workspace.table(),
+            ];
+            for table in tables {
+                let sql = format!("DELETE FROM labwatch.{table} WHERE workspace = $1");
+                if tx.execute(&sql, &[&workspace]).await.map_err(db_error)? > 0 {
+                    removed.push(table.to_owned());
+                }
+            }
+            tx.commit().await.map_err(db_error)?;
+            Ok(removed)
+        })
+    }
+
+    pub(crate) fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let pool = self.inner.pool.clone();
+        let row = AuditRow::from(entry);
+        self.call("append to the audit log", async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client.execute(AUDIT_INSERT, &row.params()).await.map_err(db_error)?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        let pool = self.inner.pool.clone();
+        let rows = self.call("read the audit log", async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let rows = client
+                .query(
+                    "SELECT at, workspace, actor, action, result, token_id, detail FROM labwatch.audit_log ORDER BY id",
+                    &[],
+                )
+                .await
+                .map_err(db_error)?;
+            Ok(rows
+                .iter()
+                .map(|r| AuditRow {
+                    at: r.get(0),
+                    workspace: r.get(1),
+                    actor: r.get(2),
+                    action: r.get(3),
+                    result: r.get(4),
+                    token_id: r.get(5),
+                    detail: r.get(6),
+                })
+                .collect::<Vec<_>>())
+        })?;
+        rows.into_iter().map(AuditRow::into_entry).collect()
+    }
+
+    /// Writes `records` and `audit` in one transaction (`store migrate`).
+    pub(crate) fn import(&self, records: Vec<super::Record>, audit: &[AuditEntry]) -> Result<(), StoreError> {
+        let mut bodies = Vec::with_capacity(records.len());
+        for (slot, workspace, bytes) in records {
+            let body = String::from_utf8(bytes).map_err(|_| StoreError::Encode {
+                at: Place::Row {
+                    table: slot.table(),
+                    workspace: workspace.clone(),
+                },
+                problem: "the record is not UTF-8 JSON".to_owned(),
+            })?;
+            bodies.push((slot, workspace, body));
+        }
+        let rows: Vec<AuditRow> = audit.iter().map(AuditRow::from).collect();
+        let pool = self.inner.pool.clone();
+        self.call("import records", async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(db_error)?;
+            for (slot, workspace, body) in &bodies {
+                let sql = format!(
+                    "INSERT INTO labwatch.{} (workspace, body) VALUES ($1, $2::text::jsonb)",
+                    slot.table()
+                );
+                tx.execute(&sql, &[workspace, body]).await.map_err(db_error)?;
+            }
+            for row in &rows {
+                tx.execute(AUDIT_INSERT, &row.params()).await.map_err(db_error)?;
+            }
+            tx.commit().await.map_err(db_error)
+        })
+    }
+
+    /// Runs `work` on the store's runtime and waits for its answer, from
+    /// any thread. Records whether the database answered.
+    fn call<T, F>(&self, action: &'static str, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, Failure>> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.spawn(async move {
+            let _ = tx.send(work.await);
+        });
+        let result = rx.recv().unwrap_or_else(|_| {
+            Err(Failure::Db {
+                problem: "the store's runtime stopped".to_owned(),
+                retryable: true,
+            })
+        });
+        self.inner.health.record(result.as_ref().err());
+        result.map_err(|f| f.into_error(action))
+    }
+
+    fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
+        if let Some(runtime) = &self.inner.runtime {
+            runtime.spawn(work);
+        }
+    }
+}
+
+/// Pings the database every [`PING_EVERY`] while the store is open.
+async fn ping_while_open(inner: Weak<Inner>) {
+    let mut every = tokio::time::interval(PING_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let pool = inner.pool.clone();
+        let outcome = async {
+            let client = pool.get().await.map_err(pool_error)?;
+            client.simple_query("SELECT 1").await.map_err(db_error)?;
+            Ok::<(), Failure>(())
+        }
+        .await;
+        inner.health.record(outcome.as_ref().err());
+    }
+}
+
+/// What went wrong inside a call, before it is named for the caller.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The driver's or the pool's error.
+    Db {
+        problem: String,
+        /// The same call can succeed later: the server is away, or busy.
+        retryable: bool,
+    },
+    /// A finding of the store's own (a schema too new), passed on as it is.
+    Store(StoreError),
+}
+
+impl Failure {
+    fn retryable(&self) -> bool {
+        match self {
+            Failure::Db { retryable, .. } => *retryable,
+            Failure::Store(e) => e.is_unavailable(),
+        }
+    }
+
+    fn problem(&self) -> String {
+        match self {
+            Failure::Db { problem, .. } => problem.clone(),
+            Failure::Store(e) => e.to_string(),
+        }
+    }
+
+    fn into_error(self, action: &'static str) -> StoreError {
+        match self {
+            Failure::Store(e) => e,
+            Failure::Db { problem, retryable } => StoreError::Database {
+                action,
+                problem,
+                retryable,
+                fix: if retryable {
+                    "Nothing was written; retry once PostgreSQL is reachable again (`/readyz` says when)"
+                } else {
+                    "Nothing was written; check the database user's privileges on schema `labwatch` and the server's log"
+                },
+            },
+        }
+    }
+}
+
+/// A driver error: retryable when the connection failed or the server is
+/// going away, starting up, out of resources, or asks for a retry.
+fn db_error(e: tokio_postgres::Error) -> Failure {
+    let Some(db) = e.as_db_error() else {
+        // No answer from the server: the connection is closed or broke.
+        return Failure::Db {
+            problem: e.to_string(),
+            retryable: true,
+        };
+    };
+    let code = db.code();
+    let class = &code.code()[..2];
+    let retryable = matches!(class, "08" | "53" | "57" | "58")
+        || *code == SqlState::T_R_SERIALIZATION_FAILURE
+        || *code == SqlState::T_R_DEADLOCK_DETECTED;
+    Failure::Db {
+        problem: format!("{} {}: {}", db.severity(), code.code(), db.message()),
+        retryable,
+    }
+}
+
+/// The pool's errors: a timeout or a failed connection can succeed later.
+fn pool_error(e: PoolError) -> Failure {
+    match e {
+        PoolError::Backend(e) => db_error(e),
+        PoolError::Timeout(kind) => Failure::Db {
+            problem: format!("no connection to the database within {} s ({kind:?})", WAIT.as_secs()),
+            retryable: true,
+        },
+        other => Failure::Db {
+            problem: other.to_string(),
+            retryable: false,
+        },
+    }
+}
+
+/// No key in the environment and no key file: a new key could not read
+/// what the database holds, so the PostgreSQL store never creates one.
+pub(crate) fn missing_key(key_file: &std::path::Path) -> StoreError {
+    StoreError::Key {
+        origin: format!("the key file `{}`", key_file.display()),
+        problem: "it does not exist, and the PostgreSQL store never creates a key: every replica must use the same \
+                  one. Fix: copy the key the store was written with to that path (or set LABWATCH_STORE_KEY); \
+                  for a new store, make one with `head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n' > key` \
+                  and give it to every replica"
+            .to_owned(),
+    }
+}
+
+const AUDIT_INSERT: &str = "INSERT INTO labwatch.audit_log (at, workspace, actor, action, result, token_id, detail) \
+                            VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// An audit entry as the table's columns.
+struct AuditRow {
+    at: OffsetDateTime,
+    workspace: String,
+    actor: String,
+    action: String,
+    result: String,
+    token_id: Option<i64>,
+    detail: Option<String>,
+}
+
+impl From<&AuditEntry> for AuditRow {
+    fn from(entry: &AuditEntry) -> AuditRow {
+        AuditRow {
+            at: entry.at,
+            workspace: entry.workspace.clone(),
+            actor: kebab(&entry.actor),
+            action: kebab(&entry.action),
+            result: String::from(entry.result.clone()),
+            // GitLab's ids are far below 2^63.
+            token_id: entry.token_id.and_then(|id| i64::try_from(id).ok()),
+            detail: entry.detail.clone(),
+        }
+    }
+}
+
+impl AuditRow {
+    /// The parameters of [`AUDIT_INSERT`].
+    fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 7] {
+        [
+            &self.at,
+            &self.workspace,
+            &self.actor,
+            &self.action,
+            &self.result,
+            &self.token_id,
+            &self.detail,
+        ]
+    }
+
+    fn into_entry(self) -> Result<AuditEntry, StoreError> {
+        let at = Place::Row {
+            table: "audit_log",
+            workspace: self.workspace.clone(),
+        };
+        let unknown = |what: &str, value: &str| StoreError::Format {
+            at: at.clone(),
+            problem: format!("unknown {what} `{value}`"),
+            fix: "run the labwatch version that wrote it",
+        };
+        Ok(AuditEntry {
+            at: self.at,
+            actor: serde_json::from_value(self.actor.clone().into()).map_err(|_| unknown("actor", &self.actor))?,
+            action: serde_json::from_value(self.action.clone().into()).map_err(|_| unknown("action", &self.action))?,
+            result: self.result.into(),
+            token_id: self.token_id.and_then(|id| u64::try_from(id).ok()),
+            detail: self.detail,
+            workspace: self.workspace,
+        })
+    }
+}
+
+/// The kebab-case name serde gives a unit variant.
+fn kebab<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}

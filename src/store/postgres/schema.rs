@@ -1,0 +1,76 @@
+//! The schema, versioned: each migration is an SQL file embedded in the
+//! binary and applied once, in order, at open, inside one transaction that
+//! holds an advisory lock, so replicas starting together migrate once.
+//! `labwatch.schema_migrations` records each version with the labwatch
+//! that applied it. A database whose schema is newer than this binary's
+//! is refused: its rows may mean what this version does not know.
+
+use deadpool_postgres::Object;
+
+use super::{Failure, db_error};
+use crate::store::StoreError;
+
+/// The migrations, in order: version, what it does, its SQL.
+const MIGRATIONS: &[(i32, &str, &str)] = &[(
+    1,
+    "the store's records and the audit log",
+    include_str!("migrations/0001_store.sql"),
+)];
+
+/// The schema version this labwatch writes.
+pub const SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+/// `pg_advisory_xact_lock` key: "labwatch" in ASCII, so another
+/// application's lock is unlikely to collide.
+const MIGRATION_LOCK: i64 = 0x6c61_6277_6174_6368;
+
+/// Brings the schema to [`SCHEMA_VERSION`], or refuses a newer one.
+pub(super) async fn migrate(client: &mut Object) -> Result<(), Failure> {
+    let tx = client.transaction().await.map_err(db_error)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(db_error)?;
+    tx.batch_execute(
+        "CREATE SCHEMA IF NOT EXISTS labwatch;
+         CREATE TABLE IF NOT EXISTS labwatch.schema_migrations (
+             version     integer PRIMARY KEY,
+             description text NOT NULL,
+             applied_at  timestamptz NOT NULL DEFAULT now(),
+             applied_by  text NOT NULL
+         );",
+    )
+    .await
+    .map_err(db_error)?;
+    let newest = tx
+        .query_opt(
+            "SELECT version, applied_by FROM labwatch.schema_migrations ORDER BY version DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .map_err(db_error)?;
+    let current = newest.as_ref().map_or(0, |row| row.get::<_, i32>(0));
+    if current > SCHEMA_VERSION {
+        let binary = newest.map(|row| row.get::<_, String>(1)).unwrap_or_default();
+        return Err(Failure::Store(StoreError::SchemaTooNew {
+            found: current,
+            known: SCHEMA_VERSION,
+            binary,
+        }));
+    }
+    let me = format!("labwatch {}", env!("CARGO_PKG_VERSION"));
+    for (version, description, sql) in MIGRATIONS.iter().filter(|(v, ..)| *v > current) {
+        tx.batch_execute(sql).await.map_err(db_error)?;
+        tx.execute(
+            "INSERT INTO labwatch.schema_migrations (version, description, applied_by) VALUES ($1, $2, $3)",
+            &[version, description, &me],
+        )
+        .await
+        .map_err(db_error)?;
+        tracing::info!(
+            version,
+            description,
+            "Applied a schema migration to the PostgreSQL store"
+        );
+    }
+    tx.commit().await.map_err(db_error)
+}
