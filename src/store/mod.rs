@@ -53,7 +53,7 @@ pub use error::{Place, StoreError};
 pub use file::StoreWarning;
 pub use key::{KEY_ENV, Key};
 pub use marker::RotationMarker;
-pub use postgres::{Availability, PostgresOptions};
+pub use postgres::{Availability, LeaseRound, PostgresOptions};
 pub use workspace_record::WorkspaceRecord;
 
 use cipher::Cipher;
@@ -608,6 +608,31 @@ impl ConnectionStore {
         self.read(slot, workspace)
     }
 
+    /// One lease round of `replica` (see `postgres::lease`): renews what it
+    /// owns, releases its surplus over a fair share, claims free and
+    /// expired leases. Only the PostgreSQL store shares a fleet; on the
+    /// file store it is an error.
+    pub fn lease_round(
+        &self,
+        replica: &str,
+        lease: std::time::Duration,
+        workspaces: &[String],
+        before: &std::collections::BTreeMap<String, i64>,
+    ) -> Result<LeaseRound, StoreError> {
+        match &self.backend {
+            Backend::Postgres(p) => p.lease_round(replica, lease, workspaces, before),
+            Backend::File(_) => Err(file_store_has_no_leases()),
+        }
+    }
+
+    /// Whether `replica` holds `workspace`'s lease at `epoch` now.
+    pub fn holds_lease(&self, replica: &str, workspace: &str, epoch: i64) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Postgres(p) => p.holds_lease(replica, workspace, epoch),
+            Backend::File(_) => Err(file_store_has_no_leases()),
+        }
+    }
+
     /// How many records and audit entries the store holds: `store
     /// migrate` copies into an empty store only.
     pub fn count(&self) -> Result<usize, StoreError> {
@@ -641,6 +666,15 @@ impl ConnectionStore {
 
 /// One record as stored: its slot, its workspace, its bytes.
 pub type Record = (Slot, String, Vec<u8>);
+
+fn file_store_has_no_leases() -> StoreError {
+    StoreError::Database {
+        action: "keep leases",
+        problem: "the file store cannot be shared by replicas".to_owned(),
+        retryable: false,
+        fix: "use [store] backend = \"postgres\" to run replicas",
+    }
+}
 
 /// The PostgreSQL store's key: from the environment, else from the key
 /// file, which must exist (with its warnings).

@@ -19,6 +19,7 @@ mod hardening;
 mod http;
 mod http_checks;
 mod instance;
+mod leases;
 mod page;
 mod plugins;
 mod postgres;

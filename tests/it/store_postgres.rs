@@ -215,14 +215,10 @@ fn migrations_run_once_and_a_schema_newer_than_the_binary_is_refused() {
         "labwatch",
         "SELECT version, applied_by FROM labwatch.schema_migrations ORDER BY version",
     );
-    assert_eq!(
-        versions.trim(),
-        format!(
-            "{}|labwatch {}",
-            labwatch::store::postgres::SCHEMA_VERSION,
-            env!("CARGO_PKG_VERSION")
-        )
-    );
+    let expected: Vec<String> = (1..=labwatch::store::postgres::SCHEMA_VERSION)
+        .map(|v| format!("{v}|labwatch {}", env!("CARGO_PKG_VERSION")))
+        .collect();
+    assert_eq!(versions.trim(), expected.join("\n"), "each version applied once");
 
     pg.superuser_psql(
         "labwatch",

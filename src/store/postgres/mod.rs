@@ -6,6 +6,7 @@
 //! - `options`: [`PostgresOptions`], the connection settings, and where the
 //!   password comes from (a file or the environment, never the config).
 //! - `health`: [`Availability`], what `/readyz` says about the database.
+//! - `lease`: [`LeaseRound`], how replicas split the fleet.
 //!
 //! Each workspace's records are a row per table, keyed by workspace:
 //! `connections` and `rotated_connections` hold the sealed envelope (the
@@ -24,6 +25,7 @@
 //! workers: the driver's connection tasks run on the store's own thread.
 
 mod health;
+mod lease;
 mod options;
 mod schema;
 
@@ -32,6 +34,7 @@ use std::sync::{Arc, Weak, mpsc};
 use std::time::Duration;
 
 pub use health::Availability;
+pub use lease::LeaseRound;
 pub use options::{PASSWORD_ENV, PostgresOptions, check_url};
 pub use schema::SCHEMA_VERSION;
 

@@ -11,11 +11,18 @@ use super::{Failure, db_error};
 use crate::store::StoreError;
 
 /// The migrations, in order: version, what it does, its SQL.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "the store's records and the audit log",
-    include_str!("migrations/0001_store.sql"),
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "the store's records and the audit log",
+        include_str!("migrations/0001_store.sql"),
+    ),
+    (
+        2,
+        "replicas and workspace leases",
+        include_str!("migrations/0002_leases.sql"),
+    ),
+];
 
 /// The schema version this labwatch writes.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
