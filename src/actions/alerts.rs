@@ -155,6 +155,7 @@ impl Actions {
                 )
             }
             Err(e) if e.code == "rotation-in-progress" => (result(AlertAction::Duplicate, e.message), None),
+            Err(e) if e.code == "renewal-not-due" => (result(AlertAction::NotDue, e.message), None),
             Err(e) if e.status >= 500 && e.code != crate::engine::Reason::TokenLostInRotation.code() => {
                 // GitLab could not be reached: forget the firing so
                 // Alertmanager's retry rotates.
@@ -166,7 +167,11 @@ impl Actions {
     }
 
     /// Whether the stored token's renewal time has come.
-    async fn renewal_due(&self, workspace: &str, config: &crate::config::WorkspaceConfig) -> Result<bool, ActionError> {
+    pub(super) async fn renewal_due(
+        &self,
+        workspace: &str,
+        config: &crate::config::WorkspaceConfig,
+    ) -> Result<bool, ActionError> {
         let conn = self.connection(workspace).await?;
         let Some(expires_at) = conn.expires_at else {
             return Ok(false);

@@ -45,7 +45,7 @@ use crate::config::WorkspaceConfig;
 use crate::engine::Reason;
 use crate::gitlab::{ClientOptions, GitlabClient};
 use crate::runtime::Runtime;
-use crate::store::{ConnectionStore, StoreError, StoredConnection};
+use crate::store::{ConnectionStore, Notice, StoreError, StoredConnection};
 use crate::wire::TokenSummary;
 
 /// Least time between two "run checks now" requests for the same scope, so
@@ -205,9 +205,25 @@ impl Actions {
     /// Re-plans the workspace: its checks pick up the stored connection and
     /// run at once. On the blocking pool: re-planning reads the store.
     async fn replan(&self, name: &str) {
-        let (runtime, name) = (self.runtime.clone(), name.to_owned());
-        if let Err(e) = tokio::task::spawn_blocking(move || runtime.replan(&name)).await {
+        let (runtime, owned) = (self.runtime.clone(), name.to_owned());
+        if let Err(e) = tokio::task::spawn_blocking(move || runtime.replan(&owned)).await {
             tracing::error!(error = %e, "Re-planning a workspace failed");
+        }
+        self.tell_replicas(Notice::CONNECTION, name).await;
+    }
+
+    /// When replicas share the fleet, tells them that `workspace` changed
+    /// (its owner may be another one). A notice that cannot be sent is
+    /// logged: the owner then sees the change at its next restart or
+    /// reload, and the lease rounds catch up on created and deleted
+    /// workspaces.
+    async fn tell_replicas(&self, kind: &'static str, workspace: &str) {
+        let Some(ownership) = self.runtime.ownership() else {
+            return;
+        };
+        let (replica, name) = (ownership.replica().to_owned(), workspace.to_owned());
+        if let Err(e) = self.on_store(move |s| s.notify(&replica, kind, &name)).await {
+            tracing::warn!(workspace, error = %e, "Cannot tell the other replicas about a change");
         }
     }
 
@@ -223,7 +239,21 @@ impl Actions {
             }
         }
         if !self.runtime.run_now(workspace) {
-            return Err(Err(ActionError::unknown_workspace(workspace.unwrap_or(""))));
+            // Known, and run by another replica: its owner is told.
+            match workspace {
+                Some(name) if self.runtime.workspace_config(name).is_some() => {
+                    let Some(ownership) = self.runtime.ownership() else {
+                        return Err(Err(ActionError::unknown_workspace(name)));
+                    };
+                    let (store, replica, name) = (self.store.clone(), ownership.replica().to_owned(), name.to_owned());
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = store.notify(&replica, Notice::RUN, &name) {
+                            tracing::warn!(workspace = %name, error = %e, "Cannot ask the workspace's owner to run its checks");
+                        }
+                    });
+                }
+                _ => return Err(Err(ActionError::unknown_workspace(workspace.unwrap_or("")))),
+            }
         }
         last.insert(key, Instant::now());
         Ok(())

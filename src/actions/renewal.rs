@@ -62,6 +62,10 @@ pub async fn run_after_rounds(actions: Arc<Actions>) {
                     jitter.remove(&ws);
                     tracing::info!(workspace = %ws, token_id = r.token.id, "Token rotated on schedule");
                 }
+                // Rotated by another replica, or no longer this one's.
+                Err(e) if e.code == "renewal-not-due" || e.code == "not-owner" => {
+                    tracing::debug!(workspace = %ws, reason = %e.code, "Scheduled rotation not needed here");
+                }
                 Err(e) => {
                     tracing::warn!(workspace = %ws, error = %e, "Scheduled rotation failed");
                     backoff.insert(ws, tokio::time::Instant::now() + RETRY_AFTER_FAILURE);

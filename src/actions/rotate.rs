@@ -74,6 +74,25 @@ impl Actions {
                 format!("A rotation of workspace `{workspace}` is already running; wait for it."),
             ));
         };
+        // Replicas on one database: one rotation at a time across all of
+        // them, or the second would rotate a token GitLab already revoked.
+        let name = workspace.to_owned();
+        let Some(_shared) = self
+            .on_store(move |s| s.try_rotation_lock(&name))
+            .await
+            .map_err(super::store_error)?
+        else {
+            return Err(ActionError::new(
+                409,
+                "rotation-in-progress",
+                format!("A rotation of workspace `{workspace}` is already running on another replica; wait for it."),
+            ));
+        };
+        // An alert or the schedule asked because the token was due when it
+        // looked; another replica may have rotated it since.
+        if trigger != Trigger::Manual && self.runtime.ownership().is_some() {
+            self.still_due(workspace, trigger).await?;
+        }
         let result = self
             .audited(
                 workspace,
@@ -93,6 +112,48 @@ impl Actions {
             self.replan(workspace).await;
         }
         result
+    }
+
+    /// Inside the rotation locks, for a rotation an alert or the schedule
+    /// asked for on a replica: the token must still be due (another
+    /// replica may have rotated it between the look and the lock), and a
+    /// scheduled one must come from the workspace's owner, whose lease
+    /// still holds at the epoch it was given (the fence against a replica
+    /// that was paused past its lease).
+    async fn still_due(&self, workspace: &str, trigger: Trigger) -> Result<(), ActionError> {
+        if trigger == Trigger::Schedule {
+            let ownership = self.runtime.ownership();
+            let held = ownership
+                .as_ref()
+                .and_then(|o| o.epoch(workspace).map(|e| (o.replica().to_owned(), e)));
+            let fenced = match held {
+                Some((replica, epoch)) => {
+                    let name = workspace.to_owned();
+                    self.on_store(move |s| s.holds_lease(&replica, &name, epoch))
+                        .await
+                        .map_err(super::store_error)?
+                }
+                None => false,
+            };
+            if !fenced {
+                return Err(ActionError::new(
+                    409,
+                    "not-owner",
+                    format!("This replica no longer holds the lease of workspace `{workspace}`; its owner renews it."),
+                ));
+            }
+        }
+        let config = self.workspace(workspace)?;
+        if !self.renewal_due(workspace, &config).await? {
+            return Err(ActionError::new(
+                409,
+                "renewal-not-due",
+                format!(
+                    "The token of workspace `{workspace}` is not due for renewal any more: it was rotated meanwhile."
+                ),
+            ));
+        }
+        Ok(())
     }
 
     async fn try_rotate(

@@ -79,6 +79,9 @@ impl Actions {
         let put = tokio::task::spawn_blocking(move || runtime.put_workspace(record, ws))
             .await
             .map_err(|e| ActionError::new(500, "internal-error", format!("Starting the workspace failed: {e}")))?;
+        if put.is_ok() {
+            self.tell_replicas(crate::store::Notice::WORKSPACE, &name).await;
+        }
         match put {
             Ok(()) => self
                 .runtime
@@ -168,6 +171,7 @@ impl Actions {
         drop(lock);
         self.runtime.remove_workspace(name);
         self.forget_workspace(name);
+        self.tell_replicas(crate::store::Notice::WORKSPACE, name).await;
         Ok(WorkspaceDeleted {
             workspace: name.to_owned(),
             token_revoked,

@@ -62,6 +62,7 @@ pub struct RawPostgres {
     pub password_file: Option<Spanned<String>>,
     pub pool_size: Option<Spanned<i64>>,
     pub ca_file: Option<Spanned<String>>,
+    pub lease: Option<Spanned<String>>,
 }
 
 /// Settings every workspace inherits unless it sets its own.

@@ -23,6 +23,8 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_CONCURRENCY: i64 = 16;
 /// Store calls are few (actions, not checks): a handful of connections is plenty.
 const DEFAULT_POOL_SIZE: usize = 4;
+const MIN_LEASE: Duration = Duration::from_secs(3);
+const MAX_LEASE: Duration = Duration::from_secs(300);
 const DEFAULT_TLS_WARNING: Duration = Duration::from_secs(14 * 86_400);
 const DEFAULT_RPS: f64 = 5.0;
 const DEFAULT_TOKEN_CRITICAL: Duration = Duration::from_secs(3 * 86_400);
@@ -289,11 +291,27 @@ impl Validator<'_> {
         }
         let password_file = raw.password_file.as_ref().map(|p| self.path(p));
         let ca_file = raw.ca_file.as_ref().map(|p| self.path(p));
+        let mut lease = crate::store::postgres::DEFAULT_LEASE;
+        if let Some(l) = &raw.lease {
+            match self.duration(l, "lease") {
+                Some(d) if (MIN_LEASE..=MAX_LEASE).contains(&d) => lease = d,
+                Some(d) => self.err(
+                    l,
+                    format!(
+                        "lease must be between 3s and 5m, not {}: shorter ones cost the database a round \
+                         every second, longer ones leave a dead replica's workspaces unchecked for minutes",
+                        humantime::format_duration(d)
+                    ),
+                ),
+                None => {}
+            }
+        }
         Some(PostgresOptions {
             url: url.into_inner(),
             password_file,
             pool_size,
             ca_file,
+            lease,
         })
     }
 

@@ -5,6 +5,7 @@
 //! ([`signals`]).
 
 pub mod preflight;
+pub mod replicas;
 mod signals;
 
 pub use signals::{NoReload, ReloadSignal, Sighup, termination};
@@ -109,15 +110,48 @@ pub async fn run(
     // Off the async workers: opening reads files, or connects to and
     // migrates PostgreSQL; starting the runtime reads every workspace's
     // connection.
+    // On PostgreSQL this daemon is a replica: it runs the workspaces whose
+    // leases it holds (`replicas`), and none before its first lease round.
+    let postgres = config.store.postgres.clone();
+    let lease = postgres.as_ref().map(|p| p.lease);
+    let sharing = (config.store.backend == StoreBackend::Postgres).then(replicas::ownership);
+    let ownership = sharing.clone();
     let started = tokio::task::spawn_blocking(move || {
         let store = Arc::new(open_store(&config)?);
-        let runtime = Arc::new(Runtime::start(config, Some(store.clone())));
+        let runtime = Arc::new(Runtime::start_sharing(config, Some(store.clone()), ownership));
         Ok::<_, String>((store, runtime))
     });
     let (store, runtime) = started
         .await
         .map_err(|e| std::io::Error::other(format!("the store could not be opened: {e}")))?
         .map_err(std::io::Error::other)?;
+    let notices = match (&sharing, &postgres) {
+        (Some(_), Some(options)) => store
+            .listen(options)
+            .map_err(|e| std::io::Error::other(format!("cannot listen for the other replicas' changes: {e}")))?
+            .map(|rx| tokio::spawn(replicas::follow_notices(rx, runtime.clone()))),
+        _ => None,
+    };
+    let leases = if let (Some(ownership), Some(lease)) = (&sharing, lease) {
+        let first = replicas::round(&runtime, &store, lease)
+            .await
+            .map_err(|e| std::io::Error::other(format!("cannot take the first workspace leases: {e}")))?;
+        tracing::info!(
+            replica = ownership.replica(),
+            owned = first.owned.len(),
+            replicas = first.replicas,
+            lease_seconds = lease.as_secs_f64(),
+            "Sharing the fleet with the other replicas on the database"
+        );
+        Some(tokio::spawn(replicas::keep_leases(
+            runtime.clone(),
+            store.clone(),
+            lease,
+            runtime.catalogue_changed(),
+        )))
+    } else {
+        None
+    };
     // The config file's and those created at run time.
     let workspaces = runtime.len();
     let actions = Arc::new(Actions::new(runtime.clone(), store));
@@ -143,6 +177,9 @@ pub async fn run(
         tokio::select! {
             result = &mut server => {
                 follower.abort();
+                for task in leases.iter().chain(&notices) {
+                    task.abort();
+                }
                 tracing::info!("Shut down");
                 return result.unwrap_or_else(|e| Err(std::io::Error::other(e)));
             }

@@ -11,9 +11,11 @@
 //! a lock across an `await`.
 
 mod build;
+mod ownership;
 pub mod workspaces;
 
 pub use build::{Built, build, build_all, build_workspace, plans};
+pub use ownership::Ownership;
 pub use workspaces::{Listed, Origin, Record};
 
 use std::collections::BTreeMap;
@@ -41,6 +43,9 @@ pub struct Runtime {
     /// The config and the workspaces running it, changed by reloads and
     /// actions.
     state: Mutex<State>,
+    /// Woken when a workspace is created or deleted here, so that a
+    /// replica shares it out at once rather than at its next lease round.
+    catalogue_changed: Arc<Notify>,
 }
 
 struct State {
@@ -53,6 +58,16 @@ struct State {
     /// and the API's listing in O(log N).
     workspaces: BTreeMap<String, Listed>,
     running: BTreeMap<String, Running>,
+    /// When replicas share the fleet: the leases this one holds, and only
+    /// those workspaces run here. `None`: every workspace runs here.
+    ownership: Option<Arc<Ownership>>,
+}
+
+impl State {
+    /// Whether `workspace` runs here.
+    fn owns(&self, workspace: &str) -> bool {
+        self.ownership.as_ref().is_none_or(|o| o.epoch(workspace).is_some())
+    }
 }
 
 /// One scheduled workspace.
@@ -68,6 +83,16 @@ impl Runtime {
     /// recorded in `store`, with connections from `store` when given.
     /// Needs a tokio runtime.
     pub fn start(config: Config, store: Option<Arc<ConnectionStore>>) -> Runtime {
+        Runtime::start_sharing(config, store, None)
+    }
+
+    /// [`Runtime::start`] for a replica that shares the fleet: nothing runs
+    /// until [`Runtime::set_owned`] hands it its leases.
+    pub fn start_sharing(
+        config: Config,
+        store: Option<Arc<ConnectionStore>>,
+        ownership: Option<Arc<Ownership>>,
+    ) -> Runtime {
         let records = store.as_deref().map(read_records).unwrap_or_default();
         let status = Arc::new(StatusStore::new());
         let runtime = Runtime {
@@ -77,10 +102,12 @@ impl Runtime {
                 records,
                 workspaces: BTreeMap::new(),
                 running: BTreeMap::new(),
+                ownership,
             }),
             status,
             store,
             shared: Shared::default(),
+            catalogue_changed: Arc::new(Notify::new()),
         };
         runtime.apply(config);
         runtime
@@ -101,6 +128,7 @@ impl Runtime {
             .workspaces
             .values()
             .filter_map(|w| w.config.as_deref())
+            .filter(|ws| state.owns(&ws.name))
             .map(|ws| build_workspace(&config, ws, self.store.as_ref(), &self.shared))
             .collect();
         self.status.set_layout(built.iter().map(|b| b.plan.layout()).collect());
@@ -122,6 +150,10 @@ impl Runtime {
         let Some(ws) = state.workspaces.get(workspace).and_then(|w| w.config.clone()) else {
             return false;
         };
+        if !state.owns(workspace) {
+            // Its owner re-plans it (the store's change notice tells it).
+            return true;
+        }
         let built = build_workspace(&state.config, &ws, self.store.as_ref(), &self.shared);
         self.start_one(&mut state, built);
         true
@@ -149,15 +181,108 @@ impl Runtime {
         (state.workspaces.len(), page)
     }
 
-    /// The names of the running workspaces whose settings satisfy `pick`.
+    /// The names of the workspaces running here whose settings satisfy `pick`.
     pub fn names_where(&self, pick: impl Fn(&WorkspaceConfig) -> bool) -> Vec<String> {
-        self.lock()
+        let state = self.lock();
+        state
             .workspaces
             .values()
             .filter_map(|w| w.config.as_deref())
-            .filter(|ws| pick(ws))
+            .filter(|ws| state.owns(&ws.name) && pick(ws))
             .map(|ws| ws.name.clone())
             .collect()
+    }
+
+    /// Every workspace that can run (valid settings), here or on another
+    /// replica: what the lease loop shares out.
+    pub fn runnable(&self) -> Vec<String> {
+        self.lock()
+            .workspaces
+            .values()
+            .filter(|w| w.config.is_some())
+            .map(|w| w.name.clone())
+            .collect()
+    }
+
+    /// The names of the run-time records the runtime holds.
+    pub fn record_names(&self) -> Vec<String> {
+        self.lock().records.keys().cloned().collect()
+    }
+
+    /// Reads the run-time records again (another replica created or
+    /// deleted one) and rebuilds the catalogue; what runs here follows at
+    /// the next [`Runtime::set_owned`].
+    pub fn reload_records(&self) {
+        let Some(store) = self.store.as_deref() else {
+            return;
+        };
+        let records = read_records(store);
+        let mut state = self.lock();
+        state.workspaces = workspaces::catalogue(&state.config, &records);
+        state.records = records;
+        // Deleted elsewhere: it stops here too, with its results and series.
+        let gone: Vec<String> = state
+            .running
+            .keys()
+            .filter(|name| state.workspaces.get(*name).is_none_or(|w| w.config.is_none()))
+            .cloned()
+            .collect();
+        for name in &gone {
+            if let Some(r) = state.running.remove(name) {
+                r.task.abort();
+            }
+        }
+        drop(state);
+        for name in gone {
+            self.status.remove_workspace(&name);
+            self.shared.gitlab_metrics.forget_workspace(&name);
+        }
+    }
+
+    /// The leases this replica holds now: workspaces it lost stop (and
+    /// their results and metric series go: their owner reports them),
+    /// workspaces it gained start, those in `at_once` (taken over from a
+    /// dead replica) at once, the others at their phase of the interval.
+    pub fn set_owned(&self, held: BTreeMap<String, i64>, at_once: &[String]) {
+        let mut state = self.lock();
+        let Some(ownership) = state.ownership.clone() else {
+            return;
+        };
+        ownership.set(held);
+        let lost: Vec<String> = state.running.keys().filter(|name| !state.owns(name)).cloned().collect();
+        for name in &lost {
+            if let Some(r) = state.running.remove(name) {
+                r.task.abort();
+            }
+        }
+        let gained: Vec<Arc<WorkspaceConfig>> = state
+            .workspaces
+            .values()
+            .filter(|w| state.owns(&w.name) && !state.running.contains_key(&w.name))
+            .filter_map(|w| w.config.clone())
+            .collect();
+        let fleet = state.workspaces.len();
+        let config = state.config.clone();
+        for ws in gained {
+            let built = build_workspace(&config, &ws, self.store.as_ref(), &self.shared);
+            self.status.set_workspace(built.plan.layout());
+            let phase = if at_once.contains(&ws.name) {
+                std::time::Duration::ZERO
+            } else {
+                crate::engine::phase(&ws.name, fleet, ws.interval)
+            };
+            start(&mut state, built, phase);
+        }
+        drop(state);
+        for name in lost {
+            self.status.remove_workspace(&name);
+            self.shared.gitlab_metrics.forget_workspace(&name);
+        }
+    }
+
+    /// The replica's ownership, when it shares the fleet.
+    pub fn ownership(&self) -> Option<Arc<Ownership>> {
+        self.lock().ownership.clone()
     }
 
     /// Validates a run-time workspace's body under the running config.
@@ -187,8 +312,13 @@ impl Runtime {
                 errors: Vec::new(),
             },
         );
-        let built = build_workspace(&state.config, &ws, self.store.as_ref(), &self.shared);
-        self.start_one(&mut state, built);
+        // Another replica's: its owner starts it (the lease loop hands it
+        // out, woken now).
+        self.catalogue_changed.notify_one();
+        if state.owns(&ws.name) {
+            let built = build_workspace(&state.config, &ws, self.store.as_ref(), &self.shared);
+            self.start_one(&mut state, built);
+        }
         Ok(())
     }
 
@@ -208,7 +338,13 @@ impl Runtime {
         drop(state);
         self.status.remove_workspace(name);
         self.shared.gitlab_metrics.forget_workspace(name);
+        self.catalogue_changed.notify_one();
         true
+    }
+
+    /// Woken when a workspace is created or deleted here.
+    pub fn catalogue_changed(&self) -> Arc<Notify> {
+        self.catalogue_changed.clone()
     }
 
     /// Makes every check of `workspace` (or of all workspaces, of which

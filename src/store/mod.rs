@@ -53,7 +53,7 @@ pub use error::{Place, StoreError};
 pub use file::StoreWarning;
 pub use key::{KEY_ENV, Key};
 pub use marker::RotationMarker;
-pub use postgres::{Availability, LeaseRound, PostgresOptions};
+pub use postgres::{Availability, LeaseRound, Notice, PostgresOptions};
 pub use workspace_record::WorkspaceRecord;
 
 use cipher::Cipher;
@@ -633,6 +633,38 @@ impl ConnectionStore {
         }
     }
 
+    /// Takes `workspace`'s rotation lock across replicas without waiting:
+    /// `Ok(None)` when another replica rotates it now. The file store has
+    /// one daemon, whose own lock is enough: always granted.
+    pub fn try_rotation_lock(&self, workspace: &str) -> Result<Option<RotationLock>, StoreError> {
+        match &self.backend {
+            Backend::Postgres(p) => Ok(p
+                .try_rotation_lock(workspace)?
+                .map(|held| RotationLock { _held: Some(held) })),
+            Backend::File(_) => Ok(Some(RotationLock { _held: None })),
+        }
+    }
+
+    /// Tells the other replicas that `workspace` changed (`kind`:
+    /// `changed` or `run`). Nothing to tell on the file store.
+    pub fn notify(&self, replica: &str, kind: &str, workspace: &str) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Postgres(p) => p.notify(replica, kind, workspace),
+            Backend::File(_) => Ok(()),
+        }
+    }
+
+    /// Every replica's change notices (PostgreSQL only; `None` on files).
+    pub fn listen(
+        &self,
+        options: &PostgresOptions,
+    ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<Notice>>, StoreError> {
+        match &self.backend {
+            Backend::Postgres(p) => p.listen(options).map(Some),
+            Backend::File(_) => Ok(None),
+        }
+    }
+
     /// How many records and audit entries the store holds: `store
     /// migrate` copies into an empty store only.
     pub fn count(&self) -> Result<usize, StoreError> {
@@ -662,6 +694,12 @@ impl ConnectionStore {
             Backend::Postgres(p) => p.import(records, audit),
         }
     }
+}
+
+/// A workspace's rotation lock across replicas, released on drop.
+pub struct RotationLock {
+    /// Held for its drop, which unlocks.
+    _held: Option<postgres::RotationLock>,
 }
 
 /// One record as stored: its slot, its workspace, its bytes.

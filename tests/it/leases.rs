@@ -28,6 +28,7 @@ impl Replica {
             password_file: Some(pg.password_file().to_path_buf()),
             pool_size: 1,
             ca_file: None,
+            lease: labwatch::store::postgres::DEFAULT_LEASE,
         };
         Replica {
             id,

@@ -25,6 +25,7 @@ mod plugins;
 mod postgres;
 mod readme;
 mod remote;
+mod replicas;
 mod rules;
 mod sim;
 mod store;

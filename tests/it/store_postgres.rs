@@ -51,6 +51,7 @@ fn options(pg: &Postgres) -> PostgresOptions {
         password_file: Some(pg.password_file().to_path_buf()),
         pool_size: 2,
         ca_file: None,
+        lease: labwatch::store::postgres::DEFAULT_LEASE,
     }
 }
 

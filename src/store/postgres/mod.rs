@@ -35,7 +35,7 @@ use std::time::Duration;
 
 pub use health::Availability;
 pub use lease::LeaseRound;
-pub use options::{PASSWORD_ENV, PostgresOptions, check_url};
+pub use options::{DEFAULT_LEASE, PASSWORD_ENV, PostgresOptions, check_url};
 pub use schema::SCHEMA_VERSION;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
@@ -251,6 +251,10 @@ impl PostgresBackend {
                     removed.push(table.to_owned());
                 }
             }
+            // Its lease goes too: nobody is to own a workspace that is gone.
+            tx.execute("DELETE FROM labwatch.leases WHERE workspace = $1", &[&workspace])
+                .await
+                .map_err(db_error)?;
             tx.commit().await.map_err(db_error)?;
             Ok(removed)
         })
@@ -325,6 +329,63 @@ impl PostgresBackend {
         })
     }
 
+    /// Takes the rotation lock of `workspace` across replicas, without
+    /// waiting: `None` when another replica (or another call here) holds
+    /// it. A session advisory lock on a connection of the pool, held by the
+    /// guard; a replica that dies releases it with its connection.
+    pub(crate) fn try_rotation_lock(&self, workspace: &str) -> Result<Option<RotationLock>, StoreError> {
+        let pool = self.inner.pool.clone();
+        let name = workspace.to_owned();
+        let held = self.call("take a rotation lock", async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let row = client
+                .query_one(
+                    "SELECT pg_try_advisory_lock(hashtext('labwatch-rotation'), hashtext($1))",
+                    &[&name],
+                )
+                .await
+                .map_err(db_error)?;
+            Ok(row.get::<_, bool>(0).then_some(client))
+        })?;
+        let handle = self.inner.runtime.as_ref().map(|r| r.handle().clone());
+        Ok(match (held, handle) {
+            (Some(client), Some(handle)) => Some(RotationLock {
+                held: Some((client, handle, workspace.to_owned())),
+            }),
+            _ => None,
+        })
+    }
+
+    /// Tells every replica listening that `workspace` changed (`kind`), in
+    /// the name of `replica`.
+    pub(crate) fn notify(&self, replica: &str, kind: &str, workspace: &str) -> Result<(), StoreError> {
+        let pool = self.inner.pool.clone();
+        let payload = format!("{replica}\t{kind}\t{workspace}");
+        self.call("send a change notice", async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .execute("SELECT pg_notify('labwatch_changes', $1)", &[&payload])
+                .await
+                .map_err(db_error)?;
+            Ok(())
+        })
+    }
+
+    /// The notices of every replica, as they come: a connection of its own
+    /// that LISTENs, made again a second after it breaks. Notices sent
+    /// while it was down are lost; the lease rounds catch up on creations
+    /// and deletions.
+    pub(crate) fn listen(
+        &self,
+        options: &PostgresOptions,
+    ) -> Result<tokio::sync::mpsc::UnboundedReceiver<Notice>, StoreError> {
+        let config = options.driver_config()?;
+        let tls = options.tls()?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.spawn(listen_forever(config, tls, tx));
+        Ok(rx)
+    }
+
     /// Runs `work` on the store's runtime and waits for its answer, from
     /// any thread. Records whether the database answered.
     fn call<T, F>(&self, action: &'static str, work: F) -> Result<T, StoreError>
@@ -349,6 +410,89 @@ impl PostgresBackend {
     fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
         if let Some(runtime) = &self.inner.runtime {
             runtime.spawn(work);
+        }
+    }
+}
+
+/// A change another replica made, for the workspace's owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub replica: String,
+    /// [`Notice::CONNECTION`], [`Notice::WORKSPACE`] or [`Notice::RUN`].
+    pub kind: String,
+    pub workspace: String,
+}
+
+impl Notice {
+    /// Its connection changed (connect, new token, rotation, disconnect,
+    /// repositories): re-plan it.
+    pub const CONNECTION: &'static str = "connection";
+    /// A run-time workspace was created, updated or deleted: read the
+    /// records again.
+    pub const WORKSPACE: &'static str = "workspace";
+    /// Run its checks now.
+    pub const RUN: &'static str = "run";
+}
+
+async fn listen_forever(
+    config: tokio_postgres::Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    tx: tokio::sync::mpsc::UnboundedSender<Notice>,
+) {
+    use tokio_postgres::AsyncMessage;
+    while !tx.is_closed() {
+        if let Ok((client, mut connection)) = config.connect(tls.clone()).await {
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+            let forward = tx.clone();
+            // The connection is driven here; notices arrive as its messages.
+            let driver = tokio::spawn(async move {
+                loop {
+                    match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                        Some(Ok(AsyncMessage::Notification(n))) => {
+                            let mut parts = n.payload().splitn(3, '\t');
+                            if let (Some(replica), Some(kind), Some(workspace)) =
+                                (parts.next(), parts.next(), parts.next())
+                            {
+                                let _ = forward.send(Notice {
+                                    replica: replica.to_owned(),
+                                    kind: kind.to_owned(),
+                                    workspace: workspace.to_owned(),
+                                });
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(_)) | None => break,
+                    }
+                }
+                let _ = done_tx.send(());
+            });
+            if client.batch_execute("LISTEN labwatch_changes").await.is_ok() {
+                let _ = done_rx.await;
+            }
+            driver.abort();
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// A rotation lock held across replicas; released when dropped.
+pub struct RotationLock {
+    held: Option<(deadpool_postgres::Object, tokio::runtime::Handle, String)>,
+}
+
+impl Drop for RotationLock {
+    fn drop(&mut self) {
+        if let Some((client, handle, workspace)) = self.held.take() {
+            // Unlocked before the connection goes back to the pool; if the
+            // connection broke, the lock went with its session.
+            handle.spawn(async move {
+                let _ = client
+                    .execute(
+                        "SELECT pg_advisory_unlock(hashtext('labwatch-rotation'), hashtext($1))",
+                        &[&workspace],
+                    )
+                    .await;
+            });
         }
     }
 }

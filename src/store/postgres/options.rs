@@ -34,7 +34,14 @@ pub struct PostgresOptions {
     pub pool_size: usize,
     /// Extra trust roots for a TLS connection (PEM), beside the system's.
     pub ca_file: Option<PathBuf>,
+    /// How long a replica's lease on a workspace lasts unless renewed; it
+    /// is renewed every third of that.
+    pub lease: Duration,
 }
+
+/// The default lease: renewed every 5 s, so a dead replica's workspaces
+/// are owned again within 30 s.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(15);
 
 impl PostgresOptions {
     /// The driver's settings, with the password from the file or the
@@ -99,6 +106,7 @@ pub fn check_url(url: &str) -> Result<(), String> {
         password_file: None,
         pool_size: 1,
         ca_file: None,
+        lease: DEFAULT_LEASE,
     };
     parse(&options).map(|_| ()).map_err(|e| match e {
         StoreError::Database { problem, .. } => problem,

@@ -140,6 +140,12 @@ impl Daemon {
         self.wait_until(message, |e| e["message"] == message)
     }
 
+    /// The first event that `matches`, read earlier or arriving within the
+    /// deadline; `what` names it when it never comes.
+    pub fn wait_until_event(&mut self, what: &str, matches: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        self.wait_until(what, matches)
+    }
+
     /// The first event, read earlier or arriving within the deadline, that
     /// matches; the others stay pending for later waits.
     fn wait_until(&mut self, what: &str, matches: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {

@@ -1,0 +1,150 @@
+//! Replicas that share a fleet (`docs/store.md`, "Replicas"): on the
+//! PostgreSQL store, every daemon is a replica. Its lease loop runs a lease
+//! round (`store::postgres::lease`) every third of the lease, or at once
+//! when woken (a workspace was created or deleted here), and hands the
+//! runtime the workspaces it owns now.
+//!
+//! Before a round it reads the names of the run-time workspaces in the
+//! database: one created or deleted on another replica changes the set to
+//! share out. While the database is away, the replica keeps running what it
+//! owned (checks only observe), and its owner-only writes are fenced by the
+//! lease's epoch.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::runtime::{Ownership, Runtime};
+use crate::store::{ConnectionStore, LeaseRound, Notice, Slot, StoreError};
+
+/// The environment variable that names this replica; by default the host
+/// name and a random suffix, so that a restarted replica never takes its
+/// predecessor's leases for its own.
+pub const REPLICA_ENV: &str = "LABWATCH_REPLICA_ID";
+
+/// This replica's name.
+pub fn replica_id() -> String {
+    if let Some(id) = std::env::var(REPLICA_ENV).ok().filter(|v| !v.trim().is_empty()) {
+        return id.trim().to_owned();
+    }
+    format!("{}-{:08x}", hostname(), fastrand::u32(..))
+}
+
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into the buffer
+    // it is given, which lives for the call.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    match std::str::from_utf8(&buf[..end]) {
+        Ok(name) if ok && !name.is_empty() => name.to_owned(),
+        _ => "labwatch".to_owned(),
+    }
+}
+
+/// One round on the blocking pool: refresh the run-time records when the
+/// database's set changed, share out, start and stop what changed hands.
+pub async fn round(
+    runtime: &Arc<Runtime>,
+    store: &Arc<ConnectionStore>,
+    lease: Duration,
+) -> Result<LeaseRound, StoreError> {
+    let (runtime, store) = (runtime.clone(), store.clone());
+    tokio::task::spawn_blocking(move || {
+        let Some(ownership) = runtime.ownership() else {
+            return Ok(LeaseRound::default());
+        };
+        if store.names(Slot::Workspace)? != runtime.record_names() {
+            runtime.reload_records();
+        }
+        let round = store.lease_round(ownership.replica(), lease, &runtime.runnable(), &ownership.held())?;
+        runtime.set_owned(round.owned.clone(), &round.taken_over);
+        Ok(round)
+    })
+    .await
+    .unwrap_or_else(|e| Err(StoreError::Interrupted { problem: e.to_string() }))
+}
+
+/// Runs lease rounds until the daemon stops.
+pub async fn keep_leases(runtime: Arc<Runtime>, store: Arc<ConnectionStore>, lease: Duration, wake: Arc<Notify>) {
+    let mut before: BTreeMap<String, i64> = runtime.ownership().map(|o| o.held()).unwrap_or_default();
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(lease / 3) => {}
+            () = wake.notified() => {}
+        }
+        match round(&runtime, &store, lease).await {
+            Ok(round) => {
+                failing = false;
+                log_changes(&before, &round);
+                before = round.owned;
+            }
+            Err(e) => {
+                // Logged once per outage; the store logs its own too.
+                if !failing {
+                    tracing::warn!(error = %e, "Cannot renew the workspace leases; running what this replica owned");
+                }
+                failing = true;
+            }
+        }
+    }
+}
+
+/// A line when what this replica owns changed.
+pub fn log_changes(before: &BTreeMap<String, i64>, round: &LeaseRound) {
+    let gained = round.owned.keys().filter(|n| !before.contains_key(*n)).count();
+    if gained == 0 && round.lost.is_empty() {
+        return;
+    }
+    tracing::info!(
+        owned = round.owned.len(),
+        gained,
+        lost = round.lost.len(),
+        taken_over = round.taken_over.len(),
+        replicas = round.replicas,
+        "Workspace leases changed"
+    );
+}
+
+/// The ownership a new replica starts with, named by [`replica_id`].
+pub fn ownership() -> Arc<Ownership> {
+    Arc::new(Ownership::new(replica_id()))
+}
+
+/// Acts on the other replicas' change notices: a workspace created,
+/// updated or deleted elsewhere is read again; a connection changed
+/// elsewhere is re-planned here when this replica owns it; a run asked
+/// elsewhere runs here when it owns the workspace. Its own notices are
+/// skipped: it acted already.
+pub async fn follow_notices(mut notices: UnboundedReceiver<Notice>, runtime: Arc<Runtime>) {
+    let Some(me) = runtime.ownership().map(|o| o.replica().to_owned()) else {
+        return;
+    };
+    while let Some(notice) = notices.recv().await {
+        if notice.replica == me {
+            continue;
+        }
+        let runtime = runtime.clone();
+        let acted = tokio::task::spawn_blocking(move || match notice.kind.as_str() {
+            Notice::RUN => {
+                runtime.run_now(Some(&notice.workspace));
+            }
+            Notice::WORKSPACE => {
+                runtime.reload_records();
+                runtime.replan(&notice.workspace);
+                runtime.catalogue_changed().notify_one();
+            }
+            _ => {
+                runtime.replan(&notice.workspace);
+            }
+        })
+        .await;
+        if let Err(e) = acted {
+            tracing::error!(error = %e, "Acting on another replica's change notice failed");
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! Three replicas of the daemon on one PostgreSQL and one simulator: they
+//! split the fleet so that each workspace is checked by exactly one of
+//! them, a killed one's workspaces are taken over by the others, a paused
+//! one finds its leases gone when it wakes, and an admin call made on any
+//! replica reaches the workspace's owner.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use labwatch::sim::Counters;
+use labwatch::sim::{self, AccessLevel, Expiry, NewToken, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec};
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::support::client;
+use crate::support::in_process;
+use crate::support::postgres::Postgres;
+use crate::support::process::Daemon;
+
+const ADMIN: &str = "admin-secret-for-the-replica-tests";
+const WORKSPACES: usize = 60;
+/// Short, so a dead replica's leases expire within seconds.
+const LEASE: &str = "3s";
+/// How long a condition the replicas must reach may take; reaching it
+/// means the test failed.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+struct Fleet {
+    sim: SimHandle,
+    tokens: Vec<NewToken>,
+    _pg: Postgres,
+    _dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+async fn fleet() -> Fleet {
+    let mut s = Scenario::empty();
+    s.add_user(UserSpec::new("alice")).unwrap();
+    let tokens: Vec<NewToken> = (0..WORKSPACES)
+        .map(|i| {
+            s.add_token(
+                TokenSpec::new("alice", format!("ws-{i:03}"))
+                    .scopes(&["api"])
+                    .expires(Expiry::InDays(60)),
+            )
+            .unwrap()
+        })
+        .collect();
+    s.add_project(ProjectSpec::new("acme/backend").member("alice", AccessLevel::DEVELOPER))
+        .unwrap();
+    let sim = sim::start(s, tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
+        .await
+        .unwrap();
+    let pg = tokio::task::block_in_place(Postgres::start);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("admin"), ADMIN).unwrap();
+    std::fs::write(d.join("store.key"), [5u8; 32]).unwrap();
+    let mut text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_token_file = \"{a}\"\n\
+         [store]\nbackend = \"postgres\"\nkey_file = \"{k}\"\n\
+         [store.postgres]\nurl = \"{url}\"\npassword_file = \"{pw}\"\nlease = \"{LEASE}\"\n\
+         [defaults]\ninterval = \"1h\"\ntimeout = \"5s\"\n",
+        a = d.join("admin").display(),
+        k = d.join("store.key").display(),
+        url = pg.url(),
+        pw = pg.password_file().display(),
+    );
+    for (i, token) in tokens.iter().enumerate() {
+        let file = d.join(format!("token-{i:03}"));
+        std::fs::write(&file, &token.token).unwrap();
+        text.push_str(&format!(
+            "[[workspace]]\nname = \"ws-{i:03}\"\ninstance_url = \"{}\"\ntoken_file = \"{}\"\nrepositories = [\"acme/backend\"]\n",
+            sim.base_url(),
+            file.display()
+        ));
+    }
+    let config = d.join("lw.toml");
+    std::fs::write(&config, text).unwrap();
+    Fleet {
+        sim,
+        tokens,
+        _pg: pg,
+        _dir: dir,
+        config,
+    }
+}
+
+fn start(config: &Path, name: &str) -> Daemon {
+    tokio::task::block_in_place(|| {
+        let mut d = Daemon::spawn_with_env(
+            &["run".as_ref(), "-c".as_ref(), config.as_os_str()],
+            &[("LABWATCH_REPLICA_ID", name)],
+        );
+        d.wait_serving();
+        d
+    })
+}
+
+/// Waits until `replica` logs that it owns `owned` workspaces.
+fn wait_owning(replica: &mut Daemon, owned: u64) -> Value {
+    tokio::task::block_in_place(|| {
+        replica.wait_until_event(&format!("owning {owned}"), |e| {
+            (e["message"] == "Workspace leases changed"
+                || e["message"] == "Sharing the fleet with the other replicas on the database")
+                && e["owned"] == owned
+        })
+    })
+}
+
+/// The workspaces a replica reports in `/status`.
+async fn reported(replica: &Daemon) -> BTreeSet<String> {
+    let (code, body) = client::get(replica.addr, "/status").await;
+    assert_eq!(code, 200, "{body}");
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    doc["workspaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Until `/readyz` answers 200: every workspace the replica owns finished
+/// its first round.
+async fn wait_ready(replica: &Daemon) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let (code, body) = client::get(replica.addr, "/readyz").await;
+        if code == 200 {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never ready: {body}");
+        // Polling the daemon's probe for a condition, not timing.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn counters(sim: &SimHandle) -> Counters {
+    in_process::sim_counters(sim).await
+}
+
+async fn reset(sim: &SimHandle) {
+    let http = in_process::http_client();
+    let status = http
+        .delete(format!("{}/-/sim/counters", sim.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(status.is_success(), "{status}");
+}
+
+/// Each token's `personal_access_tokens/self` calls since the last reset,
+/// once every token in `expected` was seen at least once.
+async fn self_calls(sim: &SimHandle, expected: &BTreeSet<u64>) -> BTreeMap<u64, usize> {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let c = counters(sim).await;
+        let mut calls: BTreeMap<u64, usize> = BTreeMap::new();
+        for r in c
+            .recent
+            .iter()
+            .filter(|r| r.route == "GET /api/v4/personal_access_tokens/self")
+        {
+            if let Some(id) = r.token_id {
+                *calls.entry(id).or_default() += 1;
+            }
+        }
+        if expected.iter().all(|id| calls.contains_key(id)) {
+            return calls;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "tokens never checked: {:?}",
+            expected.iter().filter(|id| !calls.contains_key(id)).collect::<Vec<_>>()
+        );
+        // Polling the simulator's control API for a condition, not timing.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    not(has_postgres),
+    ignore = "PostgreSQL not installed: apt-get install postgresql (scripts/test does)"
+)]
+async fn three_replicas_split_the_fleet_and_take_over_a_killed_one() {
+    let f = fleet().await;
+    let mut a = start(&f.config, "replica-a");
+    let mut b = start(&f.config, "replica-b");
+    let mut c = start(&f.config, "replica-c");
+    for r in [&mut a, &mut b, &mut c] {
+        wait_owning(r, 20);
+    }
+
+    // Each workspace is reported by exactly one replica.
+    let (ra, rb, rc) = (reported(&a).await, reported(&b).await, reported(&c).await);
+    assert_eq!((ra.len(), rb.len(), rc.len()), (20, 20, 20));
+    let all: BTreeSet<String> = ra.iter().chain(&rb).chain(&rc).cloned().collect();
+    assert_eq!(all.len(), WORKSPACES, "a workspace is reported twice or not at all");
+
+    // A round asked of every replica, once their first rounds are done,
+    // checks each token exactly once.
+    for r in [&a, &b, &c] {
+        wait_ready(r).await;
+    }
+    reset(&f.sim).await;
+    let http = in_process::http_client();
+    for r in [&a, &b, &c] {
+        let (code, body) = in_process::call(&http, r.addr, ADMIN, Method::POST, "/api/v1/checks/run", None).await;
+        assert!(code < 300, "{code} {body}");
+    }
+    let ids: BTreeSet<u64> = f.tokens.iter().map(|t| t.id).collect();
+    let calls = self_calls(&f.sim, &ids).await;
+    let twice: Vec<_> = calls.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(twice.is_empty(), "tokens checked more than once: {twice:?}");
+
+    // An admin call on a replica that does not own the workspace reaches
+    // its owner: run one of c's workspaces through a.
+    reset(&f.sim).await;
+    let of_c = rc.iter().next().unwrap().clone();
+    let token = f.tokens[of_c[3..].parse::<usize>().unwrap()].id;
+    let (code, body) = in_process::call(
+        &http,
+        a.addr,
+        ADMIN,
+        Method::POST,
+        &format!("/api/v1/checks/run?workspace={of_c}"),
+        None,
+    )
+    .await;
+    assert!(code < 300, "{code} {body}");
+    self_calls(&f.sim, &BTreeSet::from([token])).await;
+
+    // c is killed: a and b take its workspaces over, and check them at once.
+    reset(&f.sim).await;
+    c.signal("KILL");
+    let taken_a = wait_owning(&mut a, 30);
+    let taken_b = wait_owning(&mut b, 30);
+    let taken = taken_a["taken_over"].as_u64().unwrap() + taken_b["taken_over"].as_u64().unwrap();
+    assert_eq!(taken, 20, "{taken_a} {taken_b}");
+    let of_c: BTreeSet<u64> = rc
+        .iter()
+        .map(|n| f.tokens[n[3..].parse::<usize>().unwrap()].id)
+        .collect();
+    self_calls(&f.sim, &of_c).await;
+    let (ra, rb) = (reported(&a).await, reported(&b).await);
+    assert_eq!(ra.len() + rb.len(), WORKSPACES);
+    assert!(ra.is_disjoint(&rb));
+
+    // b is paused past its lease: a takes everything; woken, b has lost
+    // its leases, says so, and gets a share back.
+    b.signal("STOP");
+    let took = tokio::task::block_in_place(|| {
+        a.wait_until_event("b's workspaces taken over", |e| {
+            e["message"] == "Workspace leases changed" && e["owned"] == 60 && e["taken_over"] == 30
+        })
+    });
+    assert_eq!(took["replicas"], 1, "{took}");
+    b.signal("CONT");
+    let woke = tokio::task::block_in_place(|| {
+        b.wait_until_event("lost leases", |e| {
+            e["message"] == "Workspace leases changed" && e["lost"] == 30
+        })
+    });
+    assert_eq!(woke["owned"], 0, "{woke}");
+    wait_owning(&mut b, 30);
+    wait_owning(&mut a, 30);
+
+    for r in [&mut a, &mut b] {
+        r.signal("TERM");
+        assert_eq!(tokio::task::block_in_place(|| r.wait_exit()), Some(0));
+    }
+}
