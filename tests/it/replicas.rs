@@ -11,7 +11,7 @@ use std::time::Duration;
 use labwatch::sim::Counters;
 use labwatch::sim::{self, AccessLevel, Expiry, NewToken, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec};
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::client;
 use crate::support::in_process;
@@ -19,6 +19,7 @@ use crate::support::postgres::Postgres;
 use crate::support::process::Daemon;
 
 const ADMIN: &str = "admin-secret-for-the-replica-tests";
+/// Workspaces in all: `ws-000` … and `alerted`.
 const WORKSPACES: usize = 60;
 /// Short, so a dead replica's leases expire within seconds.
 const LEASE: &str = "3s";
@@ -29,15 +30,27 @@ const DEADLINE: Duration = Duration::from_secs(60);
 struct Fleet {
     sim: SimHandle,
     tokens: Vec<NewToken>,
+    /// A token five days from expiry, for workspace `alerted`.
+    expiring: NewToken,
     _pg: Postgres,
     _dir: tempfile::TempDir,
     config: PathBuf,
 }
 
-async fn fleet() -> Fleet {
+/// `workspaces` workspaces `ws-NNN`, each with its own token, and
+/// `alerted` (renewed on alerts, not connected yet), on three replicas'
+/// config.
+async fn fleet(workspaces: usize) -> Fleet {
     let mut s = Scenario::empty();
     s.add_user(UserSpec::new("alice")).unwrap();
-    let tokens: Vec<NewToken> = (0..WORKSPACES)
+    let expiring = s
+        .add_token(
+            TokenSpec::new("alice", "expiring")
+                .scopes(&["api"])
+                .expires(Expiry::InDays(5)),
+        )
+        .unwrap();
+    let tokens: Vec<NewToken> = (0..workspaces)
         .map(|i| {
             s.add_token(
                 TokenSpec::new("alice", format!("ws-{i:03}"))
@@ -76,11 +89,16 @@ async fn fleet() -> Fleet {
             file.display()
         ));
     }
+    text.push_str(&format!(
+        "[[workspace]]\nname = \"alerted\"\ninstance_url = \"{}\"\n[workspace.renewal]\nmode = \"alert\"\nrenew_before = \"14d\"\n",
+        sim.base_url()
+    ));
     let config = d.join("lw.toml");
     std::fs::write(&config, text).unwrap();
     Fleet {
         sim,
         tokens,
+        expiring,
         _pg: pg,
         _dir: dir,
         config,
@@ -187,7 +205,7 @@ async fn self_calls(sim: &SimHandle, expected: &BTreeSet<u64>) -> BTreeMap<u64, 
     ignore = "PostgreSQL not installed: apt-get install postgresql (scripts/test does)"
 )]
 async fn three_replicas_split_the_fleet_and_take_over_a_killed_one() {
-    let f = fleet().await;
+    let f = fleet(WORKSPACES - 1).await;
     let mut a = start(&f.config, "replica-a");
     let mut b = start(&f.config, "replica-b");
     let mut c = start(&f.config, "replica-c");
@@ -220,7 +238,7 @@ async fn three_replicas_split_the_fleet_and_take_over_a_killed_one() {
     // An admin call on a replica that does not own the workspace reaches
     // its owner: run one of c's workspaces through a.
     reset(&f.sim).await;
-    let of_c = rc.iter().next().unwrap().clone();
+    let of_c = rc.iter().find(|n| n.starts_with("ws-")).unwrap().clone();
     let token = f.tokens[of_c[3..].parse::<usize>().unwrap()].id;
     let (code, body) = in_process::call(
         &http,
@@ -273,4 +291,97 @@ async fn three_replicas_split_the_fleet_and_take_over_a_killed_one() {
         r.signal("TERM");
         assert_eq!(tokio::task::block_in_place(|| r.wait_exit()), Some(0));
     }
+}
+
+fn alert() -> Value {
+    json!({
+        "version": "4",
+        "groupKey": "{}:{alertname=\"LabwatchTokenExpiringSoon\"}",
+        "status": "firing",
+        "receiver": "labwatch-renew",
+        "groupLabels": {"alertname": "LabwatchTokenExpiringSoon"},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager.example:9093",
+        "alerts": [{
+            "status": "firing",
+            "labels": {"alertname": "LabwatchTokenExpiringSoon", "workspace": "alerted", "severity": "warning"},
+            "annotations": {},
+            "startsAt": "2026-12-07T10:00:00Z",
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus.example/graph",
+            "fingerprint": "f1"
+        }]
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    not(has_postgres),
+    ignore = "PostgreSQL not installed: apt-get install postgresql (scripts/test does)"
+)]
+async fn one_alert_sent_to_every_replica_fifty_times_rotates_the_token_once() {
+    let f = fleet(5).await;
+    let mut a = start(&f.config, "replica-a");
+    let mut b = start(&f.config, "replica-b");
+    let mut c = start(&f.config, "replica-c");
+    for r in [&mut a, &mut b, &mut c] {
+        wait_owning(r, 2);
+    }
+    let http = in_process::http_client();
+    let connect = json!({"instance_url": f.sim.base_url(), "token": f.expiring.token});
+    let (code, body) = in_process::call(
+        &http,
+        a.addr,
+        ADMIN,
+        Method::POST,
+        "/api/v1/workspaces/alerted/connect",
+        Some(connect),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+
+    let calls = (0..50).flat_map(|_| [a.addr, b.addr, c.addr]).map(|addr| {
+        let http = http.clone();
+        async move { in_process::call(&http, addr, ADMIN, Method::POST, "/api/v1/alerts", Some(alert())).await }
+    });
+    let answers = futures_join_all(calls).await;
+    let mut actions: BTreeMap<String, usize> = BTreeMap::new();
+    for (code, body) in &answers {
+        assert_eq!(*code, 202, "{body}");
+        *actions
+            .entry(body["results"][0]["action"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(actions.get("rotated"), Some(&1), "{actions:?}");
+    assert_eq!(
+        counters(&f.sim)
+            .await
+            .route("POST /api/v4/personal_access_tokens/self/rotate"),
+        1,
+        "{actions:?}"
+    );
+    // Every replica reads the rotated token from the database.
+    for r in [&a, &b, &c] {
+        let (code, body) = in_process::call(&http, r.addr, ADMIN, Method::POST, "/api/v1/alerts", Some(alert())).await;
+        assert_eq!(code, 202, "{body}");
+        assert_ne!(body["results"][0]["action"], "rotated", "{body}");
+    }
+    for r in [&mut a, &mut b, &mut c] {
+        r.signal("TERM");
+        assert_eq!(tokio::task::block_in_place(|| r.wait_exit()), Some(0));
+    }
+}
+
+/// Runs every future at once and gathers their outputs, in order.
+async fn futures_join_all<F: std::future::Future + Send + 'static>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
 }
