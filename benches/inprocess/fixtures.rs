@@ -129,6 +129,7 @@ pub fn router(store: Arc<StatusStore>) -> axum::Router {
         admin: None,
         config: Default::default(),
         store: None,
+        replica: None,
     })
 }
 

@@ -132,6 +132,9 @@ pub async fn run(
             .map(|rx| tokio::spawn(replicas::follow_notices(rx, runtime.clone()))),
         _ => None,
     };
+    let verdicts = sharing
+        .as_ref()
+        .map(|_| tokio::spawn(replicas::write_verdicts(runtime.clone(), store.clone())));
     let leases = if let (Some(ownership), Some(lease)) = (&sharing, lease) {
         let first = replicas::round(&runtime, &store, lease)
             .await
@@ -177,7 +180,7 @@ pub async fn run(
         tokio::select! {
             result = &mut server => {
                 follower.abort();
-                for task in leases.iter().chain(&notices) {
+                for task in leases.iter().chain(&notices).chain(&verdicts) {
                     task.abort();
                 }
                 tracing::info!("Shut down");

@@ -10,13 +10,14 @@
 //! owned (checks only observe), and its owner-only writes are fenced by the
 //! lease's epoch.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedReceiver;
 
+use crate::report::WorkspaceDoc;
 use crate::runtime::{Ownership, Runtime};
 use crate::store::{ConnectionStore, LeaseRound, Notice, Slot, StoreError};
 
@@ -147,4 +148,79 @@ pub async fn follow_notices(mut notices: UnboundedReceiver<Notice>, runtime: Arc
             tracing::error!(error = %e, "Acting on another replica's change notice failed");
         }
     }
+}
+
+/// How long the writer waits after a round finished for others to finish
+/// too, so that a fleet's verdicts go to the database in batches.
+const VERDICT_BATCH: Duration = Duration::from_millis(250);
+
+/// Writes this replica's verdicts after its rounds: every owned workspace
+/// whose number of finished rounds moved since its last write, in one
+/// statement, fenced by each lease's epoch.
+pub async fn write_verdicts(runtime: Arc<Runtime>, store: Arc<ConnectionStore>) {
+    let mut passes = runtime.status().subscribe();
+    let mut written: HashMap<String, u64> = HashMap::new();
+    loop {
+        if passes.changed().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(VERDICT_BATCH).await;
+        let (rt, st) = (runtime.clone(), store.clone());
+        let mut seen = std::mem::take(&mut written);
+        let outcome = tokio::task::spawn_blocking(move || {
+            let result = write_changed(&rt, &st, &mut seen);
+            (seen, result)
+        })
+        .await;
+        match outcome {
+            Ok((seen, result)) => {
+                written = seen;
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "Cannot write the verdicts; the next round tries again");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "Writing the verdicts failed"),
+        }
+    }
+}
+
+fn write_changed(
+    runtime: &Runtime,
+    store: &ConnectionStore,
+    written: &mut HashMap<String, u64>,
+) -> Result<(), StoreError> {
+    let Some(ownership) = runtime.ownership() else {
+        return Ok(());
+    };
+    let views = runtime.status().snapshot();
+    let mut batch = Vec::new();
+    let mut done = Vec::new();
+    for view in &views {
+        if view.passes == 0 || written.get(&view.name) == Some(&view.passes) {
+            continue;
+        }
+        let Some(epoch) = ownership.epoch(&view.name) else {
+            continue;
+        };
+        let doc = WorkspaceDoc::new(view, runtime);
+        if let Ok(json) = serde_json::to_string(&doc) {
+            batch.push((view.name.clone(), epoch, json));
+            done.push((view.name.clone(), view.passes));
+        }
+    }
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let wanted = batch.len();
+    let stored = store.write_verdicts(ownership.replica(), batch)?;
+    if (stored as usize) < wanted {
+        tracing::debug!(
+            wanted,
+            stored,
+            "Verdicts of workspaces whose lease this replica lost were not written"
+        );
+    }
+    written.retain(|name, _| views.iter().any(|v| &v.name == name));
+    written.extend(done);
+    Ok(())
 }

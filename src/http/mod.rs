@@ -13,6 +13,7 @@ mod extract;
 pub mod page;
 mod probes;
 pub mod server;
+mod shared;
 mod status;
 
 use std::future::Future;
@@ -53,6 +54,10 @@ pub struct AppState {
     pub config: Arc<ConfigStatus>,
     /// The connection store, whose availability `/readyz` reports.
     pub store: Option<Arc<ConnectionStore>>,
+    /// This replica's name when replicas share the fleet: `/status` and
+    /// `/health` then answer for the other replicas' workspaces too, from
+    /// the verdicts they wrote to the store.
+    pub replica: Option<String>,
 }
 
 impl AppState {
@@ -70,6 +75,7 @@ impl AppState {
             admin: None,
             config: Arc::default(),
             store: runtime.store(),
+            replica: runtime.ownership().map(|o| o.replica().to_owned()),
         }
     }
 }

@@ -86,6 +86,24 @@ pub async fn health(State(state): State<AppState>, Query(q): Query<HashMap<Strin
     let (strict, verbose) = (q.contains_key("strict"), q.contains_key("verbose"));
     let only = q.get("workspace").map(String::as_str);
     if let Some(name) = only.filter(|n| !state.status.contains(n)) {
+        // Another replica's, when replicas share the fleet: its verdict.
+        if let (Some(_), Some(store)) = (&state.replica, state.store.clone()) {
+            let owned = name.to_owned();
+            match tokio::task::spawn_blocking(move || store.read_verdicts(Some(&owned))).await {
+                Ok(Ok(found)) if !found.is_empty() => {
+                    let (healthy, body) = super::shared::health(&found[0].body, strict, verbose);
+                    let code = if healthy {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    return plain(code, body);
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return super::shared::unavailable(&e),
+                Err(_) => {}
+            }
+        }
         return ErrorResponse::unknown_workspace(name, &state.status.workspace_names()).into_response();
     }
     let (first_round_done, views) = if verbose {

@@ -8,6 +8,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::extract::Path;
+use super::shared;
 use super::{AppState, ConfigDoc, ErrorResponse};
 use crate::report::{InstanceView, StatusDoc, WorkspaceDoc};
 
@@ -29,11 +30,15 @@ struct DaemonDoc<'a> {
 pub async fn all(State(state): State<AppState>) -> Response {
     let write = move || {
         let views = state.status.snapshot();
-        serde_json::to_vec(&DaemonDoc {
+        let doc = DaemonDoc {
             status: StatusDoc::new(&views, state.connections.as_ref(), OffsetDateTime::now_utc()),
             config: state.config.doc(),
             instances: state.fleet.instances(),
-        })
+        };
+        match (&state.replica, &state.store) {
+            (Some(replica), Some(store)) => shared::all(doc, replica, store),
+            _ => serde_json::to_vec(&doc),
+        }
     };
     match tokio::task::spawn_blocking(write).await {
         Ok(Ok(json)) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
@@ -53,8 +58,22 @@ fn internal_error(e: &dyn std::fmt::Display) -> Response {
 }
 
 pub async fn one(State(state): State<AppState>, Path(workspace): Path<String>) -> Response {
-    match state.status.workspace(&workspace) {
-        Some(view) => Json(WorkspaceDoc::new(&view, state.connections.as_ref())).into_response(),
-        None => ErrorResponse::unknown_workspace(&workspace, &state.status.workspace_names()).into_response(),
+    if let Some(view) = state.status.workspace(&workspace) {
+        let doc = WorkspaceDoc::new(&view, state.connections.as_ref());
+        return match &state.replica {
+            Some(replica) => Json(shared::mine(&doc, replica)).into_response(),
+            None => Json(doc).into_response(),
+        };
     }
+    // Another replica's, when replicas share the fleet.
+    if let (Some(_), Some(store)) = (&state.replica, state.store.clone()) {
+        let name = workspace.clone();
+        match tokio::task::spawn_blocking(move || store.read_verdicts(Some(&name))).await {
+            Ok(Ok(mut found)) if !found.is_empty() => return Json(shared::theirs(found.remove(0))).into_response(),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return shared::unavailable(&e),
+            Err(e) => return internal_error(&e),
+        }
+    }
+    ErrorResponse::unknown_workspace(&workspace, &state.status.workspace_names()).into_response()
 }

@@ -53,7 +53,7 @@ pub use error::{Place, StoreError};
 pub use file::StoreWarning;
 pub use key::{KEY_ENV, Key};
 pub use marker::RotationMarker;
-pub use postgres::{Availability, LeaseRound, Notice, PostgresOptions};
+pub use postgres::{Availability, LeaseRound, Notice, PostgresOptions, Verdict};
 pub use workspace_record::WorkspaceRecord;
 
 use cipher::Cipher;
@@ -662,6 +662,25 @@ impl ConnectionStore {
         match &self.backend {
             Backend::Postgres(p) => p.listen(options).map(Some),
             Backend::File(_) => Ok(None),
+        }
+    }
+
+    /// Writes the verdicts (workspace, lease epoch, `/status` entry) of
+    /// `replica`, each only where its lease still holds at that epoch;
+    /// returns how many were written. The file store has no other replica
+    /// to tell: nothing to write.
+    pub fn write_verdicts(&self, replica: &str, verdicts: Vec<(String, i64, String)>) -> Result<u64, StoreError> {
+        match &self.backend {
+            Backend::Postgres(p) => p.write_verdicts(replica, verdicts),
+            Backend::File(_) => Ok(0),
+        }
+    }
+
+    /// The verdicts other replicas wrote: every workspace's, or `only`'s.
+    pub fn read_verdicts(&self, only: Option<&str>) -> Result<Vec<Verdict>, StoreError> {
+        match &self.backend {
+            Backend::Postgres(p) => p.read_verdicts(only),
+            Backend::File(_) => Ok(Vec::new()),
         }
     }
 

@@ -90,6 +90,7 @@ async fn get(store: &Arc<StatusStore>, uri: &str) -> (StatusCode, String) {
         admin: None,
         config: Default::default(),
         store: None,
+        replica: None,
     };
     let response = router(state)
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())

@@ -126,6 +126,19 @@ fn replicas_split_the_fleet_take_over_a_dead_one_and_fence_a_paused_one() {
             "{name} still fenced to c"
         );
     }
+    // Nor can it write a verdict for them: the fence is in the statement.
+    let (name, epoch) = c_had.iter().next().unwrap();
+    let stale = vec![(name.clone(), *epoch, "{\"name\":\"stale\"}".to_owned())];
+    assert_eq!(c.store.write_verdicts("c", stale).unwrap(), 0);
+    let owner = if a.owned.contains_key(name) { &a } else { &b };
+    let fresh = vec![(name.clone(), owner.owned[name], "{\"name\":\"fresh\"}".to_owned())];
+    assert_eq!(owner.store.write_verdicts(owner.id, fresh).unwrap(), 1);
+    let read = c.store.read_verdicts(Some(name)).unwrap();
+    assert_eq!(
+        (read[0].replica.as_str(), &read[0].body["name"]),
+        (owner.id, &serde_json::json!("fresh"))
+    );
+
     let woke = c.round(&workspaces);
     assert_eq!(woke.lost, c_had.keys().cloned().collect::<Vec<_>>());
     assert!(

@@ -127,8 +127,9 @@ fn wait_owning(replica: &mut Daemon, owned: u64) -> Value {
     })
 }
 
-/// The workspaces a replica reports in `/status`.
-async fn reported(replica: &Daemon) -> BTreeSet<String> {
+/// The workspaces whose verdicts a replica produced itself, as its
+/// `/status` says (the others' come from the store, marked with theirs).
+async fn reported(replica: &Daemon, name: &str) -> BTreeSet<String> {
     let (code, body) = client::get(replica.addr, "/status").await;
     assert_eq!(code, 200, "{body}");
     let doc: Value = serde_json::from_str(&body).unwrap();
@@ -136,8 +137,33 @@ async fn reported(replica: &Daemon) -> BTreeSet<String> {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|w| w["verdict"]["replica"] == name)
         .map(|w| w["name"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// The workspaces each replica produced the verdicts of, once each
+/// produced `each` and together every workspace, none twice.
+async fn wait_split(replicas: &[(&Daemon, &str)], each: usize) -> Vec<BTreeSet<String>> {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let mut split = Vec::new();
+        for (r, name) in replicas {
+            split.push(reported(r, name).await);
+        }
+        let all: BTreeSet<&String> = split.iter().flatten().collect();
+        if split.iter().all(|s| s.len() == each) && all.len() == WORKSPACES {
+            return split;
+        }
+        let sizes: Vec<usize> = split.iter().map(BTreeSet::len).collect();
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never split {each} each: {sizes:?}, {} in all",
+            all.len()
+        );
+        // Polling the daemons for a condition, not timing.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Until `/readyz` answers 200: every workspace the replica owns finished
@@ -151,6 +177,26 @@ async fn wait_ready(replica: &Daemon) {
         }
         assert!(tokio::time::Instant::now() < deadline, "never ready: {body}");
         // Polling the daemon's probe for a condition, not timing.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `/status` of `replica` once it lists every workspace: its own, and the
+/// others' verdicts, which their owners write after their rounds.
+async fn wait_reporting_all(replica: &Daemon) -> Value {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let (code, body) = client::get(replica.addr, "/status").await;
+        assert_eq!(code, 200, "{body}");
+        let doc: Value = serde_json::from_str(&body).unwrap();
+        if doc["workspaces"].as_array().is_some_and(|w| w.len() == WORKSPACES) {
+            return doc;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never lists every workspace: {body}"
+        );
+        // Polling the daemon for a condition, not timing.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -214,10 +260,11 @@ async fn three_replicas_split_the_fleet_and_take_over_a_killed_one() {
     }
 
     // Each workspace is reported by exactly one replica.
-    let (ra, rb, rc) = (reported(&a).await, reported(&b).await, reported(&c).await);
-    assert_eq!((ra.len(), rb.len(), rc.len()), (20, 20, 20));
-    let all: BTreeSet<String> = ra.iter().chain(&rb).chain(&rc).cloned().collect();
-    assert_eq!(all.len(), WORKSPACES, "a workspace is reported twice or not at all");
+    // Each workspace is reported by exactly one replica, its owner, once
+    // the owners' first rounds replaced the verdicts the first replica
+    // wrote while it owned everything.
+    let split = wait_split(&[(&a, "replica-a"), (&b, "replica-b"), (&c, "replica-c")], 20).await;
+    let rc = split[2].clone();
 
     // A round asked of every replica, once their first rounds are done,
     // checks each token exactly once.
@@ -235,10 +282,37 @@ async fn three_replicas_split_the_fleet_and_take_over_a_killed_one() {
     let twice: Vec<_> = calls.iter().filter(|(_, n)| **n != 1).collect();
     assert!(twice.is_empty(), "tokens checked more than once: {twice:?}");
 
+    // Any replica answers for any workspace, with its owner's verdict.
+    let everything = wait_reporting_all(&a).await;
+    let of_c = rc.iter().find(|n| n.starts_with("ws-")).unwrap().clone();
+    let entry = everything["workspaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == of_c.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(entry["verdict"]["replica"], "replica-c", "{entry}");
+    assert_eq!(entry["status"], "ok", "{entry}");
+    let (code, body) = client::get(a.addr, &format!("/status/{of_c}")).await;
+    assert_eq!(code, 200, "{body}");
+    let one: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (one["name"].as_str(), one["verdict"]["replica"].as_str()),
+        (Some(of_c.as_str()), Some("replica-c"))
+    );
+    assert!(one["verdict"]["at"].as_str().is_some_and(|t| t.ends_with('Z')), "{one}");
+    assert_eq!(
+        client::get(b.addr, &format!("/health?workspace={of_c}")).await,
+        (200, "ok\n".to_owned())
+    );
+    let (code, body) = client::get(b.addr, "/health?workspace=alerted").await;
+    assert_eq!(code, 503, "alerted is not connected: {body}");
+    assert!(body.contains("alerted/token critical"), "{body}");
+
     // An admin call on a replica that does not own the workspace reaches
     // its owner: run one of c's workspaces through a.
     reset(&f.sim).await;
-    let of_c = rc.iter().find(|n| n.starts_with("ws-")).unwrap().clone();
     let token = f.tokens[of_c[3..].parse::<usize>().unwrap()].id;
     let (code, body) = in_process::call(
         &http,
@@ -264,9 +338,7 @@ async fn three_replicas_split_the_fleet_and_take_over_a_killed_one() {
         .map(|n| f.tokens[n[3..].parse::<usize>().unwrap()].id)
         .collect();
     self_calls(&f.sim, &of_c).await;
-    let (ra, rb) = (reported(&a).await, reported(&b).await);
-    assert_eq!(ra.len() + rb.len(), WORKSPACES);
-    assert!(ra.is_disjoint(&rb));
+    wait_split(&[(&a, "replica-a"), (&b, "replica-b")], 30).await;
 
     // b is paused past its lease: a takes everything; woken, b has lost
     // its leases, says so, and gets a share back.

@@ -7,6 +7,8 @@
 //!   password comes from (a file or the environment, never the config).
 //! - `health`: [`Availability`], what `/readyz` says about the database.
 //! - `lease`: [`LeaseRound`], how replicas split the fleet.
+//! - `verdicts`: [`Verdict`], each workspace's latest status, for every
+//!   replica to answer with.
 //!
 //! Each workspace's records are a row per table, keyed by workspace:
 //! `connections` and `rotated_connections` hold the sealed envelope (the
@@ -28,6 +30,7 @@ mod health;
 mod lease;
 mod options;
 mod schema;
+mod verdicts;
 
 use std::future::Future;
 use std::sync::{Arc, Weak, mpsc};
@@ -37,6 +40,7 @@ pub use health::Availability;
 pub use lease::LeaseRound;
 pub use options::{DEFAULT_LEASE, PASSWORD_ENV, PostgresOptions, check_url};
 pub use schema::SCHEMA_VERSION;
+pub use verdicts::Verdict;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
 use time::OffsetDateTime;
@@ -251,10 +255,16 @@ impl PostgresBackend {
                     removed.push(table.to_owned());
                 }
             }
-            // Its lease goes too: nobody is to own a workspace that is gone.
-            tx.execute("DELETE FROM labwatch.leases WHERE workspace = $1", &[&workspace])
+            // Its lease and verdict go too: nobody is to own or report a
+            // workspace that is gone.
+            for table in ["leases", "verdicts"] {
+                tx.execute(
+                    &format!("DELETE FROM labwatch.{table} WHERE workspace = $1"),
+                    &[&workspace],
+                )
                 .await
                 .map_err(db_error)?;
+            }
             tx.commit().await.map_err(db_error)?;
             Ok(removed)
         })

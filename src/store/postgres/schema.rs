@@ -22,6 +22,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "replicas and workspace leases",
         include_str!("migrations/0002_leases.sql"),
     ),
+    (
+        3,
+        "each workspace's latest verdict",
+        include_str!("migrations/0003_verdicts.sql"),
+    ),
 ];
 
 /// The schema version this labwatch writes.

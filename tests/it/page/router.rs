@@ -37,6 +37,7 @@ async fn get(store: &Arc<StatusStore>, connections: Connections, uri: &str) -> A
         admin: None,
         config: Default::default(),
         store: None,
+        replica: None,
     };
     let response = router(state)
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())
