@@ -65,7 +65,10 @@ impl AppState {
     /// admin API is off until `admin` is set.
     pub fn new(runtime: &Arc<Runtime>) -> AppState {
         let status = runtime.status();
-        let metrics = Metrics::new(status.clone(), runtime.gitlab_metrics());
+        let mut metrics = Metrics::new(status.clone(), runtime.gitlab_metrics());
+        if let (Some(ownership), Some(store)) = (runtime.ownership(), runtime.store()) {
+            metrics = metrics.sharing(ownership, store);
+        }
         metrics.configure(runtime.config().metrics);
         AppState {
             metrics: Arc::new(metrics),

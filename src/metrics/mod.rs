@@ -7,6 +7,7 @@
 
 mod gitlab;
 mod instances;
+mod replica;
 mod status;
 mod text;
 
@@ -16,6 +17,8 @@ use crate::config::{MetricsConfig, RepositorySeries};
 use crate::engine::{StatusStore, WorkspaceView};
 use crate::gitlab::GitlabMetrics;
 use crate::report::InstanceView;
+use crate::runtime::Ownership;
+use crate::store::ConnectionStore;
 
 /// What a scrape renders.
 pub struct Metrics {
@@ -23,6 +26,8 @@ pub struct Metrics {
     gitlab: GitlabMetrics,
     /// The config's `[metrics]`, as last loaded.
     config: Mutex<MetricsConfig>,
+    /// When replicas share the fleet: this one, and the store's calls.
+    replica: Option<(Arc<Ownership>, Arc<ConnectionStore>)>,
 }
 
 impl Metrics {
@@ -31,7 +36,14 @@ impl Metrics {
             store,
             gitlab: gitlab.clone(),
             config: Mutex::default(),
+            replica: None,
         }
+    }
+
+    /// A replica's metrics: its own families besides the workspaces'.
+    pub fn sharing(mut self, ownership: Arc<Ownership>, store: Arc<ConnectionStore>) -> Metrics {
+        self.replica = Some((ownership, store));
+        self
     }
 
     /// Renders by `config` from the next scrape on (at start and after
@@ -88,6 +100,9 @@ impl Metrics {
         };
         status::StatusFamilies::finish(status, &mut out);
         instances::write(instances, &mut out);
+        if let Some((ownership, store)) = &self.replica {
+            replica::write(ownership, store.stats(), &mut out);
+        }
         out.into_chunks()
     }
 }

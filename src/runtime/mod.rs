@@ -248,7 +248,7 @@ impl Runtime {
         let Some(ownership) = state.ownership.clone() else {
             return;
         };
-        ownership.set(held);
+        ownership.set(held, at_once.len());
         let lost: Vec<String> = state.running.keys().filter(|name| !state.owns(name)).cloned().collect();
         for name in &lost {
             if let Some(r) = state.running.remove(name) {

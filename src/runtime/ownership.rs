@@ -6,12 +6,15 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// This replica and the leases it holds.
 #[derive(Debug)]
 pub struct Ownership {
     replica: String,
     held: Mutex<BTreeMap<String, i64>>,
+    /// Leases taken over from replicas that stopped renewing them.
+    taken_over: AtomicU64,
 }
 
 impl Ownership {
@@ -19,6 +22,7 @@ impl Ownership {
         Ownership {
             replica: replica.into(),
             held: Mutex::new(BTreeMap::new()),
+            taken_over: AtomicU64::new(0),
         }
     }
 
@@ -37,8 +41,19 @@ impl Ownership {
         self.lock().clone()
     }
 
-    pub(super) fn set(&self, held: BTreeMap<String, i64>) {
+    /// How many workspaces it owns now.
+    pub fn owned(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Leases taken over since start.
+    pub fn taken_over(&self) -> u64 {
+        self.taken_over.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn set(&self, held: BTreeMap<String, i64>, taken_over: usize) {
         *self.lock() = held;
+        self.taken_over.fetch_add(taken_over as u64, Ordering::Relaxed);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, i64>> {

@@ -53,7 +53,7 @@ pub use error::{Place, StoreError};
 pub use file::StoreWarning;
 pub use key::{KEY_ENV, Key};
 pub use marker::RotationMarker;
-pub use postgres::{Availability, LeaseRound, Notice, PostgresOptions, Verdict};
+pub use postgres::{Availability, LeaseRound, Notice, PostgresOptions, StoreStats, Verdict};
 pub use workspace_record::WorkspaceRecord;
 
 use cipher::Cipher;
@@ -279,6 +279,14 @@ impl ConnectionStore {
         match &self.backend {
             Backend::File(_) => Availability::Available,
             Backend::Postgres(p) => p.availability(),
+        }
+    }
+
+    /// The PostgreSQL store's calls so far (`None` on the file store).
+    pub fn stats(&self) -> Option<StoreStats> {
+        match &self.backend {
+            Backend::File(_) => None,
+            Backend::Postgres(p) => Some(p.stats()),
         }
     }
 

@@ -339,6 +339,37 @@ async fn three_replicas_split_the_fleet_and_take_over_a_killed_one() {
         .collect();
     self_calls(&f.sim, &of_c).await;
     wait_split(&[(&a, "replica-a"), (&b, "replica-b")], 30).await;
+    // Each replica's /metrics has its own workspaces' series only, and says
+    // what it owns and took over.
+    let mut series = 0;
+    for (r, name, took) in [(&a, "replica-a", &taken_a), (&b, "replica-b", &taken_b)] {
+        let (code, metrics) = client::get(r.addr, "/metrics").await;
+        assert_eq!(code, 200);
+        crate::support::tools::assert_promtool_accepts(&metrics);
+        assert!(
+            metrics.contains(&format!("labwatch_replica_owned_workspaces{{replica=\"{name}\"}} 30\n")),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains(&format!(
+                "labwatch_replica_leases_taken_over_total{{replica=\"{name}\"}} {}\n",
+                took["taken_over"]
+            )),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("labwatch_store_calls_total{result=\"ok\"} "),
+            "{metrics}"
+        );
+        let workspaces: BTreeSet<&str> = metrics
+            .lines()
+            .filter(|l| l.starts_with("labwatch_check_status{"))
+            .filter_map(|l| l.split("workspace=\"").nth(1)?.split('"').next())
+            .collect();
+        assert_eq!(workspaces.len(), 30, "{name} exports {} workspaces", workspaces.len());
+        series += workspaces.len();
+    }
+    assert_eq!(series, WORKSPACES, "each workspace's series once across the replicas");
 
     // b is paused past its lease: a takes everything; woken, b has lost
     // its leases, says so, and gets a share back.

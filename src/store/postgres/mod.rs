@@ -33,6 +33,7 @@ mod schema;
 mod verdicts;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak, mpsc};
 use std::time::Duration;
 
@@ -66,6 +67,7 @@ struct Inner {
     runtime: Option<tokio::runtime::Runtime>,
     pool: Pool,
     health: Health,
+    stats: Stats,
     /// `user@host:port/dbname`, for messages.
     target: String,
 }
@@ -124,6 +126,7 @@ impl PostgresBackend {
                 runtime: Some(runtime),
                 pool,
                 health: Health::default(),
+                stats: Stats::default(),
                 target,
             }),
         };
@@ -140,6 +143,16 @@ impl PostgresBackend {
     /// `user@host:port/dbname`.
     pub(crate) fn describe(&self) -> String {
         self.inner.target.clone()
+    }
+
+    /// The calls made so far: how many, how many failed, how long in all.
+    pub(crate) fn stats(&self) -> StoreStats {
+        let s = &self.inner.stats;
+        StoreStats {
+            calls: s.calls.load(Ordering::Relaxed),
+            failures: s.failures.load(Ordering::Relaxed),
+            seconds: s.nanos.load(Ordering::Relaxed) as f64 / 1e9,
+        }
     }
 
     pub(crate) fn availability(&self) -> Availability {
@@ -407,6 +420,7 @@ impl PostgresBackend {
         self.spawn(async move {
             let _ = tx.send(work.await);
         });
+        let started = std::time::Instant::now();
         let result = rx.recv().unwrap_or_else(|_| {
             Err(Failure::Db {
                 problem: "the store's runtime stopped".to_owned(),
@@ -414,6 +428,7 @@ impl PostgresBackend {
             })
         });
         self.inner.health.record(result.as_ref().err());
+        self.inner.stats.record(started.elapsed(), result.is_ok());
         result.map_err(|f| f.into_error(action))
     }
 
@@ -421,6 +436,33 @@ impl PostgresBackend {
         if let Some(runtime) = &self.inner.runtime {
             runtime.spawn(work);
         }
+    }
+}
+
+/// The store's calls, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StoreStats {
+    pub calls: u64,
+    pub failures: u64,
+    /// Their time in all, waiting for a connection included.
+    pub seconds: f64,
+}
+
+#[derive(Default)]
+struct Stats {
+    calls: AtomicU64,
+    failures: AtomicU64,
+    nanos: AtomicU64,
+}
+
+impl Stats {
+    fn record(&self, took: Duration, ok: bool) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 }
 
