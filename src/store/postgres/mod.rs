@@ -6,7 +6,10 @@
 //! - `options`: [`PostgresOptions`], the connection settings, and where the
 //!   password comes from (a file or the environment, never the config).
 //! - `health`: [`Availability`], what `/readyz` says about the database.
+//! - `audit`: the append-only audit table.
 //! - `lease`: [`LeaseRound`], how replicas split the fleet.
+//! - `notices`: [`Notice`], changes sent to every replica (LISTEN/NOTIFY).
+//! - `rotation_lock`: [`RotationLock`], one rotation at a time across replicas.
 //! - `verdicts`: [`Verdict`], each workspace's latest status, for every
 //!   replica to answer with.
 //!
@@ -26,9 +29,12 @@
 //! nested `block_on`, and a slow database never holds up the scheduler's
 //! workers: the driver's connection tasks run on the store's own thread.
 
+mod audit;
 mod health;
 mod lease;
+mod notices;
 mod options;
+mod rotation_lock;
 mod schema;
 mod verdicts;
 
@@ -39,15 +45,17 @@ use std::time::Duration;
 
 pub use health::Availability;
 pub use lease::LeaseRound;
+pub use notices::Notice;
 pub use options::{DEFAULT_LEASE, PASSWORD_ENV, PostgresOptions, check_url};
+pub use rotation_lock::RotationLock;
 pub use schema::SCHEMA_VERSION;
 pub use verdicts::Verdict;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
-use time::OffsetDateTime;
 use tokio_postgres::error::SqlState;
 
 use super::{AuditEntry, Place, Slot, StoreError};
+use audit::{AUDIT_INSERT, AuditRow};
 use health::Health;
 
 /// How often an idle store checks the database is still there, so that
@@ -283,43 +291,6 @@ impl PostgresBackend {
         })
     }
 
-    pub(crate) fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let pool = self.inner.pool.clone();
-        let row = AuditRow::from(entry);
-        self.call("append to the audit log", async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            client.execute(AUDIT_INSERT, &row.params()).await.map_err(db_error)?;
-            Ok(())
-        })
-    }
-
-    pub(crate) fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
-        let pool = self.inner.pool.clone();
-        let rows = self.call("read the audit log", async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            let rows = client
-                .query(
-                    "SELECT at, workspace, actor, action, result, token_id, detail FROM labwatch.audit_log ORDER BY id",
-                    &[],
-                )
-                .await
-                .map_err(db_error)?;
-            Ok(rows
-                .iter()
-                .map(|r| AuditRow {
-                    at: r.get(0),
-                    workspace: r.get(1),
-                    actor: r.get(2),
-                    action: r.get(3),
-                    result: r.get(4),
-                    token_id: r.get(5),
-                    detail: r.get(6),
-                })
-                .collect::<Vec<_>>())
-        })?;
-        rows.into_iter().map(AuditRow::into_entry).collect()
-    }
-
     /// Writes `records` and `audit` in one transaction (`store migrate`).
     pub(crate) fn import(&self, records: Vec<super::Record>, audit: &[AuditEntry]) -> Result<(), StoreError> {
         let mut bodies = Vec::with_capacity(records.len());
@@ -350,63 +321,6 @@ impl PostgresBackend {
             }
             tx.commit().await.map_err(db_error)
         })
-    }
-
-    /// Takes the rotation lock of `workspace` across replicas, without
-    /// waiting: `None` when another replica (or another call here) holds
-    /// it. A session advisory lock on a connection of the pool, held by the
-    /// guard; a replica that dies releases it with its connection.
-    pub(crate) fn try_rotation_lock(&self, workspace: &str) -> Result<Option<RotationLock>, StoreError> {
-        let pool = self.inner.pool.clone();
-        let name = workspace.to_owned();
-        let held = self.call("take a rotation lock", async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            let row = client
-                .query_one(
-                    "SELECT pg_try_advisory_lock(hashtext('labwatch-rotation'), hashtext($1))",
-                    &[&name],
-                )
-                .await
-                .map_err(db_error)?;
-            Ok(row.get::<_, bool>(0).then_some(client))
-        })?;
-        let handle = self.inner.runtime.as_ref().map(|r| r.handle().clone());
-        Ok(match (held, handle) {
-            (Some(client), Some(handle)) => Some(RotationLock {
-                held: Some((client, handle, workspace.to_owned())),
-            }),
-            _ => None,
-        })
-    }
-
-    /// Tells every replica listening that `workspace` changed (`kind`), in
-    /// the name of `replica`.
-    pub(crate) fn notify(&self, replica: &str, kind: &str, workspace: &str) -> Result<(), StoreError> {
-        let pool = self.inner.pool.clone();
-        let payload = format!("{replica}\t{kind}\t{workspace}");
-        self.call("send a change notice", async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            client
-                .execute("SELECT pg_notify('labwatch_changes', $1)", &[&payload])
-                .await
-                .map_err(db_error)?;
-            Ok(())
-        })
-    }
-
-    /// The notices of every replica, as they come: a connection of its own
-    /// that LISTENs, made again a second after it breaks. Notices sent
-    /// while it was down are lost; the lease rounds catch up on creations
-    /// and deletions.
-    pub(crate) fn listen(
-        &self,
-        options: &PostgresOptions,
-    ) -> Result<tokio::sync::mpsc::UnboundedReceiver<Notice>, StoreError> {
-        let config = options.driver_config()?;
-        let tls = options.tls()?;
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        self.spawn(listen_forever(config, tls, tx));
-        Ok(rx)
     }
 
     /// Runs `work` on the store's runtime and waits for its answer, from
@@ -463,89 +377,6 @@ impl Stats {
         }
         let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         self.nanos.fetch_add(nanos, Ordering::Relaxed);
-    }
-}
-
-/// A change another replica made, for the workspace's owner.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    pub replica: String,
-    /// [`Notice::CONNECTION`], [`Notice::WORKSPACE`] or [`Notice::RUN`].
-    pub kind: String,
-    pub workspace: String,
-}
-
-impl Notice {
-    /// Its connection changed (connect, new token, rotation, disconnect,
-    /// repositories): re-plan it.
-    pub const CONNECTION: &'static str = "connection";
-    /// A run-time workspace was created, updated or deleted: read the
-    /// records again.
-    pub const WORKSPACE: &'static str = "workspace";
-    /// Run its checks now.
-    pub const RUN: &'static str = "run";
-}
-
-async fn listen_forever(
-    config: tokio_postgres::Config,
-    tls: tokio_postgres_rustls::MakeRustlsConnect,
-    tx: tokio::sync::mpsc::UnboundedSender<Notice>,
-) {
-    use tokio_postgres::AsyncMessage;
-    while !tx.is_closed() {
-        if let Ok((client, mut connection)) = config.connect(tls.clone()).await {
-            let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-            let forward = tx.clone();
-            // The connection is driven here; notices arrive as its messages.
-            let driver = tokio::spawn(async move {
-                loop {
-                    match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                        Some(Ok(AsyncMessage::Notification(n))) => {
-                            let mut parts = n.payload().splitn(3, '\t');
-                            if let (Some(replica), Some(kind), Some(workspace)) =
-                                (parts.next(), parts.next(), parts.next())
-                            {
-                                let _ = forward.send(Notice {
-                                    replica: replica.to_owned(),
-                                    kind: kind.to_owned(),
-                                    workspace: workspace.to_owned(),
-                                });
-                            }
-                        }
-                        Some(Ok(_)) => {}
-                        Some(Err(_)) | None => break,
-                    }
-                }
-                let _ = done_tx.send(());
-            });
-            if client.batch_execute("LISTEN labwatch_changes").await.is_ok() {
-                let _ = done_rx.await;
-            }
-            driver.abort();
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-/// A rotation lock held across replicas; released when dropped.
-pub struct RotationLock {
-    held: Option<(deadpool_postgres::Object, tokio::runtime::Handle, String)>,
-}
-
-impl Drop for RotationLock {
-    fn drop(&mut self) {
-        if let Some((client, handle, workspace)) = self.held.take() {
-            // Unlocked before the connection goes back to the pool; if the
-            // connection broke, the lock went with its session.
-            handle.spawn(async move {
-                let _ = client
-                    .execute(
-                        "SELECT pg_advisory_unlock(hashtext('labwatch-rotation'), hashtext($1))",
-                        &[&workspace],
-                    )
-                    .await;
-            });
-        }
     }
 }
 
@@ -660,78 +491,5 @@ pub(crate) fn missing_key(key_file: &std::path::Path) -> StoreError {
                   for a new store, make one with `head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n' > key` \
                   and give it to every replica"
             .to_owned(),
-    }
-}
-
-const AUDIT_INSERT: &str = "INSERT INTO labwatch.audit_log (at, workspace, actor, action, result, token_id, detail) \
-                            VALUES ($1, $2, $3, $4, $5, $6, $7)";
-
-/// An audit entry as the table's columns.
-struct AuditRow {
-    at: OffsetDateTime,
-    workspace: String,
-    actor: String,
-    action: String,
-    result: String,
-    token_id: Option<i64>,
-    detail: Option<String>,
-}
-
-impl From<&AuditEntry> for AuditRow {
-    fn from(entry: &AuditEntry) -> AuditRow {
-        AuditRow {
-            at: entry.at,
-            workspace: entry.workspace.clone(),
-            actor: kebab(&entry.actor),
-            action: kebab(&entry.action),
-            result: String::from(entry.result.clone()),
-            // GitLab's ids are far below 2^63.
-            token_id: entry.token_id.and_then(|id| i64::try_from(id).ok()),
-            detail: entry.detail.clone(),
-        }
-    }
-}
-
-impl AuditRow {
-    /// The parameters of [`AUDIT_INSERT`].
-    fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 7] {
-        [
-            &self.at,
-            &self.workspace,
-            &self.actor,
-            &self.action,
-            &self.result,
-            &self.token_id,
-            &self.detail,
-        ]
-    }
-
-    fn into_entry(self) -> Result<AuditEntry, StoreError> {
-        let at = Place::Row {
-            table: "audit_log",
-            workspace: self.workspace.clone(),
-        };
-        let unknown = |what: &str, value: &str| StoreError::Format {
-            at: at.clone(),
-            problem: format!("unknown {what} `{value}`"),
-            fix: "run the labwatch version that wrote it",
-        };
-        Ok(AuditEntry {
-            at: self.at,
-            actor: serde_json::from_value(self.actor.clone().into()).map_err(|_| unknown("actor", &self.actor))?,
-            action: serde_json::from_value(self.action.clone().into()).map_err(|_| unknown("action", &self.action))?,
-            result: self.result.into(),
-            token_id: self.token_id.and_then(|id| u64::try_from(id).ok()),
-            detail: self.detail,
-            workspace: self.workspace,
-        })
-    }
-}
-
-/// The kebab-case name serde gives a unit variant.
-fn kebab<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
     }
 }
