@@ -18,7 +18,7 @@ use tower::ServiceExt;
 use crate::support::tools;
 
 /// A store with workspace `acme` (instance + token) and `beta` (instance).
-fn store() -> Arc<StatusStore> {
+pub(crate) fn store() -> Arc<StatusStore> {
     let store = Arc::new(StatusStore::new());
     store.set_layout(vec![
         (
@@ -54,7 +54,7 @@ fn record(store: &StatusStore, ws: &str, check: &str, outcome: Outcome, blocked_
     );
 }
 
-fn all_ok(store: &StatusStore) {
+pub(crate) fn all_ok(store: &StatusStore) {
     let instance = Outcome::ok("GitLab 17.5 answers")
         .with_measurement("dns_seconds", 0.002)
         .with_measurement("tls_cert_expiry_timestamp_seconds", 1.9e9);
@@ -81,7 +81,7 @@ fn instance_down(store: &StatusStore) {
     record(store, "acme", "token", blocked, Some("instance"));
 }
 
-async fn get(store: &Arc<StatusStore>, uri: &str) -> (StatusCode, String) {
+pub(crate) async fn get(store: &Arc<StatusStore>, uri: &str) -> (StatusCode, String) {
     let state = AppState {
         status: store.clone(),
         metrics: Arc::new(Metrics::new(store.clone(), &GitlabMetrics::new())),

@@ -8,6 +8,7 @@ mod config;
 mod crash;
 mod daemon;
 mod demo;
+mod deploy;
 mod engine;
 mod faults;
 mod fleet;
