@@ -35,7 +35,13 @@ pub struct Sample {
 impl Daemon {
     /// Starts the daemon on `config` and waits until it serves.
     pub fn start(bin: &Path, config: &Path) -> Result<Daemon> {
+        Daemon::start_with_env(bin, config, &[])
+    }
+
+    /// [`Daemon::start`] with more environment variables.
+    pub fn start_with_env(bin: &Path, config: &Path, env: &[(&str, &str)]) -> Result<Daemon> {
         let mut cmd = Command::new(bin);
+        cmd.envs(env.iter().copied());
         cmd.args(["--log-format", "json", "run", "--config"])
             .arg(config)
             .env("RUST_LOG", "info")

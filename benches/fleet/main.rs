@@ -11,7 +11,7 @@
 //! ```text
 //! LABWATCH_BIN=target/release/labwatch cargo bench --bench fleet -- \
 //!     [--sizes 500,2000,10000] [--interval 30s] [--rounds 2] [--warm-rounds 1] \
-//!     [--blackbox-workspaces 2000] [--profile] [--json PATH] [--table PATH]
+//!     [--blackbox-workspaces 2000] [--profile] [--replicas 3] [--json PATH] [--table PATH]
 //! ```
 //!
 //! A map of the modules:
@@ -22,6 +22,9 @@
 //!   whole rounds; `endpoints`: `/health` and `/metrics`; `compare`:
 //!   blackbox_exporter; `profile`: perf.
 //! - `report`: the results, the issue's targets and the table.
+//! - `replicas`: with `--replicas 3`, the fleet on three replicas sharing
+//!   PostgreSQL instead (issue 17): CPU and store load per
+//!   workspace-round, and a dead replica's takeover.
 //! - Shared with `benches/whole_process` (same files): `procs` (processes,
 //!   `/proc`), `http` (the driver's HTTP client), `blackbox` (the exporter),
 //!   `output` (the table and the result files).
@@ -44,6 +47,7 @@ mod daemon;
 mod endpoints;
 mod profile;
 mod provision;
+mod replicas;
 mod report;
 mod simulator;
 mod steady;
@@ -84,12 +88,15 @@ struct Args {
     /// Keep the scratch directory (scenarios, configs, logs) for a look
     /// afterwards, or to start a size's simulator and daemon by hand.
     keep: bool,
+    /// `--replicas 3`: three daemons on PostgreSQL instead of one
+    /// (`replicas`).
+    replicas: bool,
     json: PathBuf,
     table: PathBuf,
 }
 
 const USAGE: &str = "usage: fleet [--sizes 500,2000,10000] [--interval 30s] [--rounds 2] [--warm-rounds 1] \
-                     [--blackbox-workspaces 2000 (0: all)] [--profile] [--keep] [--repository-series per-workspace] [--json PATH] [--table PATH]";
+                     [--blackbox-workspaces 2000 (0: all)] [--profile] [--keep] [--repository-series per-workspace] [--replicas 3] [--json PATH] [--table PATH]";
 
 impl Args {
     fn parse() -> Result<Args> {
@@ -102,6 +109,7 @@ impl Args {
             blackbox_workspaces: 2000,
             profile: false,
             keep: false,
+            replicas: false,
             repository_series: None,
             json: out.join("fleet.json"),
             table: out.join("fleet.txt"),
@@ -126,6 +134,13 @@ impl Args {
                 "--blackbox-workspaces" => args.blackbox_workspaces = number(&arg, &value()?, 0)? as usize,
                 "--profile" => args.profile = true,
                 "--keep" => args.keep = true,
+                "--replicas" => {
+                    let n = number(&arg, &value()?, 1)?;
+                    if n as usize != replicas::REPLICAS {
+                        bail!("--replicas: only {} is measured", replicas::REPLICAS);
+                    }
+                    args.replicas = true;
+                }
                 "--repository-series" => args.repository_series = Some(value()?),
                 "--json" => args.json = value()?.into(),
                 "--table" => args.table = value()?.into(),
@@ -207,6 +222,33 @@ fn run() -> Result<()> {
     if args.keep {
         tmp.disable_cleanup(true);
         eprintln!("--keep: the scratch directory {} stays", tmp.path().display());
+    }
+    if args.replicas {
+        let http = Http::new()?;
+        let mut runs = Vec::new();
+        for &n in &args.sizes {
+            eprintln!(
+                "[{:6.1} s] {n} workspaces on {} replicas",
+                started.elapsed().as_secs_f64(),
+                replicas::REPLICAS
+            );
+            runs.push(replicas::measure(
+                &bin,
+                &sim_bin,
+                &http,
+                tmp.path(),
+                n,
+                &args.interval,
+                args.rounds,
+            )?);
+        }
+        let table = format!("{}\n\n{}", replicas::describe(&bin), replicas::table(&runs));
+        let json = args.json.with_file_name("fleet-replicas.json");
+        write(&json, &(serde_json::to_string_pretty(&runs)? + "\n"))?;
+        write(&args.table.with_file_name("fleet-replicas.txt"), &table)?;
+        println!("{table}");
+        println!("results: {}", json.display());
+        return Ok(());
     }
     let mut skipped = Vec::new();
     let blackbox = blackbox::available();

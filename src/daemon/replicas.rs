@@ -152,7 +152,7 @@ pub async fn follow_notices(mut notices: UnboundedReceiver<Notice>, runtime: Arc
 
 /// How long the writer waits after a round finished for others to finish
 /// too, so that a fleet's verdicts go to the database in batches.
-const VERDICT_BATCH: Duration = Duration::from_millis(250);
+const VERDICT_BATCH: Duration = Duration::from_secs(1);
 
 /// Writes this replica's verdicts after its rounds: every owned workspace
 /// whose number of finished rounds moved since its last write, in one
@@ -192,13 +192,10 @@ fn write_changed(
     let Some(ownership) = runtime.ownership() else {
         return Ok(());
     };
-    let views = runtime.status().snapshot();
+    let views = runtime.status().passed_since(written);
     let mut batch = Vec::new();
     let mut done = Vec::new();
     for view in &views {
-        if view.passes == 0 || written.get(&view.name) == Some(&view.passes) {
-            continue;
-        }
         let Some(epoch) = ownership.epoch(&view.name) else {
             continue;
         };
@@ -220,7 +217,7 @@ fn write_changed(
             "Verdicts of workspaces whose lease this replica lost were not written"
         );
     }
-    written.retain(|name, _| views.iter().any(|v| &v.name == name));
+    written.retain(|name, _| ownership.epoch(name).is_some());
     written.extend(done);
     Ok(())
 }

@@ -354,6 +354,17 @@ impl StatusStore {
         self.read().values().map(view).collect()
     }
 
+    /// The views of the workspaces that finished a pass since `seen` (their
+    /// number of passes then, by name) was taken: what a replica writes as
+    /// verdicts, found without copying the others.
+    pub fn passed_since(&self, seen: &std::collections::HashMap<String, u64>) -> Vec<WorkspaceView> {
+        self.read()
+            .iter()
+            .filter(|(name, w)| w.passes > 0 && seen.get(*name) != Some(&w.passes))
+            .map(|(_, w)| view(w))
+            .collect()
+    }
+
     pub fn workspace(&self, name: &str) -> Option<WorkspaceView> {
         self.read().get(name).map(view)
     }

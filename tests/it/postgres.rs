@@ -71,12 +71,18 @@ fn the_test_server_takes_the_password_and_comes_back_after_a_restart() {
         "create table survives (n int);\ninsert into survives values (42);",
     );
 
+    let before = pg.postmaster_pid();
+    assert!(
+        std::path::Path::new(&format!("/proc/{before}")).exists(),
+        "the server runs as {before}"
+    );
     pg.stop();
     let down = psql_over_tcp(&pg, pg.password());
     assert_refused(&down, "after stop", "Connection refused");
 
     pg.restart_after_stop();
     assert_logs_in(&pg, "after restart");
+    assert_ne!(pg.postmaster_pid(), before, "a new server process");
     assert_eq!(pg.superuser_psql("labwatch", "select n from survives").trim(), "42");
     let dump = pg.dump();
     assert!(dump.contains("CREATE TABLE public.survives"), "pg_dump:\n{dump}");

@@ -20,7 +20,7 @@ use crate::support::process::Daemon;
 
 const ADMIN: &str = "admin-secret-for-the-replica-tests";
 /// Workspaces in all: `ws-000` … and `alerted`.
-const WORKSPACES: usize = 60;
+const WORKSPACES: usize = 300;
 /// Short, so a dead replica's leases expire within seconds.
 const LEASE: &str = "3s";
 /// How long a condition the replicas must reach may take; reaching it
@@ -32,7 +32,7 @@ struct Fleet {
     tokens: Vec<NewToken>,
     /// A token five days from expiry, for workspace `alerted`.
     expiring: NewToken,
-    _pg: Postgres,
+    pg: Postgres,
     _dir: tempfile::TempDir,
     config: PathBuf,
 }
@@ -99,7 +99,7 @@ async fn fleet(workspaces: usize) -> Fleet {
         sim,
         tokens,
         expiring,
-        _pg: pg,
+        pg,
         _dir: dir,
         config,
     }
@@ -162,6 +162,43 @@ async fn wait_split(replicas: &[(&Daemon, &str)], each: usize) -> Vec<BTreeSet<S
             all.len()
         );
         // Polling the daemons for a condition, not timing.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Until `/readyz` answers `code`.
+async fn wait_readyz(replica: &Daemon, code: u16) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let (now, body) = client::get(replica.addr, "/readyz").await;
+        if now == code {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz never answered {code}: {now} {body}"
+        );
+        // Polling the daemon's probe for a condition, not timing.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Until `/status/{workspace}` on `replica` satisfies `holds`.
+async fn wait_status(replica: &Daemon, workspace: &str, holds: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let (code, body) = client::get(replica.addr, &format!("/status/{workspace}")).await;
+        if code == 200 {
+            let doc: Value = serde_json::from_str(&body).unwrap();
+            if holds(&doc) {
+                return doc;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/status/{workspace} never held: {code} {body}"
+        );
+        // Polling the daemon for a condition, not timing.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -256,14 +293,14 @@ async fn three_replicas_split_the_fleet_and_take_over_a_killed_one() {
     let mut b = start(&f.config, "replica-b");
     let mut c = start(&f.config, "replica-c");
     for r in [&mut a, &mut b, &mut c] {
-        wait_owning(r, 20);
+        wait_owning(r, 100);
     }
 
     // Each workspace is reported by exactly one replica.
     // Each workspace is reported by exactly one replica, its owner, once
     // the owners' first rounds replaced the verdicts the first replica
     // wrote while it owned everything.
-    let split = wait_split(&[(&a, "replica-a"), (&b, "replica-b"), (&c, "replica-c")], 20).await;
+    let split = wait_split(&[(&a, "replica-a"), (&b, "replica-b"), (&c, "replica-c")], 100).await;
     let rc = split[2].clone();
 
     // A round asked of every replica, once their first rounds are done,
@@ -329,15 +366,15 @@ async fn three_replicas_split_the_fleet_and_take_over_a_killed_one() {
     // c is killed: a and b take its workspaces over, and check them at once.
     reset(&f.sim).await;
     c.signal("KILL");
-    wait_owning(&mut a, 30);
-    wait_owning(&mut b, 30);
+    wait_owning(&mut a, 150);
+    wait_owning(&mut b, 150);
     let of_c: BTreeSet<u64> = rc
         .iter()
         .filter_map(|n| n.strip_prefix("ws-"))
         .map(|i| f.tokens[i.parse::<usize>().unwrap()].id)
         .collect();
     self_calls(&f.sim, &of_c).await;
-    wait_split(&[(&a, "replica-a"), (&b, "replica-b")], 30).await;
+    wait_split(&[(&a, "replica-a"), (&b, "replica-b")], 150).await;
     // Each replica's /metrics has its own workspaces' series only, and says
     // what it owns and took over.
     let (mut series, mut taken) = (0, 0);
@@ -346,7 +383,9 @@ async fn three_replicas_split_the_fleet_and_take_over_a_killed_one() {
         assert_eq!(code, 200);
         crate::support::tools::assert_promtool_accepts(&metrics);
         assert!(
-            metrics.contains(&format!("labwatch_replica_owned_workspaces{{replica=\"{name}\"}} 30\n")),
+            metrics.contains(&format!(
+                "labwatch_replica_owned_workspaces{{replica=\"{name}\"}} 150\n"
+            )),
             "{metrics}"
         );
         let prefix = format!("labwatch_replica_leases_taken_over_total{{replica=\"{name}\"}} ");
@@ -364,30 +403,30 @@ async fn three_replicas_split_the_fleet_and_take_over_a_killed_one() {
             .filter(|l| l.starts_with("labwatch_check_status{"))
             .filter_map(|l| l.split("workspace=\"").nth(1)?.split('"').next())
             .collect();
-        assert_eq!(workspaces.len(), 30, "{name} exports {} workspaces", workspaces.len());
+        assert_eq!(workspaces.len(), 150, "{name} exports {} workspaces", workspaces.len());
         series += workspaces.len();
     }
     assert_eq!(series, WORKSPACES, "each workspace's series once across the replicas");
-    assert_eq!(taken, 20, "c's twenty workspaces were taken over");
+    assert_eq!(taken, 100, "c's hundred workspaces were taken over");
 
     // b is paused past its lease: a takes everything; woken, b has lost
     // its leases, says so, and gets a share back.
     b.signal("STOP");
     let took = tokio::task::block_in_place(|| {
         a.wait_until_event("b's workspaces taken over", |e| {
-            e["message"] == "Workspace leases changed" && e["owned"] == 60 && e["taken_over"] == 30
+            e["message"] == "Workspace leases changed" && e["owned"] == 300 && e["taken_over"] == 150
         })
     });
     assert_eq!(took["replicas"], 1, "{took}");
     b.signal("CONT");
     let woke = tokio::task::block_in_place(|| {
         b.wait_until_event("lost leases", |e| {
-            e["message"] == "Workspace leases changed" && e["lost"] == 30
+            e["message"] == "Workspace leases changed" && e["lost"] == 150
         })
     });
     assert_eq!(woke["owned"], 0, "{woke}");
-    wait_owning(&mut b, 30);
-    wait_owning(&mut a, 30);
+    wait_owning(&mut b, 150);
+    wait_owning(&mut a, 150);
 
     for r in [&mut a, &mut b] {
         r.signal("TERM");
@@ -422,7 +461,7 @@ fn alert() -> Value {
     not(has_postgres),
     ignore = "PostgreSQL not installed: apt-get install postgresql (scripts/test does)"
 )]
-async fn one_alert_sent_to_every_replica_fifty_times_rotates_the_token_once() {
+async fn one_alert_sent_to_every_replica_fifty_times_rotates_the_token_once_and_a_database_restart_loses_nothing() {
     let f = fleet(5).await;
     let mut a = start(&f.config, "replica-a");
     let mut b = start(&f.config, "replica-b");
@@ -468,6 +507,53 @@ async fn one_alert_sent_to_every_replica_fifty_times_rotates_the_token_once() {
         let (code, body) = in_process::call(&http, r.addr, ADMIN, Method::POST, "/api/v1/alerts", Some(alert())).await;
         assert_eq!(code, 202, "{body}");
         assert_ne!(body["results"][0]["action"], "rotated", "{body}");
+    }
+    // The connect made on a reaches `alerted`'s owner, whichever it is:
+    // its verdict shows the new connection, on every replica.
+    for r in [&a, &b, &c] {
+        wait_status(r, "alerted", |w| {
+            w["status"] == "ok" && w["connection"]["username"] == "alice"
+        })
+        .await;
+    }
+
+    // PostgreSQL restarts: every replica says so on /readyz while it is
+    // down, and afterwards serves again, with nothing lost.
+    tokio::task::block_in_place(|| f.pg.stop());
+    for r in [&a, &b, &c] {
+        wait_readyz(r, 503).await;
+    }
+    let (code, body) = in_process::call(
+        &http,
+        b.addr,
+        ADMIN,
+        Method::PUT,
+        "/api/v1/workspaces/late",
+        Some(json!({"instance_url": f.sim.base_url()})),
+    )
+    .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (503, Some("store-unavailable")),
+        "{body}"
+    );
+    tokio::task::block_in_place(|| f.pg.restart_after_stop());
+    for r in [&a, &b, &c] {
+        wait_readyz(r, 200).await;
+    }
+    let (code, body) = in_process::call(
+        &http,
+        b.addr,
+        ADMIN,
+        Method::PUT,
+        "/api/v1/workspaces/late",
+        Some(json!({"instance_url": f.sim.base_url()})),
+    )
+    .await;
+    assert_eq!(code, 201, "{body}");
+    for r in [&a, &b, &c] {
+        wait_status(r, "late", |w| w["verdict"]["replica"].is_string()).await;
+        wait_status(r, "alerted", |w| w["connection"]["username"] == "alice").await;
     }
     for r in [&mut a, &mut b, &mut c] {
         r.signal("TERM");

@@ -91,6 +91,15 @@ impl Postgres {
         format!("postgres://{ROLE}@127.0.0.1:{}/{DATABASE}", self.port)
     }
 
+    /// The server's process id (the first line of `postmaster.pid`).
+    pub fn postmaster_pid(&self) -> u32 {
+        let file = self.data().join("postmaster.pid");
+        std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|t| t.lines().next()?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no pid in {}", file.display()))
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -174,7 +183,14 @@ impl Postgres {
         let path = if beside_server.is_file() {
             beside_server
         } else {
-            super::tools::require(program, "postgresql-client")
+            // Not through `support::tools`: benches/fleet shares this file.
+            std::env::var_os("PATH")
+                .and_then(|paths| {
+                    std::env::split_paths(&paths)
+                        .map(|d| d.join(program))
+                        .find(|p| p.is_file())
+                })
+                .unwrap_or_else(|| panic!("`{program}` not found; install the Debian package `postgresql-client`"))
         };
         let mut command = Command::new(path);
         without_pg_environment(&mut command);
