@@ -17,13 +17,15 @@
 //! answer whose metadata breaks a bound still yields its token, saved with
 //! the old token's name and scopes.
 
+use std::sync::Arc;
+
 use time::{Date, Duration, OffsetDateTime};
 
 use super::{ActionError, Actions, pause_point, token_summary, verify};
 use crate::config::instance_url;
 use crate::engine::Reason;
 use crate::gitlab::GitlabError;
-use crate::store::{Actor, AuditAction, RotationMarker, StoreError, StoredConnection};
+use crate::store::{Actor, AuditAction, RotationLock, RotationMarker, StoreError, StoredConnection};
 use crate::wire::Rotated;
 
 /// GitLab's default maximum token lifetime (docs/gitlab.md §4); rotation asks for no
@@ -77,7 +79,7 @@ impl Actions {
         // Replicas on one database: one rotation at a time across all of
         // them, or the second would rotate a token GitLab already revoked.
         let name = workspace.to_owned();
-        let Some(_shared) = self
+        let Some(shared) = self
             .on_store(move |s| s.try_rotation_lock(&name))
             .await
             .map_err(super::store_error)?
@@ -98,7 +100,7 @@ impl Actions {
                 workspace,
                 trigger.actor(),
                 AuditAction::Rotate,
-                self.try_rotate(workspace, expires_at, trigger),
+                self.try_rotate(workspace, expires_at, trigger, Arc::new(shared)),
             )
             .await;
         let metrics = self.runtime.gitlab_metrics();
@@ -161,6 +163,7 @@ impl Actions {
         workspace: &str,
         expires_at: Option<Date>,
         trigger: Trigger,
+        shared: Arc<RotationLock>,
     ) -> Result<Rotated, ActionError> {
         let mut ws = self.workspace(workspace)?;
         if let Some(kept) = self.kept().get(workspace).map(|c| c.token_id) {
@@ -204,9 +207,23 @@ impl Actions {
             started_at: OffsetDateTime::now_utc(),
             trigger: trigger.as_str().to_owned(),
         };
-        self.on_store(move |s| s.write_marker(&marker))
+        // On the rotation lock's own session: only its holder writes a
+        // marker, and a scheduled rotation only while this replica's lease
+        // holds (fenced in the same statement).
+        let fence = match trigger {
+            Trigger::Schedule => self
+                .runtime
+                .ownership()
+                .and_then(|o| o.epoch(workspace).map(|e| (o.replica().to_owned(), e))),
+            Trigger::Manual | Trigger::Alert => None,
+        };
+        let guard = shared.clone();
+        self.on_store(move |s| s.write_marker_locked(&guard, &marker, fence))
             .await
-            .map_err(super::store_error)?;
+            .map_err(|e| match e {
+                StoreError::Fenced { .. } => ActionError::new(409, "not-owner", e.to_string()),
+                e => super::store_error(e),
+            })?;
         pause_point("rotate-before-call").await;
         let answer = client.rotate_self(Some(expires_at)).await;
         pause_point("rotate-after-answer").await;

@@ -154,6 +154,14 @@ pub enum StoreError {
          (labwatch never downgrades a schema)"
     )]
     SchemaTooNew { found: i32, known: i32, binary: String },
+    /// A write on a workspace's behalf by a replica whose lease on it no
+    /// longer holds (it was paused past it, and another replica owns the
+    /// workspace now): refused, nothing written.
+    #[error(
+        "this replica no longer holds the lease of workspace `{workspace}` (another replica owns it now), \
+         so it wrote nothing for it; its owner does what is due"
+    )]
+    Fenced { workspace: String },
     /// A store call on the blocking pool ended without an answer (it
     /// panicked, or the daemon is shutting down).
     #[error(

@@ -692,6 +692,35 @@ impl ConnectionStore {
         }
     }
 
+    /// Records a pending rotation under `lock`, the rotation lock of its
+    /// workspace: on PostgreSQL on the lock's own session and, with
+    /// `fence` (replica, lease epoch), only while that lease holds, in the
+    /// same statement; the file store writes it as
+    /// [`ConnectionStore::write_marker`] does. `Err(StoreError::Fenced)`
+    /// when the fence refused: nothing was written.
+    pub fn write_marker_locked(
+        &self,
+        lock: &RotationLock,
+        marker: &RotationMarker,
+        fence: Option<(String, i64)>,
+    ) -> Result<(), StoreError> {
+        let (Backend::Postgres(p), Some(held)) = (&self.backend, lock._held.as_ref()) else {
+            return self.write_marker(marker);
+        };
+        check_name(&marker.workspace)?;
+        let at = self.place_of(Slot::Marker, &marker.workspace);
+        let body = serde_json::to_string(marker).map_err(|e| StoreError::Encode {
+            at,
+            problem: e.to_string(),
+        })?;
+        match p.write_marker_locked(held, body, fence)? {
+            true => Ok(()),
+            false => Err(StoreError::Fenced {
+                workspace: marker.workspace.clone(),
+            }),
+        }
+    }
+
     /// How many records and audit entries the store holds: `store
     /// migrate` copies into an empty store only.
     pub fn count(&self) -> Result<usize, StoreError> {

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use labwatch::store::{ConnectionStore, Key, LeaseRound, PostgresOptions};
+use labwatch::store::{ConnectionStore, Key, LeaseRound, PostgresOptions, RotationMarker, StoreError};
 
 use crate::support::postgres::Postgres;
 
@@ -138,6 +138,37 @@ fn replicas_split_the_fleet_take_over_a_dead_one_and_fence_a_paused_one() {
         (read[0].replica.as_str(), &read[0].body["name"]),
         (owner.id, &serde_json::json!("fresh"))
     );
+
+    // Nor a rotation marker: the lock holder writes it on its own session,
+    // fenced by the epoch; and while c holds the rotation lock, nobody else
+    // gets it.
+    let marker = RotationMarker {
+        workspace: name.clone(),
+        old_token_id: 1,
+        started_at: time::OffsetDateTime::now_utc(),
+        trigger: "schedule".to_owned(),
+    };
+    let lock = c.store.try_rotation_lock(name).unwrap().expect("nobody rotates it");
+    assert!(
+        owner.store.try_rotation_lock(name).unwrap().is_none(),
+        "single-flight across replicas"
+    );
+    let e = c
+        .store
+        .write_marker_locked(&lock, &marker, Some(("c".to_owned(), *epoch)))
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Fenced { .. }), "{e}");
+    assert!(c.store.read_marker(name).unwrap().is_none(), "nothing written");
+    drop(lock);
+    // The unlock runs on c's store runtime; the next tries see it done.
+    let lock = (0..1000)
+        .find_map(|_| owner.store.try_rotation_lock(name).unwrap())
+        .expect("the lock is free once c lets go");
+    owner
+        .store
+        .write_marker_locked(&lock, &marker, Some((owner.id.to_owned(), owner.owned[name])))
+        .unwrap();
+    assert_eq!(owner.store.read_marker(name).unwrap(), Some(marker));
 
     let woke = c.round(&workspaces);
     assert_eq!(woke.lost, c_had.keys().cloned().collect::<Vec<_>>());

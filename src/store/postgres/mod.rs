@@ -78,6 +78,10 @@ struct Inner {
     stats: Stats,
     /// `user@host:port/dbname`, for messages.
     target: String,
+    /// How to open a connection outside the pool: a rotation lock holds
+    /// one for the whole rotation, which must not starve the pool the
+    /// rotation's own store calls use.
+    direct: (tokio_postgres::Config, tokio_postgres_rustls::MakeRustlsConnect),
 }
 
 impl Drop for Inner {
@@ -108,6 +112,7 @@ impl PostgresBackend {
                 retryable: false,
                 fix: "the system refused a thread; check the process limits (ulimit -u)",
             })?;
+        let direct = (config.clone(), tls.clone());
         let manager = Manager::from_config(
             config,
             tls,
@@ -136,6 +141,7 @@ impl PostgresBackend {
                 health: Health::default(),
                 stats: Stats::default(),
                 target,
+                direct,
             }),
         };
         let pool = backend.inner.pool.clone();

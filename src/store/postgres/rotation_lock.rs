@@ -1,9 +1,18 @@
 //! One rotation at a time across replicas: a session advisory lock per
-//! workspace, on a connection of the pool that the guard holds until it is
-//! dropped. A replica that dies releases it with its connection.
+//! workspace, on a connection of its own (not the pool's: a rotation makes
+//! store calls of its own while it holds the lock, and concurrent
+//! rotations must not take every pooled connection) that the guard holds
+//! until it is dropped. Dropping it closes the session, which releases the
+//! lock; so does a replica's death. The
+//! rotation's marker is written on that same session, so only the lock's
+//! holder writes one, and, for a rotation the workspace's owner started on
+//! its own (the schedule), only while its lease holds: the fence is in the
+//! statement that writes the marker.
 
-use super::{PostgresBackend, db_error, pool_error};
-use crate::store::StoreError;
+use std::sync::Arc;
+
+use super::{PostgresBackend, db_error};
+use crate::store::{Slot, StoreError};
 
 impl PostgresBackend {
     /// Takes the rotation lock of `workspace` across replicas, without
@@ -11,10 +20,13 @@ impl PostgresBackend {
     /// it. A session advisory lock on a connection of the pool, held by the
     /// guard; a replica that dies releases it with its connection.
     pub(crate) fn try_rotation_lock(&self, workspace: &str) -> Result<Option<RotationLock>, StoreError> {
-        let pool = self.inner.pool.clone();
+        let (config, tls) = self.inner.direct.clone();
         let name = workspace.to_owned();
         let held = self.call("take a rotation lock", async move {
-            let client = pool.get().await.map_err(pool_error)?;
+            let (client, connection) = config.connect(tls).await.map_err(db_error)?;
+            // Ends when the client is dropped: the session closes and the
+            // server releases its locks.
+            tokio::spawn(connection);
             let row = client
                 .query_one(
                     "SELECT pg_try_advisory_lock(hashtext('labwatch-rotation'), hashtext($1))",
@@ -24,34 +36,48 @@ impl PostgresBackend {
                 .map_err(db_error)?;
             Ok(row.get::<_, bool>(0).then_some(client))
         })?;
-        let handle = self.inner.runtime.as_ref().map(|r| r.handle().clone());
-        Ok(match (held, handle) {
-            (Some(client), Some(handle)) => Some(RotationLock {
-                held: Some((client, handle, workspace.to_owned())),
-            }),
-            _ => None,
+        Ok(held.map(|client| RotationLock {
+            held: Some((Arc::new(client), workspace.to_owned())),
+        }))
+    }
+}
+
+impl PostgresBackend {
+    /// Writes the rotation marker `body` of the workspace `lock` guards, on
+    /// the lock's session; with `fence` (replica, epoch), only where that
+    /// replica still holds the workspace's lease at that epoch. False: the
+    /// fence refused, nothing was written.
+    pub(crate) fn write_marker_locked(
+        &self,
+        lock: &RotationLock,
+        body: String,
+        fence: Option<(String, i64)>,
+    ) -> Result<bool, StoreError> {
+        let Some((client, workspace)) = lock.held.as_ref() else {
+            return Ok(false);
+        };
+        let (client, workspace) = (client.clone(), workspace.clone());
+        let (replica, epoch) = fence.map_or((None, None), |(r, e)| (Some(r), Some(e)));
+        let sql = format!(
+            "INSERT INTO labwatch.{table} (workspace, body, updated_at) \
+             SELECT $1, $2::text::jsonb, now() \
+             WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM labwatch.leases \
+                 WHERE workspace = $1 AND owner = $3 AND epoch = $4 AND expires_at > now()) \
+             ON CONFLICT (workspace) DO UPDATE SET body = EXCLUDED.body, updated_at = EXCLUDED.updated_at",
+            table = Slot::Marker.table()
+        );
+        self.call("write a rotation marker", async move {
+            let written = client
+                .execute(&sql, &[&workspace, &body, &replica, &epoch])
+                .await
+                .map_err(db_error)?;
+            Ok(written == 1)
         })
     }
 }
 
-/// A rotation lock held across replicas; released when dropped.
+/// A rotation lock held across replicas; released when dropped (its
+/// session closes).
 pub struct RotationLock {
-    held: Option<(deadpool_postgres::Object, tokio::runtime::Handle, String)>,
-}
-
-impl Drop for RotationLock {
-    fn drop(&mut self) {
-        if let Some((client, handle, workspace)) = self.held.take() {
-            // Unlocked before the connection goes back to the pool; if the
-            // connection broke, the lock went with its session.
-            handle.spawn(async move {
-                let _ = client
-                    .execute(
-                        "SELECT pg_advisory_unlock(hashtext('labwatch-rotation'), hashtext($1))",
-                        &[&workspace],
-                    )
-                    .await;
-            });
-        }
-    }
+    held: Option<(Arc<tokio_postgres::Client>, String)>,
 }
