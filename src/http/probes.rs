@@ -144,12 +144,7 @@ pub fn verdict(views: &[WorkspaceView], strict: bool, verbose: bool) -> (bool, S
         for c in &ws.checks {
             let o = shown_outcome(c);
             let blocked = c.state.as_ref().is_some_and(|s| s.is_blocked());
-            let failing = match o.status {
-                Status::Ok => false,
-                Status::Warning => strict,
-                Status::Critical => true,
-                Status::Unknown => !blocked,
-            };
+            let failing = fails(o.status, blocked, strict);
             healthy &= !failing;
             if failing || verbose {
                 let _ = writeln!(
@@ -168,6 +163,17 @@ pub fn verdict(views: &[WorkspaceView], strict: bool, verbose: bool) -> (bool, S
         body.push_str("ok\n");
     }
     (healthy, body)
+}
+
+/// Whether a check in `status` fails `/health`: critical, unknown unless
+/// blocked (its root cause is listed already), warning with `strict`.
+pub fn fails(status: Status, blocked: bool, strict: bool) -> bool {
+    match status {
+        Status::Ok => false,
+        Status::Warning => strict,
+        Status::Critical => true,
+        Status::Unknown => !blocked,
+    }
 }
 
 fn plain(code: StatusCode, body: String) -> Response {

@@ -86,13 +86,7 @@ pub fn health(entry: &Value, strict: bool, verbose: bool) -> (bool, String) {
     let name = entry["name"].as_str().unwrap_or_default();
     for c in entry["checks"].as_array().into_iter().flatten() {
         let status = serde_json::from_value::<Status>(c["status"].clone()).unwrap_or(Status::Unknown);
-        let blocked = !c["blocked_by"].is_null();
-        let failing = match status {
-            Status::Ok => false,
-            Status::Warning => strict,
-            Status::Critical => true,
-            Status::Unknown => !blocked,
-        };
+        let failing = super::probes::fails(status, !c["blocked_by"].is_null(), strict);
         healthy &= !failing;
         if failing || verbose {
             let check = match c["target"].as_str() {

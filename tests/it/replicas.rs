@@ -145,97 +145,96 @@ async fn reported(replica: &Daemon, name: &str) -> BTreeSet<String> {
 /// The workspaces each replica produced the verdicts of, once each
 /// produced `each` and together every workspace, none twice.
 async fn wait_split(replicas: &[(&Daemon, &str)], each: usize) -> Vec<BTreeSet<String>> {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    until(&format!("never split {each} each"), || async {
         let mut split = Vec::new();
         for (r, name) in replicas {
             split.push(reported(r, name).await);
         }
         let all: BTreeSet<&String> = split.iter().flatten().collect();
         if split.iter().all(|s| s.len() == each) && all.len() == WORKSPACES {
-            return split;
+            return Ok(split.clone());
         }
         let sizes: Vec<usize> = split.iter().map(BTreeSet::len).collect();
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never split {each} each: {sizes:?}, {} in all",
-            all.len()
-        );
-        // Polling the daemons for a condition, not timing.
+        Err(format!("{sizes:?}, {} in all", all.len()))
+    })
+    .await
+}
+
+/// Creates workspace `late` through `replica`.
+async fn put_late(http: &reqwest::Client, replica: &Daemon, f: &Fleet) -> (u16, Value) {
+    let body = json!({"instance_url": f.sim.base_url()});
+    in_process::call(
+        http,
+        replica.addr,
+        ADMIN,
+        Method::PUT,
+        "/api/v1/workspaces/late",
+        Some(body),
+    )
+    .await
+}
+
+/// Calls `look` until it returns `Some`, every 50 ms, for [`DEADLINE`] at
+/// most: polling the daemons or the simulator for a condition, not timing.
+/// `what` names the condition when it never comes, with the last answer.
+async fn until<T, F, Fut>(what: &str, mut look: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        match look().await {
+            Ok(found) => return found,
+            Err(last) => assert!(tokio::time::Instant::now() < deadline, "{what}: {last}"),
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 /// Until `/readyz` answers `code`.
 async fn wait_readyz(replica: &Daemon, code: u16) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    until(&format!("/readyz never answered {code}"), || async {
         let (now, body) = client::get(replica.addr, "/readyz").await;
         if now == code {
-            return;
+            Ok(())
+        } else {
+            Err(format!("{now} {body}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "/readyz never answered {code}: {now} {body}"
-        );
-        // Polling the daemon's probe for a condition, not timing.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 /// Until `/status/{workspace}` on `replica` satisfies `holds`.
 async fn wait_status(replica: &Daemon, workspace: &str, holds: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    until(&format!("/status/{workspace} never held"), || async {
         let (code, body) = client::get(replica.addr, &format!("/status/{workspace}")).await;
-        if code == 200 {
-            let doc: Value = serde_json::from_str(&body).unwrap();
-            if holds(&doc) {
-                return doc;
-            }
+        match serde_json::from_str::<Value>(&body) {
+            Ok(doc) if code == 200 && holds(&doc) => Ok(doc),
+            _ => Err(format!("{code} {body}")),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "/status/{workspace} never held: {code} {body}"
-        );
-        // Polling the daemon for a condition, not timing.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 /// Until `/readyz` answers 200: every workspace the replica owns finished
 /// its first round.
 async fn wait_ready(replica: &Daemon) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let (code, body) = client::get(replica.addr, "/readyz").await;
-        if code == 200 {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never ready: {body}");
-        // Polling the daemon's probe for a condition, not timing.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_readyz(replica, 200).await
 }
 
 /// `/status` of `replica` once it lists every workspace: its own, and the
 /// others' verdicts, which their owners write after their rounds.
 async fn wait_reporting_all(replica: &Daemon) -> Value {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    until("never lists every workspace", || async {
         let (code, body) = client::get(replica.addr, "/status").await;
-        assert_eq!(code, 200, "{body}");
-        let doc: Value = serde_json::from_str(&body).unwrap();
-        if doc["workspaces"].as_array().is_some_and(|w| w.len() == WORKSPACES) {
-            return doc;
+        let doc: Value = serde_json::from_str(&body).map_err(|e| format!("{code} {e}"))?;
+        match doc["workspaces"].as_array().map(Vec::len) {
+            Some(WORKSPACES) => Ok(doc),
+            n => Err(format!("{n:?} workspaces")),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never lists every workspace: {body}"
-        );
-        // Polling the daemon for a condition, not timing.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 async fn counters(sim: &SimHandle) -> Counters {
@@ -256,8 +255,7 @@ async fn reset(sim: &SimHandle) {
 /// Each token's `personal_access_tokens/self` calls since the last reset,
 /// once every token in `expected` was seen at least once.
 async fn self_calls(sim: &SimHandle, expected: &BTreeSet<u64>) -> BTreeMap<u64, usize> {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    until("tokens never checked", || async {
         let c = counters(sim).await;
         let mut calls: BTreeMap<u64, usize> = BTreeMap::new();
         for r in c
@@ -269,17 +267,14 @@ async fn self_calls(sim: &SimHandle, expected: &BTreeSet<u64>) -> BTreeMap<u64, 
                 *calls.entry(id).or_default() += 1;
             }
         }
-        if expected.iter().all(|id| calls.contains_key(id)) {
-            return calls;
+        let missing: Vec<&u64> = expected.iter().filter(|id| !calls.contains_key(id)).collect();
+        if missing.is_empty() {
+            Ok(calls)
+        } else {
+            Err(format!("{missing:?}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "tokens never checked: {:?}",
-            expected.iter().filter(|id| !calls.contains_key(id)).collect::<Vec<_>>()
-        );
-        // Polling the simulator's control API for a condition, not timing.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -523,15 +518,7 @@ async fn one_alert_sent_to_every_replica_fifty_times_rotates_the_token_once_and_
     for r in [&a, &b, &c] {
         wait_readyz(r, 503).await;
     }
-    let (code, body) = in_process::call(
-        &http,
-        b.addr,
-        ADMIN,
-        Method::PUT,
-        "/api/v1/workspaces/late",
-        Some(json!({"instance_url": f.sim.base_url()})),
-    )
-    .await;
+    let (code, body) = put_late(&http, &b, &f).await;
     assert_eq!(
         (code, body["error"].as_str()),
         (503, Some("store-unavailable")),
@@ -541,15 +528,7 @@ async fn one_alert_sent_to_every_replica_fifty_times_rotates_the_token_once_and_
     for r in [&a, &b, &c] {
         wait_readyz(r, 200).await;
     }
-    let (code, body) = in_process::call(
-        &http,
-        b.addr,
-        ADMIN,
-        Method::PUT,
-        "/api/v1/workspaces/late",
-        Some(json!({"instance_url": f.sim.base_url()})),
-    )
-    .await;
+    let (code, body) = put_late(&http, &b, &f).await;
     assert_eq!(code, 201, "{body}");
     for r in [&a, &b, &c] {
         wait_status(r, "late", |w| w["verdict"]["replica"].is_string()).await;
