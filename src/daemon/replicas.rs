@@ -117,7 +117,7 @@ pub fn ownership() -> Arc<Ownership> {
 }
 
 /// Acts on the other replicas' change notices: a workspace created,
-/// updated or deleted elsewhere is read again; a connection changed
+/// updated or deleted elsewhere is read again (that record alone); a connection changed
 /// elsewhere is re-planned here when this replica owns it; a run asked
 /// elsewhere runs here when it owns the workspace. Its own notices are
 /// skipped: it acted already.
@@ -135,8 +135,7 @@ pub async fn follow_notices(mut notices: UnboundedReceiver<Notice>, runtime: Arc
                 runtime.run_now(Some(&notice.workspace));
             }
             Notice::WORKSPACE => {
-                runtime.reload_records();
-                runtime.replan(&notice.workspace);
+                runtime.reread_record(&notice.workspace);
                 runtime.catalogue_changed().notify_one();
             }
             _ => {

@@ -209,6 +209,61 @@ impl Runtime {
         self.lock().records.keys().cloned().collect()
     }
 
+    /// Reads one run-time record again (another replica created, updated
+    /// or deleted it): the catalogue follows, a deleted workspace stops
+    /// here, and an updated one that runs here is rebuilt with its new
+    /// settings. A config-file workspace of that name wins, as at start.
+    pub fn reread_record(&self, name: &str) {
+        let Some(store) = self.store.as_deref() else {
+            return;
+        };
+        let record = match store.load_workspace(name) {
+            Ok(Some(r)) => Some(Record::Read(r)),
+            Ok(None) => None,
+            Err(e) if e.is_unavailable() => {
+                // The lease rounds compare the record names again later.
+                tracing::warn!(workspace = name, error = %e, "Cannot read a workspace another replica changed");
+                return;
+            }
+            Err(e) => Some(Record::Unreadable(e.to_string())),
+        };
+        let mut state = self.lock();
+        if state.workspaces.get(name).is_some_and(|w| w.origin == Origin::Config) {
+            return;
+        }
+        let Some(record) = record else {
+            state.records.remove(name);
+            state.workspaces.remove(name);
+            let stopped = state.running.remove(name);
+            drop(state);
+            if let Some(r) = stopped {
+                r.task.abort();
+                self.status.remove_workspace(name);
+                self.shared.gitlab_metrics.forget_workspace(name);
+            }
+            return;
+        };
+        let listed = workspaces::resolve(&state.config, name, &record);
+        workspaces::log_invalid(&listed);
+        state.records.insert(name.to_owned(), record);
+        let config = listed.config.clone();
+        state.workspaces.insert(name.to_owned(), listed);
+        match config {
+            Some(ws) if state.owns(name) && state.running.contains_key(name) => {
+                let built = build_workspace(&state.config, &ws, self.store.as_ref(), &self.shared);
+                self.start_one(&mut state, built);
+            }
+            // No longer valid here: it stops, and is listed with its errors.
+            None => {
+                if let Some(r) = state.running.remove(name) {
+                    r.task.abort();
+                }
+            }
+            // Not running here: its owner, or the next lease round, starts it.
+            Some(_) => {}
+        }
+    }
+
     /// Reads the run-time records again (another replica created or
     /// deleted one) and rebuilds the catalogue; what runs here follows at
     /// the next [`Runtime::set_owned`].

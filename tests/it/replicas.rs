@@ -534,6 +534,31 @@ async fn one_alert_sent_to_every_replica_fifty_times_rotates_the_token_once_and_
         wait_status(r, "late", |w| w["verdict"]["replica"].is_string()).await;
         wait_status(r, "alerted", |w| w["connection"]["username"] == "alice").await;
     }
+    // Its settings changed on c reach its owner, whichever it is; deleted
+    // on a, it is gone from every replica.
+    let body = json!({"instance_url": f.sim.base_url(), "repositories": ["acme/backend"]});
+    let (code, answer) =
+        in_process::call(&http, c.addr, ADMIN, Method::PUT, "/api/v1/workspaces/late", Some(body)).await;
+    assert_eq!(code, 200, "{answer}");
+    for r in [&a, &b, &c] {
+        wait_status(r, "late", |w| {
+            w["checks"]
+                .as_array()
+                .is_some_and(|checks| checks.iter().any(|k| k["target"] == "acme/backend"))
+        })
+        .await;
+    }
+    let (code, answer) = in_process::call(&http, a.addr, ADMIN, Method::DELETE, "/api/v1/workspaces/late", None).await;
+    assert_eq!(code, 200, "{answer}");
+    for r in [&a, &b, &c] {
+        until("late never went away", || async {
+            match client::get(r.addr, "/status/late").await {
+                (404, _) => Ok(()),
+                (code, body) => Err(format!("{code} {body}")),
+            }
+        })
+        .await;
+    }
     for r in [&mut a, &mut b, &mut c] {
         r.signal("TERM");
         assert_eq!(tokio::task::block_in_place(|| r.wait_exit()), Some(0));
