@@ -529,3 +529,24 @@ async fn a_file_store_moves_to_postgres_and_the_daemon_rides_out_an_outage() {
         ]
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(has_postgres),
+    ignore = "PostgreSQL not installed: apt-get install postgresql (scripts/test does)"
+)]
+fn a_table_changed_by_hand_is_an_error_that_says_so_not_a_crash() {
+    let pg = Postgres::start();
+    let store = open(&pg);
+    let names = vec!["acme".to_owned()];
+    let lease = std::time::Duration::from_secs(15);
+    let first = store.lease_round("a", lease, &names, &Default::default()).unwrap();
+    assert_eq!(first.owned.len(), 1);
+    pg.superuser_psql(
+        "labwatch",
+        "ALTER TABLE labwatch.leases ALTER COLUMN epoch TYPE integer",
+    );
+    let e = store.lease_round("a", lease, &names, &first.owned).unwrap_err();
+    assert!(!e.is_unavailable(), "{e}");
+    assert!(e.to_string().contains("was the schema changed by hand?"), "{e}");
+}

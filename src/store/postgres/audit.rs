@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use super::{PostgresBackend, db_error, pool_error};
+use super::{PostgresBackend, col, db_error, pool_error};
 use crate::store::{AuditEntry, Place, StoreError};
 
 impl PostgresBackend {
@@ -28,18 +28,19 @@ impl PostgresBackend {
                 )
                 .await
                 .map_err(db_error)?;
-            Ok(rows
-                .iter()
-                .map(|r| AuditRow {
-                    at: r.get(0),
-                    workspace: r.get(1),
-                    actor: r.get(2),
-                    action: r.get(3),
-                    result: r.get(4),
-                    token_id: r.get(5),
-                    detail: r.get(6),
+            rows.iter()
+                .map(|r| {
+                    Ok(AuditRow {
+                        at: col(r, 0)?,
+                        workspace: col(r, 1)?,
+                        actor: col(r, 2)?,
+                        action: col(r, 3)?,
+                        result: col(r, 4)?,
+                        token_id: col(r, 5)?,
+                        detail: col(r, 6)?,
+                    })
                 })
-                .collect::<Vec<_>>())
+                .collect::<Result<Vec<_>, _>>()
         })?;
         rows.into_iter().map(AuditRow::into_entry).collect()
     }

@@ -28,7 +28,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::{PostgresBackend, db_error, pool_error};
+use super::{PostgresBackend, col, db_error, pool_error};
 use crate::store::StoreError;
 
 /// What one round left a replica with.
@@ -86,12 +86,16 @@ impl PostgresBackend {
                 )
                 .await
                 .map_err(db_error)?;
-            let mut owned: BTreeMap<String, i64> = renewed.iter().map(|r| (r.get(0), r.get(1))).collect();
-            let live: i64 = tx
-                .query_one("SELECT count(*) FROM labwatch.replicas WHERE expires_at > now()", &[])
-                .await
-                .map_err(db_error)?
-                .get(0);
+            let mut owned = renewed
+                .iter()
+                .map(|r| Ok((col(r, 0)?, col(r, 1)?)))
+                .collect::<Result<BTreeMap<String, i64>, _>>()?;
+            let live: i64 = col(
+                &tx.query_one("SELECT count(*) FROM labwatch.replicas WHERE expires_at > now()", &[])
+                    .await
+                    .map_err(db_error)?,
+                0,
+            )?;
             let replicas = usize::try_from(live).unwrap_or(1).max(1);
             let share = names.len().div_ceil(replicas);
             let mut taken_over = Vec::new();
@@ -125,12 +129,12 @@ impl PostgresBackend {
                     .await
                     .map_err(db_error)?;
                 for row in claimed {
-                    let name: String = row.get(0);
-                    let previous: Option<String> = row.get(2);
+                    let name: String = col(&row, 0)?;
+                    let previous: Option<String> = col(&row, 2)?;
                     if previous.is_some_and(|p| p != replica) {
                         taken_over.push(name.clone());
                     }
-                    owned.insert(name, row.get(1));
+                    owned.insert(name, col(&row, 1)?);
                 }
             }
             tx.commit().await.map_err(db_error)?;

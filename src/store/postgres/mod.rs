@@ -189,7 +189,7 @@ impl PostgresBackend {
         self.call("read a record", async move {
             let client = pool.get().await.map_err(pool_error)?;
             let row = client.query_opt(&sql, &[&workspace]).await.map_err(db_error)?;
-            Ok(row.map(|r| r.get::<_, String>(0).into_bytes()))
+            row.map(|r| col::<String>(&r, 0).map(String::into_bytes)).transpose()
         })
     }
 
@@ -234,7 +234,7 @@ impl PostgresBackend {
         self.call("list records", async move {
             let client = pool.get().await.map_err(pool_error)?;
             let rows = client.query(&sql, &[]).await.map_err(db_error)?;
-            Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+            rows.iter().map(|r| col::<String>(r, 0)).collect()
         })
     }
 
@@ -470,6 +470,19 @@ fn db_error(e: tokio_postgres::Error) -> Failure {
         problem: format!("{} {}: {}", db.severity(), code.code(), db.message()),
         retryable,
     }
+}
+
+/// Column `i` of `row`, or why not: a column of another type than this
+/// labwatch's schema says means someone changed the table, which is an
+/// error to report, never a panic.
+pub(super) fn col<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a tokio_postgres::Row,
+    i: usize,
+) -> Result<T, Failure> {
+    row.try_get(i).map_err(|e| Failure::Db {
+        problem: format!("a column of the store's tables is not what this labwatch's schema says ({e}); was the schema changed by hand?"),
+        retryable: false,
+    })
 }
 
 /// The pool's errors: a timeout or a failed connection can succeed later.

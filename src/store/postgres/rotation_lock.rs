@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use super::{PostgresBackend, db_error};
+use super::{PostgresBackend, col, db_error};
 use crate::store::{Slot, StoreError};
 
 impl PostgresBackend {
@@ -34,7 +34,7 @@ impl PostgresBackend {
                 )
                 .await
                 .map_err(db_error)?;
-            Ok(row.get::<_, bool>(0).then_some(client))
+            Ok(col::<bool>(&row, 0)?.then_some(client))
         })?;
         Ok(held.map(|client| RotationLock {
             held: Some((Arc::new(client), workspace.to_owned())),

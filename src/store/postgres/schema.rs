@@ -7,7 +7,7 @@
 
 use deadpool_postgres::Object;
 
-use super::{Failure, db_error};
+use super::{Failure, col, db_error};
 use crate::store::StoreError;
 
 /// The migrations, in order: version, what it does, its SQL.
@@ -60,9 +60,13 @@ pub(super) async fn migrate(client: &mut Object) -> Result<(), Failure> {
         )
         .await
         .map_err(db_error)?;
-    let current = newest.as_ref().map_or(0, |row| row.get::<_, i32>(0));
+    let current = newest.as_ref().map(|row| col::<i32>(row, 0)).transpose()?.unwrap_or(0);
     if current > SCHEMA_VERSION {
-        let binary = newest.map(|row| row.get::<_, String>(1)).unwrap_or_default();
+        let binary = newest
+            .as_ref()
+            .map(|row| col::<String>(row, 1))
+            .transpose()?
+            .unwrap_or_default();
         return Err(Failure::Store(StoreError::SchemaTooNew {
             found: current,
             known: SCHEMA_VERSION,

@@ -10,7 +10,7 @@
 
 use time::OffsetDateTime;
 
-use super::{PostgresBackend, db_error, pool_error};
+use super::{PostgresBackend, col, db_error, pool_error};
 use crate::store::StoreError;
 
 /// One workspace's verdict as another replica wrote it.
@@ -73,18 +73,21 @@ impl PostgresBackend {
                 )
                 .await
                 .map_err(db_error)?;
-            Ok(rows
-                .iter()
-                .filter_map(|r| {
-                    let body: String = r.get(3);
-                    Some(Verdict {
-                        workspace: r.get(0),
-                        replica: r.get(1),
-                        at: r.get(2),
-                        body: serde_json::from_str(&body).ok()?,
-                    })
-                })
-                .collect())
+            let mut verdicts = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let body: String = col(r, 3)?;
+                // jsonb is JSON; a body that is not an object is not ours.
+                let Ok(body @ serde_json::Value::Object(_)) = serde_json::from_str(&body) else {
+                    continue;
+                };
+                verdicts.push(Verdict {
+                    workspace: col(r, 0)?,
+                    replica: col(r, 1)?,
+                    at: col(r, 2)?,
+                    body,
+                });
+            }
+            Ok(verdicts)
         })
     }
 }
