@@ -238,8 +238,7 @@ impl Runtime {
             drop(state);
             if let Some(r) = stopped {
                 r.task.abort();
-                self.status.remove_workspace(name);
-                self.shared.gitlab_metrics.forget_workspace(name);
+                self.forget_results(name);
             }
             return;
         };
@@ -289,8 +288,7 @@ impl Runtime {
         }
         drop(state);
         for name in gone {
-            self.status.remove_workspace(&name);
-            self.shared.gitlab_metrics.forget_workspace(&name);
+            self.forget_results(&name);
         }
     }
 
@@ -330,8 +328,7 @@ impl Runtime {
         }
         drop(state);
         for name in lost {
-            self.status.remove_workspace(&name);
-            self.shared.gitlab_metrics.forget_workspace(&name);
+            self.forget_results(&name);
         }
     }
 
@@ -391,10 +388,17 @@ impl Runtime {
             r.task.abort();
         }
         drop(state);
-        self.status.remove_workspace(name);
-        self.shared.gitlab_metrics.forget_workspace(name);
+        self.forget_results(name);
         self.catalogue_changed.notify_one();
         true
+    }
+
+    /// Forgets what a workspace that no longer runs here left: its results
+    /// and history, and its metric series (deleted, or now another
+    /// replica's, which reports them).
+    fn forget_results(&self, name: &str) {
+        self.status.remove_workspace(name);
+        self.shared.gitlab_metrics.forget_workspace(name);
     }
 
     /// Woken when a workspace is created or deleted here.
