@@ -81,6 +81,11 @@ pub struct Actions {
     /// only copy of the new token. Saved after each round until the store
     /// accepts them (`settle`).
     kept: Mutex<HashMap<String, StoredConnection>>,
+    /// Replicas: the ownership's gain count when the markers of gained
+    /// workspaces were last looked for (`settle`).
+    gains_seen: std::sync::atomic::AtomicU64,
+    /// Replicas: when those markers were last looked for.
+    adopted_at: Mutex<Option<tokio::time::Instant>>,
 }
 
 /// The token metadata actions report; never the token itself.
@@ -103,6 +108,8 @@ impl Actions {
             firings: Mutex::default(),
             unsettled: Mutex::default(),
             kept: Mutex::default(),
+            gains_seen: std::sync::atomic::AtomicU64::new(0),
+            adopted_at: Mutex::default(),
         }
     }
 

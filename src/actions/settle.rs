@@ -21,13 +21,26 @@
 //! which ends that rotation like a normal one: marker removed, `.rotated`
 //! removed, workspace re-planned, audited.
 
-use std::sync::PoisonError;
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 
 use super::Actions;
 use super::renewal::token_check;
 use crate::config::instance_url;
 use crate::engine::{Reason, StatusStore};
-use crate::store::{Actor, AuditAction, AuditEntry, AuditResult, RotationMarker};
+use crate::store::{Actor, AuditAction, AuditEntry, AuditResult, RotationLock, Slot, StoreError, StoredConnection};
+
+/// Replicas: the longest a marker left by a replica that does not own its
+/// workspace waits for the owner to look.
+const ADOPT_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Whether a kept rotated token is still the workspace's newest.
+enum Superseded {
+    /// It is: saved under this lock across replicas.
+    No(RotationLock),
+    Yes,
+}
 
 /// What looking at a workspace's marker concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,20 +53,73 @@ enum Settlement {
 
 impl Actions {
     /// At start: every configured workspace with a rotation marker is
-    /// settled, or remembered to be settled after its next round.
+    /// settled, or remembered to be settled after its next round. One
+    /// listing per kind of record, not a read per workspace: at fleet size
+    /// that would be thousands of store calls before serving.
+    ///
+    /// Replicas own nothing yet at start: each looks at the workspaces it
+    /// gains, after its rounds ([`Actions::settle_where_the_token_works`]).
     pub async fn settle_interrupted_rotations(&self) {
-        for ws in self.runtime.names_where(|_| true) {
+        if self.runtime.ownership().is_some() {
+            return;
+        }
+        for ws in self.configured_with(Slot::Rotated).await {
             self.pick_up_rotated(&ws).await;
-            let name = ws.clone();
-            match self.on_store(move |s| s.read_marker(&name)).await {
-                Ok(None) => {}
-                Ok(Some(marker)) => {
-                    if self.settle(&marker, "at start").await == Settlement::Open {
-                        self.unsettled().insert(ws.clone());
-                    }
-                }
-                // The token check reads the marker too, and reports the error.
-                Err(e) => tracing::error!(workspace = %ws, error = %e, "Cannot read the rotation marker"),
+        }
+        for ws in self.configured_with(Slot::Marker).await {
+            if self.settle(&ws, "at start").await == Settlement::Open {
+                self.unsettled().insert(ws);
+            }
+        }
+    }
+
+    /// The configured workspaces that have a record of `slot`. A store
+    /// that cannot list them is logged: the token check reads the marker
+    /// too, and reports that error where it matters.
+    async fn configured_with(&self, slot: Slot) -> Vec<String> {
+        match self.on_store(move |s| s.names(slot)).await {
+            Ok(names) => {
+                let configured: BTreeSet<String> = self.runtime.names_where(|_| true).into_iter().collect();
+                names.into_iter().filter(|ws| configured.contains(ws)).collect()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "Cannot list the {} records", slot.table());
+                Vec::new()
+            }
+        }
+    }
+
+    /// Replicas: the rotations a replica left behind (it died, lost the
+    /// lease, or rotated for an admin or an alert a workspace it does not
+    /// own, and could not remove the marker) are picked up by the owner, as
+    /// a single daemon does at start: when a lease round gained
+    /// workspaces, and every [`ADOPT_EVERY`] in any case. A listing of a
+    /// table that holds a row only while a rotation runs or waits.
+    async fn adopt_gained(&self) {
+        let Some(ownership) = self.runtime.ownership() else {
+            return;
+        };
+        let gains = ownership.gains();
+        let gained = self.gains_seen.swap(gains, Ordering::Relaxed) != gains;
+        let due = {
+            let mut last = self.adopted_at.lock().unwrap_or_else(PoisonError::into_inner);
+            let due = gained || last.is_none_or(|at| at.elapsed() >= ADOPT_EVERY);
+            if due {
+                *last = Some(tokio::time::Instant::now());
+            }
+            due
+        };
+        if !due {
+            return;
+        }
+        for ws in self.configured_with(Slot::Rotated).await {
+            if ownership.epoch(&ws).is_some() && !self.kept().contains_key(&ws) {
+                self.pick_up_rotated(&ws).await;
+            }
+        }
+        for ws in self.configured_with(Slot::Marker).await {
+            if ownership.epoch(&ws).is_some() {
+                self.unsettled().insert(ws);
             }
         }
     }
@@ -61,6 +127,7 @@ impl Actions {
     /// After a round: settles the workspaces left open whose token check
     /// passed, which means GitLab answers again.
     pub(super) async fn settle_where_the_token_works(&self, status: &StatusStore) {
+        self.adopt_gained().await;
         self.save_kept_rotations().await;
         let ready: Vec<String> = self
             .unsettled()
@@ -73,21 +140,19 @@ impl Actions {
             .cloned()
             .collect();
         for ws in ready {
-            let name = ws.clone();
-            let settled = match self.on_store(move |s| s.read_marker(&name)).await {
-                Ok(Some(marker)) => self.settle(&marker, "after a round").await == Settlement::Done,
-                Ok(None) => true,
-                Err(_) => false,
-            };
-            if settled {
+            if self.settle(&ws, "after a round").await == Settlement::Done {
                 self.unsettled().remove(&ws);
             }
         }
     }
 
-    /// Asks GitLab whether the stored token still works, and acts on the answer.
-    async fn settle(&self, marker: &RotationMarker, when: &str) -> Settlement {
-        let workspace = marker.workspace.as_str();
+    /// Asks GitLab whether the stored token of `workspace`, which has a
+    /// rotation marker, still works, and acts on the answer. Under both
+    /// rotation locks (this daemon's and, on PostgreSQL, the one across
+    /// replicas): the marker of a rotation running anywhere is that
+    /// rotation's to remove. A replica settles only what it owns, and
+    /// removes the marker only while its lease holds (the fence).
+    async fn settle(&self, workspace: &str, when: &str) -> Settlement {
         let lock = self.rotation_lock(workspace);
         // A rotation running now writes and removes its own marker.
         let Ok(_guard) = lock.try_lock() else {
@@ -97,6 +162,30 @@ impl Actions {
         if self.kept().contains_key(workspace) {
             return Settlement::Open;
         }
+        let fence = match self.runtime.ownership() {
+            None => None,
+            Some(o) => match o.epoch(workspace) {
+                Some(epoch) => Some((o.replica().to_owned(), epoch)),
+                // Its owner settles it.
+                None => return Settlement::Done,
+            },
+        };
+        let name = workspace.to_owned();
+        let shared = match self.on_store(move |s| s.try_rotation_lock(&name)).await {
+            Ok(Some(shared)) => shared,
+            Ok(None) | Err(_) => return Settlement::Open,
+        };
+        // Read under the locks: a rotation that ended meanwhile removed it.
+        let name = workspace.to_owned();
+        let marker = match self.on_store(move |s| s.read_marker(&name)).await {
+            Ok(Some(marker)) => marker,
+            Ok(None) => return Settlement::Done,
+            // The token check reads the marker too, and reports the error.
+            Err(e) => {
+                tracing::error!(workspace, error = %e, "Cannot read the rotation marker");
+                return Settlement::Open;
+            }
+        };
         let (Ok(mut ws), Ok(conn)) = (self.workspace(workspace), self.connection(workspace).await) else {
             // Not configured or not connected any more: no token to lose,
             // and connecting again makes a new one.
@@ -114,9 +203,15 @@ impl Actions {
         match client.token_self().await {
             Ok(info) if info.active => {
                 let name = workspace.to_owned();
-                if let Err(e) = self.on_store(move |s| s.clear_marker(&name)).await {
-                    tracing::warn!(workspace, error = %e, "Cannot remove the rotation marker; trying again after the next round");
-                    return Settlement::Open;
+                let held = Arc::new(shared);
+                match self.on_store(move |s| s.clear_marker_locked(&held, &name, fence)).await {
+                    Ok(()) => {}
+                    // The lease moved on: the new owner settles it.
+                    Err(StoreError::Fenced { .. }) => return Settlement::Done,
+                    Err(e) => {
+                        tracing::warn!(workspace, error = %e, "Cannot remove the rotation marker; trying again after the next round");
+                        return Settlement::Open;
+                    }
                 }
                 tracing::info!(
                     workspace,
@@ -187,6 +282,19 @@ impl Actions {
             let Some(conn) = self.kept().get(&workspace).cloned() else {
                 continue;
             };
+            // Replicas: a connect or disconnect on another replica takes
+            // the lock across replicas, and supersedes the kept token.
+            let _shared = match self.runtime.ownership() {
+                None => None,
+                Some(_) => match self.superseded_elsewhere(&conn).await {
+                    Some(Superseded::No(shared)) => Some(shared),
+                    Some(Superseded::Yes) => {
+                        self.forget_kept(&workspace).await;
+                        continue;
+                    }
+                    None => continue,
+                },
+            };
             let token_id = conn.token_id;
             let saved = conn.clone();
             if let Err(e) = self.on_store(move |s| s.save(&saved)).await {
@@ -212,6 +320,35 @@ impl Actions {
                 Some("the rotated token that the store had refused is saved; the workspace uses it".to_owned());
             self.audit(entry).await;
             self.replan(&workspace).await;
+        }
+    }
+
+    /// Under the rotation lock across replicas: whether the connection
+    /// stored now is still the one the kept rotation replaced (the marker's
+    /// old token). `None`: the lock is held elsewhere or the store cannot
+    /// tell now; try again after the next round.
+    async fn superseded_elsewhere(&self, kept: &StoredConnection) -> Option<Superseded> {
+        let name = kept.workspace.clone();
+        let shared = self.on_store(move |s| s.try_rotation_lock(&name)).await.ok()??;
+        let name = kept.workspace.clone();
+        let marker = self.on_store(move |s| s.read_marker(&name)).await.ok()?;
+        let name = kept.workspace.clone();
+        let stored = self.on_store(move |s| s.load(&name)).await.ok()?;
+        // Without a marker there is nothing to compare with: keeping the
+        // token is the side that cannot lose one.
+        let replaced = marker.map(|m| m.old_token_id);
+        match stored {
+            Some(now) if now.token_id == kept.token_id || replaced.is_none_or(|old| old == now.token_id) => {
+                Some(Superseded::No(shared))
+            }
+            _ => {
+                tracing::warn!(
+                    workspace = %kept.workspace,
+                    token_id = kept.token_id,
+                    "Another replica connected or disconnected the workspace since its rotation; the rotated token kept here is not saved"
+                );
+                Some(Superseded::Yes)
+            }
         }
     }
 

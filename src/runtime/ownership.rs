@@ -15,6 +15,9 @@ pub struct Ownership {
     held: Mutex<BTreeMap<String, i64>>,
     /// Leases taken over from replicas that stopped renewing them.
     taken_over: AtomicU64,
+    /// How many lease rounds gained a workspace: the actions look for
+    /// rotations to settle in what was gained when it moves.
+    gains: AtomicU64,
 }
 
 impl Ownership {
@@ -23,6 +26,7 @@ impl Ownership {
             replica: replica.into(),
             held: Mutex::new(BTreeMap::new()),
             taken_over: AtomicU64::new(0),
+            gains: AtomicU64::new(0),
         }
     }
 
@@ -51,8 +55,19 @@ impl Ownership {
         self.taken_over.load(Ordering::Relaxed)
     }
 
+    /// Changes each time a lease round gains a workspace (a new lease, or
+    /// one taken again at a new epoch).
+    pub fn gains(&self) -> u64 {
+        self.gains.load(Ordering::Relaxed)
+    }
+
     pub(super) fn set(&self, held: BTreeMap<String, i64>, taken_over: usize) {
-        *self.lock() = held;
+        let mut current = self.lock();
+        if held.iter().any(|(ws, epoch)| current.get(ws) != Some(epoch)) {
+            self.gains.fetch_add(1, Ordering::Relaxed);
+        }
+        *current = held;
+        drop(current);
         self.taken_over.fetch_add(taken_over as u64, Ordering::Relaxed);
     }
 

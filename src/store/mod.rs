@@ -721,6 +721,30 @@ impl ConnectionStore {
         }
     }
 
+    /// Removes the rotation marker of `workspace` under `lock`, its
+    /// rotation lock: on PostgreSQL on the lock's own session and, with
+    /// `fence` (replica, lease epoch), only while that lease holds, in the
+    /// same statement; the file store removes it as
+    /// [`ConnectionStore::clear_marker`] does. `Err(StoreError::Fenced)`
+    /// when the fence refused: nothing was removed.
+    pub fn clear_marker_locked(
+        &self,
+        lock: &RotationLock,
+        workspace: &str,
+        fence: Option<(String, i64)>,
+    ) -> Result<(), StoreError> {
+        let (Backend::Postgres(p), Some(held)) = (&self.backend, lock._held.as_ref()) else {
+            return self.clear_marker(workspace);
+        };
+        check_name(workspace)?;
+        match p.clear_marker_locked(held, fence)? {
+            true => Ok(()),
+            false => Err(StoreError::Fenced {
+                workspace: workspace.to_owned(),
+            }),
+        }
+    }
+
     /// How many records and audit entries the store holds: `store
     /// migrate` copies into an empty store only.
     pub fn count(&self) -> Result<usize, StoreError> {

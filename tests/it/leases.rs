@@ -168,7 +168,29 @@ fn replicas_split_the_fleet_take_over_a_dead_one_and_fence_a_paused_one() {
         .store
         .write_marker_locked(&lock, &marker, Some((owner.id.to_owned(), owner.owned[name])))
         .unwrap();
-    assert_eq!(owner.store.read_marker(name).unwrap(), Some(marker));
+    assert_eq!(owner.store.read_marker(name).unwrap(), Some(marker.clone()));
+    drop(lock);
+
+    // Nor settle a rotation (remove its marker) for a workspace it lost:
+    // the fence is in the statement that removes it, too.
+    let lock = (0..1000)
+        .find_map(|_| c.store.try_rotation_lock(name).unwrap())
+        .expect("the lock is free once the owner lets go");
+    let e = c
+        .store
+        .clear_marker_locked(&lock, name, Some(("c".to_owned(), *epoch)))
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Fenced { .. }), "{e}");
+    assert_eq!(c.store.read_marker(name).unwrap(), Some(marker), "nothing removed");
+    drop(lock);
+    let lock = (0..1000)
+        .find_map(|_| owner.store.try_rotation_lock(name).unwrap())
+        .expect("the lock is free once c lets go");
+    let fence = Some((owner.id.to_owned(), owner.owned[name]));
+    owner.store.clear_marker_locked(&lock, name, fence.clone()).unwrap();
+    assert!(owner.store.read_marker(name).unwrap().is_none(), "the owner settles it");
+    // Removing a marker that is gone is no error while the fence holds.
+    owner.store.clear_marker_locked(&lock, name, fence).unwrap();
 
     let woke = c.round(&workspaces);
     assert_eq!(woke.lost, c_had.keys().cloned().collect::<Vec<_>>());

@@ -565,6 +565,85 @@ async fn one_alert_sent_to_every_replica_fifty_times_rotates_the_token_once_and_
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    not(all(has_postgres, feature = "test-hooks")),
+    ignore = "needs PostgreSQL and the pause points: scripts/test installs one and enables the other"
+)]
+async fn a_rotation_a_killed_replica_left_behind_is_settled_by_the_workspace_owner() {
+    let f = fleet(3).await;
+    // a rotates for an admin, and is killed after writing the marker but
+    // before calling GitLab.
+    let mut a = tokio::task::block_in_place(|| {
+        let mut d = Daemon::spawn_with_env(
+            &["run".as_ref(), "-c".as_ref(), f.config.as_os_str()],
+            &[("LABWATCH_REPLICA_ID", "replica-a"), ("LABWATCH_PAUSE_AT", "rotate-before-call")],
+        );
+        d.wait_serving();
+        d
+    });
+    let mut b = start(&f.config, "replica-b");
+    wait_owning(&mut a, 2);
+    wait_owning(&mut b, 2);
+    let http = in_process::http_client();
+    let connect = json!({"instance_url": f.sim.base_url(), "token": f.expiring.token});
+    let (code, body) = in_process::call(
+        &http,
+        b.addr,
+        ADMIN,
+        Method::POST,
+        "/api/v1/workspaces/alerted/connect",
+        Some(connect),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    // Its answer never comes: a is killed while it rotates.
+    let rotating = tokio::spawn(
+        http.post(format!("http://{}/api/v1/workspaces/alerted/rotate", a.addr))
+            .bearer_auth(ADMIN)
+            .send(),
+    );
+    let paused = tokio::task::block_in_place(|| a.wait_for("Paused at a test pause point"));
+    assert_eq!(paused["point"], "rotate-before-call");
+    let markers = "SELECT workspace FROM labwatch.rotation_markers";
+    assert_eq!(f.pg.superuser_psql("labwatch", markers).trim(), "alerted");
+    a.signal("KILL");
+    assert_eq!(tokio::task::block_in_place(|| a.wait_exit()), None, "killed");
+    assert!(rotating.await.unwrap().is_err(), "no answer from a killed replica");
+
+    // b takes a's workspaces over, and with them the marker: the stored
+    // token still works (GitLab was never asked), so b removes it.
+    let settled = tokio::task::block_in_place(|| {
+        b.wait_until_event("the rotation settled", |e| {
+            e["message"] == "Interrupted rotation settled: the stored token works" && e["workspace"] == "alerted"
+        })
+    });
+    assert_eq!(settled["token_id"], f.expiring.id, "{settled}");
+    assert_eq!(f.pg.superuser_psql("labwatch", markers).trim(), "", "marker removed");
+    let audit = f.pg.superuser_psql(
+        "labwatch",
+        "SELECT count(*) FROM labwatch.audit_log WHERE workspace = 'alerted' AND action = 'settle-rotation' AND result = 'ok'",
+    );
+    assert_eq!(audit.trim(), "1");
+    assert_eq!(
+        counters(&f.sim)
+            .await
+            .route("POST /api/v4/personal_access_tokens/self/rotate"),
+        0
+    );
+    // The token was never rotated: still the expiring one, reported as
+    // such, not as lost in a rotation.
+    wait_status(&b, "alerted", |w| {
+        w["connection"]["token"]["id"] == f.expiring.id
+            && w["checks"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|k| k["check"] == "token" && k["reason"] == "token-expiring"))
+    })
+    .await;
+    b.signal("TERM");
+    assert_eq!(tokio::task::block_in_place(|| b.wait_exit()), Some(0));
+}
+
 /// Runs every future at once and gathers their outputs, in order.
 async fn futures_join_all<F: std::future::Future + Send + 'static>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where

@@ -390,7 +390,7 @@ async fn a_file_store_moves_to_postgres_and_the_daemon_rides_out_an_outage() {
     daemon.signal("TERM");
     assert_eq!(tokio::task::block_in_place(|| daemon.wait_exit()), Some(0));
     // A rotation a crash interrupted: its marker moves too, and the daemon
-    // on PostgreSQL settles it at start.
+    // on PostgreSQL settles it.
     let files = ConnectionStore::open(&dir.path().join("store"), &dir.path().join("store.key")).unwrap();
     let token_id = files.load("acme").unwrap().unwrap().token_id;
     files
@@ -426,9 +426,12 @@ async fn a_file_store_moves_to_postgres_and_the_daemon_rides_out_an_outage() {
     let cfg = config(dir.path(), &pg, "postgres");
     std::fs::remove_dir_all(dir.path().join("store")).unwrap();
     let mut daemon = start(&cfg);
+    // Every daemon on PostgreSQL is a replica: the workspace's owner settles
+    // it, after the first round that finds the token working.
+    tokio::task::block_in_place(|| daemon.wait_for("Interrupted rotation settled: the stored token works"));
     let markers =
         tokio::task::block_in_place(|| pg.superuser_psql("labwatch", "SELECT count(*) FROM labwatch.rotation_markers"));
-    assert_eq!(markers.trim(), "0", "the marker was settled at start");
+    assert_eq!(markers.trim(), "0", "the marker was settled");
     let (code, ws) = in_process::call(&http, daemon.addr, ADMIN, Method::GET, "/api/v1/workspaces/acme", None).await;
     assert_eq!((code, ws["origin"].as_str()), (200, Some("api")), "{ws}");
     let (code, status) = client::get(daemon.addr, "/status/acme").await;
@@ -549,4 +552,84 @@ fn a_table_changed_by_hand_is_an_error_that_says_so_not_a_crash() {
     let e = store.lease_round("a", lease, &names, &first.owned).unwrap_err();
     assert!(!e.is_unavailable(), "{e}");
     assert!(e.to_string().contains("was the schema changed by hand?"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    not(has_postgres),
+    ignore = "PostgreSQL not installed: apt-get install postgresql (scripts/test does)"
+)]
+async fn a_listener_cut_off_from_the_database_catches_up_on_what_changed_meanwhile() {
+    use labwatch::store::Notice;
+    let pg = tokio::task::block_in_place(Postgres::start);
+    let (me, other, mut notices) = tokio::task::block_in_place(|| {
+        let me = open(&pg);
+        let notices = me.listen(&options(&pg)).unwrap().expect("PostgreSQL listens");
+        (me, open(&pg), notices)
+    });
+    let next = async |notices: &mut tokio::sync::mpsc::UnboundedReceiver<Notice>| {
+        tokio::time::timeout(std::time::Duration::from_secs(60), notices.recv())
+            .await
+            .expect("a notice within a minute")
+            .expect("the listener runs")
+    };
+    // Listening, and it has read the database's clock once.
+    let heartbeat = "SELECT count(*) FROM pg_stat_activity \
+         WHERE application_name = 'labwatch (change notices)' AND query = 'SELECT now()' AND state = 'idle'";
+    let listening = || {
+        (0..600).any(|_| {
+            let seen = pg.superuser_psql("labwatch", heartbeat).trim() == "1";
+            if !seen {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            seen
+        })
+    };
+    assert!(tokio::task::block_in_place(listening), "the listener never listened");
+    tokio::task::block_in_place(|| other.notify("replica-b", Notice::CONNECTION, "heard")).unwrap();
+    assert_eq!(
+        next(&mut notices).await,
+        Notice {
+            replica: "replica-b".to_owned(),
+            kind: Notice::CONNECTION.to_owned(),
+            workspace: "heard".to_owned(),
+        }
+    );
+
+    // The listener's session is cut. While it is away a connection is
+    // saved and a workspace created, their notices lost (none is sent
+    // here): on listening again it reads back what changed, and nothing
+    // else.
+    pg.superuser_psql(
+        "labwatch",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'labwatch (change notices)'",
+    );
+    tokio::task::block_in_place(|| {
+        other.save(&conn("missed")).unwrap();
+        other
+            .save_workspace(&WorkspaceRecord {
+                workspace: "created".to_owned(),
+                settings: json!({"instance_url": "https://gitlab.example.com"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+                created_at: datetime!(2026-12-01 09:00:00 UTC),
+                updated_at: datetime!(2026-12-01 09:00:00 UTC),
+            })
+            .unwrap();
+    });
+    let mut caught: Vec<(String, String, String)> = Vec::new();
+    for _ in 0..2 {
+        let n = next(&mut notices).await;
+        caught.push((n.replica, n.kind, n.workspace));
+    }
+    caught.sort();
+    assert_eq!(
+        caught,
+        [
+            (String::new(), Notice::CONNECTION.to_owned(), "missed".to_owned()),
+            (String::new(), Notice::WORKSPACE.to_owned(), "created".to_owned()),
+        ]
+    );
+    drop(me);
 }

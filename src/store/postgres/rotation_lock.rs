@@ -76,6 +76,32 @@ impl PostgresBackend {
     }
 }
 
+impl PostgresBackend {
+    /// Removes the rotation marker of the workspace `lock` guards, on the
+    /// lock's session; with `fence` (replica, epoch), only where that
+    /// replica still holds the workspace's lease at that epoch, checked in
+    /// the same statement. False: the fence refused, nothing was removed
+    /// (an absent marker with the fence holding is true: nothing to do).
+    pub(crate) fn clear_marker_locked(&self, lock: &RotationLock, fence: Option<(String, i64)>) -> Result<bool, StoreError> {
+        let Some((client, workspace)) = lock.held.as_ref() else {
+            return Ok(false);
+        };
+        let (client, workspace) = (client.clone(), workspace.clone());
+        let (replica, epoch) = fence.map_or((None, None), |(r, e)| (Some(r), Some(e)));
+        let sql = format!(
+            "WITH fence AS (SELECT $2::text IS NULL OR EXISTS (SELECT 1 FROM labwatch.leases \
+                 WHERE workspace = $1 AND owner = $2 AND epoch = $3 AND expires_at > now()) AS holds), \
+             gone AS (DELETE FROM labwatch.{table} WHERE workspace = $1 AND (SELECT holds FROM fence) RETURNING 1) \
+             SELECT holds FROM fence",
+            table = Slot::Marker.table()
+        );
+        self.call("remove a rotation marker", async move {
+            let row = client.query_one(&sql, &[&workspace, &replica, &epoch]).await.map_err(db_error)?;
+            col::<bool>(&row, 0)
+        })
+    }
+}
+
 /// A rotation lock held across replicas; released when dropped (its
 /// session closes).
 pub struct RotationLock {
