@@ -577,7 +577,10 @@ async fn a_rotation_a_killed_replica_left_behind_is_settled_by_the_workspace_own
     let mut a = tokio::task::block_in_place(|| {
         let mut d = Daemon::spawn_with_env(
             &["run".as_ref(), "-c".as_ref(), f.config.as_os_str()],
-            &[("LABWATCH_REPLICA_ID", "replica-a"), ("LABWATCH_PAUSE_AT", "rotate-before-call")],
+            &[
+                ("LABWATCH_REPLICA_ID", "replica-a"),
+                ("LABWATCH_PAUSE_AT", "rotate-before-call"),
+            ],
         );
         d.wait_serving();
         d
@@ -635,9 +638,10 @@ async fn a_rotation_a_killed_replica_left_behind_is_settled_by_the_workspace_own
     // such, not as lost in a rotation.
     wait_status(&b, "alerted", |w| {
         w["connection"]["token"]["id"] == f.expiring.id
-            && w["checks"]
-                .as_array()
-                .is_some_and(|c| c.iter().any(|k| k["check"] == "token" && k["reason"] == "token-expiring"))
+            && w["checks"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|k| k["check"] == "token" && k["reason"] == "token-expiring")
+            })
     })
     .await;
     b.signal("TERM");

@@ -633,3 +633,45 @@ async fn a_listener_cut_off_from_the_database_catches_up_on_what_changed_meanwhi
     );
     drop(me);
 }
+
+#[test]
+#[cfg_attr(
+    not(has_postgres),
+    ignore = "PostgreSQL not installed: apt-get install postgresql (scripts/test does)"
+)]
+fn tls_with_sslmode_require_trusts_the_ca_file_and_refuses_an_unknown_issuer() {
+    let pg = Postgres::start();
+    let ca = crate::support::net::TestCa::new("labwatch test PostgreSQL CA");
+    let (cert, key) = ca.leaf_pem(&["127.0.0.1"]);
+    pg.enable_tls(&cert, &key);
+    let mut tls = options(&pg);
+    tls.url = format!("{}?sslmode=require", pg.url());
+    tls.ca_file = Some(ca.pem_path.clone());
+    let store = ConnectionStore::postgres_with_key(&tls, &Key::from_bytes(KEY)).expect("open over TLS");
+    store.save(&conn("acme")).unwrap();
+    assert_eq!(store.load("acme").unwrap().unwrap().token.expose_secret(), CANARY);
+    // Every session of labwatch's role is encrypted.
+    let sessions = pg.superuser_psql(
+        "labwatch",
+        "SELECT count(*), bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.usename = 'labwatch'",
+    );
+    let (count, all_tls) = sessions.trim().split_once('|').unwrap();
+    assert!(count.parse::<u32>().unwrap() >= 1, "{sessions}");
+    assert_eq!(all_tls, "t", "{sessions}");
+    drop(store);
+
+    // Without the CA that issued the server's certificate: refused, and
+    // the error says it is about the certificate.
+    tls.ca_file = None;
+    let Err(e) = ConnectionStore::postgres_with_key(&tls, &Key::from_bytes(KEY)) else {
+        panic!("an unknown issuer is refused");
+    };
+    let text = e.to_string();
+    assert!(text.contains("invalid peer certificate: UnknownIssuer"), "{text}");
+    assert!(text.contains("Set [store.postgres] ca_file"), "{text}");
+    assert!(
+        !e.is_unavailable(),
+        "a setting to fix, not an outage to wait for: {text}"
+    );
+    assert!(!text.contains(pg.password()), "{text}");
+}

@@ -415,6 +415,9 @@ pub(crate) enum Failure {
         /// The same call can succeed later: the server is away, or busy.
         retryable: bool,
     },
+    /// TLS with the server failed (its certificate, most often): a
+    /// setting to fix, not a wait.
+    Tls { problem: String },
     /// A finding of the store's own (a schema too new), passed on as it is.
     Store(StoreError),
 }
@@ -423,13 +426,14 @@ impl Failure {
     fn retryable(&self) -> bool {
         match self {
             Failure::Db { retryable, .. } => *retryable,
+            Failure::Tls { .. } => false,
             Failure::Store(e) => e.is_unavailable(),
         }
     }
 
     fn problem(&self) -> String {
         match self {
-            Failure::Db { problem, .. } => problem.clone(),
+            Failure::Db { problem, .. } | Failure::Tls { problem } => problem.clone(),
             Failure::Store(e) => e.to_string(),
         }
     }
@@ -447,6 +451,13 @@ impl Failure {
                     "Nothing was written; check the database user's privileges on schema `labwatch` and the server's log"
                 },
             },
+            Failure::Tls { problem } => StoreError::Database {
+                action,
+                problem,
+                retryable: false,
+                fix: "Nothing was written. Set [store.postgres] ca_file to the CA that issued the server's certificate \
+                      (or rely on the system's roots), and name the server in the URL as its certificate does",
+            },
         }
     }
 }
@@ -455,10 +466,30 @@ impl Failure {
 /// going away, starting up, out of resources, or asks for a retry.
 fn db_error(e: tokio_postgres::Error) -> Failure {
     let Some(db) = e.as_db_error() else {
-        // No answer from the server: the connection is closed or broke.
-        return Failure::Db {
-            problem: e.to_string(),
-            retryable: true,
+        // The driver's own words ("error performing TLS handshake") hide
+        // the cause in their sources, which the operator needs.
+        let mut problem = e.to_string();
+        let mut tls = false;
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            // tokio-rustls wraps rustls's error in an io::Error, whose
+            // `source` skips it.
+            let wrapped = cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+                .is_some_and(|inner| inner.is::<rustls::Error>());
+            tls |= wrapped || cause.is::<rustls::Error>();
+            problem = format!("{problem}: {cause}");
+            source = cause.source();
+        }
+        // Otherwise no answer from the server: the connection is closed or
+        // broke.
+        return match tls {
+            true => Failure::Tls { problem },
+            false => Failure::Db {
+                problem,
+                retryable: true,
+            },
         };
     };
     let code = db.code();

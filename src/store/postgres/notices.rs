@@ -39,7 +39,10 @@ impl PostgresBackend {
     ) -> Result<tokio::sync::mpsc::UnboundedReceiver<Notice>, StoreError> {
         let mut config = options.driver_config()?;
         // Told apart in `pg_stat_activity` from the pool's sessions.
-        let name = format!("{} (change notices)", config.get_application_name().unwrap_or("labwatch"));
+        let name = format!(
+            "{} (change notices)",
+            config.get_application_name().unwrap_or("labwatch")
+        );
         config.application_name(&name);
         let tls = options.tls()?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -118,9 +121,14 @@ async fn listen_forever(
                 if let Some(since) = alive_at {
                     match client.query(MISSED, &[&since, &CATCH_UP_MARGIN]).await {
                         Ok(rows) => {
-                            tracing::info!(changed = rows.len(), "Listening to the other replicas again; catching up on what changed meanwhile");
+                            tracing::info!(
+                                changed = rows.len(),
+                                "Listening to the other replicas again; catching up on what changed meanwhile"
+                            );
                             for row in rows {
-                                if let (Ok(kind), Ok(workspace)) = (row.try_get::<_, String>(0), row.try_get::<_, String>(1)) {
+                                if let (Ok(kind), Ok(workspace)) =
+                                    (row.try_get::<_, String>(0), row.try_get::<_, String>(1))
+                                {
                                     let _ = tx.send(Notice {
                                         replica: String::new(),
                                         kind,
@@ -129,7 +137,9 @@ async fn listen_forever(
                                 }
                             }
                         }
-                        Err(e) => tracing::warn!(error = %e, "Cannot read what changed while not listening; the next reconnection tries again"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "Cannot read what changed while not listening; the next reconnection tries again")
+                        }
                     }
                 }
                 let mut beat = tokio::time::interval(HEARTBEAT);

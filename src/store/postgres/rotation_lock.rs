@@ -82,7 +82,11 @@ impl PostgresBackend {
     /// replica still holds the workspace's lease at that epoch, checked in
     /// the same statement. False: the fence refused, nothing was removed
     /// (an absent marker with the fence holding is true: nothing to do).
-    pub(crate) fn clear_marker_locked(&self, lock: &RotationLock, fence: Option<(String, i64)>) -> Result<bool, StoreError> {
+    pub(crate) fn clear_marker_locked(
+        &self,
+        lock: &RotationLock,
+        fence: Option<(String, i64)>,
+    ) -> Result<bool, StoreError> {
         let Some((client, workspace)) = lock.held.as_ref() else {
             return Ok(false);
         };
@@ -96,7 +100,10 @@ impl PostgresBackend {
             table = Slot::Marker.table()
         );
         self.call("remove a rotation marker", async move {
-            let row = client.query_one(&sql, &[&workspace, &replica, &epoch]).await.map_err(db_error)?;
+            let row = client
+                .query_one(&sql, &[&workspace, &replica, &epoch])
+                .await
+                .map_err(db_error)?;
             col::<bool>(&row, 0)
         })
     }

@@ -450,6 +450,24 @@ impl TestCa {
         }
     }
 
+    /// A server certificate for `names`, valid for a year from yesterday,
+    /// and its key, both as PEM: for servers that read files
+    /// (PostgreSQL's `ssl_cert_file` and `ssl_key_file`).
+    pub fn leaf_pem(&self, names: &[&str]) -> (String, String) {
+        let key = KeyPair::generate().expect("leaf key");
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let mut params = CertificateParams::new(names).expect("leaf params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "labwatch test server");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let now = OffsetDateTime::now_utc();
+        params.not_before = now - days(1);
+        params.not_after = now + days(365);
+        let cert = params.signed_by(&key, &self.issuer).expect("sign leaf");
+        (cert.pem(), key.serialize_pem())
+    }
+
     /// Valid for a year from yesterday.
     pub fn valid_leaf(&self, name: &str) -> Identity {
         let now = OffsetDateTime::now_utc();

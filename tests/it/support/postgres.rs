@@ -198,6 +198,25 @@ impl Postgres {
         command
     }
 
+    /// Turns TLS on (`ssl = on`, with `cert_pem` and `key_pem` as the
+    /// server's certificate and key), without a restart.
+    pub fn enable_tls(&self, cert_pem: &str, key_pem: &str) {
+        for (name, pem, mode) in [("server.crt", cert_pem, 0o644), ("server.key", key_pem, 0o600)] {
+            let path = self.data().join(name);
+            let mut file = OpenOptions::new()
+                .create_new(true)
+                .write(true)
+                .mode(mode)
+                .open(&path)
+                .unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+            file.write_all(pem.as_bytes())
+                .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+            // The server refuses a key that others may read, or not its own.
+            self.hand_over(&path);
+        }
+        self.superuser_psql("postgres", "ALTER SYSTEM SET ssl = on;\nSELECT pg_reload_conf();");
+    }
+
     // ------------------------------------------------------------ private
 
     fn data(&self) -> PathBuf {
