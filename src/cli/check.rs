@@ -14,7 +14,7 @@ use crate::config::{Config, StoreBackend};
 use crate::engine::{StatusStore, run_once};
 use crate::report::{self, ConnectionView};
 use crate::runtime;
-use crate::store::ConnectionStore;
+use crate::store::{ConnectionStore, Schema};
 
 pub async fn check(args: CheckArgs) -> Result<u8, CommandError> {
     let config = load(&args.config)?;
@@ -59,12 +59,13 @@ pub async fn check(args: CheckArgs) -> Result<u8, CommandError> {
 /// skipped (the check falls back to `token_file`).
 ///
 /// On PostgreSQL (`backend = "postgres"`) the store is the database's,
-/// opened as the daemon opens it (its schema brought up to date); a
-/// database out of reach is reported and skipped like a file store that
+/// used only when its schema is this labwatch's own: a check changes
+/// nothing, so it never migrates one. A database out of reach, or at
+/// another schema version, is reported and skipped like a file store that
 /// does not open.
 fn existing_store(config: &Config) -> Option<Arc<ConnectionStore>> {
     if config.store.backend == StoreBackend::Postgres {
-        return match crate::daemon::open_store(config) {
+        return match crate::daemon::open_store(config, Schema::AsItIs) {
             Ok(store) => Some(Arc::new(store)),
             Err(e) => {
                 eprintln!("warning: the connection store is not used: {e}");

@@ -13,7 +13,7 @@
 use super::CommandError;
 use super::args::{BackendArg, MigrateArgs};
 use crate::config::Config;
-use crate::store::{ConnectionStore, Record, Slot, StoreError};
+use crate::store::{ConnectionStore, Record, Schema, Slot, StoreError};
 
 /// Runs the migration; exit 0 with a summary, or an error that says what
 /// to fix (nothing was written to the target unless the summary says so).
@@ -93,7 +93,7 @@ fn open(config: &Config, backend: BackendArg) -> Result<ConnectionStore, Command
                     config.source.display()
                 )));
             };
-            ConnectionStore::open_postgres(options, &config.store.key_file)
+            ConnectionStore::open_postgres(options, &config.store.key_file, Schema::Migrate)
                 .map_err(|e| CommandError::Io(format!("cannot open the PostgreSQL store: {e}")))
         }
     }

@@ -20,7 +20,7 @@ use crate::actions::{Actions, run_after_rounds};
 use crate::config::{Config, ConfigErrors, StoreBackend};
 use crate::http::{self, AppState, admin::AdminState};
 use crate::runtime::Runtime;
-use crate::store::ConnectionStore;
+use crate::store::{ConnectionStore, Schema};
 
 /// Loads the config at `path` and applies it; on error the runtime keeps
 /// running the old one and the errors are returned for the log.
@@ -51,14 +51,21 @@ pub fn reload(runtime: &Runtime, path: &Path) -> Result<(), ConfigErrors> {
 }
 
 /// Opens the store `config` names: the file store (the default), or
-/// PostgreSQL, which connects and migrates its schema first.
-pub fn open_store(config: &Config) -> Result<ConnectionStore, String> {
+/// PostgreSQL, which connects and, with [`Schema::Migrate`], migrates its
+/// schema first.
+pub fn open_store(config: &Config, schema: Schema) -> Result<ConnectionStore, String> {
     let opened = match (&config.store.backend, &config.store.postgres) {
-        (StoreBackend::Postgres, Some(options)) => ConnectionStore::open_postgres(options, &config.store.key_file),
+        (StoreBackend::Postgres, Some(options)) => {
+            ConnectionStore::open_postgres(options, &config.store.key_file, schema)
+        }
         _ => ConnectionStore::open(&config.store.dir, &config.store.key_file),
     };
-    opened.map_err(|e| {
-        format!("cannot open the connection store: {e}; fix its permissions or change [store] in the config")
+    opened.map_err(|e| match config.store.backend {
+        // PostgreSQL's errors name their own fix.
+        StoreBackend::Postgres => format!("cannot open the connection store: {e}"),
+        StoreBackend::File => {
+            format!("cannot open the connection store: {e}; fix its permissions or change [store] in the config")
+        }
     })
 }
 
@@ -117,7 +124,7 @@ pub async fn run(
     let sharing = (config.store.backend == StoreBackend::Postgres).then(replicas::ownership);
     let ownership = sharing.clone();
     let started = tokio::task::spawn_blocking(move || {
-        let store = Arc::new(open_store(&config)?);
+        let store = Arc::new(open_store(&config, Schema::Migrate)?);
         let runtime = Arc::new(Runtime::start_sharing(config, Some(store.clone()), ownership));
         Ok::<_, String>((store, runtime))
     });

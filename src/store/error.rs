@@ -154,6 +154,14 @@ pub enum StoreError {
          (labwatch never downgrades a schema)"
     )]
     SchemaTooNew { found: i32, known: i32, binary: String },
+    /// A command that changes nothing (`labwatch check`) found the schema
+    /// older than this labwatch's: it does not migrate it, so it does not
+    /// use the store.
+    #[error(
+        "the PostgreSQL store's schema is at version {found} and this labwatch uses version {known}; \
+         a command that only reads does not migrate it. Fix: start the daemon (`labwatch run`), which applies the migrations"
+    )]
+    SchemaBehind { found: i32, known: i32 },
     /// A write on a workspace's behalf by a replica whose lease on it no
     /// longer holds (it was paused past it, and another replica owns the
     /// workspace now): refused, nothing written.

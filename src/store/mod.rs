@@ -53,7 +53,7 @@ pub use error::{Place, StoreError};
 pub use file::StoreWarning;
 pub use key::{KEY_ENV, Key};
 pub use marker::RotationMarker;
-pub use postgres::{Availability, LeaseRound, Notice, PostgresOptions, StoreStats, Verdict};
+pub use postgres::{Availability, LeaseRound, Notice, PostgresOptions, Schema, StoreStats, Verdict};
 pub use workspace_record::WorkspaceRecord;
 
 use cipher::Cipher;
@@ -174,12 +174,16 @@ impl ConnectionStore {
     /// not read what the database holds, so none is created). Connects,
     /// applies the embedded migrations and refuses a schema newer than this
     /// labwatch (see [`postgres`]).
-    pub fn open_postgres(options: &PostgresOptions, key_file: &Path) -> Result<ConnectionStore, StoreError> {
+    pub fn open_postgres(
+        options: &PostgresOptions,
+        key_file: &Path,
+        schema: Schema,
+    ) -> Result<ConnectionStore, StoreError> {
         let (key, warnings) = postgres_key(key_file)?;
         for warning in warnings {
             tracing::warn!(path = %warning.path.display(), "{}", warning.message);
         }
-        ConnectionStore::postgres_with_key(options, &key)
+        ConnectionStore::postgres_opened(options, &key, schema)
     }
 
     /// What [`ConnectionStore::open_postgres`] would refuse before it
@@ -249,8 +253,12 @@ impl ConnectionStore {
 
     /// The PostgreSQL store with a parsed key (tests, `store migrate`).
     pub fn postgres_with_key(options: &PostgresOptions, key: &Key) -> Result<ConnectionStore, StoreError> {
+        ConnectionStore::postgres_opened(options, key, Schema::Migrate)
+    }
+
+    fn postgres_opened(options: &PostgresOptions, key: &Key, schema: Schema) -> Result<ConnectionStore, StoreError> {
         Ok(ConnectionStore {
-            backend: Backend::Postgres(PostgresBackend::open(options)?),
+            backend: Backend::Postgres(PostgresBackend::open(options, schema)?),
             cipher: Cipher::new(key),
         })
     }

@@ -675,3 +675,33 @@ fn tls_with_sslmode_require_trusts_the_ca_file_and_refuses_an_unknown_issuer() {
     );
     assert!(!text.contains(pg.password()), "{text}");
 }
+
+#[test]
+#[cfg_attr(
+    not(has_postgres),
+    ignore = "PostgreSQL not installed: apt-get install postgresql (scripts/test does)"
+)]
+fn a_check_never_migrates_the_schema_and_says_who_does() {
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("store.key"), KEY).unwrap();
+    let cfg = config(dir.path(), &pg, "postgres");
+    let schema = "SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'labwatch'";
+
+    let (_, stdout, stderr) = labwatch(&["check"], &cfg);
+    assert!(
+        stderr.contains(&format!(
+            "the PostgreSQL store's schema is at version 0 and this labwatch uses version {}",
+            labwatch::store::postgres::SCHEMA_VERSION
+        )),
+        "{stdout}{stderr}"
+    );
+    assert!(stderr.contains("start the daemon (`labwatch run`)"), "{stderr}");
+    assert_eq!(pg.superuser_psql("labwatch", schema).trim(), "0", "nothing created");
+
+    // Once the daemon's open migrated it, a check uses it.
+    drop(ConnectionStore::postgres_with_key(&options(&pg), &Key::from_bytes(KEY)).unwrap());
+    let (_, stdout, stderr) = labwatch(&["check"], &cfg);
+    assert!(!stderr.contains("not used"), "{stdout}{stderr}");
+    assert_eq!(pg.superuser_psql("labwatch", schema).trim(), "1");
+}

@@ -97,7 +97,7 @@ impl Drop for Inner {
 impl PostgresBackend {
     /// Connects, applies the migrations this labwatch embeds (refusing a
     /// newer schema) and starts the background ping.
-    pub(crate) fn open(options: &PostgresOptions) -> Result<PostgresBackend, StoreError> {
+    pub(crate) fn open(options: &PostgresOptions, schema: Schema) -> Result<PostgresBackend, StoreError> {
         let config = options.driver_config()?;
         let target = options::describe(&config);
         let tls = options.tls()?;
@@ -145,10 +145,16 @@ impl PostgresBackend {
             }),
         };
         let pool = backend.inner.pool.clone();
-        backend.call("apply its schema migrations", async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            schema::migrate(&mut client).await
-        })?;
+        match schema {
+            Schema::Migrate => backend.call("apply its schema migrations", async move {
+                let mut client = pool.get().await.map_err(pool_error)?;
+                schema::migrate(&mut client).await
+            })?,
+            Schema::AsItIs => backend.call("read its schema version", async move {
+                let mut client = pool.get().await.map_err(pool_error)?;
+                schema::current(&mut client).await
+            })?,
+        }
         let weak = Arc::downgrade(&backend.inner);
         backend.spawn(ping_while_open(weak));
         Ok(backend)
@@ -460,6 +466,17 @@ impl Failure {
             },
         }
     }
+}
+
+/// What opening the store does with its schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// Applies the migrations this labwatch has and the database lacks
+    /// (the daemon, `store migrate`).
+    Migrate,
+    /// Changes nothing, and refuses a schema at another version (a
+    /// command that only reads).
+    AsItIs,
 }
 
 /// A driver error: retryable when the connection failed or the server is

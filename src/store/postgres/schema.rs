@@ -3,7 +3,9 @@
 //! holds an advisory lock, so replicas starting together migrate once.
 //! `labwatch.schema_migrations` records each version with the labwatch
 //! that applied it. A database whose schema is newer than this binary's
-//! is refused: its rows may mean what this version does not know.
+//! is refused: its rows may mean what this version does not know. A
+//! command that only reads (`labwatch check`) changes nothing: it uses the
+//! schema only when it is this binary's own ([`current`]).
 
 use deadpool_postgres::Object;
 
@@ -35,6 +37,39 @@ pub const SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 /// `pg_advisory_xact_lock` key: "labwatch" in ASCII, so another
 /// application's lock is unlikely to collide.
 const MIGRATION_LOCK: i64 = 0x6c61_6277_6174_6368;
+
+/// Whether the schema is at [`SCHEMA_VERSION`] now, without changing it:
+/// one at another version (none yet is version 0) is refused with what
+/// to do.
+pub(super) async fn current(client: &mut Object) -> Result<(), Failure> {
+    // Two statements: one naming a table that is not there fails to plan.
+    let row = client
+        .query_one("SELECT to_regclass('labwatch.schema_migrations') IS NOT NULL", &[])
+        .await
+        .map_err(db_error)?;
+    let found = match col::<bool>(&row, 0)? {
+        false => 0,
+        true => {
+            let row = client
+                .query_one("SELECT coalesce(max(version), 0) FROM labwatch.schema_migrations", &[])
+                .await
+                .map_err(db_error)?;
+            col::<i32>(&row, 0)?
+        }
+    };
+    match found.cmp(&SCHEMA_VERSION) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Less => Err(Failure::Store(StoreError::SchemaBehind {
+            found,
+            known: SCHEMA_VERSION,
+        })),
+        std::cmp::Ordering::Greater => Err(Failure::Store(StoreError::SchemaTooNew {
+            found,
+            known: SCHEMA_VERSION,
+            binary: "a newer labwatch".to_owned(),
+        })),
+    }
+}
 
 /// Brings the schema to [`SCHEMA_VERSION`], or refuses a newer one.
 pub(super) async fn migrate(client: &mut Object) -> Result<(), Failure> {
