@@ -58,15 +58,59 @@ pub async fn round(
         let Some(ownership) = runtime.ownership() else {
             return Ok(LeaseRound::default());
         };
-        if store.names(Slot::Workspace)? != runtime.record_names() {
-            runtime.reload_records();
-        }
+        catch_up_records(&runtime, store.names(Slot::Workspace)?);
         let round = store.lease_round(ownership.replica(), lease, &runtime.runnable(), &ownership.held())?;
         runtime.set_owned(round.owned.clone(), &round.taken_over);
         Ok(round)
     })
     .await
     .unwrap_or_else(|e| Err(StoreError::Interrupted { problem: e.to_string() }))
+}
+
+/// Above this many differences between the database's run-time records
+/// and this replica's, they are all read again in one go rather than one
+/// at a time.
+const REREAD_ONE_BY_ONE: usize = 32;
+
+/// The run-time records created or deleted elsewhere whose notice this
+/// replica missed (`stored`: the names in the database, sorted): each one
+/// that differs is read again alone, so a round costs what changed, not
+/// the fleet; many at once (a replica that was away long) are read in one
+/// go.
+fn catch_up_records(runtime: &Runtime, mut stored: Vec<String>) {
+    // In byte order, as the runtime keeps them: the database sorts by its
+    // collation, which may be another (en_US sorts "b" before "C").
+    stored.sort_unstable();
+    let known = runtime.record_names();
+    if stored == known {
+        return;
+    }
+    let differ = differences(&stored, &known);
+    if differ.len() > REREAD_ONE_BY_ONE {
+        runtime.reload_records();
+    } else {
+        for name in differ {
+            runtime.reread_record(name);
+        }
+    }
+}
+
+/// The names in one sorted list and not the other, in order.
+fn differences<'a>(a: &'a [String], b: &'a [String]) -> Vec<&'a String> {
+    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
+    let mut differ = Vec::new();
+    loop {
+        match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x == y => {
+                a.next();
+                b.next();
+            }
+            (Some(x), Some(y)) if x < y => differ.extend(a.next()),
+            (Some(_), Some(_)) | (None, Some(_)) => differ.extend(b.next()),
+            (Some(_), None) => differ.extend(a.next()),
+            (None, None) => return differ,
+        }
+    }
 }
 
 /// Runs lease rounds until the daemon stops.
@@ -219,4 +263,24 @@ fn write_changed(
     written.retain(|name, _| ownership.epoch(name).is_some());
     written.extend(done);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::differences;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    #[test]
+    fn differences_are_the_names_in_one_list_only() {
+        let stored = names(&["a", "c", "d", "f"]);
+        let known = names(&["b", "c", "e", "f", "g"]);
+        let found: Vec<&str> = differences(&stored, &known).into_iter().map(String::as_str).collect();
+        assert_eq!(found, ["a", "b", "d", "e", "g"]);
+        assert!(differences(&stored, &stored).is_empty());
+        assert_eq!(differences(&[], &known).len(), known.len());
+        assert_eq!(differences(&stored, &[]).len(), stored.len());
+    }
 }

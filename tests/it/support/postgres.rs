@@ -14,7 +14,8 @@
 //! (`scripts/test` installs it; `build/tools.rs` sets `has_postgres`, which
 //! tests needing it check with `cfg_attr(not(has_postgres), ignore = …)`).
 //! psql and pg_dump are taken from the same directory, so their version is
-//! the server's.
+//! the server's. `LABWATCH_TEST_POSTGRES_BIN` names another server's bin
+//! directory instead, to run the suite against another major version.
 //!
 //! initdb, pg_ctl and postgres refuse to run as root, and tests run as root
 //! here and in CI: then they run as the `postgres` system user the package
@@ -40,6 +41,10 @@ const DATABASE: &str = "labwatch";
 /// Another test may take the free port between our look and the server's
 /// bind; the start is tried again on a new port that many times.
 const START_ATTEMPTS: usize = 5;
+
+/// A directory of `initdb`, `pg_ctl` and `postgres` to use instead of
+/// Debian's newest (clients not in it are taken from PATH).
+const BIN_ENV: &str = "LABWATCH_TEST_POSTGRES_BIN";
 
 /// A running cluster; stopped (`-m immediate`) and removed on drop.
 pub struct Postgres {
@@ -401,6 +406,17 @@ impl Drop for Postgres {
 /// `/usr/lib/postgresql/<major>/bin` (Debian's layout), else the one an
 /// `initdb` on PATH really lives in.
 fn server_bin_dir() -> PathBuf {
+    // Another server's binaries, to run the suite against another major
+    // version than Debian's (docs/development.md, "Another PostgreSQL").
+    if let Some(dir) = std::env::var_os(BIN_ENV).filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        assert!(
+            dir.join("initdb").is_file() && dir.join("pg_ctl").is_file(),
+            "{BIN_ENV}={} holds no initdb and pg_ctl; point it at a PostgreSQL bin directory",
+            dir.display()
+        );
+        return dir;
+    }
     let debian = fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
