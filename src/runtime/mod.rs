@@ -316,8 +316,29 @@ impl Runtime {
             .collect();
         let fleet = state.workspaces.len();
         let config = state.config.clone();
-        for ws in gained {
-            let built = build_workspace(&config, &ws, self.store.as_ref(), &self.shared);
+        drop(state);
+        for name in lost {
+            self.forget_results(&name);
+        }
+        // Built without the lock: each reads its connection from the
+        // store, a round trip to the database that `/status`, the admin
+        // API and the other workspaces must not wait behind.
+        let built: Vec<(Arc<WorkspaceConfig>, Built)> = gained
+            .into_iter()
+            .map(|ws| {
+                let built = build_workspace(&config, &ws, self.store.as_ref(), &self.shared);
+                (ws, built)
+            })
+            .collect();
+        let mut state = self.lock();
+        for (ws, built) in built {
+            // Meanwhile started by a change notice (that one stands), or its
+            // settings changed again (the next lease round starts it with
+            // them).
+            let current = state.workspaces.get(&ws.name).and_then(|w| w.config.clone());
+            if state.running.contains_key(&ws.name) || !current.is_some_and(|c| Arc::ptr_eq(&c, &ws)) {
+                continue;
+            }
             self.status.set_workspace(built.plan.layout());
             let phase = if at_once.contains(&ws.name) {
                 std::time::Duration::ZERO
@@ -325,10 +346,6 @@ impl Runtime {
                 crate::engine::phase(&ws.name, fleet, ws.interval)
             };
             start(&mut state, built, phase);
-        }
-        drop(state);
-        for name in lost {
-            self.forget_results(&name);
         }
     }
 
