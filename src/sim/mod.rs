@@ -8,7 +8,7 @@
 //!   settings, limits); `world`: their indexes and rules (expiry against the
 //!   simulated *today*, token families, moves with redirects, who sees what).
 //! - [`spec`]: inputs that create records; [`scenario`]: the TOML scenario and
-//!   the builder API; [`summary`]: what `labwatch sim` prints at start.
+//!   the builder API (`generate`: its `[[generate]]` tables); [`summary`]: what `labwatch sim` prints at start.
 //! - `routes`: the GitLab routes (`/api/v4/…`, `/-/health`, `/-/readiness`,
 //!   `/-/liveness`, git smart HTTP under `/<path>.git/`) and the control API;
 //!   `auth`, `request`, `pagination`, `render` and `api_error` are their
@@ -84,6 +84,7 @@ mod connection;
 pub mod counters;
 mod error;
 mod faults;
+mod generate;
 mod git_pack;
 mod limits;
 mod membership;
