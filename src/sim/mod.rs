@@ -8,10 +8,11 @@
 //!   settings, limits); `world`: their indexes and rules (expiry against the
 //!   simulated *today*, token families, moves with redirects, who sees what).
 //! - [`spec`]: inputs that create records; [`scenario`]: the TOML scenario and
-//!   the builder API; [`summary`]: what `labwatch sim` prints at start.
+//!   the builder API (`generate`: its `[[generate]]` tables); [`summary`]: what `labwatch sim` prints at start.
 //! - `routes`: the GitLab routes (`/api/v4/…`, `/-/health`, `/-/readiness`,
-//!   `/-/liveness`, `/<path>.git/info/refs`) and the control API; `auth`,
-//!   `request`, `pagination`, `render` and `api_error` are their building blocks.
+//!   `/-/liveness`, git smart HTTP under `/<path>.git/`) and the control API;
+//!   `auth`, `request`, `pagination`, `render` and `api_error` are their
+//!   building blocks, `pktline` and `git_pack` (the served repository) git's.
 //! - `traffic`: latency, injected failures and drops, the failed-auth ban,
 //!   rate limits and `RateLimit-*` headers, request counters ([`counters`]).
 //! - `membership`: who reaches which project without a group, so that a
@@ -83,10 +84,13 @@ mod connection;
 pub mod counters;
 mod error;
 mod faults;
+mod generate;
+mod git_pack;
 mod limits;
 mod membership;
 pub mod model;
 mod pagination;
+mod pktline;
 mod render;
 mod request;
 mod routes;

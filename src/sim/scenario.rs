@@ -37,9 +37,17 @@
 //! # name, description, id, archived, repository_access_level
 //! # (enabled|private|disabled), empty_repo, default_branch,
 //! # redirects = ["acme/old-name"], marked_for_deletion_on optional
+//!
+//! [[generate]]                  # optional: many users, tokens and projects
+//! users = 1000                  # from a seed (see super::generate)
+//! projects_per_user = 2
+//! seed = 42
 //! ```
+//!
+//! Generated users are added after `[[users]]` and before `[[groups]]` and
+//! `[[projects]]`, which may name them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
@@ -47,6 +55,7 @@ use time::macros::format_description;
 use time::{Date, OffsetDateTime, Time};
 
 use super::error::SimError;
+use super::generate::{self, RawGenerate};
 use super::model::{AccessLevel, Instance, Limits, RepositoryAccess, UserState, Visibility};
 use super::spec::{Expiry, GroupSpec, ProjectSpec, TokenSpec, UserSpec};
 use super::summary::Summary;
@@ -152,6 +161,8 @@ struct RawScenario {
     groups: Vec<RawGroup>,
     #[serde(default)]
     projects: Vec<RawProject>,
+    #[serde(default)]
+    generate: Vec<RawGenerate>,
 }
 
 #[derive(Deserialize)]
@@ -246,11 +257,20 @@ impl RawScenario {
             Some(raw) => parse_date(raw).map_err(|e| format!("today: {e}"))?,
             None => OffsetDateTime::now_utc().date(),
         };
-        let mut world = World::new(today, self.seed.unwrap_or(DEFAULT_SEED));
+        let seed = self.seed.unwrap_or(DEFAULT_SEED);
+        let mut world = World::new(today, seed);
         world.instance = self.instance;
         for (i, user) in self.users.iter().enumerate() {
             let context = format!("users[{i}] ({})", user.username);
             add_user(&mut world, user).map_err(|e| format!("{context}: {e}"))?;
+        }
+        let written: BTreeSet<String> = self
+            .projects
+            .iter()
+            .map(|p| p.path.trim_matches('/').to_ascii_lowercase())
+            .collect();
+        for (i, table) in self.generate.iter().enumerate() {
+            generate::generate(&mut world, i, table, seed, &written).map_err(|e| format!("generate[{i}]: {e}"))?;
         }
         for (i, group) in self.groups.iter().enumerate() {
             let spec = GroupSpec {

@@ -1,6 +1,7 @@
 //! What `labwatch sim` shows at start: the users with their (fake) tokens and
 //! the projects with their members, as JSON (`--summary-json`) and as text.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -75,24 +76,26 @@ impl Summary {
             })
             .collect()
         };
+        // Tokens grouped by owner in one pass: a generated world has as
+        // many tokens as users, and a scan per user would be quadratic.
+        let mut tokens: BTreeMap<u64, Vec<TokenSummary>> = BTreeMap::new();
+        for t in world.tokens() {
+            tokens.entry(t.user_id).or_default().push(TokenSummary {
+                token: t.secret.clone(),
+                id: t.id,
+                name: t.name.clone(),
+                scopes: t.scopes.clone(),
+                expires_at: t.expires_at.map(|d| d.to_string()),
+                active: t.active(world.today),
+            });
+        }
         let users = world
             .users()
             .map(|user| UserSummary {
                 username: user.username.clone(),
                 user_id: user.id,
                 state: user.state.as_str().to_owned(),
-                tokens: world
-                    .tokens()
-                    .filter(|t| t.user_id == user.id)
-                    .map(|t| TokenSummary {
-                        token: t.secret.clone(),
-                        id: t.id,
-                        name: t.name.clone(),
-                        scopes: t.scopes.clone(),
-                        expires_at: t.expires_at.map(|d| d.to_string()),
-                        active: t.active(world.today),
-                    })
-                    .collect(),
+                tokens: tokens.remove(&user.id).unwrap_or_default(),
             })
             .collect();
         let mut groups = Vec::new();

@@ -159,8 +159,8 @@ fn route_template(method: &str, path: &str) -> String {
         .is_some_and(|id| !id.is_empty() && !id.contains('/'))
     {
         "/api/v4/projects/{id}".to_owned()
-    } else if git::repo_path(path).is_some() {
-        "/{path}.git/info/refs".to_owned()
+    } else if let Some(template) = git::route_template(path) {
+        template.to_owned()
     } else if path.starts_with("/api/") {
         "/api/(unknown)".to_owned()
     } else {

@@ -81,3 +81,30 @@ pub const NO_SELF_ROTATE_BODY: &str = r#"{"error":"id is invalid"}"#;
 /// `info/refs` without a known `service` parameter (dumb HTTP is not served).
 pub const GIT_UNKNOWN_SERVICE_STATUS: u16 = 403;
 pub const GIT_UNKNOWN_SERVICE_BODY: &str = "Unsupported service";
+
+/// (Unconfirmed item 13) The protocol v2 capabilities GitLab's git advertises on
+/// `info/refs` (git 2.4x upload-pack's list without `agent`, whose value
+/// depends on Gitaly's bundled git, and without `bundle-uri`/`object-info`,
+/// which depend on its configuration).
+pub const GIT_V2_CAPABILITIES: &[&str] = &[
+    "version 2",
+    "ls-refs=unborn",
+    "fetch=shallow wait-for-done",
+    "server-option",
+    "object-format=sha1",
+];
+
+/// (Unconfirmed item 14) Not GitLab's behaviour but the simulator's own: a
+/// push that passes every check is not stored, and each ref is reported
+/// rejected with this reason (GitLab would store it).
+pub const GIT_PUSH_NOT_STORED: &str = "the GitLab simulator does not store pushes";
+
+/// (Unconfirmed item 15) A git RPC body that is not valid pkt-lines or not a
+/// request git sends: git's own server dies with a message that the client
+/// may never see; the simulator answers this status with the reason as text.
+pub const GIT_MALFORMED_REQUEST_STATUS: u16 = 400;
+
+/// (Unconfirmed item 16) `Gitlab::GitAccess::ERROR_MESSAGES[:archived]`, the
+/// 403 body of a push to an archived project: read in the current
+/// `lib/gitlab/git_access.rb`, but no commit of it could be pinned.
+pub const GIT_PUSH_ARCHIVED_BODY: &str = "You can't push code to an archived project.";

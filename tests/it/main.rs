@@ -29,6 +29,8 @@ mod remote;
 mod replicas;
 mod rules;
 mod sim;
+mod sim_generate;
+mod sim_git;
 mod store;
 mod store_postgres;
 mod support;

@@ -10,6 +10,7 @@ mod projects;
 mod tokens;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware;
@@ -43,15 +44,16 @@ pub fn router(sim: Sim) -> Router {
         .with_state(sim)
 }
 
-/// Unknown API routes (GitLab's catch-all), git `info/refs`, and everything
-/// else the web UI would answer with its HTML 404.
-async fn fallback(State(sim): State<Sim>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+/// Unknown API routes (GitLab's catch-all), git smart HTTP (`info/refs`
+/// and the `git-upload-pack`/`git-receive-pack` posts), and everything else
+/// the web UI would answer with its HTML 404.
+async fn fallback(State(sim): State<Sim>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let path = uri.path();
     if path == "/api" || path.starts_with("/api/") {
         return ApiError::RouteNotFound.into_response();
     }
-    if let Some(repo) = git::repo_path(path) {
-        return git::info_refs(&sim, &method, repo, uri.query(), &headers);
+    if let Some(answer) = git::handle(&sim, &method, &uri, &headers, &body) {
+        return answer;
     }
     (
         StatusCode::NOT_FOUND,
