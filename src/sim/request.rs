@@ -64,12 +64,27 @@ impl ApiRequest {
         self.query.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
-    /// A Grape `Boolean` parameter.
+    /// A Grape `Boolean` parameter; absent (or empty) is `false`.
     pub fn flag(&self, key: &str) -> Result<bool, ApiError> {
+        Ok(self.optional_flag(key)?.unwrap_or(false))
+    }
+
+    /// A Grape `Boolean` parameter that may be absent (`None`). Grape coerces
+    /// booleans with dry-types' `Params::Bool`, which knows exactly these
+    /// spellings, case included (docs/gitlab.md §13). Grape passes an empty
+    /// value through uncoerced and GitLab's finders ask `present?`, so an
+    /// empty value counts as not given.
+    pub fn optional_flag(&self, key: &str) -> Result<Option<bool>, ApiError> {
+        const TRUE: [&str; 14] = [
+            "1", "on", "On", "ON", "t", "true", "True", "TRUE", "T", "y", "yes", "Yes", "YES", "Y",
+        ];
+        const FALSE: [&str; 14] = [
+            "0", "off", "Off", "OFF", "f", "false", "False", "FALSE", "F", "n", "no", "No", "NO", "N",
+        ];
         match self.param(key) {
-            None => Ok(false),
-            Some("true" | "1" | "t" | "yes") => Ok(true),
-            Some("false" | "0" | "f" | "no") => Ok(false),
+            None | Some("") => Ok(None),
+            Some(v) if TRUE.contains(&v) => Ok(Some(true)),
+            Some(v) if FALSE.contains(&v) => Ok(Some(false)),
             Some(_) => Err(ApiError::Param(format!("{key} is invalid"))),
         }
     }

@@ -29,6 +29,7 @@ mod remote;
 mod replicas;
 mod rules;
 mod sim;
+mod sim_api;
 mod store;
 mod store_postgres;
 mod support;

@@ -34,14 +34,17 @@ struct Filters {
     min_access_level: Option<AccessLevel>,
     terms: Vec<String>,
     search_namespaces: bool,
+    /// `starred` or `imported`: the simulator's projects have no stars and
+    /// were not imported, so nothing passes.
+    none_can_pass: bool,
+    /// `active`: neither archived nor marked for deletion (or, `false`, the
+    /// opposite).
+    active: Option<bool>,
 }
 
 impl Filters {
     fn parse(req: &ApiRequest, user: Option<u64>) -> Result<Filters, ApiError> {
-        let archived = match req.param("archived") {
-            None => None,
-            Some(_) => Some(req.flag("archived")?),
-        };
+        let archived = req.optional_flag("archived")?;
         let visibility = req
             .param("visibility")
             .map(|v| {
@@ -65,6 +68,8 @@ impl Filters {
                 .map(str::to_lowercase)
                 .collect(),
             search_namespaces: req.flag("search_namespaces")?,
+            none_can_pass: req.flag("starred")? | req.flag("imported")?,
+            active: req.optional_flag("active")?,
         })
     }
 
@@ -96,6 +101,13 @@ impl Filters {
             return false;
         }
         if self.visibility.is_some_and(|v| v != project.visibility) {
+            return false;
+        }
+        if self.none_can_pass {
+            return false;
+        }
+        let active = !project.archived && project.marked_for_deletion_on.is_none();
+        if self.active.is_some_and(|a| a != active) {
             return false;
         }
         self.terms.iter().all(|term| self.matches(project, term))
@@ -141,6 +153,7 @@ pub async fn list(State(sim): State<Sim>, req: ApiRequest) -> Result<Response, A
     let filters = Filters::parse(&req, user)?;
     let simple = req.flag("simple")? || user.is_none();
     let statistics = req.flag("statistics")?;
+    accepted_flags(&req, LIST_ONLY_FLAGS)?;
     let (order_by, descending) = order(&req)?;
     let per_page = pagination::per_page(&req)?;
     let keyset = req.param("pagination") == Some("keyset");
@@ -190,6 +203,23 @@ pub async fn list(State(sim): State<Sim>, req: ApiRequest) -> Result<Response, A
         })
         .collect();
     Ok((headers, Json(body)).into_response())
+}
+
+/// Boolean parameters `GET /projects` declares (`lib/api/projects.rb`) that
+/// change nothing in the simulator's world, but that Grape still coerces:
+/// a value it cannot read is a 400.
+const LIST_ONLY_FLAGS: &[&str] = &[
+    "with_issues_enabled",
+    "with_merge_requests_enabled",
+    "include_pending_delete",
+    "with_custom_attributes",
+];
+
+fn accepted_flags(req: &ApiRequest, keys: &[&str]) -> Result<(), ApiError> {
+    for key in keys {
+        req.optional_flag(key)?;
+    }
+    Ok(())
 }
 
 fn sort(projects: &mut [&Project], order_by: &str, descending: bool) {
@@ -272,6 +302,7 @@ pub async fn show(State(sim): State<Sim>, Path(id): Path<String>, req: ApiReques
         )
             .into_response());
     }
+    accepted_flags(&req, &["with_custom_attributes"])?;
     let extras = Extras {
         license: req.flag("license")?,
         statistics: req.flag("statistics")?,
