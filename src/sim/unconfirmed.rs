@@ -81,3 +81,10 @@ pub const NO_SELF_ROTATE_BODY: &str = r#"{"error":"id is invalid"}"#;
 /// `info/refs` without a known `service` parameter (dumb HTTP is not served).
 pub const GIT_UNKNOWN_SERVICE_STATUS: u16 = 403;
 pub const GIT_UNKNOWN_SERVICE_BODY: &str = "Unsupported service";
+
+/// (Unconfirmed item 13) The `min_access_level` values `GET /projects`
+/// accepts: `Gitlab::Access.all_values` as read (guest, planner, reporter,
+/// developer, maintainer, owner). The API documentation also lists 0, 5
+/// and 25 as access levels; whether a newer `all_values` takes 25 (security
+/// manager) is not confirmed.
+pub const MIN_ACCESS_LEVEL_VALUES: &[u32] = &[10, 15, 20, 30, 40, 50];

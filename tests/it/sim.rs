@@ -1078,7 +1078,10 @@ async fn offset_pagination_headers() {
     assert_eq!(zero.json(), json!({"error": "per_page has a value not allowed"}));
     let negative = get(&gitlab, "/api/v4/projects?per_page=-1", Some(ALICE)).await;
     assert_eq!(negative.status, 400);
-    assert_eq!(negative.json(), json!({"error": "per_page does not have a valid value"}));
+    assert_eq!(
+        negative.json(),
+        json!({"error": "per_page does not have a valid value"})
+    );
 }
 
 #[tokio::test]

@@ -206,3 +206,37 @@ async fn other_boolean_spellings_are_invalid() {
     assert_eq!(answer.status, 200);
     assert!(answer.json().get("statistics").is_some());
 }
+
+// --- pagination and filter values ---
+
+#[tokio::test]
+async fn min_access_level_takes_only_gitlab_roles() {
+    let gitlab = serve(scenario()).await;
+    for level in [10, 15, 20, 30, 40, 50] {
+        let answer = get(
+            &gitlab,
+            &format!("/api/v4/projects?min_access_level={level}"),
+            Some(ALICE),
+        )
+        .await;
+        assert_eq!(answer.status, 200, "min_access_level={level}: {}", answer.text);
+    }
+    let developer = get(&gitlab, "/api/v4/projects?min_access_level=30", Some(ALICE)).await;
+    assert_eq!(developer.ids().len(), 2, "developer and maintainer projects");
+    for level in ["0", "5", "25", "31", "60", "-10", "99999999999"] {
+        let answer = get(
+            &gitlab,
+            &format!("/api/v4/projects?min_access_level={level}"),
+            Some(ALICE),
+        )
+        .await;
+        assert_eq!(answer.status, 400, "min_access_level={level}");
+        assert_eq!(
+            answer.json(),
+            json!({"error": "min_access_level does not have a valid value"}),
+            "min_access_level={level}"
+        );
+    }
+    let answer = get(&gitlab, "/api/v4/projects?min_access_level=developer", Some(ALICE)).await;
+    assert_eq!(answer.json(), json!({"error": "min_access_level is invalid"}));
+}

@@ -51,9 +51,17 @@ impl Filters {
                 Visibility::parse(v).map_err(|_| ApiError::Param("visibility does not have a valid value".to_owned()))
             })
             .transpose()?;
+        // Grape's `values: Gitlab::Access.all_values` (docs/gitlab.md §13).
         let min_access_level = req
             .integer("min_access_level")?
-            .map(|n| AccessLevel(u32::try_from(n).unwrap_or(u32::MAX)));
+            .map(|n| {
+                u32::try_from(n)
+                    .ok()
+                    .filter(|n| unconfirmed::MIN_ACCESS_LEVEL_VALUES.contains(n))
+                    .map(AccessLevel)
+                    .ok_or_else(|| ApiError::Param("min_access_level does not have a valid value".to_owned()))
+            })
+            .transpose()?;
         Ok(Filters {
             user,
             membership: req.flag("membership")?,
