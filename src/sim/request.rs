@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 
 use super::api_error::ApiError;
+use super::unconfirmed;
 
 /// The token of a request, GitLab's order: `private_token` parameter, then
 /// `PRIVATE-TOKEN` header, then `Authorization: Bearer`. Blank counts as none.
@@ -71,9 +72,8 @@ impl ApiRequest {
 
     /// A Grape `Boolean` parameter that may be absent (`None`). Grape coerces
     /// booleans with dry-types' `Params::Bool`, which knows exactly these
-    /// spellings, case included (docs/gitlab.md §13). Grape passes an empty
-    /// value through uncoerced and GitLab's finders ask `present?`, so an
-    /// empty value counts as not given.
+    /// spellings, case included (docs/gitlab.md §13). An empty value: see
+    /// [`unconfirmed::EMPTY_BOOLEAN_IS_NOT_GIVEN`].
     pub fn optional_flag(&self, key: &str) -> Result<Option<bool>, ApiError> {
         const TRUE: [&str; 14] = [
             "1", "on", "On", "ON", "t", "true", "True", "TRUE", "T", "y", "yes", "Yes", "YES", "Y",
@@ -82,7 +82,8 @@ impl ApiRequest {
             "0", "off", "Off", "OFF", "f", "false", "False", "FALSE", "F", "n", "no", "No", "NO", "N",
         ];
         match self.param(key) {
-            None | Some("") => Ok(None),
+            None => Ok(None),
+            Some("") if unconfirmed::EMPTY_BOOLEAN_IS_NOT_GIVEN => Ok(None),
             Some(v) if TRUE.contains(&v) => Ok(Some(true)),
             Some(v) if FALSE.contains(&v) => Ok(Some(false)),
             Some(_) => Err(ApiError::Param(format!("{key} is invalid"))),

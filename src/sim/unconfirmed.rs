@@ -88,3 +88,10 @@ pub const GIT_UNKNOWN_SERVICE_BODY: &str = "Unsupported service";
 /// and 25 as access levels; whether a newer `all_values` takes 25 (security
 /// manager) is not confirmed.
 pub const MIN_ACCESS_LEVEL_VALUES: &[u32] = &[10, 15, 20, 30, 40, 50];
+
+/// (Unconfirmed item 14) An empty Boolean parameter (`membership=`): Grape's
+/// `PrimitiveCoercer` passes `''` through uncoerced, and what it means then
+/// depends on how the endpoint reads it (`present?` says not given; the
+/// `archived_param` helper's truthiness test would say archived only).
+/// `true` treats it as not given everywhere; `false` answers `is invalid`.
+pub const EMPTY_BOOLEAN_IS_NOT_GIVEN: bool = true;

@@ -17,6 +17,7 @@ use crate::sim::pagination;
 use crate::sim::render::{self, Extras, View};
 use crate::sim::request::ApiRequest;
 use crate::sim::shared::Sim;
+use crate::sim::similarity;
 use crate::sim::unconfirmed;
 use crate::sim::world::World;
 
@@ -138,36 +139,79 @@ impl Filters {
     }
 }
 
-fn order(req: &ApiRequest) -> Result<(&str, bool), ApiError> {
-    let order_by = req.param("order_by").unwrap_or("created_at");
-    if !matches!(
-        order_by,
-        "id" | "name" | "path" | "created_at" | "updated_at" | "last_activity_at"
-    ) {
+/// How a listing is ordered, once GitLab has replaced the orders it does
+/// not grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// A column, with `sort` (`desc` by default); ties by id the same way.
+    Column(&'static str, bool),
+    /// By similarity to `search`, highest first, whatever `sort` says.
+    Similarity,
+}
+
+/// `order_by`'s values (`lib/api/projects.rb`), the statistics orders of
+/// `STATISTICS_SORT_PARAMS` last (docs/gitlab.md §13).
+const ORDER_BY: [&str; 12] = [
+    "id",
+    "name",
+    "path",
+    "created_at",
+    "updated_at",
+    "last_activity_at",
+    "similarity",
+    "star_count",
+    "storage_size",
+    "repository_size",
+    "wiki_size",
+    "packages_size",
+];
+const DEFAULT_ORDER_BY: &str = "created_at";
+
+fn order(req: &ApiRequest, user: Option<u64>, search: bool) -> Result<Order, ApiError> {
+    let asked = req.param("order_by").unwrap_or(DEFAULT_ORDER_BY);
+    let Some(&order_by) = ORDER_BY.iter().find(|v| **v == asked) else {
         return Err(ApiError::Param("order_by does not have a valid value".to_owned()));
-    }
+    };
     let descending = match req.param("sort").unwrap_or("desc") {
         "desc" => true,
         "asc" => false,
         _ => return Err(ApiError::Param("sort does not have a valid value".to_owned())),
     };
-    Ok((order_by, descending))
+    let order_by = match order_by {
+        // `support_order_by_similarity!`: only with a search and a caller;
+        // otherwise the default order.
+        "similarity" if search && user.is_some() => return Ok(Order::Similarity),
+        "similarity" => DEFAULT_ORDER_BY,
+        // `verify_statistics_order_by_projects!`: administrators only, and
+        // the simulator has none, so the default order.
+        "storage_size" | "repository_size" | "wiki_size" | "packages_size" => DEFAULT_ORDER_BY,
+        other => other,
+    };
+    Ok(Order::Column(order_by, descending))
 }
 
 pub async fn list(State(sim): State<Sim>, req: ApiRequest) -> Result<Response, ApiError> {
     let mut world = sim.world();
     let caller = auth::authenticate(&mut world, &req, READ_API)?;
     let user = caller.map(|c| c.user_id);
-    let filters = Filters::parse(&req, user)?;
+    let mut filters = Filters::parse(&req, user)?;
     let simple = req.flag("simple")? || user.is_none();
     let statistics = req.flag("statistics")?;
     accepted_flags(&req, LIST_ONLY_FLAGS)?;
-    let (order_by, descending) = order(&req)?;
+    let order = order(&req, user, !filters.terms.is_empty())?;
+    if order == Order::Similarity {
+        // GitLab then lists only the caller's own projects (`non_public`),
+        // to keep the scoring query small.
+        filters.membership = true;
+    }
     let per_page = pagination::per_page(&req)?;
     let keyset = req.param("pagination") == Some("keyset");
-    if keyset && order_by != "id" {
-        return Err(ApiError::Grape(StatusCode::METHOD_NOT_ALLOWED, KEYSET_UNAVAILABLE));
-    }
+    // Keyset pagination knows only the id order (docs/gitlab.md §7).
+    let descending = match order {
+        Order::Column("id", descending) => descending,
+        _ if keyset => return Err(ApiError::Grape(StatusCode::METHOD_NOT_ALLOWED, KEYSET_UNAVAILABLE)),
+        _ => true,
+    };
     let page = if keyset { 1 } else { pagination::page(&req)? };
     if !keyset && unconfirmed::PROJECT_OFFSET_LIMIT.is_some_and(|limit| (page - 1).saturating_mul(per_page) > limit) {
         return Err(ApiError::Grape(StatusCode::METHOD_NOT_ALLOWED, OFFSET_LIMIT));
@@ -182,7 +226,7 @@ pub async fn list(State(sim): State<Sim>, req: ApiRequest) -> Result<Response, A
             .collect(),
         None => world.projects().filter(|p| filters.keep(&world, p)).collect(),
     };
-    sort(&mut selected, order_by, descending);
+    sort(&mut selected, order, req.param("search").unwrap_or(""));
     let mut headers = HeaderMap::new();
     let page_items: Vec<&Project> = if keyset {
         keyset_page(&sim, &req, selected, descending, per_page, &mut headers)?
@@ -230,12 +274,25 @@ fn accepted_flags(req: &ApiRequest, keys: &[&str]) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn sort(projects: &mut [&Project], order_by: &str, descending: bool) {
+fn sort(projects: &mut Vec<&Project>, order: Order, search: &str) {
+    let (order_by, descending) = match order {
+        Order::Column(order_by, descending) => (order_by, descending),
+        Order::Similarity => {
+            let mut scored: Vec<(f64, &Project)> = projects
+                .drain(..)
+                .map(|p| (similarity::project_score(p, search), p))
+                .collect();
+            scored.sort_by(|(sa, a), (sb, b)| sb.total_cmp(sa).then(b.id.cmp(&a.id)));
+            projects.extend(scored.into_iter().map(|(_, p)| p));
+            return;
+        }
+    };
     let key = |a: &Project, b: &Project| -> Ordering {
         let primary = match order_by {
             "name" => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
             "path" => a.path().cmp(b.path()),
-            // Creation and activity follow creation order, which is id order.
+            // Creation and activity follow creation order, which is id
+            // order; no project has stars.
             _ => Ordering::Equal,
         };
         primary.then(a.id.cmp(&b.id))
