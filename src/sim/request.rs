@@ -7,6 +7,9 @@ use std::convert::Infallible;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
 use super::api_error::ApiError;
 use super::unconfirmed;
@@ -88,6 +91,34 @@ impl ApiRequest {
             Some(v) if FALSE.contains(&v) => Ok(Some(false)),
             Some(_) => Err(ApiError::Param(format!("{key} is invalid"))),
         }
+    }
+
+    /// A Grape `DateTime` parameter: a date (midnight UTC), an RFC 3339
+    /// timestamp, or one without an offset (UTC), as the documentation's
+    /// examples write them (`2022-01-01T00:00:00`).
+    pub fn datetime(&self, key: &str) -> Result<Option<OffsetDateTime>, ApiError> {
+        let Some(text) = self.param(key) else {
+            return Ok(None);
+        };
+        let text = text.trim();
+        let day = format_description!("[year]-[month]-[day]");
+        let local = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+        Date::parse(text, day)
+            .map(|d| d.with_time(Time::MIDNIGHT).assume_utc())
+            .or_else(|_| OffsetDateTime::parse(text, &Rfc3339))
+            .or_else(|_| PrimitiveDateTime::parse(text, local).map(PrimitiveDateTime::assume_utc))
+            .map(Some)
+            .map_err(|_| ApiError::Param(format!("{key} is invalid")))
+    }
+
+    /// A Grape `Date` parameter (`YYYY-MM-DD`).
+    pub fn date(&self, key: &str) -> Result<Option<Date>, ApiError> {
+        let Some(text) = self.param(key) else {
+            return Ok(None);
+        };
+        Date::parse(text.trim(), format_description!("[year]-[month]-[day]"))
+            .map(Some)
+            .map_err(|_| ApiError::Param(format!("{key} is invalid")))
     }
 
     /// A Grape `Integer` parameter.

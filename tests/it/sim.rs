@@ -233,10 +233,6 @@ const NOT_APPLICABLE: &[(&str, &str)] = &[
         "personal_access_token_associations.json",
         "GET /personal_access_tokens/self/associations is not called by labwatch, so not simulated",
     ),
-    (
-        "personal_access_tokens_list.json",
-        "GET /personal_access_tokens is not called by labwatch, so not simulated",
-    ),
 ];
 
 const PROJECT_NULLABLE: &[&str] = &[
@@ -353,6 +349,18 @@ async fn every_fixture_matches_the_simulator_or_is_excused() {
                 "personal_access_token_rotate_go_gitlab.json",
                 Method::POST,
                 p(&format!("/personal_access_tokens/{}/rotate", rotate_id_go.id)),
+                Some(ALICE),
+            )
+        },
+        Mapping {
+            // Tokens without a description or never used; `granular_scopes`
+            // only for tokens created with granular scopes (docs/gitlab.md §14).
+            nullable: &["description", "last_used_at"],
+            missing_ok: &["granular_scopes"],
+            ..mapping(
+                "personal_access_tokens_list.json",
+                Method::GET,
+                p("/personal_access_tokens"),
                 Some(ALICE),
             )
         },

@@ -310,3 +310,211 @@ async fn similarity_ranks_member_projects_against_the_search() {
     let anonymous = get(&gitlab, "/api/v4/projects?search=back&order_by=similarity", None).await;
     assert_eq!(anonymous.ids(), vec![backyard]);
 }
+
+// --- personal access tokens by id ---
+
+fn user_id(gitlab: &SimHandle, username: &str) -> u64 {
+    gitlab
+        .summary()
+        .users
+        .iter()
+        .find(|u| u.username == username)
+        .expect("user")
+        .user_id
+}
+
+fn secret_id(gitlab: &SimHandle, secret: &str) -> u64 {
+    gitlab.token(secret).expect("token").id
+}
+
+#[tokio::test]
+async fn token_list_holds_only_the_callers_tokens_and_filters_them() {
+    let gitlab = serve(scenario()).await;
+    let list = get(&gitlab, "/api/v4/personal_access_tokens", Some(ALICE)).await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    let ids = [ALICE, ALICE_READ_API, ALICE_READ_USER].map(|s| secret_id(&gitlab, s));
+    assert_eq!(list.ids(), ids.to_vec(), "alice's three, in id order");
+    let first = &list.json()[0];
+    assert_eq!(first["user_id"], user_id(&gitlab, "alice"));
+    assert_eq!(first["last_used_ips"], json!([]));
+    assert_eq!(first["revoked"], json!(false));
+
+    // A read_api token may list; a read_user one may not.
+    assert_eq!(
+        get(&gitlab, "/api/v4/personal_access_tokens", Some(ALICE_READ_API))
+            .await
+            .status,
+        200
+    );
+    let denied = get(&gitlab, "/api/v4/personal_access_tokens", Some(ALICE_READ_USER)).await;
+    assert_eq!(denied.status, 403);
+    assert_eq!(denied.json()["scope"], "api read_api");
+    assert_eq!(get(&gitlab, "/api/v4/personal_access_tokens", None).await.status, 401);
+
+    gitlab.revoke_token(ids[2]).expect("revoke");
+    let revoked = get(&gitlab, "/api/v4/personal_access_tokens?revoked=True", Some(ALICE)).await;
+    assert_eq!(revoked.ids(), vec![ids[2]]);
+    let active = get(&gitlab, "/api/v4/personal_access_tokens?state=active", Some(ALICE)).await;
+    assert_eq!(active.ids(), vec![ids[0], ids[1]]);
+    let inactive = get(&gitlab, "/api/v4/personal_access_tokens?state=inactive", Some(ALICE)).await;
+    assert_eq!(inactive.ids(), vec![ids[2]]);
+    let searched = get(&gitlab, "/api/v4/personal_access_tokens?search=READ", Some(ALICE)).await;
+    assert_eq!(searched.ids(), vec![ids[1], ids[2]], "case-insensitive substring");
+    let short = get(&gitlab, "/api/v4/personal_access_tokens?search=re", Some(ALICE)).await;
+    assert_eq!(short.ids(), Vec::<u64>::new(), "under three characters: the whole name");
+    // The workspace token expires in 60 days, the others in 30 (on 2026-03-31).
+    let expiring = get(
+        &gitlab,
+        "/api/v4/personal_access_tokens?expires_before=2026-03-31",
+        Some(ALICE),
+    )
+    .await;
+    assert_eq!(expiring.ids(), Vec::<u64>::new(), "before is exclusive");
+    let expiring = get(
+        &gitlab,
+        "/api/v4/personal_access_tokens?expires_before=2026-04-01",
+        Some(ALICE),
+    )
+    .await;
+    assert_eq!(expiring.ids(), vec![ids[1], ids[2]]);
+    let later = get(
+        &gitlab,
+        "/api/v4/personal_access_tokens?expires_after=2026-04-30",
+        Some(ALICE),
+    )
+    .await;
+    assert_eq!(later.ids(), vec![ids[0]], "after is inclusive");
+    let by_name = get(&gitlab, "/api/v4/personal_access_tokens?sort=name_desc", Some(ALICE)).await;
+    assert_eq!(by_name.ids(), vec![ids[0], ids[2], ids[1]]);
+    let created = get(
+        &gitlab,
+        "/api/v4/personal_access_tokens?created_after=2000-01-01T00:00:00",
+        Some(ALICE),
+    )
+    .await;
+    assert_eq!(created.ids().len(), 3);
+
+    let paged = get(&gitlab, "/api/v4/personal_access_tokens?per_page=2&page=2", Some(ALICE)).await;
+    assert_eq!(paged.ids(), vec![ids[2]]);
+    let own = user_id(&gitlab, "alice");
+    let mine = get(
+        &gitlab,
+        &format!("/api/v4/personal_access_tokens?user_id={own}"),
+        Some(ALICE),
+    )
+    .await;
+    assert_eq!(mine.ids().len(), 3);
+    let bob = user_id(&gitlab, "bob");
+    let theirs = get(
+        &gitlab,
+        &format!("/api/v4/personal_access_tokens?user_id={bob}"),
+        Some(ALICE),
+    )
+    .await;
+    assert_eq!(theirs.status, 401);
+    assert_eq!(theirs.json(), json!({"message": "401 Unauthorized"}));
+    for (query, error) in [
+        ("state=gone", "state does not have a valid value"),
+        ("revoked=maybe", "revoked is invalid"),
+        ("created_before=yesterday", "created_before is invalid"),
+        ("expires_after=2026-13-01", "expires_after is invalid"),
+        ("per_page=0", "per_page has a value not allowed"),
+    ] {
+        let answer = get(&gitlab, &format!("/api/v4/personal_access_tokens?{query}"), Some(ALICE)).await;
+        assert_eq!(answer.status, 400, "{query}");
+        assert_eq!(answer.json(), json!({ "error": error }), "{query}");
+    }
+}
+
+#[tokio::test]
+async fn one_token_by_id_is_the_callers_own_only() {
+    let gitlab = serve(scenario()).await;
+    let id = secret_id(&gitlab, ALICE_READ_USER);
+    let own = get(
+        &gitlab,
+        &format!("/api/v4/personal_access_tokens/{id}"),
+        Some(ALICE_READ_API),
+    )
+    .await;
+    assert_eq!(own.status, 200, "{}", own.text);
+    assert_eq!(own.json()["name"], "read user");
+    assert_eq!(own.json()["id"], id);
+    // Someone else's token and a missing one look alike to a non-admin: 401.
+    let bobs = secret_id(&gitlab, BOB);
+    for other in [bobs, 999] {
+        let answer = get(&gitlab, &format!("/api/v4/personal_access_tokens/{other}"), Some(ALICE)).await;
+        assert_eq!(answer.status, 401, "token {other}");
+        assert_eq!(answer.json(), json!({"message": "401 Unauthorized"}));
+    }
+    let bad = get(&gitlab, "/api/v4/personal_access_tokens/abc", Some(ALICE)).await;
+    assert_eq!(bad.json(), json!({"error": "id is invalid"}));
+    // The self endpoint still answers the calling token.
+    let me = get(&gitlab, "/api/v4/personal_access_tokens/self", Some(ALICE_READ_USER)).await;
+    assert_eq!(me.json()["id"], id);
+    // A revoked token of one's own can still be read.
+    gitlab.revoke_token(id).expect("revoke");
+    let revoked = get(&gitlab, &format!("/api/v4/personal_access_tokens/{id}"), Some(ALICE)).await;
+    assert_eq!(revoked.json()["revoked"], json!(true));
+}
+
+#[tokio::test]
+async fn revoking_by_id_is_self_revocation_of_another_own_token() {
+    let gitlab = serve(scenario()).await;
+    let id = secret_id(&gitlab, ALICE_READ_API);
+    // DELETE is a write: read_api is not enough.
+    let denied = call(
+        &gitlab,
+        Method::DELETE,
+        &format!("/api/v4/personal_access_tokens/{id}"),
+        Some(ALICE_READ_API),
+    )
+    .await;
+    assert_eq!(denied.status, 403);
+    assert_eq!(denied.json()["scope"], "api");
+    let revoked = call(
+        &gitlab,
+        Method::DELETE,
+        &format!("/api/v4/personal_access_tokens/{id}"),
+        Some(ALICE),
+    )
+    .await;
+    assert_eq!(revoked.status, 204);
+    assert_eq!(revoked.text, "");
+    assert!(gitlab.token(id).expect("token").revoked);
+    // The same effect as self-revocation: the token now gets the revoked 401.
+    let used = get(&gitlab, "/api/v4/projects", Some(ALICE_READ_API)).await;
+    assert_eq!(used.status, 401);
+    assert_eq!(used.json()["error"], "invalid_token");
+    let again = call(
+        &gitlab,
+        Method::DELETE,
+        &format!("/api/v4/personal_access_tokens/{id}"),
+        Some(ALICE),
+    )
+    .await;
+    assert_eq!(again.status, 204, "revoking a revoked token changes nothing");
+
+    let bobs = secret_id(&gitlab, BOB);
+    let theirs = call(
+        &gitlab,
+        Method::DELETE,
+        &format!("/api/v4/personal_access_tokens/{bobs}"),
+        Some(ALICE),
+    )
+    .await;
+    assert_eq!(theirs.status, 400);
+    assert_eq!(
+        theirs.json(),
+        json!({"message": "400 Bad request - Not permitted to revoke"})
+    );
+    assert!(!gitlab.token(bobs).expect("token").revoked);
+    let missing = call(
+        &gitlab,
+        Method::DELETE,
+        "/api/v4/personal_access_tokens/999",
+        Some(ALICE),
+    )
+    .await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json(), json!({"message": "404 Not found"}));
+}
