@@ -159,6 +159,8 @@ fn route_template(method: &str, path: &str) -> String {
         .is_some_and(|id| !id.is_empty() && !id.contains('/'))
     {
         "/api/v4/projects/{id}".to_owned()
+    } else if let Some(template) = token_and_user_template(path) {
+        template.to_owned()
     } else if git::repo_path(path).is_some() {
         "/{path}.git/info/refs".to_owned()
     } else if path.starts_with("/api/") {
@@ -167,6 +169,21 @@ fn route_template(method: &str, path: &str) -> String {
         "(unknown)".to_owned()
     };
     format!("{method} {template}")
+}
+
+/// `/personal_access_tokens`, `/users` and one of either by id.
+fn token_and_user_template(path: &str) -> Option<&'static str> {
+    let one = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+    };
+    match path {
+        "/api/v4/personal_access_tokens" => Some("/api/v4/personal_access_tokens"),
+        "/api/v4/users" => Some("/api/v4/users"),
+        _ if one("/api/v4/personal_access_tokens/") => Some("/api/v4/personal_access_tokens/{id}"),
+        _ if one("/api/v4/users/") => Some("/api/v4/users/{id}"),
+        _ => None,
+    }
 }
 
 fn redacted(query: &[(String, String)]) -> Option<String> {

@@ -352,6 +352,8 @@ async fn every_fixture_matches_the_simulator_or_is_excused() {
                 Some(ALICE),
             )
         },
+        mapping("users_list.json", Method::GET, p("/users"), Some(ALICE)),
+        mapping("user_profile.json", Method::GET, p("/users/2"), Some(ALICE)),
         Mapping {
             // Tokens without a description or never used; `granular_scopes`
             // only for tokens created with granular scopes (docs/gitlab.md §14).

@@ -518,3 +518,79 @@ async fn revoking_by_id_is_self_revocation_of_another_own_token() {
     assert_eq!(missing.status, 404);
     assert_eq!(missing.json(), json!({"message": "404 Not found"}));
 }
+
+// --- users ---
+
+#[tokio::test]
+async fn users_by_id_show_the_public_profile() {
+    let gitlab = serve(scenario()).await;
+    let bob = user_id(&gitlab, "bob");
+    let answer = get(&gitlab, &format!("/api/v4/users/{bob}"), Some(ALICE_READ_USER)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let body = answer.json();
+    assert_eq!(body["username"], "bob");
+    assert_eq!(body["id"], bob);
+    assert_eq!(body["is_followed"], json!(false));
+    for private in ["email", "last_sign_in_at", "identities", "is_admin", "projects_limit"] {
+        assert!(body.get(private).is_none(), "{private} is not public");
+    }
+    let missing = get(&gitlab, "/api/v4/users/999", Some(ALICE)).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json(), json!({"message": "404 User Not Found"}));
+    let anonymous = get(&gitlab, &format!("/api/v4/users/{bob}"), None).await;
+    assert_eq!(anonymous.status, 403);
+    assert_eq!(anonymous.json(), json!({"message": "403 Forbidden - Not authorized!"}));
+    let not_a_number = get(&gitlab, "/api/v4/users/bob", Some(ALICE)).await;
+    assert_eq!(not_a_number.status, 404);
+    assert_eq!(
+        not_a_number.json(),
+        json!({"error": "404 Not Found"}),
+        "no route matches"
+    );
+    // Counted by route template, as every route is.
+    assert_eq!(gitlab.counters().route("GET /api/v4/users/{id}"), 4);
+}
+
+#[tokio::test]
+async fn users_by_username_answer_a_list_of_at_most_one() {
+    let gitlab = serve(scenario()).await;
+    gitlab.add_user(UserSpec::new("carol").blocked()).expect("user");
+    let [alice, bob, carol] = ["alice", "bob", "carol"].map(|u| user_id(&gitlab, u));
+    let found = get(&gitlab, "/api/v4/users?username=Bob", Some(ALICE_READ_USER)).await;
+    assert_eq!(found.status, 200, "{}", found.text);
+    assert_eq!(found.ids(), vec![bob], "case-insensitive");
+    let keys: Vec<String> = found.json()[0].as_object().expect("object").keys().cloned().collect();
+    assert_eq!(keys.len(), 7, "the basic entity: {keys:?}");
+    let unknown = get(&gitlab, "/api/v4/users?username=nobody", Some(ALICE)).await;
+    assert_eq!(unknown.status, 200);
+    assert_eq!(unknown.json(), json!([]));
+    // Anonymous: only a lookup by username.
+    assert_eq!(get(&gitlab, "/api/v4/users?username=bob", None).await.ids(), vec![bob]);
+    let everyone = get(&gitlab, "/api/v4/users", None).await;
+    assert_eq!(everyone.status, 403);
+    assert_eq!(
+        everyone.json(),
+        json!({"message": "403 Forbidden - Not authorized to access /api/v4/users"})
+    );
+    // Signed in: everyone, newest first; filters and order.
+    assert_eq!(
+        get(&gitlab, "/api/v4/users", Some(ALICE)).await.ids(),
+        vec![carol, bob, alice]
+    );
+    assert_eq!(
+        get(&gitlab, "/api/v4/users?blocked=true", Some(ALICE)).await.ids(),
+        vec![carol]
+    );
+    assert_eq!(
+        get(&gitlab, "/api/v4/users?active=Y", Some(ALICE)).await.ids(),
+        vec![bob, alice]
+    );
+    let by_name = get(&gitlab, "/api/v4/users?order_by=username&sort=asc", Some(ALICE)).await;
+    assert_eq!(by_name.ids(), vec![alice, bob, carol]);
+    assert_eq!(
+        get(&gitlab, "/api/v4/users?search=CAR", Some(ALICE)).await.ids(),
+        vec![carol]
+    );
+    let bad = get(&gitlab, "/api/v4/users?active=maybe", Some(ALICE)).await;
+    assert_eq!(bad.json(), json!({"error": "active is invalid"}));
+}

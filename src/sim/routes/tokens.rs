@@ -268,7 +268,7 @@ impl TokenFilters {
 /// characters or more must appear (case-insensitively); a query with no
 /// such word must equal the whole value (case-insensitively). A blank
 /// query matches everything.
-fn fuzzy_match(value: &str, query: &str) -> bool {
+pub(super) fn fuzzy_match(value: &str, query: &str) -> bool {
     let value = value.to_lowercase();
     let query = query.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
     if query.is_empty() {
