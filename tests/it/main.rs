@@ -30,6 +30,7 @@ mod replicas;
 mod rules;
 mod sim;
 mod sim_api;
+mod sim_python_gitlab;
 mod store;
 mod store_postgres;
 mod support;
