@@ -14,6 +14,8 @@
 //! appears in a `PATH` directory (installing a package adds one), so the
 //! answer follows `apt-get install` (which `scripts/test` runs first).
 //!
+//! `has_python_gitlab` says Debian's Python has python-gitlab (below).
+//!
 //! One more, `has_postgres`, for the tests that start their own PostgreSQL
 //! server (`tests/it/support/postgres.rs`): Debian keeps the server's
 //! programs off `PATH`, in `/usr/lib/postgresql/<major>/bin/`, so `initdb`
@@ -58,6 +60,29 @@ pub fn emit() {
         }
     }
     postgres(ci, &dirs);
+    python_gitlab(ci);
+}
+
+/// Debian's Python, for which Debian's `python3-*` packages install
+/// modules (another `python3` on `PATH`, such as pyenv's, does not see them).
+const DEBIAN_PYTHON: &str = "/usr/bin/python3";
+const DEBIAN_PYTHON_MODULES: &str = "/usr/lib/python3/dist-packages";
+
+/// `has_python_gitlab`: Debian's Python can `import gitlab` (package
+/// `python3-gitlab`), for the python-gitlab conformance test. Installing
+/// the package adds a folder to dist-packages, which is watched.
+fn python_gitlab(ci: bool) {
+    println!("cargo::rustc-check-cfg=cfg(has_python_gitlab)");
+    if Path::new(DEBIAN_PYTHON_MODULES).is_dir() {
+        println!("cargo::rerun-if-changed={DEBIAN_PYTHON_MODULES}");
+    }
+    let found = std::process::Command::new(DEBIAN_PYTHON)
+        .args(["-c", "import gitlab"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if ci || found {
+        println!("cargo::rustc-cfg=has_python_gitlab");
+    }
 }
 
 /// Debian's server programs: `/usr/lib/postgresql/<major>/bin/initdb`.

@@ -1,7 +1,7 @@
 //! Rack Attack as seen from outside: a per-token (or per-IP, unauthenticated)
 //! requests-per-minute budget that yields the `RateLimit-*` headers and 429s,
 //! and the failed-authentication ban that answers 403 to an IP after too many
-//! 401s in a minute. Time is `tokio::time::Instant`, so tests that pause the
+//! failed Git sign-ins in a minute. Time is `tokio::time::Instant`, so tests that pause the
 //! tokio clock can move windows forward without sleeping.
 
 use std::collections::HashMap;
@@ -109,7 +109,7 @@ impl AuthBan {
         self.banned_until.get(&ip).is_some_and(|until| now < *until)
     }
 
-    /// Counts a 401 from `ip`; bans it once the minute's count reaches the limit.
+    /// Counts a failed sign-in from `ip`; bans it once the minute's count reaches the limit.
     pub fn record_failure(&mut self, ip: IpAddr, limits: &Limits, now: Instant) {
         let mut slot = self.failures.get(&ip).copied();
         let (count, _) = Window::hit(&mut slot, now);
@@ -121,6 +121,12 @@ impl AuthBan {
             let until = now + Duration::from_secs(limits.failed_auth_ban_seconds);
             self.banned_until.insert(ip, until);
         }
+    }
+
+    /// A successful sign-in from `ip`: its failures so far are forgotten
+    /// (`IpRateLimiter#reset!`); a ban already in force stays.
+    pub fn forgive(&mut self, ip: IpAddr) {
+        self.failures.remove(&ip);
     }
 
     pub fn clear(&mut self) {
@@ -167,5 +173,24 @@ mod tests {
         ban.record_failure(ip, &limits, now);
         assert!(ban.is_banned(ip, now));
         assert!(!ban.is_banned(ip, now + Duration::from_secs(901)));
+    }
+
+    #[test]
+    fn a_success_forgets_earlier_failures() {
+        let limits = Limits {
+            failed_auth_ban_after: 2,
+            ..Limits::default()
+        };
+        let mut ban = AuthBan::default();
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        let now = Instant::now();
+        ban.record_failure(ip, &limits, now);
+        ban.forgive(ip);
+        ban.record_failure(ip, &limits, now);
+        assert!(!ban.is_banned(ip, now));
+        ban.record_failure(ip, &limits, now);
+        assert!(ban.is_banned(ip, now));
+        ban.forgive(ip);
+        assert!(ban.is_banned(ip, now), "a ban in force stays");
     }
 }

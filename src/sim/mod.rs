@@ -97,6 +97,7 @@ mod routes;
 pub mod scenario;
 mod server;
 mod shared;
+mod similarity;
 pub mod spec;
 pub mod summary;
 mod traffic;

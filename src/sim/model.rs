@@ -298,7 +298,7 @@ pub struct Limits {
     pub authenticated_per_minute: u64,
     /// API requests per minute per client IP without a valid token.
     pub unauthenticated_per_minute: u64,
-    /// 401s from one IP within a minute that trigger the ban (GitLab.com: 300).
+    /// Failed Git sign-ins from one IP within a minute that trigger the ban (GitLab.com: 300).
     pub failed_auth_ban_after: u64,
     /// How long the ban lasts (GitLab.com: 15 minutes).
     pub failed_auth_ban_seconds: u64,

@@ -1,8 +1,9 @@
 //! GitLab's pagination: `page`/`per_page` validation (default 20, capped at
-//! 100, 0 rejected), offset headers (`X-Page`, `X-Per-Page`, `X-Next-Page` and
-//! `X-Prev-Page` empty when absent, `X-Total`/`X-Total-Pages` only up to
-//! 10,000 records, `Link` with absolute URLs repeating every query
-//! parameter), and keyset `Link: …; rel="next"` URLs.
+//! 100, 0 refused by Grape, negatives by the endpoint), offset headers
+//! (`X-Page`, `X-Per-Page`, `X-Next-Page` and `X-Prev-Page` empty when
+//! absent, `X-Total`/`X-Total-Pages` only up to 10,000 records, `Link` with
+//! absolute URLs repeating every query parameter), and keyset
+//! `Link: …; rel="next"` URLs.
 
 use std::ops::Range;
 
@@ -18,7 +19,10 @@ const COUNT_LIMIT: usize = 10_000;
 pub fn per_page(req: &ApiRequest) -> Result<u64, ApiError> {
     match req.integer("per_page")? {
         None => Ok(DEFAULT_PER_PAGE),
-        Some(n) if n <= 0 => Err(ApiError::Param("per_page does not have a valid value".to_owned())),
+        // Grape's `except_values: [0]` (docs/gitlab.md §7, §13) …
+        Some(0) => Err(ApiError::Param("per_page has a value not allowed".to_owned())),
+        // … and, after validation, the endpoint's check for negative values.
+        Some(n) if n < 0 => Err(ApiError::Param("per_page does not have a valid value".to_owned())),
         Some(n) => Ok(n.unsigned_abs().min(MAX_PER_PAGE)),
     }
 }

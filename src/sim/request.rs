@@ -7,8 +7,12 @@ use std::convert::Infallible;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
 use super::api_error::ApiError;
+use super::unconfirmed;
 
 /// The token of a request, GitLab's order: `private_token` parameter, then
 /// `PRIVATE-TOKEN` header, then `Authorization: Bearer`. Blank counts as none.
@@ -64,14 +68,57 @@ impl ApiRequest {
         self.query.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
-    /// A Grape `Boolean` parameter.
+    /// A Grape `Boolean` parameter; absent (or empty) is `false`.
     pub fn flag(&self, key: &str) -> Result<bool, ApiError> {
+        Ok(self.optional_flag(key)?.unwrap_or(false))
+    }
+
+    /// A Grape `Boolean` parameter that may be absent (`None`). Grape coerces
+    /// booleans with dry-types' `Params::Bool`, which knows exactly these
+    /// spellings, case included (docs/gitlab.md §13). An empty value: see
+    /// [`unconfirmed::EMPTY_BOOLEAN_IS_NOT_GIVEN`].
+    pub fn optional_flag(&self, key: &str) -> Result<Option<bool>, ApiError> {
+        const TRUE: [&str; 14] = [
+            "1", "on", "On", "ON", "t", "true", "True", "TRUE", "T", "y", "yes", "Yes", "YES", "Y",
+        ];
+        const FALSE: [&str; 14] = [
+            "0", "off", "Off", "OFF", "f", "false", "False", "FALSE", "F", "n", "no", "No", "NO", "N",
+        ];
         match self.param(key) {
-            None => Ok(false),
-            Some("true" | "1" | "t" | "yes") => Ok(true),
-            Some("false" | "0" | "f" | "no") => Ok(false),
+            None => Ok(None),
+            Some("") if unconfirmed::EMPTY_BOOLEAN_IS_NOT_GIVEN => Ok(None),
+            Some(v) if TRUE.contains(&v) => Ok(Some(true)),
+            Some(v) if FALSE.contains(&v) => Ok(Some(false)),
             Some(_) => Err(ApiError::Param(format!("{key} is invalid"))),
         }
+    }
+
+    /// A Grape `DateTime` parameter: a date (midnight UTC), an RFC 3339
+    /// timestamp, or one without an offset (UTC), as the documentation's
+    /// examples write them (`2022-01-01T00:00:00`).
+    pub fn datetime(&self, key: &str) -> Result<Option<OffsetDateTime>, ApiError> {
+        let Some(text) = self.param(key) else {
+            return Ok(None);
+        };
+        let text = text.trim();
+        let day = format_description!("[year]-[month]-[day]");
+        let local = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+        Date::parse(text, day)
+            .map(|d| d.with_time(Time::MIDNIGHT).assume_utc())
+            .or_else(|_| OffsetDateTime::parse(text, &Rfc3339))
+            .or_else(|_| PrimitiveDateTime::parse(text, local).map(PrimitiveDateTime::assume_utc))
+            .map(Some)
+            .map_err(|_| ApiError::Param(format!("{key} is invalid")))
+    }
+
+    /// A Grape `Date` parameter (`YYYY-MM-DD`).
+    pub fn date(&self, key: &str) -> Result<Option<Date>, ApiError> {
+        let Some(text) = self.param(key) else {
+            return Ok(None);
+        };
+        Date::parse(text.trim(), format_description!("[year]-[month]-[day]"))
+            .map(Some)
+            .map_err(|_| ApiError::Param(format!("{key} is invalid")))
     }
 
     /// A Grape `Integer` parameter.

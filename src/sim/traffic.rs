@@ -1,8 +1,9 @@
 //! The layer every non-control request passes through, in this order:
 //! injected latency, injected connection drops and failures, the
 //! failed-auth ban (403, no headers), the rate limit (429 `Retry later`), the
-//! handler; then `RateLimit-*` headers on API answers, 401s of requests that
-//! carried a credential counted towards the ban, and the request recorded in the counters.
+//! handler; then `RateLimit-*` headers on API answers, failed Git sign-ins
+//! counted towards the ban (a successful one clears the count), and the
+//! request recorded in the counters.
 
 use std::net::IpAddr;
 
@@ -46,14 +47,7 @@ pub async fn traffic(State(sim): State<Sim>, req: Request, next: Next) -> Respon
         tokio::time::sleep(latency).await;
     }
     let secret = credential(req.headers(), &query);
-    // A request without any credential attempted no authentication: its 401
-    // is not a failed sign-in. GitLab's ban counts failed authentications
-    // ("30 failed authentication requests … from a single IP address",
-    // docs.gitlab.com/rate_limits/abuse_bans), and a fleet's anonymous
-    // `/api/v4/version` probes (one 401 each, docs/gitlab.md §5) would
-    // otherwise ban its address within a minute.
-    // Git sends its credentials as Basic authorization.
-    let attempted = secret.is_some() || req.headers().contains_key(header::AUTHORIZATION);
+    let git_sign_in = is_git_http(&path) && has_basic_credentials(req.headers());
     let (token_id, throttle) = {
         let world = sim.world();
         let token = secret.and_then(|s| world.token_by_secret(&s).cloned());
@@ -90,9 +84,15 @@ pub async fn traffic(State(sim): State<Sim>, req: Request, next: Next) -> Respon
     };
     let status = if dropped { 0 } else { response.status().as_u16() };
     let mut traffic = sim.traffic();
-    if status == 401 && attempted {
+    // GitLab counts failed sign-ins only where Git (and the registry) sign
+    // in with Basic credentials (`Gitlab::Auth.find_for_git_client`), and a
+    // successful one there forgets the address's failures (docs/gitlab.md
+    // §10). API token failures and anonymous requests never count.
+    if git_sign_in && status == 401 {
         let limits = traffic.limits;
         traffic.ban.record_failure(ip, &limits, Instant::now());
+    } else if git_sign_in && status != 0 {
+        traffic.ban.forgive(ip);
     }
     traffic.recorder.record(LoggedRequest {
         seq: 0,
@@ -133,6 +133,20 @@ fn admit(sim: &Sim, path: &str, ip: IpAddr, throttle: Throttle) -> Gate {
     }
 }
 
+/// Git smart HTTP (`/<path>.git/info/refs`, `/<path>.git/git-upload-pack`, …).
+fn is_git_http(path: &str) -> bool {
+    path.contains(".git/")
+}
+
+/// `Authorization: Basic …`, how Git sends a username and password.
+fn has_basic_credentials(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+}
+
 /// The route template a path counts under (`GET /api/v4/projects/{id}`),
 /// so counters stay bounded however many projects there are.
 fn route_template(method: &str, path: &str) -> String {
@@ -159,6 +173,8 @@ fn route_template(method: &str, path: &str) -> String {
         .is_some_and(|id| !id.is_empty() && !id.contains('/'))
     {
         "/api/v4/projects/{id}".to_owned()
+    } else if let Some(template) = token_and_user_template(path) {
+        template.to_owned()
     } else if let Some(template) = git::route_template(path) {
         template.to_owned()
     } else if path.starts_with("/api/") {
@@ -167,6 +183,21 @@ fn route_template(method: &str, path: &str) -> String {
         "(unknown)".to_owned()
     };
     format!("{method} {template}")
+}
+
+/// `/personal_access_tokens`, `/users` and one of either by id.
+fn token_and_user_template(path: &str) -> Option<&'static str> {
+    let one = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+    };
+    match path {
+        "/api/v4/personal_access_tokens" => Some("/api/v4/personal_access_tokens"),
+        "/api/v4/users" => Some("/api/v4/users"),
+        _ if one("/api/v4/personal_access_tokens/") => Some("/api/v4/personal_access_tokens/{id}"),
+        _ if one("/api/v4/users/") => Some("/api/v4/users/{id}"),
+        _ => None,
+    }
 }
 
 fn redacted(query: &[(String, String)]) -> Option<String> {

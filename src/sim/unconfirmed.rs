@@ -108,3 +108,17 @@ pub const GIT_MALFORMED_REQUEST_STATUS: u16 = 400;
 /// 403 body of a push to an archived project: read in the current
 /// `lib/gitlab/git_access.rb`, but no commit of it could be pinned.
 pub const GIT_PUSH_ARCHIVED_BODY: &str = "You can't push code to an archived project.";
+
+/// (Unconfirmed item 17) The `min_access_level` values `GET /projects`
+/// accepts: `Gitlab::Access.all_values` as read (guest, planner, reporter,
+/// developer, maintainer, owner). The API documentation also lists 0, 5
+/// and 25 as access levels; whether a newer `all_values` takes 25 (security
+/// manager) is not confirmed.
+pub const MIN_ACCESS_LEVEL_VALUES: &[u32] = &[10, 15, 20, 30, 40, 50];
+
+/// (Unconfirmed item 18) An empty Boolean parameter (`membership=`): Grape's
+/// `PrimitiveCoercer` passes `''` through uncoerced, and what it means then
+/// depends on how the endpoint reads it (`present?` says not given; the
+/// `archived_param` helper's truthiness test would say archived only).
+/// `true` treats it as not given everywhere; `false` answers `is invalid`.
+pub const EMPTY_BOOLEAN_IS_NOT_GIVEN: bool = true;

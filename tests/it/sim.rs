@@ -233,10 +233,6 @@ const NOT_APPLICABLE: &[(&str, &str)] = &[
         "personal_access_token_associations.json",
         "GET /personal_access_tokens/self/associations is not called by labwatch, so not simulated",
     ),
-    (
-        "personal_access_tokens_list.json",
-        "GET /personal_access_tokens is not called by labwatch, so not simulated",
-    ),
 ];
 
 const PROJECT_NULLABLE: &[&str] = &[
@@ -353,6 +349,20 @@ async fn every_fixture_matches_the_simulator_or_is_excused() {
                 "personal_access_token_rotate_go_gitlab.json",
                 Method::POST,
                 p(&format!("/personal_access_tokens/{}/rotate", rotate_id_go.id)),
+                Some(ALICE),
+            )
+        },
+        mapping("users_list.json", Method::GET, p("/users"), Some(ALICE)),
+        mapping("user_profile.json", Method::GET, p("/users/2"), Some(ALICE)),
+        Mapping {
+            // Tokens without a description or never used; `granular_scopes`
+            // only for tokens created with granular scopes (docs/gitlab.md §14).
+            nullable: &["description", "last_used_at"],
+            missing_ok: &["granular_scopes"],
+            ..mapping(
+                "personal_access_tokens_list.json",
+                Method::GET,
+                p("/personal_access_tokens"),
                 Some(ALICE),
             )
         },
@@ -1075,7 +1085,13 @@ async fn offset_pagination_headers() {
 
     let zero = get(&gitlab, "/api/v4/projects?per_page=0", Some(ALICE)).await;
     assert_eq!(zero.status, 400);
-    assert_eq!(zero.json(), json!({"error": "per_page does not have a valid value"}));
+    assert_eq!(zero.json(), json!({"error": "per_page has a value not allowed"}));
+    let negative = get(&gitlab, "/api/v4/projects?per_page=-1", Some(ALICE)).await;
+    assert_eq!(negative.status, 400);
+    assert_eq!(
+        negative.json(),
+        json!({"error": "per_page does not have a valid value"})
+    );
 }
 
 #[tokio::test]
@@ -1322,33 +1338,35 @@ async fn rate_limit_headers_and_429() {
 }
 
 #[tokio::test]
-async fn many_401s_from_one_client_get_it_banned() {
+async fn many_failed_git_sign_ins_from_one_client_get_it_banned() {
     let mut s = scenario();
     s.limits = Limits {
         failed_auth_ban_after: 3,
         ..Limits::default()
     };
     let gitlab = serve(s).await;
-    assert_eq!(get(&gitlab, "/api/v4/user", Some("glpat-wrong")).await.status, 401);
-    assert_eq!(git(&gitlab, "acme/backend", Some("glpat-wrong")).await.status, 401);
-    assert_eq!(get(&gitlab, "/api/v4/user", Some(ALICE_REVOKED)).await.status, 401);
+    for password in ["glpat-wrong", ALICE_REVOKED, ALICE_EXPIRED] {
+        assert_eq!(git(&gitlab, "acme/backend", Some(password)).await.status, 401);
+    }
     let banned = get(&gitlab, "/api/v4/user", Some(ALICE)).await;
     assert_eq!(banned.status, 403);
     assert_eq!(banned.text, "Forbidden\n");
     assert!(banned.header("ratelimit-limit").is_none() && banned.header("retry-after").is_none());
+    assert_eq!(git(&gitlab, "acme/backend", Some(ALICE)).await.status, 403, "Git too");
     assert_eq!(get(&gitlab, "/-/liveness", None).await.status, 200, "probes are exempt");
     let counters = gitlab.counters();
     assert_eq!(counters.status(401), 3);
-    assert_eq!(counters.status(403), 1);
+    assert_eq!(counters.status(403), 2);
     gitlab.clear_bans();
     assert_eq!(get(&gitlab, "/api/v4/user", Some(ALICE)).await.status, 200);
 }
 
-/// Only a request that tried to authenticate can fail to: an anonymous 401
-/// (labwatch's instance probe asks `/api/v4/version` without a token, once
-/// per workspace and interval) must not ban the fleet's address.
+/// Only Git's Basic sign-in counts (`Gitlab::Auth.find_for_git_client`
+/// calls `register_fail!`; the API's token lookup does not): an anonymous
+/// 401 (labwatch's instance probe asks `/api/v4/version` without a token)
+/// and a wrong API token never ban the address.
 #[tokio::test]
-async fn anonymous_401s_do_not_count_towards_the_ban() {
+async fn anonymous_and_api_token_401s_do_not_count_towards_the_ban() {
     let mut s = scenario();
     s.limits = Limits {
         failed_auth_ban_after: 3,
@@ -1357,19 +1375,49 @@ async fn anonymous_401s_do_not_count_towards_the_ban() {
     let gitlab = serve(s).await;
     for _ in 0..5 {
         assert_eq!(get(&gitlab, "/api/v4/version", None).await.status, 401);
+        assert_eq!(
+            git(&gitlab, "acme/backend", None).await.status,
+            401,
+            "Git's first, anonymous try"
+        );
+        assert_eq!(get(&gitlab, "/api/v4/version", Some("glpat-wrong")).await.status, 401);
+        assert_eq!(get(&gitlab, "/api/v4/user", Some(ALICE_REVOKED)).await.status, 401);
     }
     assert_eq!(
         get(&gitlab, "/api/v4/user", Some(ALICE)).await.status,
         200,
         "not banned"
     );
+    assert_eq!(
+        git(&gitlab, "acme/backend", Some(ALICE)).await.status,
+        200,
+        "not banned"
+    );
+}
+
+/// A successful Git sign-in clears the address's failures
+/// (`IpRateLimiter#reset!`: "Repeated login 'failures' are normal behavior
+/// for some Git clients").
+#[tokio::test]
+async fn a_successful_git_sign_in_clears_the_failures() {
+    let mut s = scenario();
+    s.limits = Limits {
+        failed_auth_ban_after: 3,
+        ..Limits::default()
+    };
+    let gitlab = serve(s).await;
     for _ in 0..3 {
-        assert_eq!(get(&gitlab, "/api/v4/version", Some("glpat-wrong")).await.status, 401);
+        assert_eq!(git(&gitlab, "acme/backend", Some("glpat-wrong")).await.status, 401);
+        assert_eq!(git(&gitlab, "acme/backend", Some("glpat-wrong")).await.status, 401);
+        assert_eq!(git(&gitlab, "acme/backend", Some(ALICE)).await.status, 200);
     }
+    assert_eq!(git(&gitlab, "acme/backend", Some("glpat-wrong")).await.status, 401);
+    assert_eq!(git(&gitlab, "acme/backend", Some("glpat-wrong")).await.status, 401);
+    assert_eq!(git(&gitlab, "acme/backend", Some("glpat-wrong")).await.status, 401);
     assert_eq!(
         get(&gitlab, "/api/v4/user", Some(ALICE)).await.status,
         403,
-        "wrong tokens still ban"
+        "three in a row ban"
     );
 }
 

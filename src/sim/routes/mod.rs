@@ -8,6 +8,7 @@ mod health;
 mod meta;
 mod projects;
 mod tokens;
+mod users;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -30,8 +31,15 @@ pub fn router(sim: Sim) -> Router {
             "/api/v4/personal_access_tokens/self",
             get(tokens::show_self).delete(tokens::revoke_self),
         )
+        .route("/api/v4/personal_access_tokens", get(tokens::list))
+        .route(
+            "/api/v4/personal_access_tokens/{id}",
+            get(tokens::show).delete(tokens::revoke),
+        )
         .route("/api/v4/personal_access_tokens/self/rotate", post(tokens::rotate_self))
         .route("/api/v4/personal_access_tokens/{id}/rotate", post(tokens::rotate_by_id))
+        .route("/api/v4/users", get(users::list))
+        .route("/api/v4/users/{id}", get(users::show))
         .route("/api/v4/projects", get(projects::list))
         .route("/api/v4/projects/{id}", get(projects::show))
         .route("/-/health", get(health::health))

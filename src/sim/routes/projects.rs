@@ -17,6 +17,7 @@ use crate::sim::pagination;
 use crate::sim::render::{self, Extras, View};
 use crate::sim::request::ApiRequest;
 use crate::sim::shared::Sim;
+use crate::sim::similarity;
 use crate::sim::unconfirmed;
 use crate::sim::world::World;
 
@@ -34,23 +35,34 @@ struct Filters {
     min_access_level: Option<AccessLevel>,
     terms: Vec<String>,
     search_namespaces: bool,
+    /// `starred` or `imported`: the simulator's projects have no stars and
+    /// were not imported, so nothing passes.
+    none_can_pass: bool,
+    /// `active`: neither archived nor marked for deletion (or, `false`, the
+    /// opposite).
+    active: Option<bool>,
 }
 
 impl Filters {
     fn parse(req: &ApiRequest, user: Option<u64>) -> Result<Filters, ApiError> {
-        let archived = match req.param("archived") {
-            None => None,
-            Some(_) => Some(req.flag("archived")?),
-        };
+        let archived = req.optional_flag("archived")?;
         let visibility = req
             .param("visibility")
             .map(|v| {
                 Visibility::parse(v).map_err(|_| ApiError::Param("visibility does not have a valid value".to_owned()))
             })
             .transpose()?;
+        // Grape's `values: Gitlab::Access.all_values` (docs/gitlab.md §13).
         let min_access_level = req
             .integer("min_access_level")?
-            .map(|n| AccessLevel(u32::try_from(n).unwrap_or(u32::MAX)));
+            .map(|n| {
+                u32::try_from(n)
+                    .ok()
+                    .filter(|n| unconfirmed::MIN_ACCESS_LEVEL_VALUES.contains(n))
+                    .map(AccessLevel)
+                    .ok_or_else(|| ApiError::Param("min_access_level does not have a valid value".to_owned()))
+            })
+            .transpose()?;
         Ok(Filters {
             user,
             membership: req.flag("membership")?,
@@ -65,6 +77,8 @@ impl Filters {
                 .map(str::to_lowercase)
                 .collect(),
             search_namespaces: req.flag("search_namespaces")?,
+            none_can_pass: req.flag("starred")? | req.flag("imported")?,
+            active: req.optional_flag("active")?,
         })
     }
 
@@ -98,6 +112,13 @@ impl Filters {
         if self.visibility.is_some_and(|v| v != project.visibility) {
             return false;
         }
+        if self.none_can_pass {
+            return false;
+        }
+        let active = !project.archived && project.marked_for_deletion_on.is_none();
+        if self.active.is_some_and(|a| a != active) {
+            return false;
+        }
         self.terms.iter().all(|term| self.matches(project, term))
     }
 
@@ -118,35 +139,79 @@ impl Filters {
     }
 }
 
-fn order(req: &ApiRequest) -> Result<(&str, bool), ApiError> {
-    let order_by = req.param("order_by").unwrap_or("created_at");
-    if !matches!(
-        order_by,
-        "id" | "name" | "path" | "created_at" | "updated_at" | "last_activity_at"
-    ) {
+/// How a listing is ordered, once GitLab has replaced the orders it does
+/// not grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// A column, with `sort` (`desc` by default); ties by id the same way.
+    Column(&'static str, bool),
+    /// By similarity to `search`, highest first, whatever `sort` says.
+    Similarity,
+}
+
+/// `order_by`'s values (`lib/api/projects.rb`), the statistics orders of
+/// `STATISTICS_SORT_PARAMS` last (docs/gitlab.md §13).
+const ORDER_BY: [&str; 12] = [
+    "id",
+    "name",
+    "path",
+    "created_at",
+    "updated_at",
+    "last_activity_at",
+    "similarity",
+    "star_count",
+    "storage_size",
+    "repository_size",
+    "wiki_size",
+    "packages_size",
+];
+const DEFAULT_ORDER_BY: &str = "created_at";
+
+fn order(req: &ApiRequest, user: Option<u64>, search: bool) -> Result<Order, ApiError> {
+    let asked = req.param("order_by").unwrap_or(DEFAULT_ORDER_BY);
+    let Some(&order_by) = ORDER_BY.iter().find(|v| **v == asked) else {
         return Err(ApiError::Param("order_by does not have a valid value".to_owned()));
-    }
+    };
     let descending = match req.param("sort").unwrap_or("desc") {
         "desc" => true,
         "asc" => false,
         _ => return Err(ApiError::Param("sort does not have a valid value".to_owned())),
     };
-    Ok((order_by, descending))
+    let order_by = match order_by {
+        // `support_order_by_similarity!`: only with a search and a caller;
+        // otherwise the default order.
+        "similarity" if search && user.is_some() => return Ok(Order::Similarity),
+        "similarity" => DEFAULT_ORDER_BY,
+        // `verify_statistics_order_by_projects!`: administrators only, and
+        // the simulator has none, so the default order.
+        "storage_size" | "repository_size" | "wiki_size" | "packages_size" => DEFAULT_ORDER_BY,
+        other => other,
+    };
+    Ok(Order::Column(order_by, descending))
 }
 
 pub async fn list(State(sim): State<Sim>, req: ApiRequest) -> Result<Response, ApiError> {
     let mut world = sim.world();
     let caller = auth::authenticate(&mut world, &req, READ_API)?;
     let user = caller.map(|c| c.user_id);
-    let filters = Filters::parse(&req, user)?;
+    let mut filters = Filters::parse(&req, user)?;
     let simple = req.flag("simple")? || user.is_none();
     let statistics = req.flag("statistics")?;
-    let (order_by, descending) = order(&req)?;
+    accepted_flags(&req, LIST_ONLY_FLAGS)?;
+    let order = order(&req, user, !filters.terms.is_empty())?;
+    if order == Order::Similarity {
+        // GitLab then lists only the caller's own projects (`non_public`),
+        // to keep the scoring query small.
+        filters.membership = true;
+    }
     let per_page = pagination::per_page(&req)?;
     let keyset = req.param("pagination") == Some("keyset");
-    if keyset && order_by != "id" {
-        return Err(ApiError::Grape(StatusCode::METHOD_NOT_ALLOWED, KEYSET_UNAVAILABLE));
-    }
+    // Keyset pagination knows only the id order (docs/gitlab.md §7).
+    let descending = match order {
+        Order::Column("id", descending) => descending,
+        _ if keyset => return Err(ApiError::Grape(StatusCode::METHOD_NOT_ALLOWED, KEYSET_UNAVAILABLE)),
+        _ => true,
+    };
     let page = if keyset { 1 } else { pagination::page(&req)? };
     if !keyset && unconfirmed::PROJECT_OFFSET_LIMIT.is_some_and(|limit| (page - 1).saturating_mul(per_page) > limit) {
         return Err(ApiError::Grape(StatusCode::METHOD_NOT_ALLOWED, OFFSET_LIMIT));
@@ -161,7 +226,7 @@ pub async fn list(State(sim): State<Sim>, req: ApiRequest) -> Result<Response, A
             .collect(),
         None => world.projects().filter(|p| filters.keep(&world, p)).collect(),
     };
-    sort(&mut selected, order_by, descending);
+    sort(&mut selected, order, req.param("search").unwrap_or(""));
     let mut headers = HeaderMap::new();
     let page_items: Vec<&Project> = if keyset {
         keyset_page(&sim, &req, selected, descending, per_page, &mut headers)?
@@ -192,12 +257,42 @@ pub async fn list(State(sim): State<Sim>, req: ApiRequest) -> Result<Response, A
     Ok((headers, Json(body)).into_response())
 }
 
-fn sort(projects: &mut [&Project], order_by: &str, descending: bool) {
+/// Boolean parameters `GET /projects` declares (`lib/api/projects.rb`) that
+/// change nothing in the simulator's world, but that Grape still coerces:
+/// a value it cannot read is a 400.
+const LIST_ONLY_FLAGS: &[&str] = &[
+    "with_issues_enabled",
+    "with_merge_requests_enabled",
+    "include_pending_delete",
+    "with_custom_attributes",
+];
+
+fn accepted_flags(req: &ApiRequest, keys: &[&str]) -> Result<(), ApiError> {
+    for key in keys {
+        req.optional_flag(key)?;
+    }
+    Ok(())
+}
+
+fn sort(projects: &mut Vec<&Project>, order: Order, search: &str) {
+    let (order_by, descending) = match order {
+        Order::Column(order_by, descending) => (order_by, descending),
+        Order::Similarity => {
+            let mut scored: Vec<(f64, &Project)> = projects
+                .drain(..)
+                .map(|p| (similarity::project_score(p, search), p))
+                .collect();
+            scored.sort_by(|(sa, a), (sb, b)| sb.total_cmp(sa).then(b.id.cmp(&a.id)));
+            projects.extend(scored.into_iter().map(|(_, p)| p));
+            return;
+        }
+    };
     let key = |a: &Project, b: &Project| -> Ordering {
         let primary = match order_by {
             "name" => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
             "path" => a.path().cmp(b.path()),
-            // Creation and activity follow creation order, which is id order.
+            // Creation and activity follow creation order, which is id
+            // order; no project has stars.
             _ => Ordering::Equal,
         };
         primary.then(a.id.cmp(&b.id))
@@ -272,6 +367,7 @@ pub async fn show(State(sim): State<Sim>, Path(id): Path<String>, req: ApiReques
         )
             .into_response());
     }
+    accepted_flags(&req, &["with_custom_attributes"])?;
     let extras = Extras {
         license: req.flag("license")?,
         statistics: req.flag("statistics")?,

@@ -24,6 +24,23 @@ pub fn require(name: &str, package: &str) -> PathBuf {
     })
 }
 
+/// Debian's Python, `/usr/bin/python3`, checked to import `module`.
+/// Panics naming the Debian `package` otherwise, like [`require`]: Debian's
+/// `python3-*` packages install for this interpreter only.
+pub fn require_python_module(module: &str, package: &str) -> PathBuf {
+    let python = PathBuf::from("/usr/bin/python3");
+    let imports = std::process::Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    assert!(
+        imports,
+        "{} cannot import `{module}`; install the Debian package `{package}` (scripts/test does)",
+        python.display()
+    );
+    python
+}
+
 /// Runs `promtool check metrics` on a `/metrics` body and fails the test
 /// with promtool's words when it objects.
 ///
