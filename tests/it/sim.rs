@@ -8,87 +8,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use labwatch::sim::{
-    self, AccessLevel, Expiry, FailSpec, GroupSpec, Limits, ProjectSpec, RepositoryAccess, Scenario, SimHandle,
-    TokenSpec, UserSpec, Visibility,
+    AccessLevel, Expiry, FailSpec, GroupSpec, Limits, ProjectSpec, RepositoryAccess, Scenario, SimHandle, TokenSpec,
+    UserSpec, Visibility,
 };
-use reqwest::header::HeaderMap;
-use reqwest::{Client, Method, StatusCode};
+use reqwest::Method;
 use serde_json::{Value, json};
 use time::Date;
 use time::macros::date;
 
+use crate::support::sim_http::{Answer, call, client, get, git, post, serve};
+
 const TODAY: Date = date!(2026 - 03 - 01);
-
-// --- helpers ---
-
-fn client() -> Client {
-    let tls = labwatch::tls::client_config(None).expect("TLS config");
-    Client::builder()
-        .tls_backend_preconfigured((*tls).clone())
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .expect("HTTP client")
-}
-
-async fn serve(scenario: Scenario) -> SimHandle {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    sim::start(scenario, listener).await.expect("simulator starts")
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    text: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().expect("ASCII header"))
-    }
-}
-
-async fn call(gitlab: &SimHandle, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
-    let mut request = client().request(method, format!("{}{path}", gitlab.base_url()));
-    if let Some(token) = token {
-        request = request.header("PRIVATE-TOKEN", token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request answered");
-    Answer {
-        status: response.status(),
-        headers: response.headers().clone(),
-        text: response.text().await.expect("body"),
-    }
-}
-
-async fn get(gitlab: &SimHandle, path: &str, token: Option<&str>) -> Answer {
-    call(gitlab, Method::GET, path, token, None).await
-}
-
-async fn post(gitlab: &SimHandle, path: &str, token: Option<&str>) -> Answer {
-    call(gitlab, Method::POST, path, token, None).await
-}
-
-async fn git(gitlab: &SimHandle, repo: &str, password: Option<&str>) -> Answer {
-    let url = format!("{}/{repo}.git/info/refs?service=git-upload-pack", gitlab.base_url());
-    let mut request = client().get(url);
-    if let Some(password) = password {
-        request = request.basic_auth("oauth2", Some(password));
-    }
-    let response = request.send().await.expect("request answered");
-    Answer {
-        status: response.status(),
-        headers: response.headers().clone(),
-        text: response.text().await.expect("body"),
-    }
-}
 
 // --- the test world ---
 

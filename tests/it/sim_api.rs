@@ -4,11 +4,12 @@
 //! the personal access token endpoints by id, the users API, and what the
 //! failed-authentication ban counts (docs/gitlab.md §10, §13, §14).
 
-use labwatch::sim::{self, AccessLevel, Expiry, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec, Visibility};
-use reqwest::{Client, Method, StatusCode};
-use serde_json::{Value, json};
+use labwatch::sim::{AccessLevel, Expiry, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec, Visibility};
+use serde_json::json;
 use time::Date;
 use time::macros::date;
+
+use crate::support::sim_http::{delete, get, serve};
 
 const TODAY: Date = date!(2026 - 03 - 01);
 
@@ -18,55 +19,6 @@ const ALICE_READ_USER: &str = "glpat-alice-read-user-000000";
 const BOB: &str = "glpat-bob-api-00000000000000";
 
 // --- helpers ---
-
-fn client() -> Client {
-    let tls = labwatch::tls::client_config(None).expect("TLS config");
-    Client::builder()
-        .tls_backend_preconfigured((*tls).clone())
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .expect("HTTP client")
-}
-
-async fn serve(scenario: Scenario) -> SimHandle {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    sim::start(scenario, listener).await.expect("simulator starts")
-}
-
-struct Answer {
-    status: StatusCode,
-    text: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
-    }
-
-    /// The `id`s of a JSON array answer, in order.
-    fn ids(&self) -> Vec<u64> {
-        let body = self.json();
-        let items = body.as_array().unwrap_or_else(|| panic!("not an array: {}", self.text));
-        items.iter().map(|p| p["id"].as_u64().expect("id")).collect()
-    }
-}
-
-async fn call(gitlab: &SimHandle, method: Method, path: &str, token: Option<&str>) -> Answer {
-    let mut request = client().request(method, format!("{}{path}", gitlab.base_url()));
-    if let Some(token) = token {
-        request = request.header("PRIVATE-TOKEN", token);
-    }
-    let response = request.send().await.expect("request answered");
-    Answer {
-        status: response.status(),
-        text: response.text().await.expect("body"),
-    }
-}
-
-async fn get(gitlab: &SimHandle, path: &str, token: Option<&str>) -> Answer {
-    call(gitlab, Method::GET, path, token).await
-}
 
 fn project_id(gitlab: &SimHandle, path: &str) -> u64 {
     gitlab
@@ -462,22 +414,15 @@ async fn revoking_by_id_is_self_revocation_of_another_own_token() {
     let gitlab = serve(scenario()).await;
     let id = secret_id(&gitlab, ALICE_READ_API);
     // DELETE is a write: read_api is not enough.
-    let denied = call(
+    let denied = delete(
         &gitlab,
-        Method::DELETE,
         &format!("/api/v4/personal_access_tokens/{id}"),
         Some(ALICE_READ_API),
     )
     .await;
     assert_eq!(denied.status, 403);
     assert_eq!(denied.json()["scope"], "api");
-    let revoked = call(
-        &gitlab,
-        Method::DELETE,
-        &format!("/api/v4/personal_access_tokens/{id}"),
-        Some(ALICE),
-    )
-    .await;
+    let revoked = delete(&gitlab, &format!("/api/v4/personal_access_tokens/{id}"), Some(ALICE)).await;
     assert_eq!(revoked.status, 204);
     assert_eq!(revoked.text, "");
     assert!(gitlab.token(id).expect("token").revoked);
@@ -485,36 +430,18 @@ async fn revoking_by_id_is_self_revocation_of_another_own_token() {
     let used = get(&gitlab, "/api/v4/projects", Some(ALICE_READ_API)).await;
     assert_eq!(used.status, 401);
     assert_eq!(used.json()["error"], "invalid_token");
-    let again = call(
-        &gitlab,
-        Method::DELETE,
-        &format!("/api/v4/personal_access_tokens/{id}"),
-        Some(ALICE),
-    )
-    .await;
+    let again = delete(&gitlab, &format!("/api/v4/personal_access_tokens/{id}"), Some(ALICE)).await;
     assert_eq!(again.status, 204, "revoking a revoked token changes nothing");
 
     let bobs = secret_id(&gitlab, BOB);
-    let theirs = call(
-        &gitlab,
-        Method::DELETE,
-        &format!("/api/v4/personal_access_tokens/{bobs}"),
-        Some(ALICE),
-    )
-    .await;
+    let theirs = delete(&gitlab, &format!("/api/v4/personal_access_tokens/{bobs}"), Some(ALICE)).await;
     assert_eq!(theirs.status, 400);
     assert_eq!(
         theirs.json(),
         json!({"message": "400 Bad request - Not permitted to revoke"})
     );
     assert!(!gitlab.token(bobs).expect("token").revoked);
-    let missing = call(
-        &gitlab,
-        Method::DELETE,
-        "/api/v4/personal_access_tokens/999",
-        Some(ALICE),
-    )
-    .await;
+    let missing = delete(&gitlab, "/api/v4/personal_access_tokens/999", Some(ALICE)).await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.json(), json!({"message": "404 Not found"}));
 }

@@ -8,5 +8,6 @@ pub mod net;
 pub mod postgres;
 pub mod process;
 pub mod proxy;
+pub mod sim_http;
 pub mod stub;
 pub mod tools;
