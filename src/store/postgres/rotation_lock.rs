@@ -53,11 +53,9 @@ impl PostgresBackend {
         body: String,
         fence: Option<(String, i64)>,
     ) -> Result<bool, StoreError> {
-        let Some((client, workspace)) = lock.held.as_ref() else {
+        let Some((client, workspace, replica, epoch)) = lock.session(fence) else {
             return Ok(false);
         };
-        let (client, workspace) = (client.clone(), workspace.clone());
-        let (replica, epoch) = fence.map_or((None, None), |(r, e)| (Some(r), Some(e)));
         let sql = format!(
             "INSERT INTO labwatch.{table} (workspace, body, updated_at) \
              SELECT $1, $2::text::jsonb, now() \
@@ -87,11 +85,9 @@ impl PostgresBackend {
         lock: &RotationLock,
         fence: Option<(String, i64)>,
     ) -> Result<bool, StoreError> {
-        let Some((client, workspace)) = lock.held.as_ref() else {
+        let Some((client, workspace, replica, epoch)) = lock.session(fence) else {
             return Ok(false);
         };
-        let (client, workspace) = (client.clone(), workspace.clone());
-        let (replica, epoch) = fence.map_or((None, None), |(r, e)| (Some(r), Some(e)));
         let sql = format!(
             "WITH fence AS (SELECT $2::text IS NULL OR EXISTS (SELECT 1 FROM labwatch.leases \
                  WHERE workspace = $1 AND owner = $2 AND epoch = $3 AND expires_at > now()) AS holds), \
@@ -113,4 +109,16 @@ impl PostgresBackend {
 /// session closes).
 pub struct RotationLock {
     held: Option<(Arc<tokio_postgres::Client>, String)>,
+}
+
+/// The lock's session and workspace, with a fence's replica and epoch
+/// as statement parameters (both `NULL` without a fence).
+type Session = (Arc<tokio_postgres::Client>, String, Option<String>, Option<i64>);
+
+impl RotationLock {
+    fn session(&self, fence: Option<(String, i64)>) -> Option<Session> {
+        let (client, workspace) = self.held.as_ref()?;
+        let (replica, epoch) = fence.map_or((None, None), |(r, e)| (Some(r), Some(e)));
+        Some((client.clone(), workspace.clone(), replica, epoch))
+    }
 }
