@@ -414,3 +414,51 @@ async fn connect_keeps_one_account_per_workspace_whatever_connects_it() {
     assert!(run.ok().contains("It replaces the connection of @alice"), "{run:#?}");
     assert_eq!(lab.served.store.load("other").unwrap().unwrap().username, "bob");
 }
+
+/// The steps `/status` gives for a missing token, a token due for renewal
+/// and a dead one name the command that fixes it when the admin API is on,
+/// and the token_file and a reload when it is off.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_steps_name_the_commands_when_the_admin_api_is_on() {
+    let steps = |status: &Value| token_check(status)["remediation"].to_string();
+    let mut lab = Lab::start(true).await;
+    let status = lab.until("bare", |s| token_check(s)["reason"] == "not-connected").await;
+    let text = steps(&status);
+    assert!(
+        text.contains("`labwatch connect --workspace bare`") && !text.contains("SIGHUP"),
+        "{text}"
+    );
+    let status = lab.until("due", |s| token_check(s)["reason"] == "token-expiring").await;
+    let text = steps(&status);
+    assert!(
+        text.contains("`labwatch rotate --workspace due`") && text.contains("`labwatch renew --workspace due`"),
+        "{text}"
+    );
+    assert!(!text.contains("SIGHUP"), "{text}");
+
+    // A token_file token that stopped working has no account left to
+    // renew: the steps, and renew itself, say to connect a new one.
+    lab.sim.sim().expire_token(OTHER).unwrap();
+    assert!(lab.served.runtime.run_now(Some("other")));
+    let status = lab
+        .until("other", |s| token_check(s)["reason"] == "token-expired")
+        .await;
+    let text = steps(&status);
+    assert!(text.contains("`labwatch connect --workspace other`"), "{text}");
+    lab.admin(&["renew", "-w", "other"], Some(ALICE_2)).await.failed(
+        65,
+        &[
+            "(token-expired)",
+            "token_file of workspace `other` no longer works",
+            "`labwatch connect --workspace other`",
+        ],
+    );
+
+    let mut off = Lab::start(false).await;
+    for (ws, reason) in [("bare", "not-connected"), ("due", "token-expiring")] {
+        let status = off.until(ws, |s| token_check(s)["reason"] == reason).await;
+        let text = steps(&status);
+        assert!(text.contains("token_file") && text.contains("SIGHUP"), "{text}");
+        assert!(!text.contains("`labwatch "), "{text}");
+    }
+}
