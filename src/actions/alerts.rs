@@ -166,13 +166,14 @@ impl Actions {
         }
     }
 
-    /// Whether the stored token's renewal time has come.
+    /// Whether the renewal time of the token in use has come.
     pub(super) async fn renewal_due(
         &self,
         workspace: &str,
         config: &crate::config::WorkspaceConfig,
     ) -> Result<bool, ActionError> {
-        let conn = self.connection(workspace).await?;
+        // From the store, or from GitLab for a token_file's token.
+        let conn = self.in_use(workspace).await?.1.conn;
         let Some(expires_at) = conn.expires_at else {
             return Ok(false);
         };

@@ -60,7 +60,13 @@ impl Audited for Connected {
     }
 
     fn detail(&self) -> String {
-        format!("@{} on {}", self.user.username, self.instance_url)
+        match &self.replaced {
+            Some(old) => format!(
+                "@{} on {}, replacing @{} on {}",
+                self.user.username, self.instance_url, old.user.username, old.instance_url
+            ),
+            None => format!("@{} on {}", self.user.username, self.instance_url),
+        }
     }
 }
 

@@ -7,10 +7,12 @@
 
 use time::OffsetDateTime;
 
+use super::adopt::{InUse, Source, account, no_longer_works};
 use super::{ActionError, Actions, token_summary, verify};
-use crate::config::instance_url;
+use crate::config::{WorkspaceConfig, instance_url};
+use crate::engine::Reason;
 use crate::store::{Actor, AuditAction, StoredConnection};
-use crate::wire::{ConnectBody, Connected, RepoSummary, UserSummary};
+use crate::wire::{Account, ConnectBody, Connected, RepoSummary, UserSummary};
 
 impl Actions {
     pub async fn connect(&self, workspace: &str, req: ConnectBody) -> Result<Connected, ActionError> {
@@ -55,27 +57,40 @@ impl Actions {
                 ),
             ));
         }
+        let configured_ws = ws.clone();
         ws.instance_url = url.clone();
         verify::reachable(&ws).await?;
         let client = self.client(&ws, &url, req.token.clone())?;
         let (info, user) = verify::identify(&client, &ws).await?;
-        let name = workspace.to_owned();
-        let existing = self
-            .on_store(move |s| s.load(&name))
-            .await
-            .map_err(|e| super::store_failed(workspace, e))?;
-        if let Some(existing) = &existing {
-            if existing.user_id != user.id || existing.instance_url != instance_url::display(&url) {
-                return Err(ActionError::new(
-                    409,
-                    "conflict",
-                    format!(
-                        "Workspace `{workspace}` is connected to @{} on {}; one account per workspace: disconnect first (`labwatch disconnect --workspace {workspace}`).",
-                        existing.username, existing.instance_url
-                    ),
-                ));
+        // One GitLab account per workspace, whether the store or its
+        // token_file connects it now.
+        let current = match creating {
+            Some(_) => None,
+            None => self.current(&configured_ws, req.replace).await?,
+        };
+        let same = current
+            .as_ref()
+            .is_some_and(|c| c.conn.user_id == user.id && c.conn.instance_url == instance_url::display(&url));
+        let replaced = match &current {
+            Some(c) if !same => {
+                if !req.replace {
+                    let offered = format!("@{} on {}", user.username, instance_url::display(&url));
+                    return Err(ActionError::account_mismatch(
+                        workspace,
+                        &account(&c.conn, c.from_file),
+                        &offered,
+                    ));
+                }
+                Some(Account {
+                    instance_url: c.conn.instance_url.clone(),
+                    user: UserSummary {
+                        id: c.conn.user_id,
+                        username: c.conn.username.clone(),
+                    },
+                })
             }
-        }
+            _ => None,
+        };
         verify::scopes(&info, &ws)?;
         let watched = match &req.repositories {
             Some(list) => Some(verify::repositories(&client, &ws, list).await?),
@@ -95,7 +110,7 @@ impl Actions {
             created_at: info.created_at,
             connected_at: OffsetDateTime::now_utc(),
             // Reconnecting keeps an earlier choice unless a new one is given.
-            repositories: watched.or_else(|| existing.and_then(|e| e.repositories)),
+            repositories: watched.or_else(|| current.as_ref().and_then(|c| c.conn.repositories.clone())),
         };
         if let Some((new, settings)) = creating {
             // The workspace's record before its connection: a crash in
@@ -105,6 +120,13 @@ impl Actions {
             let _guard = lock.lock().await;
             self.create_for_connect(new, settings).await?;
         }
+        // The same account through token_file: its token goes into the
+        // store first (and is audited), as for any action that needs the
+        // store's copy; the new token then replaces it there.
+        let adopted = match current.as_ref().filter(|_| same) {
+            Some(c) => self.adopt(c, Actor::AdminApi).await?,
+            None => false,
+        };
         // The store refuses what it could not read back (a huge scope
         // list): nothing is written and the earlier file stays as it was.
         self.save_replacing(conn.clone())
@@ -132,6 +154,35 @@ impl Actions {
                 .unwrap_or_else(|| ws.repositories.iter().map(|r| r.key()).collect()),
             accessible: page.iter().map(RepoSummary::from).collect(),
             accessible_next_page: next,
+            adopted,
+            replaced,
         })
+    }
+}
+
+impl Actions {
+    /// The connection `ws` has now, for connect's one-account rule: the
+    /// store's, or its token_file's token as GitLab identifies it. `None`
+    /// when there is neither, or when the file's token no longer works (no
+    /// account is left to protect); with `replace`, also when GitLab could
+    /// not say whose the file's token is.
+    async fn current(&self, ws: &WorkspaceConfig, replace: bool) -> Result<Option<InUse>, ActionError> {
+        let token = match self.source(ws).await {
+            Ok(Source::Stored(conn)) => return Ok(Some(InUse { conn, from_file: false })),
+            Ok(Source::File(token)) => token,
+            Err(e) if e.code == Reason::NotConnected.code() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match self.file_connection(ws, token).await {
+            Ok(conn) => Ok(Some(InUse { conn, from_file: true })),
+            Err(e) if replace || no_longer_works(&e) => Ok(None),
+            Err(mut e) => {
+                e.message = format!(
+                    "Cannot tell whose token the token_file of workspace `{}` holds, so the new connection could be another account's: {}",
+                    ws.name, e.message
+                );
+                Err(e)
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@ pub struct ActionError {
     /// HTTP status for the admin API.
     pub status: u16,
     /// A reason code (`token-expired`, `scopes-missing`, …) or an API code
-    /// (`unknown-workspace`, `not-connected`, `conflict`).
+    /// (`unknown-workspace`, `not-connected`, `account-mismatch`).
     pub code: String,
     pub message: String,
     pub remediation: Vec<String>,
@@ -96,6 +96,28 @@ impl ActionError {
             Reason::NotConnected.code(),
             format!("Workspace `{name}` is not connected; connect it first (`labwatch connect --workspace {name}`)."),
         )
+    }
+
+    /// 409 `account-mismatch`: one GitLab account per workspace. `current`
+    /// is the account the workspace is connected to and `offered` the
+    /// token's, each as `@user on URL`.
+    pub fn account_mismatch(workspace: &str, current: &str, offered: &str) -> ActionError {
+        ActionError::new(
+            409,
+            "account-mismatch",
+            format!(
+                "Workspace `{workspace}` is connected to {current}, but this token is {offered}; a workspace has one GitLab account."
+            ),
+        )
+        .with_steps(vec![
+            "To stay with the current account, use a token of that account.".to_owned(),
+            format!(
+                "To switch accounts, disconnect first (`labwatch disconnect --workspace {workspace}`; add `--revoke` to revoke the current token), then connect with the new token."
+            ),
+            format!(
+                "Or switch in one step: `labwatch connect --workspace {workspace} --replace` (admin API: `\"replace\": true` in the connect body). The current token is not revoked then: revoke it in GitLab (Preferences → Access Tokens) if nothing else uses it."
+            ),
+        ])
     }
 
     /// A failed check or GitLab call as the reason for refusing an action:

@@ -3,6 +3,9 @@
 //! rotation a crash interrupted. Each validates against GitLab first, writes
 //! the encrypted store before anything else, appends an audit line
 //! ([`audit`]), and re-plans the workspace so its checks run again at once.
+//! They work alike on a workspace connected through the store and one
+//! connected by its config's `token_file`; the first action that needs the
+//! store's copy of a `token_file` token adopts it into the store ([`adopt`]).
 //!
 //! The rules that protect a working token (`docs/admin-api.md`, and
 //! `docs/gitlab.md` §2 for why): one rotation at a time per workspace; a
@@ -16,6 +19,7 @@
 //! the probes. (A wrapper here rather than an async store: the store stays a
 //! plain synchronous API that `labwatch check` and tests call directly.)
 
+mod adopt;
 mod alerts;
 mod audit;
 mod connect;
@@ -126,7 +130,9 @@ impl Actions {
         }
     }
 
-    /// The stored connection, or 409 not connected.
+    /// The stored connection, or 409 not connected. Only the store's: the
+    /// actions that act on a workspace whatever connects it look through
+    /// [`Actions::in_use`] (`adopt`).
     async fn connection(&self, name: &str) -> Result<StoredConnection, ActionError> {
         let owned = name.to_owned();
         match self.on_store(move |s| s.load(&owned)).await {

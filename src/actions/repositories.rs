@@ -1,7 +1,7 @@
 //! Repository listing, search and selection.
 
 use super::{ActionError, Actions, verify};
-use crate::config::{RepositoryRef, instance_url};
+use crate::config::RepositoryRef;
 use crate::engine::{Outcome, Reason, Status};
 use crate::gitlab::GitlabError;
 use crate::gitlab::types::{Project, access_level_name};
@@ -29,10 +29,9 @@ impl Actions {
         search: Option<&str>,
         page: u32,
     ) -> Result<RepoPage, ActionError> {
-        let mut ws = self.workspace(workspace)?;
-        let conn = self.connection(workspace).await?;
-        ws.instance_url =
-            instance_url::normalize(&conn.instance_url).map_err(|m| ActionError::new(500, "store-error", m))?;
+        // The token in use, from the store or token_file: reading adopts
+        // nothing.
+        let (ws, conn) = self.token_in_use(workspace).await?;
         let client = self.client(&ws, &ws.instance_url.clone(), conn.token.clone())?;
         let page = page.max(1);
         let fill = |o: Outcome| o.fill(&[("url", &conn.instance_url), ("workspace", workspace)]);
@@ -115,12 +114,12 @@ impl Actions {
         workspace: &str,
         wanted: Vec<String>,
     ) -> Result<WatchedRepositories, ActionError> {
-        let mut ws = self.workspace(workspace)?;
-        let mut conn = self.connection(workspace).await?;
-        ws.instance_url =
-            instance_url::normalize(&conn.instance_url).map_err(|m| ActionError::new(500, "store-error", m))?;
+        let (ws, in_use) = self.in_use(workspace).await?;
+        let mut conn = in_use.conn.clone();
         let client = self.client(&ws, &ws.instance_url.clone(), conn.token.clone())?;
         let verified = verify::repositories(&client, &ws, &wanted).await?;
+        // The choice is kept with the connection, in the store.
+        let adopted = self.adopt(&in_use, Actor::AdminApi).await?;
         conn.repositories = Some(verified.clone());
         let saved = conn.clone();
         self.on_store(move |s| s.save(&saved))
@@ -130,6 +129,7 @@ impl Actions {
         Ok(WatchedRepositories {
             workspace: workspace.to_owned(),
             repositories: verified,
+            adopted,
         })
     }
 }

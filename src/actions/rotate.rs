@@ -16,13 +16,18 @@
 //! before the answer was written anywhere, or GitLab's answer lost). An
 //! answer whose metadata breaks a bound still yields its token, saved with
 //! the old token's name and scopes.
+//!
+//! A workspace whose token comes from its config's `token_file` has that
+//! token adopted into the store ([`super::adopt`]) after the checks that
+//! refuse a rotation up front and before the marker: a rotated token must
+//! be saved where labwatch can write, and the file is the person's.
 
 use std::sync::Arc;
 
 use time::{Date, Duration, OffsetDateTime};
 
+use super::adopt::after_adoption;
 use super::{ActionError, Actions, pause_point, token_summary, verify};
-use crate::config::instance_url;
 use crate::engine::Reason;
 use crate::gitlab::GitlabError;
 use crate::store::{Actor, AuditAction, RotationLock, RotationMarker, StoreError, StoredConnection};
@@ -95,22 +100,30 @@ impl Actions {
         if trigger != Trigger::Manual && self.runtime.ownership().is_some() {
             self.still_due(workspace, trigger).await?;
         }
+        let mut adopted = false;
         let result = self
             .audited(
                 workspace,
                 trigger.actor(),
                 AuditAction::Rotate,
-                self.try_rotate(workspace, expires_at, trigger, Arc::new(shared)),
+                self.try_rotate(workspace, expires_at, trigger, Arc::new(shared), &mut adopted),
             )
-            .await;
+            .await
+            .map(|mut r| {
+                r.adopted = adopted;
+                r
+            })
+            .map_err(|e| if adopted { after_adoption(e) } else { e });
         let metrics = self.runtime.gitlab_metrics();
         match &result {
             Ok(_) => metrics.renewal(workspace, trigger.as_str()),
             Err(_) => metrics.renewal_failure(workspace, trigger.as_str()),
         }
         // Last: whoever sees the new token in `/status` finds the rotation
-        // already in the audit log and the metrics.
-        if result.is_ok() {
+        // already in the audit log and the metrics. A token adopted before
+        // a rotation that failed is in the store too: the checks read it
+        // from there from now on.
+        if result.is_ok() || adopted {
             self.replan(workspace).await;
         }
         result
@@ -164,8 +177,8 @@ impl Actions {
         expires_at: Option<Date>,
         trigger: Trigger,
         shared: Arc<RotationLock>,
+        adopted: &mut bool,
     ) -> Result<Rotated, ActionError> {
-        let mut ws = self.workspace(workspace)?;
         if let Some(kept) = self.kept().get(workspace).map(|c| c.token_id) {
             return Err(ActionError::new(
                 409,
@@ -176,9 +189,8 @@ impl Actions {
                 ),
             ));
         }
-        let old = self.connection(workspace).await?;
-        ws.instance_url =
-            instance_url::normalize(&old.instance_url).map_err(|m| ActionError::new(500, "store-error", m))?;
+        let (ws, in_use) = self.in_use(workspace).await?;
+        let old = in_use.conn.clone();
         let today = OffsetDateTime::now_utc().date();
         let expires_at = match expires_at {
             Some(d) => check_date(d, today)?,
@@ -200,7 +212,9 @@ impl Actions {
         self.on_store(move |s| s.check_storable(&candidate))
             .await
             .map_err(|e| super::store_failed(workspace, e))?;
-
+        // A token from token_file goes into the store first: the marker,
+        // and the new token GitLab answers with, belong beside it.
+        *adopted = self.adopt(&in_use, trigger.actor()).await?;
         let marker = RotationMarker {
             workspace: workspace.to_owned(),
             old_token_id: old.token_id,
@@ -266,6 +280,7 @@ impl Actions {
             workspace: workspace.to_owned(),
             token: token_summary(&new),
             previous_token_id: old.token_id,
+            adopted: false,
         })
     }
 

@@ -2,8 +2,8 @@
 
 use secrecy::SecretString;
 
+use super::adopt::account;
 use super::{ActionError, Actions, token_summary, verify};
-use crate::config::instance_url;
 use crate::store::{Actor, AuditAction, StoredConnection};
 use crate::wire::Updated;
 
@@ -24,22 +24,21 @@ impl Actions {
     }
 
     async fn try_update(&self, workspace: &str, token: SecretString, revoke_old: bool) -> Result<Updated, ActionError> {
-        let mut ws = self.workspace(workspace)?;
-        let old = self.connection(workspace).await?;
-        ws.instance_url =
-            instance_url::normalize(&old.instance_url).map_err(|m| ActionError::new(500, "store-error", m))?;
+        let (ws, in_use) = self.in_use(workspace).await?;
+        let old = in_use.conn.clone();
         let client = self.client(&ws, &ws.instance_url.clone(), token.clone())?;
         let (info, user) = verify::identify(&client, &ws).await?;
         if user.id != old.user_id {
-            return Err(ActionError::new(
-                409,
-                "conflict",
-                format!(
-                    "The new token belongs to @{} but workspace `{workspace}` is connected to @{}; a token of the same account is needed (or disconnect and connect the other account).",
-                    user.username, old.username
-                ),
+            let current = account(&old, in_use.from_file);
+            return Err(ActionError::account_mismatch(
+                workspace,
+                &current,
+                &format!("@{} on {}", user.username, old.instance_url),
             ));
         }
+        // The connection is the store's from now on: the old token's
+        // record goes there before the new one replaces it.
+        let adopted = self.adopt(&in_use, Actor::AdminApi).await?;
         let new = StoredConnection {
             token,
             token_id: info.id,
@@ -75,6 +74,7 @@ impl Actions {
             previous_token_id: old.token_id,
             old_token_revoked,
             revoke_error,
+            adopted,
         })
     }
 }

@@ -64,6 +64,9 @@ pub struct WorkspaceGitlab {
     /// that (the bootstrap `token_file` holds the token it was disconnected
     /// from, or nothing).
     pub disconnected_at: Option<time::OffsetDateTime>,
+    /// The token is the config's `token_file`'s, not the store's: the
+    /// token check's steps say how a new one reaches the workspace.
+    pub token_from_file: bool,
     /// The client of this workspace's HTTP checks, built at first use: the
     /// workspace's TLS trust, no redirects (a token must not follow one).
     http_checks: OnceLock<Result<reqwest::Client, String>>,
@@ -100,6 +103,7 @@ impl WorkspaceGitlab {
     }
 
     pub fn with_source(ws: &WorkspaceConfig, shared: &Shared, source: TokenSource) -> WorkspaceGitlab {
+        let stored = matches!(source, TokenSource::Store { token: Ok(Some(_)), .. });
         let (token, store, store_error, disconnected_at) = match source {
             TokenSource::ConfigFile => (read_token(ws), None, None, None),
             TokenSource::Store {
@@ -122,6 +126,7 @@ impl WorkspaceGitlab {
                 store, token: Err(e), ..
             } => (None, Some(store), Some(e), None),
         };
+        let token_from_file = token.is_some() && !stored;
         let client = shared.instances.pool(ws).map(|instance| {
             GitlabClient::new(ClientOptions {
                 workspace: &ws.name,
@@ -145,6 +150,7 @@ impl WorkspaceGitlab {
             store,
             store_error,
             disconnected_at,
+            token_from_file,
             http_checks: OnceLock::new(),
         }
     }

@@ -10,6 +10,7 @@
 
 mod context;
 pub(crate) mod gitlab_errors;
+mod handover;
 pub mod http_check;
 pub mod instance;
 mod instances;
@@ -40,11 +41,13 @@ pub fn is_builtin(name: &str) -> bool {
     crate::config::BUILTIN_CHECKS.contains(&name)
 }
 
-/// The built-in checks of one workspace over an existing GitLab context.
-pub fn with_gitlab(ws: &WorkspaceConfig, gitlab: Arc<WorkspaceGitlab>) -> Vec<Arc<dyn Check>> {
+/// The built-in checks of one workspace over an existing GitLab context;
+/// `admin_api`: whether the admin API is on, so the token check's steps
+/// can name `labwatch connect`, `renew` and `rotate`.
+pub fn with_gitlab(ws: &WorkspaceConfig, gitlab: Arc<WorkspaceGitlab>, admin_api: bool) -> Vec<Arc<dyn Check>> {
     let mut checks: Vec<Arc<dyn Check>> = vec![
         Arc::new(instance::InstanceCheck::shared(ws, gitlab.instance_probe.clone())),
-        Arc::new(TokenCheck::new(gitlab.clone())),
+        Arc::new(TokenCheck::new(gitlab.clone(), admin_api)),
         Arc::new(ScopesCheck::new(gitlab.clone())),
     ];
     for repo in &ws.repositories {
@@ -58,7 +61,8 @@ pub fn with_gitlab(ws: &WorkspaceConfig, gitlab: Arc<WorkspaceGitlab>) -> Vec<Ar
 /// `[[plugin]]`s and `[[http_check]]`s of `config` that run in it, each on
 /// its own.
 pub fn planned(config: &Config, ws: &WorkspaceConfig, gitlab: Arc<WorkspaceGitlab>) -> Vec<PlannedCheck> {
-    let mut planned: Vec<PlannedCheck> = with_gitlab(ws, gitlab.clone())
+    let admin_api = config.server.admin_token_file.is_some();
+    let mut planned: Vec<PlannedCheck> = with_gitlab(ws, gitlab.clone(), admin_api)
         .into_iter()
         .map(|check| PlannedCheck {
             check,
@@ -177,7 +181,7 @@ mod tests {
         let text = "[[workspace]]\nname = \"acme\"\nrepositories = [\"acme/app\"]\n";
         let config = Config::parse(std::path::Path::new("t.toml"), text).unwrap();
         let ws = &config.workspaces[0];
-        let checks = with_gitlab(ws, Arc::new(WorkspaceGitlab::new(ws, &Shared::default())));
+        let checks = with_gitlab(ws, Arc::new(WorkspaceGitlab::new(ws, &Shared::default())), false);
         let names: Vec<&str> = checks.iter().map(|c| c.name()).collect();
         assert_eq!(names, crate::config::BUILTIN_CHECKS);
         let workspace_level: Vec<&str> = checks

@@ -3,6 +3,8 @@
 //! (its answer also feeds the scopes check, and its `user_id` says whose it
 //! is). `GET /user` only when that account is not known yet: a connected
 //! workspace knows it from connect, a `token_file` asks once per token.
+//! Its steps for a missing, expiring or dead token say where the new one
+//! goes here ([`Handover`]).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use time::OffsetDateTime;
 
 use super::context::WorkspaceGitlab;
 use super::gitlab_errors;
+use super::handover::Handover;
 use crate::config::expiry_moment;
 use crate::engine::{Check, CheckFuture, Outcome, Reason, RunContext, Status};
 use crate::gitlab::types::{TokenInfo, format_date};
@@ -19,11 +22,20 @@ use crate::store::{ConnectionStore, StoreError};
 
 pub struct TokenCheck {
     ws: Arc<WorkspaceGitlab>,
+    /// Where a new token must go, for the steps of `not-connected` and
+    /// of an expiring, expired or revoked token.
+    handover: Handover,
 }
 
 impl TokenCheck {
-    pub fn new(ws: Arc<WorkspaceGitlab>) -> TokenCheck {
-        TokenCheck { ws }
+    /// `admin_api`: whether the admin API is on.
+    pub fn new(ws: Arc<WorkspaceGitlab>, admin_api: bool) -> TokenCheck {
+        let handover = match (admin_api, ws.token_from_file || !ws.has_token()) {
+            (true, from_file) => Handover::AdminApi { from_file },
+            (false, true) => Handover::TokenFile,
+            (false, false) => Handover::StoreWithoutApi,
+        };
+        TokenCheck { ws, handover }
     }
 
     /// Reads `read`'s file for this workspace from the store, on tokio's
@@ -196,6 +208,6 @@ impl Check for TokenCheck {
     }
 
     fn run<'a>(&'a self, ctx: &'a RunContext) -> CheckFuture<'a> {
-        Box::pin(async move { self.ws.fill(self.probe(ctx).await) })
+        Box::pin(async move { self.ws.fill(self.handover.advise(self.probe(ctx).await)) })
     }
 }

@@ -199,6 +199,10 @@ pub struct ConnectArgs {
     /// File holding the personal access token; without it, one line is read from stdin.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// Replace a connection to another GitLab account or instance instead
+    /// of refusing (its token is not revoked).
+    #[arg(long)]
+    pub replace: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -286,7 +286,7 @@ reasons! {
         meaning: "The workspace has no GitLab token, so nothing beyond the instance can be checked.",
         remediation: [
             "Create a personal access token in GitLab: Preferences → Access Tokens → Add new token, with the scopes this workspace needs.",
-            "Put it in a file readable only by labwatch and set `token_file` for workspace `{workspace}` to that file, then reload labwatch (SIGHUP).",
+            "With the admin API on, connect the workspace with it: `labwatch connect --workspace {workspace}` (docs/admin-api.md#connect). Without it, put it in a file readable only by labwatch, set `token_file` for workspace `{workspace}` to that file, then reload labwatch (SIGHUP).",
         ],
     }
     TokenInvalid {
@@ -313,7 +313,7 @@ reasons! {
         meaning: "The token has expired; GitLab rejects it from 00:00 UTC on its expiry date.",
         remediation: [
             "Create a new personal access token in GitLab (Preferences → Access Tokens) with the same scopes; an expired token cannot be renewed.",
-            "Replace the token of workspace `{workspace}` with the new one.",
+            "Hand the new token over: with the admin API on, `labwatch renew --workspace {workspace}` (`labwatch connect` when the dead token came from token_file); without it, put it in the token_file of workspace `{workspace}` and reload labwatch (SIGHUP).",
         ],
     }
     TokenRevoked {
@@ -322,7 +322,7 @@ reasons! {
         meaning: "The token was revoked in GitLab (by a person, an administrator, or a rotation that replaced it).",
         remediation: [
             "Create a new personal access token in GitLab (Preferences → Access Tokens) with the same scopes.",
-            "Replace the token of workspace `{workspace}` with the new one.",
+            "Hand the new token over: with the admin API on, `labwatch renew --workspace {workspace}` (`labwatch connect` when the dead token came from token_file); without it, put it in the token_file of workspace `{workspace}` and reload labwatch (SIGHUP).",
             "If nobody revoked it on purpose, check GitLab's audit events: a leaked token may have been revoked automatically.",
         ],
     }
@@ -331,8 +331,8 @@ reasons! {
         check: "token",
         meaning: "The token expires soon: it is due for renewal (a warning), or about to stop working (critical).",
         remediation: [
-            "Renew the token before it expires: rotate it in GitLab (Preferences → Access Tokens → Rotate), or create a new one with the same scopes.",
-            "Replace the token of workspace `{workspace}` with the new one.",
+            "Renew the token before it expires: with the admin API on, `labwatch rotate --workspace {workspace}` rotates it (GitLab issues the new token, labwatch stores it); or create a new one with the same scopes in GitLab (Preferences → Access Tokens).",
+            "Hand a new token over: with the admin API on, `labwatch renew --workspace {workspace}`; without it, put it in the token_file of workspace `{workspace}` and reload labwatch (SIGHUP).",
         ],
     }
     NotPersonalAccessToken {

@@ -47,6 +47,9 @@ pub enum AuditAction {
     SetRepositories,
     /// A rotation marker left by a crash was looked into.
     SettleRotation,
+    /// The token of a workspace connected by its config's `token_file` was
+    /// saved in the store, so an action could act on it (`actions::adopt`).
+    AdoptToken,
     /// A workspace was created at run time (admin API, or `connect` on an
     /// unknown workspace).
     WorkspaceCreated,

@@ -50,6 +50,27 @@ pub struct Connected {
     #[serde(default)]
     pub accessible: Vec<RepoSummary>,
     pub accessible_next_page: Option<u32>,
+    /// The workspace was connected by its config's `token_file`, to this
+    /// same account: its token was adopted into the store before the new
+    /// one replaced it (see [`Rotated::adopted`]).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub adopted: bool,
+    /// The account this connection replaced (`"replace": true`), when it
+    /// was known; its token was not revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<Account>,
+}
+
+/// A GitLab account on an instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub instance_url: String,
+    pub user: UserSummary,
+}
+
+/// Whether a flag is off, to leave it out of an answer.
+fn is_false(flag: &bool) -> bool {
+    !*flag
 }
 
 /// `PUT …/token`: a person's new token for the same account.
@@ -64,6 +85,9 @@ pub struct Updated {
     /// Why revoking the old token failed (the new one is in use anyway).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoke_error: Option<String>,
+    /// See [`Rotated::adopted`].
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub adopted: bool,
 }
 
 /// `POST …/rotate`.
@@ -72,6 +96,12 @@ pub struct Rotated {
     pub workspace: String,
     pub token: TokenSummary,
     pub previous_token_id: u64,
+    /// The workspace's token came from its config's `token_file`, and this
+    /// action first saved it in the store (audit line `adopt-token`): from
+    /// now on the store's copy is used, and `token_file` is not read for it.
+    /// Left out when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub adopted: bool,
 }
 
 /// `DELETE …/connection`.
@@ -98,6 +128,9 @@ pub struct RepoPage {
 pub struct WatchedRepositories {
     pub workspace: String,
     pub repositories: Vec<String>,
+    /// See [`Rotated::adopted`].
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub adopted: bool,
 }
 
 /// A workspace as the admin API shows it (`GET`, `PUT

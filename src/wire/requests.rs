@@ -17,6 +17,10 @@ pub struct ConnectBody {
     /// Repositories to watch; absent keeps the current list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repositories: Option<Vec<String>>,
+    /// Replace a connection to another account or instance instead of
+    /// refusing with 409 `account-mismatch`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replace: bool,
 }
 
 /// `PUT /api/v1/workspaces/{ws}/token`.
@@ -55,6 +59,7 @@ mod tests {
             instance_url: None,
             token: SecretString::from("glpat-x"),
             repositories: None,
+            replace: false,
         };
         assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"token":"glpat-x"}"#);
         let body = TokenBody {

@@ -395,8 +395,18 @@ async fn one_account_per_workspace() {
     let lab = lab(true, "").await;
     assert_eq!(lab.connect("acme", CANARY, json!({})).await.0, 200);
     let (code, body) = lab.connect("acme", &lab.bob.token, json!({})).await;
-    assert_eq!((code, body["error"].as_str()), (409, Some("conflict")), "{body}");
-    assert!(body["message"].as_str().unwrap().contains("disconnect first"), "{body}");
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (409, Some("account-mismatch")),
+        "{body}"
+    );
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("@alice") && message.contains("@bob"), "{body}");
+    let steps = body["remediation"].to_string();
+    assert!(
+        steps.contains("disconnect first") && steps.contains("--replace"),
+        "{body}"
+    );
     // The same account may reconnect (with another token).
     assert_eq!(lab.connect("acme", &lab.alice2.token, json!({})).await.0, 200);
 }
@@ -409,7 +419,11 @@ async fn update_token_swaps_to_the_same_accounts_new_token_and_can_revoke_the_ol
     let (code, body) = lab
         .call(reqwest::Method::PUT, path, Some(json!({"token": lab.bob.token})))
         .await;
-    assert_eq!((code, body["error"].as_str()), (409, Some("conflict")), "{body}");
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (409, Some("account-mismatch")),
+        "{body}"
+    );
 
     let (code, body) = lab
         .call(

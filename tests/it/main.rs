@@ -11,6 +11,7 @@ mod demo;
 mod deploy;
 mod engine;
 mod faults;
+mod file_tokens;
 mod fleet;
 mod fleet_requests;
 mod fuzz_seeds;

@@ -305,7 +305,7 @@ async fn connect_refusals_exit_65_with_the_numbered_remediation() {
 
     lab.connect().await;
     let run = lab.admin(&["connect", "-w", "acme"], Some(BOB)).await;
-    run.failed(65, &["(conflict)", "disconnect first"]);
+    run.failed(65, &["(account-mismatch)", "disconnect first", "--replace"]);
 
     let run = lab.admin(&["connect", "-w", "acme"], Some("")).await;
     run.failed(64, &["no token on stdin", "--token-file"]);
@@ -392,7 +392,7 @@ async fn renew_swaps_the_token_and_revokes_the_old_one() {
     let run = lab
         .admin(&["renew", "-w", "acme", "--token-file", bob.to_str().unwrap()], None)
         .await;
-    run.failed(65, &["(conflict)", "@bob"]);
+    run.failed(65, &["(account-mismatch)", "@bob"]);
 
     let file = lab.token_file("alice-2", ALICE_2);
     let run = lab

@@ -78,6 +78,7 @@ async fn try_connect(args: ConnectArgs) -> Result<String, AdminError> {
         instance_url: args.instance_url,
         token,
         repositories: (!args.repos.is_empty()).then_some(args.repos),
+        replace: args.replace,
     };
     let ws = args.workspace.as_str();
     let connected: Connected = client

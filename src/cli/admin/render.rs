@@ -21,6 +21,15 @@ fn token(t: &TokenSummary) -> String {
     format!("token '{}', id {}, scopes {scopes}, {expires}", t.name, t.id)
 }
 
+/// What a person must know once an action adopted the workspace's
+/// `token_file` token into the store.
+fn adopted(workspace: &str) -> String {
+    format!(
+        "Adopted the token from token_file into the store first: from now on labwatch uses the store's copy, \
+         and the token_file of workspace {workspace} is no longer read (after a disconnect, a new token there connects it again).\n"
+    )
+}
+
 pub fn connected(c: &Connected) -> String {
     let mut out = format!(
         "Connected workspace {} to {} as @{} ({}).\n",
@@ -29,6 +38,16 @@ pub fn connected(c: &Connected) -> String {
         c.user.username,
         token(&c.token)
     );
+    if c.adopted {
+        out.push_str(&adopted(&c.workspace));
+    }
+    if let Some(old) = &c.replaced {
+        let _ = writeln!(
+            out,
+            "It replaces the connection of @{} on {}, whose token was not revoked: revoke it in GitLab (Preferences → Access Tokens) if nothing else uses it.",
+            old.user.username, old.instance_url
+        );
+    }
     if c.watched.is_empty() {
         let _ = writeln!(
             out,
@@ -76,16 +95,23 @@ pub fn updated(u: &Updated, revoke_asked: bool) -> String {
             );
         }
     }
+    if u.adopted {
+        out.push_str(&adopted(&u.workspace));
+    }
     out
 }
 
 pub fn rotated(r: &Rotated) -> String {
-    format!(
+    let mut out = format!(
         "Rotated the token of workspace {}: new {}.\nGitLab revoked the previous token (id {}).\n",
         r.workspace,
         token(&r.token),
         r.previous_token_id
-    )
+    );
+    if r.adopted {
+        out.push_str(&adopted(&r.workspace));
+    }
+    out
 }
 
 /// `revoke_asked`: whether `--revoke` was given, to explain a `false`.
@@ -133,10 +159,15 @@ pub fn repo_page(p: &RepoPage, workspace: &str, search: Option<&str>) -> String 
 }
 
 pub fn watched(w: &WatchedRepositories) -> String {
-    if w.repositories.is_empty() {
-        return format!("Workspace {} now watches no repository.\n", w.workspace);
+    let mut out = if w.repositories.is_empty() {
+        format!("Workspace {} now watches no repository.\n", w.workspace)
+    } else {
+        format!("Workspace {} now watches: {}\n", w.workspace, w.repositories.join(", "))
+    };
+    if w.adopted {
+        out.push_str(&adopted(&w.workspace));
     }
-    format!("Workspace {} now watches: {}\n", w.workspace, w.repositories.join(", "))
+    out
 }
 
 /// One line per repository: path, visibility, access level, archived.
@@ -291,6 +322,8 @@ mod tests {
             watched: vec!["a/b".into(), "c/d".into()],
             accessible: vec![repo("a/b", false), repo("acme/old", true)],
             accessible_next_page: Some(2),
+            adopted: false,
+            replaced: None,
         };
         assert_eq!(
             connected(&c),

@@ -1,0 +1,135 @@
+//! How a new token reaches a workspace: the steps of the token check's
+//! `not-connected`, `token-expiring`, `token-expired` and `token-revoked`.
+//!
+//! The registry's steps for these codes name every way; a person reading
+//! `/status` needs the one that works here. That depends on two things the
+//! check knows: whether the admin API is on (then `labwatch connect`,
+//! `renew` and `rotate` work, and are the way: a token that comes from the
+//! store wins over `token_file`), and whether the workspace's token is its
+//! `token_file`'s. The steps keep the `{workspace}` placeholder; the check
+//! fills it.
+
+use crate::engine::{Outcome, Reason};
+
+/// Where a new token must go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handover {
+    /// The admin API is on: `labwatch connect`, `renew`, `rotate`.
+    AdminApi {
+        /// The token in use is `token_file`'s, not the store's.
+        from_file: bool,
+    },
+    /// The admin API is off and the token is `token_file`'s (or there is
+    /// none): edit the file and reload.
+    TokenFile,
+    /// The admin API is off, but the store connects the workspace (it was
+    /// on once): the file is not read while the store has a connection.
+    StoreWithoutApi,
+}
+
+const CREATE: &str = "Create a new personal access token in GitLab (Preferences → Access Tokens) with the same scopes.";
+const TOKEN_FILE: &str = "Put the new token in the token_file of workspace `{workspace}` (alone on one line, readable only by labwatch) and reload labwatch (SIGHUP).";
+const TURN_ON: &str = "The store connects this workspace, and it wins over token_file: turn the admin API on (`admin_token_file` in [server], then restart) and hand the new token over with `labwatch renew --workspace {workspace}`.";
+const CONNECT: &str = "Connect the workspace with it: `labwatch connect --workspace {workspace}` reads the token from stdin (docs/admin-api.md#connect; the API's `POST /api/v1/workspaces/{workspace}/connect`).";
+const RENEW: &str = "Hand the new token over: `labwatch renew --workspace {workspace}` reads it from stdin (docs/admin-api.md#update-the-token).";
+
+impl Handover {
+    /// The steps for `outcome` where this is how tokens arrive; other
+    /// outcomes are left as they are.
+    pub fn advise(self, outcome: Outcome) -> Outcome {
+        let steps = match Reason::from_code(&outcome.reason) {
+            Some(Reason::NotConnected) => self.not_connected(),
+            Some(Reason::TokenExpiring) => self.expiring(),
+            Some(Reason::TokenExpired) => self.dead(&[]),
+            Some(Reason::TokenRevoked) => self.dead(&[
+                "If nobody revoked it on purpose, check GitLab's audit events: a leaked token may have been revoked automatically.",
+            ]),
+            _ => return outcome,
+        };
+        outcome.with_remediation(steps)
+    }
+
+    fn not_connected(self) -> Vec<&'static str> {
+        let create = "Create a personal access token in GitLab: Preferences → Access Tokens → Add new token, with the scopes this workspace needs.";
+        match self {
+            Handover::AdminApi { .. } => vec![create, CONNECT],
+            Handover::TokenFile | Handover::StoreWithoutApi => vec![
+                create,
+                "Put it in a file readable only by labwatch and set `token_file` for workspace `{workspace}` to that file, then reload labwatch (SIGHUP).",
+            ],
+        }
+    }
+
+    fn expiring(self) -> Vec<&'static str> {
+        match self {
+            Handover::AdminApi { .. } => vec![
+                "Renew the token before it expires: `labwatch rotate --workspace {workspace}` rotates it (GitLab issues the new token and labwatch stores it; the token needs the `api` or `self_rotate` scope), and `[workspace.renewal] mode = \"auto\"` rotates it by itself when due.",
+                "Or create a new token with the same scopes in GitLab (Preferences → Access Tokens) and hand it over: `labwatch renew --workspace {workspace}` reads it from stdin.",
+            ],
+            Handover::TokenFile => vec![
+                "Renew the token before it expires: rotate it in GitLab (Preferences → Access Tokens → Rotate), or create a new one with the same scopes.",
+                TOKEN_FILE,
+            ],
+            Handover::StoreWithoutApi => vec![
+                "Renew the token before it expires: create a new one with the same scopes in GitLab (Preferences → Access Tokens).",
+                TURN_ON,
+            ],
+        }
+    }
+
+    /// An expired or revoked token: a new one, and where it goes; then
+    /// `after`.
+    fn dead(self, after: &[&'static str]) -> Vec<&'static str> {
+        let handover = match self {
+            // The file's token no longer works, so there is no account to
+            // keep: renew would have nothing to compare the new token with.
+            Handover::AdminApi { from_file: true } => CONNECT,
+            Handover::AdminApi { from_file: false } => RENEW,
+            Handover::TokenFile => TOKEN_FILE,
+            Handover::StoreWithoutApi => TURN_ON,
+        };
+        let mut steps = vec![CREATE, handover];
+        steps.extend_from_slice(after);
+        steps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Status;
+
+    fn steps(h: Handover, reason: Reason) -> String {
+        h.advise(Outcome::new(Status::Critical, reason, ""))
+            .remediation
+            .join("\n")
+    }
+
+    #[test]
+    fn with_the_admin_api_on_the_steps_name_the_commands() {
+        let api = Handover::AdminApi { from_file: true };
+        assert!(steps(api, Reason::NotConnected).contains("labwatch connect --workspace {workspace}"));
+        assert!(!steps(api, Reason::NotConnected).contains("SIGHUP"));
+        assert!(steps(api, Reason::TokenExpiring).contains("labwatch renew --workspace {workspace}"));
+        assert!(steps(api, Reason::TokenExpired).contains("labwatch connect"));
+        let stored = Handover::AdminApi { from_file: false };
+        assert!(steps(stored, Reason::TokenRevoked).contains("labwatch renew --workspace {workspace}"));
+        assert!(steps(stored, Reason::TokenRevoked).contains("audit events"));
+    }
+
+    #[test]
+    fn with_the_admin_api_off_the_steps_name_token_file_and_the_reload() {
+        for reason in [Reason::NotConnected, Reason::TokenExpiring, Reason::TokenExpired] {
+            let text = steps(Handover::TokenFile, reason);
+            assert!(text.contains("token_file") && text.contains("SIGHUP"), "{text}");
+            assert!(!text.contains("`labwatch "), "{text}");
+        }
+        assert!(steps(Handover::StoreWithoutApi, Reason::TokenExpired).contains("admin_token_file"));
+    }
+
+    #[test]
+    fn other_outcomes_keep_their_steps() {
+        let o = Outcome::new(Status::Critical, Reason::TokenInvalid, "");
+        assert_eq!(Handover::TokenFile.advise(o.clone()), o);
+    }
+}
