@@ -132,11 +132,21 @@ pub fn repo_page(p: &RepoPage, workspace: &str, search: Option<&str>) -> String 
     out
 }
 
+/// The new list, then a warning per chosen repository that its check will
+/// not call ok (`warning: … (repo-archived)`) with the steps.
 pub fn watched(w: &WatchedRepositories) -> String {
-    if w.repositories.is_empty() {
-        return format!("Workspace {} now watches no repository.\n", w.workspace);
+    let mut out = if w.repositories.is_empty() {
+        format!("Workspace {} now watches no repository.\n", w.workspace)
+    } else {
+        format!("Workspace {} now watches: {}\n", w.workspace, w.repositories.join(", "))
+    };
+    for warning in &w.warnings {
+        let _ = writeln!(out, "warning: {} ({})", warning.message, warning.code);
+        for (n, step) in warning.remediation.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {step}", n + 1);
+        }
     }
-    format!("Workspace {} now watches: {}\n", w.workspace, w.repositories.join(", "))
+    out
 }
 
 /// One line per repository: path, visibility, access level, archived.
