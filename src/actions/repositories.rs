@@ -6,7 +6,7 @@ use crate::engine::{Outcome, Reason, Status};
 use crate::gitlab::GitlabError;
 use crate::gitlab::types::{Project, access_level_name};
 use crate::store::{Actor, AuditAction};
-use crate::wire::{RepoPage, RepoSummary, WatchedRepositories};
+use crate::wire::{RepoPage, RepoSummary, RepoWarning, WatchedRepositories};
 
 impl From<&Project> for RepoSummary {
     fn from(p: &Project) -> RepoSummary {
@@ -21,8 +21,11 @@ impl From<&Project> for RepoSummary {
 }
 
 impl Actions {
-    /// Repositories the account can access; `search` may be a name, a path
-    /// or a full URL (a URL on another host is `repo-on-other-instance`).
+    /// Repositories the account can access: without `search`, the projects
+    /// it is a member of; with a name, GitLab's search over every project
+    /// the token can see (public and internal ones too); a path or a full
+    /// URL, HTTP(S) or SSH, looks that project up (a URL on another host is
+    /// `repo-on-other-instance`).
     pub async fn repositories(
         &self,
         workspace: &str,
@@ -35,6 +38,7 @@ impl Actions {
         let client = self.client(&ws, &ws.instance_url.clone(), conn.token.clone())?;
         let page = page.max(1);
         let fill = |o: Outcome| o.fill(&[("url", &conn.instance_url), ("workspace", workspace)]);
+        let search = search.map(str::trim).filter(|q| !q.is_empty());
         if let Some(q) = search.filter(|q| q.contains("://") || q.contains('/')) {
             let repo = RepositoryRef::parse(q)
                 .map_err(|m| ActionError::new(422, "repository-invalid", m))?
@@ -71,7 +75,7 @@ impl Actions {
                     // Fall back to a search on the last segment: maybe a typo.
                     let name = repo.path.rsplit('/').next().unwrap_or(&repo.path).to_owned();
                     let (found, next) = client
-                        .member_projects_page(Some(&name), page)
+                        .visible_projects_page(&name, page)
                         .await
                         .map_err(|e| gitlab_failure(&e, workspace, &conn.instance_url))?;
                     Ok(RepoPage {
@@ -83,10 +87,11 @@ impl Actions {
                 Err(e) => Err(gitlab_failure(&e, workspace, &conn.instance_url)),
             };
         }
-        let (found, next) = client
-            .member_projects_page(search, page)
-            .await
-            .map_err(|e| gitlab_failure(&e, workspace, &conn.instance_url))?;
+        let listed = match search {
+            Some(q) => client.visible_projects_page(q, page).await,
+            None => client.member_projects_page(None, page).await,
+        };
+        let (found, next) = listed.map_err(|e| gitlab_failure(&e, workspace, &conn.instance_url))?;
         Ok(RepoPage {
             page,
             next_page: next,
@@ -117,7 +122,12 @@ impl Actions {
         let (ws, in_use) = self.in_use(workspace).await?;
         let mut conn = in_use.conn.clone();
         let client = self.client(&ws, &ws.instance_url.clone(), conn.token.clone())?;
-        let verified = verify::repositories(&client, &ws, &wanted).await?;
+        let projects = verify::projects(&client, &ws, &wanted).await?;
+        let verified: Vec<String> = projects.iter().map(|p| p.path_with_namespace.clone()).collect();
+        let warnings = projects
+            .iter()
+            .filter_map(|p| selection_warning(p, workspace, &conn.instance_url))
+            .collect();
         // The choice is kept with the connection, in the store.
         let adopted = self.adopt(&in_use, Actor::AdminApi).await?;
         conn.repositories = Some(verified.clone());
@@ -130,8 +140,38 @@ impl Actions {
             workspace: workspace.to_owned(),
             repositories: verified,
             adopted,
+            warnings,
         })
     }
+}
+
+/// What the repository check will say about a chosen project that can be
+/// watched but is not what one usually wants, with its reason code: an
+/// archived project (read-only), or one whose repository is disabled
+/// (nothing to clone). The other problems (no access, another instance)
+/// refuse the selection instead.
+fn selection_warning(p: &Project, workspace: &str, url: &str) -> Option<RepoWarning> {
+    let path = &p.path_with_namespace;
+    let (reason, summary) = if p.repository_access_level.as_deref() == Some("disabled") {
+        (
+            Reason::RepoDisabled,
+            format!("`{path}` has its repository disabled: there is nothing to clone, and its check will be critical."),
+        )
+    } else if p.archived {
+        (
+            Reason::RepoArchived,
+            format!("`{path}` is archived (read-only): it cannot be pushed to, and its check will warn."),
+        )
+    } else {
+        return None;
+    };
+    let outcome = Outcome::new(Status::Warning, reason, summary).fill(&[("url", url), ("workspace", workspace)]);
+    Some(RepoWarning {
+        path: path.clone(),
+        code: outcome.reason,
+        message: outcome.summary,
+        remediation: outcome.remediation,
+    })
 }
 
 fn gitlab_failure(e: &GitlabError, workspace: &str, url: &str) -> ActionError {

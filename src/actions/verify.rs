@@ -10,7 +10,7 @@ use crate::checks::gitlab_errors;
 use crate::checks::instance::InstanceCheck;
 use crate::config::{RepositoryRef, WorkspaceConfig, scopes};
 use crate::engine::{Check, Outcome, Reason, RunContext, Status};
-use crate::gitlab::types::{TokenInfo, User};
+use crate::gitlab::types::{Project, TokenInfo, User};
 use crate::gitlab::{GitlabClient, GitlabError};
 
 /// The instance check against `ws` (with the candidate URL), as a gate.
@@ -84,8 +84,22 @@ pub async fn repositories(
     ws: &WorkspaceConfig,
     wanted: &[String],
 ) -> Result<Vec<String>, ActionError> {
+    Ok(projects(client, ws, wanted)
+        .await?
+        .into_iter()
+        .map(|p| p.path_with_namespace)
+        .collect())
+}
+
+/// [`repositories`], with each project as GitLab answered it (once per
+/// canonical path), for what a selection should warn about.
+pub async fn projects(
+    client: &GitlabClient,
+    ws: &WorkspaceConfig,
+    wanted: &[String],
+) -> Result<Vec<Project>, ActionError> {
     let host = RepositoryRef::host_of(&ws.instance_url);
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<Project> = Vec::new();
     for written in wanted {
         let repo = RepositoryRef::parse(written)
             .map_err(|m| ActionError::new(422, "repository-invalid", m))?
@@ -100,20 +114,20 @@ pub async fn repositories(
                 ws,
             )));
         }
-        let path = match client.project(&repo.path).await {
-            Ok(p) => p.path_with_namespace,
-            Err(GitlabError::Moved { location }) => {
-                client
-                    .project_at(&location)
-                    .await
-                    .map_err(|e| failed(&e, "the moved project", ws))?
-                    .path_with_namespace
-            }
+        let project = match client.project(&repo.path).await {
+            Ok(p) => p,
+            Err(GitlabError::Moved { location }) => client
+                .project_at(&location)
+                .await
+                .map_err(|e| failed(&e, "the moved project", ws))?,
             Err(GitlabError::NotFound) => return Err(not_found(client, ws, &repo.path).await),
             Err(e) => return Err(failed(&e, "the project", ws)),
         };
-        if !out.iter().any(|o| o.eq_ignore_ascii_case(&path)) {
-            out.push(path);
+        if !out
+            .iter()
+            .any(|o| o.path_with_namespace.eq_ignore_ascii_case(&project.path_with_namespace))
+        {
+            out.push(project);
         }
     }
     Ok(out)

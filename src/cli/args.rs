@@ -251,13 +251,15 @@ pub struct ReposArgs {
     /// The workspace (a [[workspace]] name in the daemon's config).
     #[arg(long, short = 'w', value_name = "W")]
     pub workspace: String,
-    /// Only repositories matching a name; a path or a full URL looks up that project.
+    /// Search every project the token can see (public and internal ones too) by
+    /// name; a path or a full URL (https, or an SSH clone address) looks up that project.
     #[arg(long, value_name = "Q", conflicts_with = "set")]
     pub search: Option<String>,
     /// Page of the listing [default: 1].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "set")]
     pub page: Option<u32>,
-    /// Watch exactly these repositories (each is verified at GitLab first).
+    /// Watch exactly these repositories (each is verified at GitLab first; an
+    /// archived or repository-disabled one is chosen with a warning).
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub set: Option<Vec<String>>,
 }

@@ -4,13 +4,18 @@
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use reqwest::Method;
+use secrecy::SecretString;
 use tokio::net::TcpListener;
 
+use super::admin::client::AdminClient;
 use crate::config::Config;
 use crate::daemon;
+use crate::sim::summary::TokenSummary;
 use crate::sim::{self, Scenario, SimHandle, Summary};
+use crate::wire::{ConnectBody, Connected};
 
 /// How often the demo daemon checks: short, so changes made through the
 /// simulator's control API show up quickly.
@@ -72,7 +77,9 @@ pub async fn run_sim(listen: SocketAddr, file: Option<&Path>, summary_json: Opti
 
 /// `labwatch demo`: the simulator with the demo scenario and the daemon
 /// watching four workspaces on it, with the admin API on, until
-/// SIGTERM/SIGINT.
+/// SIGTERM/SIGINT. Once the daemon answers, the demo connects `healthy`
+/// through its own admin API, as `labwatch connect` does, and only then
+/// prints the banner: every command it prints works as printed.
 pub async fn run_demo(listen: SocketAddr) -> Result<(), DemoError> {
     let gitlab = start_sim(scenario(None)?, "127.0.0.1:0".parse().expect("constant address")).await?;
     let summary = gitlab.sim().summary();
@@ -90,40 +97,80 @@ pub async fn run_demo(listen: SocketAddr) -> Result<(), DemoError> {
     })?;
     let reloads = daemon::Sighup::install().map_err(|e| DemoError::Io(e.to_string()))?;
     let stop = daemon::termination();
-    println!(
-        "{}",
-        banner(
-            &summary,
-            gitlab.base_url(),
-            listener.local_addr().unwrap_or(listen),
-            &admin_token
-        )
-    );
-    daemon::run(config, listener, reloads, stop)
-        .await
-        .map_err(|e| DemoError::Io(format!("the HTTP server failed: {e}")))?;
+    let banner = Banner {
+        sim_url: gitlab.base_url().to_owned(),
+        listen: listener.local_addr().unwrap_or(listen),
+        admin_token,
+        dir: dir.path().to_owned(),
+        labwatch: labwatch_command(),
+    };
+    let healthy = token_of(&summary, "alice", HEALTHY_TOKEN)?.token.clone();
+    // The listener is bound, so the request waits in its backlog until the
+    // daemon below serves it.
+    let greeter = tokio::spawn(async move {
+        let connected = connect_healthy(&banner, healthy).await;
+        println!("{}", banner.render(&summary, connected));
+    });
+    let served = daemon::run(config, listener, reloads, stop).await;
+    greeter.abort();
+    served.map_err(|e| DemoError::Io(format!("the HTTP server failed: {e}")))?;
     gitlab.shutdown().await.map_err(|e| DemoError::Io(e.to_string()))
 }
 
-/// The demo's workspaces: `healthy` (alice), `expiring` (bob: token expires
-/// in days, a scope missing), `repositories` (alice, watching repositories
-/// that are missing, moved, archived or on another instance), `spare` (not
-/// connected, for trying `labwatch connect`). Token files
-/// go to `dir`, which lives as long as the demo.
+/// The names of alice's tokens in the demo scenario: `healthy`'s, the
+/// `repositories` workspace's, and the one the banner connects `spare`
+/// with. Each workspace has its own, so rotating or revoking one leaves
+/// the others alone.
+const HEALTHY_TOKEN: &str = "labwatch-demo";
+const REPOSITORIES_TOKEN: &str = "labwatch-repositories";
+const SPARE_TOKEN: &str = "labwatch-spare";
+
+fn token_of<'a>(summary: &'a Summary, user: &str, name: &str) -> Result<&'a TokenSummary, DemoError> {
+    summary
+        .users
+        .iter()
+        .find(|u| u.username == user)
+        .and_then(|u| u.tokens.iter().find(|t| t.active && t.name == name))
+        .ok_or_else(|| DemoError::Scenario(format!("the demo scenario has no active token `{name}` of {user}")))
+}
+
+/// `POST /api/v1/workspaces/healthy/connect` with alice's token, so
+/// `healthy` has a stored connection (`labwatch rotate` needs one).
+/// `Err`: why not, for the banner.
+async fn connect_healthy(banner: &Banner, token: String) -> Result<(), String> {
+    let base = url::Url::parse(&format!("http://{}", banner.listen)).map_err(|e| e.to_string())?;
+    let client = AdminClient::new(base, SecretString::from(banner.admin_token.clone())).map_err(|e| e.to_string())?;
+    let body = ConnectBody {
+        instance_url: None,
+        token: SecretString::from(token),
+        repositories: None,
+        replace: false,
+    };
+    client
+        .call::<Connected>(Method::POST, &["workspaces", "healthy", "connect"], &[], Some(&body))
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// The demo's workspaces: `healthy` (alice; the demo also connects it
+/// through the admin API at start), `expiring` (bob: token expires in days,
+/// a scope missing), `repositories` (alice, watching repositories that are
+/// missing, moved, archived or on another instance), `spare` (not
+/// connected, for trying `labwatch connect`). Token files go to `dir`,
+/// which lives as long as the demo; `spare.token` is for the banner's
+/// `labwatch connect`.
 pub fn demo_config(summary: &Summary, sim_url: &str, listen: SocketAddr, dir: &Path) -> Result<Config, DemoError> {
-    let token = |user: &str| -> Result<String, DemoError> {
-        let secret = summary
-            .users
-            .iter()
-            .find(|u| u.username == user)
-            .and_then(|u| u.tokens.iter().find(|t| t.active))
-            .map(|t| t.token.clone())
-            .ok_or_else(|| DemoError::Scenario(format!("the demo scenario has no active token for {user}")))?;
-        let path = dir.join(format!("{user}.token"));
-        write_secret(&path, &secret)?;
+    let token = |user: &str, name: &str, file: &str| -> Result<String, DemoError> {
+        let secret = &token_of(summary, user, name)?.token;
+        let path = dir.join(format!("{file}.token"));
+        write_secret(&path, secret)?;
         Ok(path.display().to_string())
     };
-    let (alice, bob) = (token("alice")?, token("bob")?);
+    let alice = token("alice", HEALTHY_TOKEN, "alice")?;
+    let bob = token("bob", "laptop", "bob")?;
+    let repositories = token("alice", REPOSITORIES_TOKEN, "repositories")?;
+    token("alice", SPARE_TOKEN, "spare")?;
     let base = dir;
     let dir = base.display();
     let text = format!(
@@ -139,6 +186,8 @@ key_file = "{dir}/store.key"
 interval = "{DEMO_INTERVAL}"
 timeout = "10s"
 
+# The demo connects it through the admin API at start, as `labwatch connect`
+# does: the stored connection then wins over `token_file`.
 [[workspace]]
 name = "healthy"
 instance_url = "{sim_url}"
@@ -156,10 +205,10 @@ renew_before = "14d"
 [[workspace]]
 name = "repositories"
 instance_url = "{sim_url}"
-token_file = "{alice}"
+token_file = "{repositories}"
 repositories = ["acme/backend", "acme/backnd", "acme/old-platform", "acme/legacy-api", "https://gitlab.other.example/acme/backend"]
 
-# Not connected: try `labwatch connect --workspace spare` with a token of the simulator.
+# Not connected: try `labwatch connect --workspace spare --token-file {dir}/spare.token`.
 [[workspace]]
 name = "spare"
 instance_url = "{sim_url}"
@@ -190,54 +239,106 @@ fn random_token() -> Result<String, DemoError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-fn banner(summary: &Summary, sim_url: &str, listen: SocketAddr, admin_token: &str) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "labwatch demo: the daemon watches a simulated GitLab (no network needed).\n"
-    );
-    let _ = writeln!(out, "  status page  http://{listen}/");
-    let _ = writeln!(out, "  status JSON  http://{listen}/status");
-    let _ = writeln!(out, "  health       http://{listen}/health");
-    let _ = writeln!(out, "  metrics      http://{listen}/metrics");
-    let _ = writeln!(
-        out,
-        "  GitLab sim   {sim_url}  (control API: {sim_url}/-/sim/summary)\n"
-    );
-    let _ = writeln!(
-        out,
-        "Workspaces: healthy (alice), expiring (bob), repositories (alice), spare (not connected); checks run every {DEMO_INTERVAL}."
-    );
-    if let Some(t) = summary
-        .users
-        .iter()
-        .find(|u| u.username == "alice")
-        .and_then(|u| u.tokens.first())
-    {
+/// What the banner needs to know about this run.
+struct Banner {
+    sim_url: String,
+    listen: SocketAddr,
+    admin_token: String,
+    /// The temporary directory with the token files.
+    dir: PathBuf,
+    /// How to run this labwatch from a shell ([`labwatch_command`]).
+    labwatch: String,
+}
+
+impl Banner {
+    /// The URLs, the workspaces, and commands that work as printed, in the
+    /// order printed. `connected`: whether `healthy` got its stored
+    /// connection; without it, `rotate` would fail, so it is not offered.
+    fn render(&self, summary: &Summary, connected: Result<(), String>) -> String {
+        let Banner {
+            sim_url,
+            listen,
+            admin_token,
+            dir,
+            labwatch,
+        } = self;
+        let mut out = String::new();
         let _ = writeln!(
             out,
-            "Try: curl -X POST {sim_url}/-/sim/tokens/{}/revoke   (alice's token; see `healthy` turn critical)",
-            t.id
+            "labwatch demo: the daemon watches a simulated GitLab (no network needed).\n"
         );
-    }
-    let _ = writeln!(out, "\nAdmin API token (demo only): {admin_token}");
-    let _ = writeln!(
-        out,
-        "  export LABWATCH_ADMIN_TOKEN={admin_token} LABWATCH_DAEMON=http://{listen}"
-    );
-    let _ = writeln!(out, "  labwatch rotate --workspace healthy");
-    if let Some(t) = summary
-        .users
-        .iter()
-        .find(|u| u.username == "bob")
-        .and_then(|u| u.tokens.first())
-    {
+        let _ = writeln!(out, "  status page  http://{listen}/");
+        let _ = writeln!(out, "  status JSON  http://{listen}/status");
+        let _ = writeln!(out, "  health       http://{listen}/health");
+        let _ = writeln!(out, "  metrics      http://{listen}/metrics");
         let _ = writeln!(
             out,
-            "  echo {} | labwatch connect --workspace spare --instance-url {sim_url}",
-            t.token
+            "  GitLab sim   {sim_url}  (control API: {sim_url}/-/sim/summary)\n"
         );
+        let _ = writeln!(
+            out,
+            "Workspaces: healthy (alice, connected through the admin API), expiring (bob), repositories (alice), spare (not connected); checks run every {DEMO_INTERVAL}."
+        );
+        let _ = writeln!(out, "\nAdmin API token (demo only): {admin_token}");
+        let _ = writeln!(out, "Try, in another terminal and in this order:");
+        let _ = writeln!(
+            out,
+            "  export LABWATCH_ADMIN_TOKEN={admin_token} LABWATCH_DAEMON=http://{listen}"
+        );
+        let spare = shell_word(&dir.join("spare.token").display().to_string());
+        let _ = writeln!(out, "  {labwatch} connect --workspace spare --token-file {spare}");
+        let _ = writeln!(out, "  {labwatch} repos --workspace spare --search docs");
+        match connected {
+            Ok(()) => {
+                let _ = writeln!(out, "  {labwatch} rotate --workspace healthy");
+            }
+            Err(why) => {
+                let _ = writeln!(
+                    out,
+                    "  (not `labwatch rotate --workspace healthy`: the demo could not connect it: {why})"
+                );
+            }
+        }
+        if let Ok(t) = token_of(summary, "alice", SPARE_TOKEN) {
+            let _ = writeln!(
+                out,
+                "  curl -fsS -X POST {sim_url}/-/sim/tokens/{}/revoke   # spare's token: within {DEMO_INTERVAL} `spare` turns critical",
+                t.id
+            );
+        }
+        if labwatch != "labwatch" {
+            let _ = writeln!(out, "(`labwatch` is not on your PATH: the commands name this binary.)");
+        }
+        let _ = write!(out, "Ctrl-C stops.");
+        out
     }
-    let _ = write!(out, "Ctrl-C stops.");
-    out
+}
+
+/// This binary as a shell word: `labwatch` when that is what the PATH
+/// finds, else its full path (after `cargo run`, `target/…/labwatch`).
+fn labwatch_command() -> String {
+    let Ok(me) = std::env::current_exe().and_then(|p| p.canonicalize()) else {
+        return "labwatch".to_owned();
+    };
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path)
+            .filter_map(|dir| dir.join("labwatch").canonicalize().ok())
+            .next()
+            .is_some_and(|found| found == me)
+    });
+    if on_path {
+        "labwatch".to_owned()
+    } else {
+        shell_word(&me.display().to_string())
+    }
+}
+
+/// Quotes `s` for a POSIX shell when it holds anything but plain
+/// characters.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c)) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
 }

@@ -1,5 +1,6 @@
 //! Watched repositories as users write them: `group/project`, or a URL copied
-//! from the browser or the clone dialog.
+//! from the browser or the clone dialog, HTTP(S) or SSH
+//! (`git@host:group/project.git`, `ssh://git@host[:port]/group/project.git`).
 
 use std::fmt;
 
@@ -16,6 +17,9 @@ pub struct RepositoryRef {
     pub host: Option<String>,
     /// What the user wrote, for messages.
     pub written: String,
+    /// Given as an SSH address: its host is compared with the instance's
+    /// without the port, since an SSH port says nothing about the HTTP one.
+    pub ssh: bool,
 }
 
 impl fmt::Display for RepositoryRef {
@@ -35,8 +39,14 @@ impl RepositoryRef {
         }
     }
 
-    /// Drops the host when it is the instance's own (`host[:port]`).
+    /// Drops the host when it is the instance's own (`host[:port]`; for an
+    /// SSH address, the host alone).
     pub fn relative_to(mut self, instance_host: &str) -> RepositoryRef {
+        let instance_host = if self.ssh {
+            without_port(instance_host)
+        } else {
+            instance_host
+        };
         if self
             .host
             .as_deref()
@@ -47,8 +57,6 @@ impl RepositoryRef {
         self
     }
 
-    /// Accepts `group/project`, `https://host/group/project(.git)`, and
-    /// browser URLs with a `/-/…` suffix. The error says what was expected.
     /// The host of a URL as `host[:port]`, the form [`RepositoryRef::host`] uses.
     pub fn host_of(url: &Url) -> String {
         match (url.host_str(), url.port()) {
@@ -58,30 +66,49 @@ impl RepositoryRef {
         }
     }
 
+    /// Accepts `group/project`, `https://host/group/project(.git)`, browser
+    /// URLs with a `/-/…` suffix, and the clone dialog's SSH addresses,
+    /// `git@host:group/project.git` and `ssh://git@host[:port]/group/project.git`.
+    /// The error says what was expected.
     pub fn parse(written: &str) -> Result<RepositoryRef, String> {
         let trimmed = written.trim();
-        let (host, path) = if trimmed.contains("://") {
+        let (host, path, ssh) = if trimmed.contains("://") {
             let url = Url::parse(trimmed).map_err(|e| {
                 format!("`{written}` is not a valid URL ({e}); write `group/project` or the project's https URL")
             })?;
-            if !matches!(url.scheme(), "http" | "https") {
-                return Err(format!(
-                    "`{written}` uses {}://; write `group/project` or the project's http(s) URL (SSH URLs are not supported)",
-                    url.scheme()
-                ));
-            }
+            let ssh = match url.scheme() {
+                "http" | "https" => false,
+                "ssh" => true,
+                other => {
+                    return Err(format!(
+                        "`{written}` uses {other}://; write `group/project`, the project's http(s) URL or its SSH clone address"
+                    ));
+                }
+            };
             let host = match (url.host_str(), url.port()) {
+                (Some(h), _) if ssh => h.to_owned(),
                 (Some(h), Some(p)) => format!("{h}:{p}"),
                 (Some(h), None) => h.to_owned(),
                 (None, _) => return Err(format!("`{written}` has no host")),
             };
-            (Some(host), url.path().to_owned())
-        } else if trimmed.starts_with("git@") {
-            return Err(format!(
-                "`{written}` is an SSH address; write `group/project` or the project's https URL"
-            ));
+            if host.is_empty() {
+                return Err(format!("`{written}` has no host"));
+            }
+            (Some(host), url.path().to_owned(), ssh)
+        } else if let Some((host, path)) = scp_like(trimmed) {
+            if host.is_empty() {
+                return Err(format!(
+                    "`{written}` has no host; an SSH address looks like `git@gitlab.example.com:group/project.git`"
+                ));
+            }
+            if !host.chars().all(|c| c.is_ascii_alphanumeric() || "-._[]:".contains(c)) {
+                return Err(format!(
+                    "`{written}` does not start with a host name; an SSH address looks like `git@gitlab.example.com:group/project.git`"
+                ));
+            }
+            (Some(host.to_owned()), path.to_owned(), true)
         } else {
-            (None, trimmed.to_owned())
+            (None, trimmed.to_owned(), false)
         };
         let path = clean_path(&path);
         if path.split('/').filter(|s| !s.is_empty()).count() < 2 {
@@ -92,11 +119,37 @@ impl RepositoryRef {
         if let Some(bad) = path.chars().find(|c| !is_path_char(*c)) {
             return Err(format!("`{written}` contains `{bad}`, which GitLab paths cannot hold"));
         }
+        if path.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+            return Err(format!(
+                "`{written}` has an empty, `.` or `..` path segment; write the full path, for example `group/project`"
+            ));
+        }
         Ok(RepositoryRef {
             path,
             host,
             written: written.to_owned(),
+            ssh,
         })
+    }
+}
+
+/// `[user@]host:path`, git's "scp-like" SSH syntax, as GitLab's clone
+/// dialog prints it: the host and the path. `None` when `text` is not of
+/// that shape: no `:`, or a `/` before it (then it is a path).
+fn scp_like(text: &str) -> Option<(&str, &str)> {
+    let (before, path) = text.split_once(':')?;
+    if before.contains('/') {
+        return None;
+    }
+    let host = before.rsplit_once('@').map_or(before, |(_, host)| host);
+    Some((host, path))
+}
+
+/// `host` of `host:port` (`[v6]` of `[v6]:port`).
+fn without_port(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((h, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
     }
 }
 
@@ -129,13 +182,26 @@ mod tests {
     }
 
     #[test]
+    fn ssh_addresses_match_the_instance_by_host_alone() {
+        let r = RepositoryRef::parse("git@git.example.com:a/sub/b.git")
+            .unwrap()
+            .relative_to("git.example.com:8443");
+        assert_eq!((r.path.as_str(), r.host), ("a/sub/b", None));
+        let r = RepositoryRef::parse("ssh://git@git.example.com:2222/a/b.git")
+            .unwrap()
+            .relative_to("git.example.com");
+        assert_eq!((r.path.as_str(), r.host), ("a/b", None));
+        let r = RepositoryRef::parse("git@other.example:a/b.git")
+            .unwrap()
+            .relative_to("git.example.com");
+        assert_eq!(r.key(), "other.example/a/b");
+    }
+
+    #[test]
     fn rejects_what_is_not_a_project() {
         assert!(RepositoryRef::parse("backend").unwrap_err().contains("group/project"));
-        assert!(
-            RepositoryRef::parse("git@gitlab.com:a/b.git")
-                .unwrap_err()
-                .contains("SSH")
-        );
+        assert!(RepositoryRef::parse("git@:a/b.git").unwrap_err().contains("no host"));
+        assert!(RepositoryRef::parse("git@h:a/../b").unwrap_err().contains("`..`"));
         assert!(RepositoryRef::parse("ftp://x/a/b").unwrap_err().contains("ftp"));
         assert!(RepositoryRef::parse("a/b c").is_err());
     }

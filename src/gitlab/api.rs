@@ -119,6 +119,30 @@ impl GitlabClient {
         Ok((checked(answer.json())?, next))
     }
 
+    /// One page, 20 projects, of GitLab's search over every project the
+    /// token can see (`search` without `membership`: the user's own, and
+    /// the internal and public ones, docs/gitlab.md §7), in GitLab's default
+    /// order, with whether another page follows. One request: on gitlab.com
+    /// a common word matches public projects of everyone, so the caller
+    /// pages on a person's request, never on its own.
+    pub async fn visible_projects_page(
+        &self,
+        search: &str,
+        page: u32,
+    ) -> Result<(Vec<Project>, Option<u32>), GitlabError> {
+        let mut url = self.api_url("/projects");
+        let page_s = page.to_string();
+        url.query_pairs_mut()
+            .extend_pairs([("search", search), ("per_page", "20"), ("page", page_s.as_str())]);
+        let answer = self.send(Method::GET, url, Auth::Token).await?;
+        let next = answer
+            .headers
+            .get("x-next-page")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        Ok((checked(answer.json())?, next))
+    }
+
     /// One page of the projects the user is a member of, full shape (with
     /// visibility and permissions), 100 per page in id order: where the
     /// next page starts, and how many pages there are when GitLab counted

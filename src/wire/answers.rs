@@ -131,6 +131,23 @@ pub struct WatchedRepositories {
     /// See [`Rotated::adopted`].
     #[serde(default, skip_serializing_if = "is_false")]
     pub adopted: bool,
+    /// What the repository check will report about a chosen project that
+    /// works but is not what one usually wants (archived, repository
+    /// disabled); the selection is made anyway. Empty when there is none.
+    #[serde(default)]
+    pub warnings: Vec<RepoWarning>,
+}
+
+/// One chosen repository's warning: its reason code as the repository
+/// check reports it (`repo-archived`, `repo-disabled`), a sentence, and the
+/// steps that fix it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepoWarning {
+    pub path: String,
+    pub code: String,
+    pub message: String,
+    #[serde(default)]
+    pub remediation: Vec<String>,
 }
 
 /// A workspace as the admin API shows it (`GET`, `PUT

@@ -28,6 +28,7 @@ mod postgres;
 mod readme;
 mod remote;
 mod replicas;
+mod repositories;
 mod rules;
 mod sim;
 mod sim_api;

@@ -158,6 +158,8 @@ pub fn repo_page(p: &RepoPage, workspace: &str, search: Option<&str>) -> String 
     out
 }
 
+/// The new list, then a warning per chosen repository that its check will
+/// not call ok (`warning: … (repo-archived)`) with the steps.
 pub fn watched(w: &WatchedRepositories) -> String {
     let mut out = if w.repositories.is_empty() {
         format!("Workspace {} now watches no repository.\n", w.workspace)
@@ -166,6 +168,12 @@ pub fn watched(w: &WatchedRepositories) -> String {
     };
     if w.adopted {
         out.push_str(&adopted(&w.workspace));
+    }
+    for warning in &w.warnings {
+        let _ = writeln!(out, "warning: {} ({})", warning.message, warning.code);
+        for (n, step) in warning.remediation.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {step}", n + 1);
+        }
     }
     out
 }
