@@ -71,6 +71,17 @@ impl RepositoryRef {
     /// `git@host:group/project.git` and `ssh://git@host[:port]/group/project.git`.
     /// The error says what was expected.
     pub fn parse(written: &str) -> Result<RepositoryRef, String> {
+        // A URL copied with `user:token@` in it: the token must not reach
+        // a message, a log line or `/status`, so it is refused, and shown
+        // without it.
+        let (shown, credentials) = without_credentials(written);
+        if credentials {
+            return Err(format!(
+                "`{shown}` holds a password or token before the host; labwatch uses the workspace's own token \
+                 (its connection or token_file), never one in a repository URL: remove `user:password@` from it"
+            ));
+        }
+        let written = shown.as_str();
         let trimmed = written.trim();
         let (host, path, ssh) = if trimmed.contains("://") {
             let url = Url::parse(trimmed).map_err(|e| {
@@ -145,6 +156,24 @@ fn scp_like(text: &str) -> Option<(&str, &str)> {
     Some((host, path))
 }
 
+/// `written` with the password of its user part (`user:secret@` before
+/// the host, in a URL or an SCP-like address) replaced by `***`, and
+/// whether there was one. A user name alone (`git@`) is no secret.
+fn without_credentials(written: &str) -> (String, bool) {
+    let (scheme, rest) = match written.find("://") {
+        Some(i) => written.split_at(i + 3),
+        None => ("", written),
+    };
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    match authority.rfind('@') {
+        Some(at) if authority[..at].contains(':') => {
+            let user = authority[..at].split(':').next().unwrap_or_default();
+            (format!("{scheme}{user}:***{}", &rest[at..]), true)
+        }
+        _ => (written.to_owned(), false),
+    }
+}
+
 /// `host` of `host:port` (`[v6]` of `[v6]:port`).
 fn without_port(host: &str) -> &str {
     match host.rsplit_once(':') {
@@ -168,6 +197,26 @@ fn is_path_char(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_in_the_address_is_refused_and_never_shown() {
+        let secret = "glpat-canary-in-a-url-0123";
+        for written in [
+            format!("https://oauth2:{secret}@gitlab.com/acme/backend.git"),
+            format!("ssh://git:{secret}@gitlab.com/acme/backend.git"),
+            format!("oauth2:{secret}@gitlab.com:acme/backend.git"),
+            format!("https://oauth2:{secret}@"),
+        ] {
+            let e = RepositoryRef::parse(&written).unwrap_err();
+            assert!(!e.contains(secret), "{e}");
+            assert!(e.contains("remove `user:password@`"), "{e}");
+        }
+        // A user name alone is how clone dialogs write SSH addresses.
+        let r = RepositoryRef::parse("ssh://git@gitlab.com/acme/backend.git").unwrap();
+        assert_eq!(r.path, "acme/backend");
+        let r = RepositoryRef::parse("https://alice@gitlab.com/acme/backend").unwrap();
+        assert_eq!(r.written, "https://alice@gitlab.com/acme/backend");
+    }
 
     #[test]
     fn accepts_paths_and_urls() {
