@@ -1,5 +1,6 @@
 //! How a new token reaches a workspace: the steps of the token check's
-//! `not-connected`, `token-expiring`, `token-expired` and `token-revoked`.
+//! `not-connected`, `token-expiring`, `token-expired`, `token-revoked`,
+//! `token-invalid` and `auth-paused`.
 //!
 //! The registry's steps for these codes name every way; a person reading
 //! `/status` needs the one that works here. That depends on two things the
@@ -44,6 +45,14 @@ impl Handover {
             Some(Reason::TokenRevoked) => self.dead(&[
                 "If nobody revoked it on purpose, check GitLab's audit events: a leaked token may have been revoked automatically.",
             ]),
+            Some(Reason::TokenInvalid) => {
+                let mut steps = vec![
+                    "Check that the token was copied whole (personal access tokens start with `glpat-`) and belongs to {url}.",
+                ];
+                steps.extend(self.dead(&[]));
+                steps
+            }
+            Some(Reason::AuthPaused) => self.dead(&["Its checks resume on their own once the token changes."]),
             _ => return outcome,
         };
         outcome.with_remediation(steps)
@@ -128,8 +137,19 @@ mod tests {
     }
 
     #[test]
+    fn a_rejected_token_names_where_the_new_one_goes() {
+        let stored = Handover::AdminApi { from_file: false };
+        for reason in [Reason::TokenInvalid, Reason::AuthPaused] {
+            assert!(steps(stored, reason).contains("labwatch renew --workspace {workspace}"));
+            assert!(steps(Handover::TokenFile, reason).contains("SIGHUP"));
+        }
+        assert!(steps(stored, Reason::TokenInvalid).contains("glpat-"));
+        assert!(steps(stored, Reason::AuthPaused).contains("resume on their own"));
+    }
+
+    #[test]
     fn other_outcomes_keep_their_steps() {
-        let o = Outcome::new(Status::Critical, Reason::TokenInvalid, "");
+        let o = Outcome::new(Status::Critical, Reason::CheckTimeout, "");
         assert_eq!(Handover::TokenFile.advise(o.clone()), o);
     }
 }

@@ -74,14 +74,12 @@ impl RepositoryRef {
         // A URL copied with `user:token@` in it: the token must not reach
         // a message, a log line or `/status`, so it is refused, and shown
         // without it.
-        let (shown, credentials) = without_credentials(written);
-        if credentials {
+        if let Some(shown) = credentials_hidden(written) {
             return Err(format!(
                 "`{shown}` holds a password or token before the host; labwatch uses the workspace's own token \
                  (its connection or token_file), never one in a repository URL: remove `user:password@` from it"
             ));
         }
-        let written = shown.as_str();
         let trimmed = written.trim();
         let (host, path, ssh) = if trimmed.contains("://") {
             let url = Url::parse(trimmed).map_err(|e| {
@@ -157,9 +155,13 @@ fn scp_like(text: &str) -> Option<(&str, &str)> {
 }
 
 /// `written` with the password of its user part (`user:secret@` before
-/// the host, in a URL or an SCP-like address) replaced by `***`, and
-/// whether there was one. A user name alone (`git@`) is no secret.
-fn without_credentials(written: &str) -> (String, bool) {
+/// the host, in a URL or an SCP-like address) replaced by `***`, when it
+/// has one. A user name alone (`git@`) is no secret.
+fn credentials_hidden(written: &str) -> Option<String> {
+    // Most references are plain paths: one scan for `@` settles those.
+    if !written.contains('@') {
+        return None;
+    }
     let (scheme, rest) = match written.find("://") {
         Some(i) => written.split_at(i + 3),
         None => ("", written),
@@ -168,9 +170,9 @@ fn without_credentials(written: &str) -> (String, bool) {
     match authority.rfind('@') {
         Some(at) if authority[..at].contains(':') => {
             let user = authority[..at].split(':').next().unwrap_or_default();
-            (format!("{scheme}{user}:***{}", &rest[at..]), true)
+            Some(format!("{scheme}{user}:***{}", &rest[at..]))
         }
-        _ => (written.to_owned(), false),
+        _ => None,
     }
 }
 
