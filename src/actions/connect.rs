@@ -92,9 +92,22 @@ impl Actions {
             _ => None,
         };
         verify::scopes(&info, &ws)?;
-        let watched = match &req.repositories {
-            Some(list) => Some(verify::repositories(&client, &ws, list).await?),
-            None => None,
+        // Chosen here as with `PUT …/repositories`: an archived or
+        // repository-disabled project is watched, and said so.
+        let (watched, warnings) = match &req.repositories {
+            Some(list) => {
+                let projects = verify::projects(&client, &ws, list).await?;
+                let shown = instance_url::display(&url);
+                let warnings = projects
+                    .iter()
+                    .filter_map(|p| super::repositories::selection_warning(p, workspace, &shown))
+                    .collect();
+                (
+                    Some(projects.into_iter().map(|p| p.path_with_namespace).collect()),
+                    warnings,
+                )
+            }
+            None => (None, Vec::new()),
         };
         let (page, next) = client.member_projects_page(None, 1).await.unwrap_or_default();
         let conn = StoredConnection {
@@ -156,6 +169,7 @@ impl Actions {
             accessible_next_page: next,
             adopted,
             replaced,
+            warnings,
         })
     }
 }

@@ -150,7 +150,7 @@ impl Actions {
 /// archived project (read-only), or one whose repository is disabled
 /// (nothing to clone). The other problems (no access, another instance)
 /// refuse the selection instead.
-fn selection_warning(p: &Project, workspace: &str, url: &str) -> Option<RepoWarning> {
+pub(super) fn selection_warning(p: &Project, workspace: &str, url: &str) -> Option<RepoWarning> {
     let path = &p.path_with_namespace;
     let (reason, summary) = if p.repository_access_level.as_deref() == Some("disabled") {
         (

@@ -78,21 +78,9 @@ pub fn scopes(info: &TokenInfo, ws: &WorkspaceConfig) -> Result<(), ActionError>
 }
 
 /// Each repository must be on this instance and visible to the token's
-/// user. Returns the canonical paths (a moved project's new path).
-pub async fn repositories(
-    client: &GitlabClient,
-    ws: &WorkspaceConfig,
-    wanted: &[String],
-) -> Result<Vec<String>, ActionError> {
-    Ok(projects(client, ws, wanted)
-        .await?
-        .into_iter()
-        .map(|p| p.path_with_namespace)
-        .collect())
-}
-
-/// [`repositories`], with each project as GitLab answered it (once per
-/// canonical path), for what a selection should warn about.
+/// user. Returns each project as GitLab answered it (once per canonical
+/// path: a moved project under its new path), for the paths to store and
+/// what a selection should warn about.
 pub async fn projects(
     client: &GitlabClient,
     ws: &WorkspaceConfig,

@@ -59,6 +59,10 @@ pub struct Connected {
     /// was known; its token was not revoked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced: Option<Account>,
+    /// The `repositories` given with the connect that are archived or
+    /// have their repository disabled (see [`WatchedRepositories::warnings`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<RepoWarning>,
 }
 
 /// A GitLab account on an instance.

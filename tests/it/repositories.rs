@@ -286,6 +286,25 @@ async fn choosing_an_archived_or_repository_disabled_project_warns_and_still_cho
 }
 
 #[tokio::test]
+async fn choosing_at_connect_warns_as_choosing_later_does() {
+    let lab = lab().await;
+    let (code, body) = lab
+        .connect(json!({"repositories": ["acme/backend", "acme/legacy"]}))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["watched"], json!(["acme/backend", "acme/legacy"]), "{body}");
+    assert_eq!(body["warnings"].as_array().map(Vec::len), Some(1), "{body}");
+    assert_eq!(
+        (&body["warnings"][0]["path"], &body["warnings"][0]["code"]),
+        (&json!("acme/legacy"), &json!("repo-archived")),
+        "{body}"
+    );
+    // Nothing to warn about: no `warnings` at all.
+    let (_, body) = lab.connect(json!({"repositories": ["acme/backend"]})).await;
+    assert!(body.get("warnings").is_none(), "{body}");
+}
+
+#[tokio::test]
 async fn reconnecting_keeps_the_chosen_repositories_and_a_disconnect_forgets_them() {
     let lab = lab().await;
     let (_, body) = lab.connect(json!({})).await;

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::wire::{
-    Connected, Disconnected, RepoPage, RepoSummary, Rotated, TokenSummary, Updated, WatchedRepositories,
+    Connected, Disconnected, RepoPage, RepoSummary, RepoWarning, Rotated, TokenSummary, Updated, WatchedRepositories,
 };
 
 /// `token 'ws', id 4, scopes api, expires 2027-01-31`
@@ -57,6 +57,7 @@ pub fn connected(c: &Connected) -> String {
     } else {
         let _ = writeln!(out, "Watching: {}", c.watched.join(", "));
     }
+    warnings(&mut out, &c.warnings);
     if c.accessible.is_empty() {
         out.push_str("Accessible repositories: none; the account is a member of no project.\n");
         return out;
@@ -169,12 +170,7 @@ pub fn watched(w: &WatchedRepositories) -> String {
     if w.adopted {
         out.push_str(&adopted(&w.workspace));
     }
-    for warning in &w.warnings {
-        let _ = writeln!(out, "warning: {} ({})", warning.message, warning.code);
-        for (n, step) in warning.remediation.iter().enumerate() {
-            let _ = writeln!(out, "  {}. {step}", n + 1);
-        }
-    }
+    warnings(&mut out, &w.warnings);
     out
 }
 
@@ -332,6 +328,7 @@ mod tests {
             accessible_next_page: Some(2),
             adopted: false,
             replaced: None,
+            warnings: Vec::new(),
         };
         assert_eq!(
             connected(&c),
@@ -375,5 +372,15 @@ mod tests {
         };
         assert!(disconnected(&d, true).contains("already unusable"));
         assert!(disconnected(&d, false).contains("still works"));
+    }
+}
+
+/// A chosen repository's warnings, each with its code and numbered steps.
+fn warnings(out: &mut String, warnings: &[RepoWarning]) {
+    for warning in warnings {
+        let _ = writeln!(out, "warning: {} ({})", warning.message, warning.code);
+        for (n, step) in warning.remediation.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {step}", n + 1);
+        }
     }
 }
