@@ -289,6 +289,16 @@ pub fn workspace_deleted(d: &crate::wire::WorkspaceDeleted, revoke_asked: bool) 
     out
 }
 
+/// A chosen repository's warnings, each with its code and numbered steps.
+fn warnings(out: &mut String, warnings: &[RepoWarning]) {
+    for warning in warnings {
+        let _ = writeln!(out, "warning: {} ({})", warning.message, warning.code);
+        for (n, step) in warning.remediation.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {step}", n + 1);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,15 +382,5 @@ mod tests {
         };
         assert!(disconnected(&d, true).contains("already unusable"));
         assert!(disconnected(&d, false).contains("still works"));
-    }
-}
-
-/// A chosen repository's warnings, each with its code and numbered steps.
-fn warnings(out: &mut String, warnings: &[RepoWarning]) {
-    for warning in warnings {
-        let _ = writeln!(out, "warning: {} ({})", warning.message, warning.code);
-        for (n, step) in warning.remediation.iter().enumerate() {
-            let _ = writeln!(out, "  {}. {step}", n + 1);
-        }
     }
 }
