@@ -89,7 +89,7 @@ pub struct Actions {
     /// workspaces were last looked for (`settle`).
     gains_seen: std::sync::atomic::AtomicU64,
     /// Replicas: when those markers were last looked for.
-    adopted_at: Mutex<Option<tokio::time::Instant>>,
+    looked_for_markers_at: Mutex<Option<tokio::time::Instant>>,
 }
 
 /// The token metadata actions report; never the token itself.
@@ -113,7 +113,7 @@ impl Actions {
             unsettled: Mutex::default(),
             kept: Mutex::default(),
             gains_seen: std::sync::atomic::AtomicU64::new(0),
-            adopted_at: Mutex::default(),
+            looked_for_markers_at: Mutex::default(),
         }
     }
 

@@ -21,7 +21,6 @@
 //! which ends that rotation like a normal one: marker removed, `.rotated`
 //! removed, workspace re-planned, audited.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 
@@ -33,7 +32,7 @@ use crate::store::{Actor, AuditAction, AuditEntry, AuditResult, RotationLock, Sl
 
 /// Replicas: the longest a marker left by a replica that does not own its
 /// workspace waits for the owner to look.
-const ADOPT_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+const LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Whether a kept rotated token is still the workspace's newest.
 enum Superseded {
@@ -78,10 +77,12 @@ impl Actions {
     /// too, and reports that error where it matters.
     async fn configured_with(&self, slot: Slot) -> Vec<String> {
         match self.on_store(move |s| s.names(slot)).await {
-            Ok(names) => {
-                let configured: BTreeSet<String> = self.runtime.names_where(|_| true).into_iter().collect();
-                names.into_iter().filter(|ws| configured.contains(ws)).collect()
-            }
+            // A lookup per record: there are few (a marker lives while its
+            // rotation runs), and the fleet may be large.
+            Ok(names) => names
+                .into_iter()
+                .filter(|ws| self.runtime.workspace_config(ws).is_some())
+                .collect(),
             Err(e) => {
                 tracing::error!(error = %e, "Cannot list the {} records", slot.table());
                 Vec::new()
@@ -93,17 +94,20 @@ impl Actions {
     /// lease, or rotated for an admin or an alert a workspace it does not
     /// own, and could not remove the marker) are picked up by the owner, as
     /// a single daemon does at start: when a lease round gained
-    /// workspaces, and every [`ADOPT_EVERY`] in any case. A listing of a
+    /// workspaces, and every [`LOOK_EVERY`] in any case. A listing of a
     /// table that holds a row only while a rotation runs or waits.
-    async fn adopt_gained(&self) {
+    async fn find_rotations_left_behind(&self) {
         let Some(ownership) = self.runtime.ownership() else {
             return;
         };
         let gains = ownership.gains();
         let gained = self.gains_seen.swap(gains, Ordering::Relaxed) != gains;
         let due = {
-            let mut last = self.adopted_at.lock().unwrap_or_else(PoisonError::into_inner);
-            let due = gained || last.is_none_or(|at| at.elapsed() >= ADOPT_EVERY);
+            let mut last = self
+                .looked_for_markers_at
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let due = gained || last.is_none_or(|at| at.elapsed() >= LOOK_EVERY);
             if due {
                 *last = Some(tokio::time::Instant::now());
             }
@@ -127,7 +131,7 @@ impl Actions {
     /// After a round: settles the workspaces left open whose token check
     /// passed, which means GitLab answers again.
     pub(super) async fn settle_where_the_token_works(&self, status: &StatusStore) {
-        self.adopt_gained().await;
+        self.find_rotations_left_behind().await;
         self.save_kept_rotations().await;
         let ready: Vec<String> = self
             .unsettled()
