@@ -110,6 +110,12 @@ impl GitlabClient {
         if let Some(q) = search.filter(|q| !q.is_empty()) {
             url.query_pairs_mut().append_pair("search", q);
         }
+        self.projects_page(url).await
+    }
+
+    /// A page of projects at `url`, and the page after it when GitLab
+    /// says there is one (`X-Next-Page`, empty on the last page).
+    async fn projects_page(&self, url: url::Url) -> Result<(Vec<Project>, Option<u32>), GitlabError> {
         let answer = self.send(Method::GET, url, Auth::Token).await?;
         let next = answer
             .headers
@@ -134,13 +140,7 @@ impl GitlabClient {
         let page_s = page.to_string();
         url.query_pairs_mut()
             .extend_pairs([("search", search), ("per_page", "20"), ("page", page_s.as_str())]);
-        let answer = self.send(Method::GET, url, Auth::Token).await?;
-        let next = answer
-            .headers
-            .get("x-next-page")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok());
-        Ok((checked(answer.json())?, next))
+        self.projects_page(url).await
     }
 
     /// One page of the projects the user is a member of, full shape (with
