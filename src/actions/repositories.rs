@@ -99,6 +99,19 @@ impl Actions {
         })
     }
 
+    /// The repositories workspace `workspace` watches: those chosen through
+    /// the admin API (kept with the connection), else its configured ones.
+    pub async fn watched(&self, workspace: &str) -> Result<Vec<String>, ActionError> {
+        let ws = self.workspace(workspace)?;
+        let configured = || ws.repositories.iter().map(ToString::to_string).collect();
+        let name = workspace.to_owned();
+        match self.on_store(move |s| s.load(&name)).await {
+            Ok(Some(conn)) => Ok(conn.repositories.unwrap_or_else(configured)),
+            Ok(None) => Ok(configured()),
+            Err(e) => Err(super::store_failed(workspace, e)),
+        }
+    }
+
     /// Sets the watched repositories after verifying each.
     pub async fn set_repositories(
         &self,

@@ -101,6 +101,18 @@ impl Actions {
             .ok_or_else(|| ActionError::unknown_workspace(name))
     }
 
+    /// Workspace `name`'s instance URL and whether it was created at run
+    /// time (and so may be deleted), for the page's forms; `None` when
+    /// there is no such workspace or its settings do not validate.
+    pub fn page_facts(&self, name: &str) -> Option<(String, bool)> {
+        let listed = self.runtime.workspace(name)?;
+        let ws = listed.config?;
+        Some((
+            crate::config::instance_url::display(&ws.instance_url),
+            listed.origin == Origin::Api,
+        ))
+    }
+
     /// Page `page` (from 1) of every workspace, by name.
     pub fn list_workspaces(&self, page: usize, per_page: usize) -> WorkspacePage {
         let per_page = per_page.clamp(1, MAX_PER_PAGE);

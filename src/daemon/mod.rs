@@ -169,12 +169,7 @@ pub async fn run(
     // "Serving" finds the rotations a crash interrupted settled.
     actions.settle_interrupted_rotations().await;
     let mut state = AppState::new(&runtime);
-    state.admin = admin_token.map(|token| {
-        Arc::new(AdminState {
-            token,
-            actions: actions.clone(),
-        })
-    });
+    state.admin = admin_token.map(|token| Arc::new(AdminState::new(token, actions.clone())));
     let admin_on = state.admin.is_some();
     let config_status = state.config.clone();
     let metrics = state.metrics.clone();

@@ -16,15 +16,32 @@ use axum::routing::{get, post, put};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::extract::{Bytes, Path, Query, body_too_large};
+use super::forms::limiter::SignInLimiter;
+use super::forms::session::Sessions;
 use super::{AppState, ErrorResponse};
 use crate::actions::{ActionError, Actions, DEFAULT_PER_PAGE, MAX_PER_PAGE, Trigger};
 use crate::wire::{AlertResults, ConnectBody, ErrorBody, RotateBody, TokenBody, Webhook};
 
-/// What the admin routes need.
+/// What the admin routes and the page's forms need.
 pub struct AdminState {
     /// The bearer token callers must present.
     pub token: SecretString,
     pub actions: Arc<Actions>,
+    /// The page's sessions, keyed by the admin token ([`super::forms::session`]).
+    pub sessions: Sessions,
+    /// Failed sign-ins to the page, per address.
+    pub limiter: SignInLimiter,
+}
+
+impl AdminState {
+    pub fn new(token: SecretString, actions: Arc<Actions>) -> AdminState {
+        AdminState {
+            sessions: Sessions::new(&token),
+            limiter: SignInLimiter::default(),
+            token,
+            actions,
+        }
+    }
 }
 
 pub fn routes() -> Router<AppState> {
@@ -97,7 +114,7 @@ fn bearer_token(value: &str) -> Option<&str> {
 
 /// Compares without an early exit, so timing does not reveal how much of
 /// the token matched. Length differences are folded into the result.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     let mut diff = a.len() ^ b.len();
     for i in 0..a.len().max(b.len()) {
         let x = a.get(i).copied().unwrap_or(0);
@@ -145,7 +162,7 @@ fn json_error(rejection: &JsonRejection) -> ErrorResponse {
 /// halfway: a rotation cut between GitLab's answer and the store would lose
 /// the new token (`docs/admin-api.md`, "Rotation never loses a working
 /// token"). The action finishes, and is audited, either way.
-async fn detached<T, F>(action: F) -> Result<T, ActionError>
+pub(super) async fn detached<T, F>(action: F) -> Result<T, ActionError>
 where
     F: std::future::Future<Output = Result<T, ActionError>> + Send + 'static,
     T: Send + 'static,

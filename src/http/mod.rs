@@ -5,11 +5,14 @@
 //! - `/status`, `/status/{workspace}`: the JSON document ([`status`]).
 //! - `/metrics`: Prometheus text format.
 //! - `/`: the status page; `/status/history`: recent transitions ([`page`]).
+//! - `/sign-in`, `/workspaces/…`: the page's actions, as forms ([`forms`]).
+//! - `/api/v1/…`: the admin API ([`admin`]).
 
 pub mod admin;
 mod chunks;
 mod config_status;
 mod extract;
+pub mod forms;
 pub mod page;
 mod probes;
 pub mod server;
@@ -94,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/status/{workspace}", get(status::one))
         .route("/metrics", get(metrics))
         .merge(admin::routes())
+        .merge(forms::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -24,16 +24,21 @@
 //! - **Shutdown.** Stop accepting, let each connection finish the request it
 //!   is answering, and after [`Limits::shutdown_grace`] close what is left.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::future::RouteFuture;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -152,13 +157,13 @@ pub async fn serve(
         if slots.available_permits() > 0 {
             at_cap_logged = false;
         }
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             biased;
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
+                Ok((stream, peer)) => {
                     accept_error_logged = false;
-                    stream
+                    (stream, peer)
                 }
                 // The client gave up before we accepted: nothing wrong here.
                 Err(e) if is_connection_error(&e) => continue,
@@ -178,7 +183,13 @@ pub async fn serve(
                 }
             },
         };
-        let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()));
+        // Handlers that care where a request comes from (the page's
+        // sign-in limit) find it as axum's `ConnectInfo`.
+        let service = WithPeer {
+            router: router.clone(),
+            peer,
+        };
+        let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let stopping = stopping.clone();
         connections.spawn(async move {
             drive(connection, stopping).await;
@@ -202,7 +213,31 @@ pub async fn serve(
     Ok(())
 }
 
-type Connection = http1::Connection<TokioIo<TcpStream>, TowerToHyperService<Router>>;
+/// The router, with the client's address put on each request as axum's
+/// `ConnectInfo` (what `Router::into_make_service_with_connect_info` does
+/// for `axum::serve`).
+#[derive(Clone)]
+struct WithPeer {
+    router: Router,
+    peer: SocketAddr,
+}
+
+impl tower_service::Service<Request<Incoming>> for WithPeer {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = RouteFuture<Infallible>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        tower_service::Service::<Request<Incoming>>::poll_ready(&mut self.router, cx)
+    }
+
+    fn call(&mut self, mut req: Request<Incoming>) -> Self::Future {
+        req.extensions_mut().insert(ConnectInfo(self.peer));
+        self.router.call(req)
+    }
+}
+
+type Connection = http1::Connection<TokioIo<TcpStream>, TowerToHyperService<WithPeer>>;
 
 /// Serves one connection; once `stopping` turns true, it closes after the
 /// request in progress (at once when idle).

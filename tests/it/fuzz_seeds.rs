@@ -140,10 +140,10 @@ async fn webhook_seeds() {
     let base = AppState::new(&runtime);
     for (name, body) in seeds("webhook") {
         let mut state = base.clone();
-        state.admin = Some(Arc::new(AdminState {
-            token: SecretString::from("admin"),
-            actions: Arc::new(Actions::new(runtime.clone(), store.clone())),
-        }));
+        state.admin = Some(Arc::new(AdminState::new(
+            SecretString::from("admin"),
+            Arc::new(Actions::new(runtime.clone(), store.clone())),
+        )));
         let request = Request::post("/api/v1/alerts")
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::AUTHORIZATION, "Bearer admin")

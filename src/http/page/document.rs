@@ -10,13 +10,15 @@ use std::fmt::Write as _;
 use time::OffsetDateTime;
 
 use super::html::{Badge, esc, id_part};
+use super::notice::Notice;
 use super::when::moment;
 use super::{transitions, workspace};
+use crate::actions::Actions;
 use crate::engine::{History, WorkspaceView};
 use crate::report::Connections;
 use crate::report::overall;
 
-const STYLE: &str = include_str!("style.css");
+use super::STYLE;
 const SCRIPT: &str = include_str!("refresh.js");
 
 /// Seconds between reloads when JavaScript is off (the script refreshes
@@ -32,6 +34,20 @@ pub struct Inputs<'a> {
     /// The CSP nonce of the inline script; `None` serves the page without
     /// the script (and with a plain meta refresh).
     pub nonce: Option<&'a str>,
+    /// Who is looking: the actions show for a signed-in operator only.
+    pub viewer: Viewer<'a>,
+    /// What an action just did, from the redirect that follows it.
+    pub notice: Option<&'a Notice>,
+}
+
+/// Who the page is rendered for.
+pub enum Viewer<'a> {
+    /// The admin API is off: no actions, no sign-in.
+    ReadOnly,
+    /// Not signed in; the header links to the sign-in form.
+    MaySignIn,
+    /// Signed in: every form carries `csrf`.
+    SignedIn { csrf: &'a str, actions: &'a Actions },
 }
 
 pub fn render(i: &Inputs<'_>) -> String {
@@ -55,10 +71,12 @@ pub fn render(i: &Inputs<'_>) -> String {
 <body>
 <header>
 <h1>labwatch <span class="sub">GitLab connection status</span></h1>
+{account}
 {noscript}
 </header>
 <main id="content">
 "#,
+        account = account_bar(&i.viewer),
         title = status.as_str().to_uppercase(),
         // With JavaScript on, a <noscript> meta refresh is inert text and the
         // script refreshes in place; without, the browser reloads.
@@ -76,9 +94,25 @@ pub fn render(i: &Inputs<'_>) -> String {
             format!(r#"<p class="note">This page reloads every {META_REFRESH_SECONDS} seconds.</p>"#)
         },
     );
+    if let Some(n) = i.notice {
+        let _ = match &n.workspace {
+            Some(ws) => writeln!(
+                out,
+                r#"<p class="notice" role="status">Workspace <strong>{}</strong>: {}</p>"#,
+                esc(ws),
+                n.sentence()
+            ),
+            None => writeln!(out, r#"<p class="notice" role="status">{}</p>"#, n.sentence()),
+        };
+    }
     overview(&mut out, i);
     for ws in i.views {
-        workspace::render(&mut out, ws, &i.connections.connection(&ws.name), i.now);
+        let conn = i.connections.connection(&ws.name);
+        let actions = match &i.viewer {
+            Viewer::SignedIn { csrf, actions } => workspace_actions(&ws.name, conn.connected, csrf, actions),
+            _ => String::new(),
+        };
+        workspace::render(&mut out, ws, &conn, i.now, &actions);
     }
     transitions::render(&mut out, i.history, i.now);
     let _ = write!(
@@ -121,4 +155,48 @@ fn overview(out: &mut String, i: &Inputs<'_>) {
         );
     }
     out.push_str("</ul></nav>\n");
+}
+
+/// Under the heading: sign in, or who is signed in with the sign-out
+/// button and the link to a new workspace.
+fn account_bar(viewer: &Viewer<'_>) -> String {
+    match viewer {
+        Viewer::ReadOnly => String::new(),
+        Viewer::MaySignIn => {
+            r#"<p class="account"><a href="/sign-in">Sign in</a> to connect, rotate or disconnect from this page.</p>"#
+                .to_owned()
+        }
+        Viewer::SignedIn { csrf, .. } => format!(
+            r#"<div class="account"><p>Signed in with the admin token · <a href="/workspaces/new">New workspace</a></p>{}</div>"#,
+            crate::http::forms::sign_out_button(csrf)
+        ),
+    }
+}
+
+/// A workspace's actions: links to the forms, and rotate as a button
+/// (it has nothing to fill in).
+fn workspace_actions(name: &str, connected: bool, csrf: &str, actions: &Actions) -> String {
+    let ws = esc(name);
+    let mut out = String::from(r#"<div class="actions" role="group" aria-label="Actions">"#);
+    if connected {
+        let _ = write!(
+            out,
+            r#"<a class="button" href="/workspaces/{ws}/repositories">Repositories</a>
+<a class="button" href="/workspaces/{ws}/token">Update token</a>
+<form method="post" action="/workspaces/{ws}/rotate" class="inline"><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Rotate now</button></form>
+<a class="button danger" href="/workspaces/{ws}/disconnect">Disconnect</a>
+"#,
+            csrf = esc(csrf),
+        );
+    } else {
+        let _ = writeln!(out, r#"<a class="button" href="/workspaces/{ws}/connect">Connect</a>"#);
+    }
+    if actions.page_facts(name).is_some_and(|(_, runtime)| runtime) {
+        let _ = writeln!(
+            out,
+            r#"<a class="button danger" href="/workspaces/{ws}/delete">Delete</a>"#
+        );
+    }
+    out.push_str("</div>\n");
+    out
 }

@@ -7,18 +7,21 @@
 //! fetch this page again (`connect-src 'self'`).
 //!
 //! - [`document`]: the HTML document; [`workspace`], [`checks`] and
-//!   [`transitions`] render its parts; [`html`] escapes, [`when`] formats
-//!   times.
+//!   [`transitions`] render its parts; [`notice`] says what an action just
+//!   did; [`html`] escapes, [`when`] formats times.
 
 mod checks;
 mod document;
-mod html;
+pub(crate) mod html;
+mod notice;
 mod transitions;
 mod when;
 mod workspace;
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use std::collections::HashMap;
+
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use time::OffsetDateTime;
@@ -26,17 +29,38 @@ use time::OffsetDateTime;
 pub use transitions::history;
 
 use super::AppState;
+use super::extract::Query;
 
-/// `GET /`.
-pub async fn index(State(state): State<AppState>) -> Response {
+/// The page's styles, shared with the form pages (`http::forms`).
+pub(crate) const STYLE: &str = include_str!("style.css");
+
+/// `GET /`: the status for everyone; for a signed-in operator, also the
+/// buttons and links of the actions (`http::forms`).
+pub async fn index(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
     let nonce = nonce();
     let views = state.status.snapshot();
+    let viewer = crate::http::forms::viewer(&state, &headers);
+    let actions = match &viewer {
+        Some((admin, csrf)) => document::Viewer::SignedIn {
+            csrf,
+            actions: &admin.actions,
+        },
+        None if state.admin.is_some() => document::Viewer::MaySignIn,
+        None => document::Viewer::ReadOnly,
+    };
+    let notice = notice::Notice::from_query(&q);
     let body = document::render(&document::Inputs {
         views: &views,
         connections: state.connections.as_ref(),
         history: state.status.history(),
         now: OffsetDateTime::now_utc(),
         nonce: nonce.as_deref(),
+        viewer: actions,
+        notice: notice.as_ref(),
     });
     let csp = csp(nonce.as_deref());
     let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
@@ -44,15 +68,22 @@ pub async fn index(State(state): State<AppState>) -> Response {
     if let Ok(v) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, v);
     }
+    common_headers(headers);
+    response
+}
+
+/// What every HTML answer sends besides its CSP: never cached (a signed-in
+/// page holds a CSRF token), never sniffed, framed or referred.
+pub(crate) fn common_headers(headers: &mut HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    response
 }
 
 /// Nothing but this page's own inline script (by nonce), inline style,
-/// fetches of this origin, and the empty `data:` favicon (which keeps
+/// fetches of this origin, forms posted to this origin (the actions), and
+/// the empty `data:` favicon (which keeps
 /// browsers from asking for `/favicon.ico`). Styles are allowed inline
 /// rather than by nonce: the refresh script parses a fresh copy of the page,
 /// whose `<style>` carries that copy's nonce, and the browser would report
@@ -62,7 +93,7 @@ fn csp(nonce: Option<&str>) -> String {
     let script = nonce.map_or_else(|| "'none'".to_owned(), |n| format!("'nonce-{n}'"));
     format!(
         "default-src 'none'; style-src 'unsafe-inline'; script-src {script}; connect-src 'self'; img-src data:; \
-         base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 }
 

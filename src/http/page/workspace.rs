@@ -12,7 +12,8 @@ use super::when::{expiry, moment};
 use crate::engine::{CheckState, WorkspaceView};
 use crate::report::ConnectionView;
 
-pub fn render(out: &mut String, ws: &WorkspaceView, conn: &ConnectionView, now: OffsetDateTime) {
+/// `actions` is the signed-in operator's buttons (HTML), empty otherwise.
+pub fn render(out: &mut String, ws: &WorkspaceView, conn: &ConnectionView, now: OffsetDateTime, actions: &str) {
     let status = ws.status();
     let s = status.as_str();
     let id = id_part(&ws.name);
@@ -36,6 +37,7 @@ pub fn render(out: &mut String, ws: &WorkspaceView, conn: &ConnectionView, now: 
     );
     row(out, "Last success", &last_success(&states, now));
     out.push_str("</dl>\n");
+    out.push_str(actions);
     checks::render(out, ws, now);
     out.push_str("</section>\n");
 }

@@ -60,10 +60,7 @@ async fn serve(limits: Limits) -> Served {
     let runtime = Arc::new(Runtime::start(config, Some(store.clone())));
     let actions = Arc::new(Actions::new(runtime.clone(), store));
     let mut state = AppState::new(&runtime);
-    state.admin = Some(Arc::new(AdminState {
-        token: SecretString::from(ADMIN),
-        actions,
-    }));
+    state.admin = Some(Arc::new(AdminState::new(SecretString::from(ADMIN), actions)));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();

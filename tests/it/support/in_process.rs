@@ -34,12 +34,7 @@ pub async fn serve(config: Config, admin_token: Option<&str>) -> InProcess {
     let actions = Arc::new(Actions::new(runtime.clone(), store.clone()));
     let (mut state, passes) = (AppState::new(&runtime), runtime.status().subscribe());
     tokio::spawn(labwatch::actions::run_after_rounds(actions.clone()));
-    state.admin = admin_token.map(|token| {
-        Arc::new(AdminState {
-            token: SecretString::from(token.to_owned()),
-            actions,
-        })
-    });
+    state.admin = admin_token.map(|token| Arc::new(AdminState::new(SecretString::from(token.to_owned()), actions)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
