@@ -2,5 +2,6 @@
 //! ([`router`]), and the page served by `labwatch demo` in a real browser
 //! before and after the simulated GitLab changes ([`in_browser`]).
 
+mod forms;
 mod in_browser;
 mod router;
