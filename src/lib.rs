@@ -13,7 +13,8 @@
 //! - [`daemon`]: the wiring of `labwatch run`: store, runtime, actions and
 //!   HTTP server; reload on SIGHUP, stop on SIGTERM/SIGINT.
 //! - [`http`]: the axum router: probes, `/status`, `/metrics`, the status
-//!   page, the admin API. Handlers translate; they decide nothing.
+//!   page and its forms, the admin API. Handlers translate; they decide
+//!   nothing.
 //! - [`metrics`]: `/metrics`, rendered from the status store at scrape time.
 //! - [`actions`]: connect, update token, rotate, disconnect, repositories,
 //!   alert-driven and automatic renewal, settling interrupted rotations: the
