@@ -105,12 +105,9 @@ impl Actions {
     /// time (and so may be deleted), for the page's forms; `None` when
     /// there is no such workspace or its settings do not validate.
     pub fn page_facts(&self, name: &str) -> Option<(String, bool)> {
-        let listed = self.runtime.workspace(name)?;
-        let ws = listed.config?;
-        Some((
-            crate::config::instance_url::display(&ws.instance_url),
-            listed.origin == Origin::Api,
-        ))
+        let origin = self.runtime.origin(name)?;
+        let ws = self.runtime.workspace_config(name)?;
+        Some((crate::config::instance_url::display(&ws.instance_url), origin == Origin::Api))
     }
 
     /// Page `page` (from 1) of every workspace, by name.

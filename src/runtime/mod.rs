@@ -174,6 +174,11 @@ impl Runtime {
         self.lock().workspaces.get(name).and_then(|w| w.config.clone())
     }
 
+    /// Where workspace `name` comes from, without copying its record.
+    pub fn origin(&self, name: &str) -> Option<Origin> {
+        self.lock().workspaces.get(name).map(|w| w.origin)
+    }
+
     /// `limit` workspaces from the `offset`-th, by name, and how many there are.
     pub fn list(&self, offset: usize, limit: usize) -> (usize, Vec<Listed>) {
         let state = self.lock();
