@@ -107,7 +107,10 @@ impl Actions {
     pub fn page_facts(&self, name: &str) -> Option<(String, bool)> {
         let origin = self.runtime.origin(name)?;
         let ws = self.runtime.workspace_config(name)?;
-        Some((crate::config::instance_url::display(&ws.instance_url), origin == Origin::Api))
+        Some((
+            crate::config::instance_url::display(&ws.instance_url),
+            origin == Origin::Api,
+        ))
     }
 
     /// Page `page` (from 1) of every workspace, by name.

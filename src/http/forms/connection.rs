@@ -97,19 +97,7 @@ fn connect_page(
     ));
     body.push_str(&markup::csrf_field(&s.csrf));
     markup::form_errors(&mut body, errors);
-    markup::field(
-        &mut body,
-        &Field {
-            name: "instance_url",
-            label: "GitLab instance URL",
-            kind: "url",
-            value: instance_url,
-            hint: Some("`https://gitlab.com`, or your own GitLab's address."),
-            autocomplete: "url",
-            required: true,
-        },
-        FormError::on(errors, "instance_url").as_ref(),
-    );
+    markup::instance_url_field(&mut body, instance_url, errors);
     token_field(&mut body, errors);
     if offer_replace || conn.connected {
         markup::checkbox(

@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::actions::ActionError;
-use crate::http::page::html::{Inline, esc};
+use crate::http::page::html::{Inline, esc, head};
 
 /// What the form pages allow: no script at all, the inline styles, and
 /// forms posted to this origin only.
@@ -21,19 +21,10 @@ const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'no
 /// A whole form page: `title`, then `body` (already HTML).
 pub fn page(status: StatusCode, title: &str, csrf: Option<&str>, body: &str) -> Response {
     let mut out = String::with_capacity(8 * 1024);
+    head(&mut out, title, "");
     let _ = write!(
         out,
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>labwatch: {title}</title>
-<link rel="icon" href="data:,">
-<style>{style}</style>
-</head>
-<body class="form-page">
+        r#"<body class="form-page">
 <header class="bar">
 <p><a href="/">labwatch</a> <span class="sub">GitLab connection status</span></p>
 {sign_out}
@@ -46,7 +37,6 @@ pub fn page(status: StatusCode, title: &str, csrf: Option<&str>, body: &str) -> 
 </html>
 "#,
         title = esc(title),
-        style = crate::http::page::STYLE,
         sign_out = csrf.map(sign_out_form).unwrap_or_default(),
     );
     html(status, out)
@@ -137,6 +127,23 @@ pub fn field(out: &mut String, f: &Field<'_>, error: Option<&FormError>) {
         error_block(out, &format!("{id}-error"), e);
     }
     out.push_str("</div>\n");
+}
+
+/// The GitLab instance URL field of the connect and new-workspace forms.
+pub fn instance_url_field(out: &mut String, value: &str, errors: &[FormError]) {
+    field(
+        out,
+        &Field {
+            name: "instance_url",
+            label: "GitLab instance URL",
+            kind: "url",
+            value,
+            hint: Some("`https://gitlab.com`, or your own GitLab's address."),
+            autocomplete: "url",
+            required: true,
+        },
+        FormError::on(errors, "instance_url").as_ref(),
+    );
 }
 
 /// A checkbox with its label.

@@ -88,19 +88,7 @@ fn new_page(s: &SignedIn, name: &str, instance_url: &str, errors: &[FormError], 
         },
         FormError::on(errors, "name").as_ref(),
     );
-    markup::field(
-        &mut body,
-        &Field {
-            name: "instance_url",
-            label: "GitLab instance URL",
-            kind: "url",
-            value: instance_url,
-            hint: Some("`https://gitlab.com`, or your own GitLab's address."),
-            autocomplete: "url",
-            required: true,
-        },
-        FormError::on(errors, "instance_url").as_ref(),
-    );
+    markup::instance_url_field(&mut body, instance_url, errors);
     body.push_str(r#"<p class="actions"><button type="submit">Create</button> <a href="/">Cancel</a></p></form>"#);
     markup::page(status, "New workspace", Some(&s.csrf), &body)
 }

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use time::OffsetDateTime;
 
-use super::html::{Badge, esc, id_part};
+use super::html::{Badge, esc, head, id_part};
 use super::notice::Notice;
 use super::when::moment;
 use super::{transitions, workspace};
@@ -18,7 +18,6 @@ use crate::engine::{History, WorkspaceView};
 use crate::report::Connections;
 use crate::report::overall;
 
-use super::STYLE;
 const SCRIPT: &str = include_str!("refresh.js");
 
 /// Seconds between reloads when JavaScript is off (the script refreshes
@@ -55,20 +54,17 @@ pub fn render(i: &Inputs<'_>) -> String {
     let mut out = String::with_capacity(32 * 1024);
     let nonce = i.nonce.map(|n| format!(r#" nonce="{}""#, esc(n))).unwrap_or_default();
     let refresh = format!(r#"<meta http-equiv="refresh" content="{META_REFRESH_SECONDS}">"#);
+    // With JavaScript on, a <noscript> meta refresh is inert text and the
+    // script refreshes in place; without, the browser reloads.
+    let refresh = if i.nonce.is_some() {
+        format!("<noscript>{refresh}</noscript>\n")
+    } else {
+        format!("{refresh}\n")
+    };
+    head(&mut out, &status.as_str().to_uppercase(), &refresh);
     let _ = write!(
         out,
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>labwatch: {title}</title>
-<link rel="icon" href="data:,">
-{refresh}
-<style>{STYLE}</style>
-</head>
-<body>
+        r#"<body>
 <header>
 <h1>labwatch <span class="sub">GitLab connection status</span></h1>
 {account}
@@ -77,14 +73,6 @@ pub fn render(i: &Inputs<'_>) -> String {
 <main id="content">
 "#,
         account = account_bar(&i.viewer),
-        title = status.as_str().to_uppercase(),
-        // With JavaScript on, a <noscript> meta refresh is inert text and the
-        // script refreshes in place; without, the browser reloads.
-        refresh = if i.nonce.is_some() {
-            format!("<noscript>{refresh}</noscript>")
-        } else {
-            refresh
-        },
         noscript = if i.nonce.is_some() {
             format!(
                 r#"<noscript><p class="note">JavaScript is off: this page reloads every {META_REFRESH_SECONDS} seconds.</p></noscript>

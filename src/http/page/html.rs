@@ -60,6 +60,29 @@ impl fmt::Display for Inline<'_> {
     }
 }
 
+/// The start of every HTML document labwatch serves, up to `</head>`:
+/// `title` (escaped here) and `extra` head elements (HTML) before the
+/// shared styles.
+pub fn head(out: &mut String, title: &str, extra: &str) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        out,
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>labwatch: {title}</title>
+<link rel="icon" href="data:,">
+{extra}<style>{style}</style>
+</head>
+"#,
+        title = esc(title),
+        style = super::STYLE,
+    );
+}
+
 /// A status badge: the word (never colour alone) on the status colour.
 pub struct Badge(pub Status);
 

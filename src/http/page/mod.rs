@@ -31,8 +31,8 @@ pub use transitions::history;
 use super::AppState;
 use super::extract::Query;
 
-/// The page's styles, shared with the form pages (`http::forms`).
-pub(crate) const STYLE: &str = include_str!("style.css");
+/// The styles of every page, the form pages too ([`html::head`]).
+const STYLE: &str = include_str!("style.css");
 
 /// `GET /`: the status for everyone; for a signed-in operator, also the
 /// buttons and links of the actions (`http::forms`).
