@@ -250,8 +250,9 @@ impl Flow {
                     json!([]),
                 )
                 .await;
+            let (scroll, inner) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
             assert!(
-                widths[0].as_u64() <= widths[1].as_u64(),
+                scroll <= inner,
                 "{step}: the page scrolls sideways at {} px: {widths}",
                 self.width.width
             );
