@@ -203,6 +203,17 @@ impl Browser {
 
     /// One WebDriver command; panics with the driver's error.
     async fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        self.try_call(method, path, body).await.unwrap_or_else(|e| {
+            panic!(
+                "WebDriver {method} {path}: {} (log: {})",
+                e.message,
+                self.driver_log().display()
+            )
+        })
+    }
+
+    /// One WebDriver command; its W3C error when it fails.
+    async fn try_call(&self, method: &str, path: &str, body: Value) -> Result<Value, DriverError> {
         let url = format!("{}{path}", self.base);
         let request = match method {
             "GET" => self.http.get(&url),
@@ -215,15 +226,154 @@ impl Browser {
             .unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}"));
         let status = response.status();
         let answer: Value = response.json().await.expect("WebDriver answers JSON");
-        assert!(
-            status.is_success(),
-            "WebDriver {method} {path}: {status} {}: {} (log: {})",
-            answer["value"]["error"],
-            answer["value"]["message"],
-            self.driver_log().display()
-        );
-        answer["value"].clone()
+        if status.is_success() {
+            return Ok(answer["value"].clone());
+        }
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        Err(DriverError {
+            error: text(&answer["value"]["error"]),
+            message: format!("{status} {}: {}", answer["value"]["error"], answer["value"]["message"]),
+        })
     }
+
+    async fn try_session_call(&self, method: &str, path: &str, body: Value) -> Result<Value, DriverError> {
+        let path = format!("/session/{}{path}", self.session);
+        self.try_call(method, &path, body).await
+    }
+
+    /// The first element matching the CSS `selector`, now (no waiting);
+    /// panics naming the selector and the page when there is none.
+    pub async fn find(&self, selector: &str) -> Element {
+        match self.try_find(selector).await {
+            Ok(Some(e)) => e,
+            Ok(None) => panic!("no element `{selector}` on {}", self.current_url().await),
+            Err(e) => panic!("finding `{selector}`: {}", e.message),
+        }
+    }
+
+    /// Whether an element matches the CSS `selector` now.
+    pub async fn exists(&self, selector: &str) -> bool {
+        let found = self
+            .session_call("POST", "/elements", json!({"using": "css selector", "value": selector}))
+            .await;
+        found.as_array().is_some_and(|a| !a.is_empty())
+    }
+
+    async fn try_find(&self, selector: &str) -> Result<Option<Element>, DriverError> {
+        let found = self
+            .try_session_call("POST", "/element", json!({"using": "css selector", "value": selector}))
+            .await;
+        match found {
+            Ok(v) => Ok(Some(Element(
+                v[ELEMENT].as_str().expect("an element reference").to_owned(),
+            ))),
+            Err(e) if e.error == "no such element" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Types `text` into `element` as keystrokes, after what it holds.
+    pub async fn send_keys(&self, element: &Element, text: &str) {
+        let path = format!("/element/{}/value", element.0);
+        self.session_call("POST", &path, json!({ "text": text })).await;
+    }
+
+    /// Empties an input, as selecting its text and deleting it does.
+    pub async fn clear(&self, element: &Element) {
+        let path = format!("/element/{}/clear", element.0);
+        self.session_call("POST", &path, json!({})).await;
+    }
+
+    /// Empties the input matching `selector` and types `text` into it.
+    pub async fn type_into(&self, selector: &str, text: &str) {
+        let input = self.find(selector).await;
+        self.clear(&input).await;
+        self.send_keys(&input, text).await;
+    }
+
+    /// Clicks `element` as a person does (scrolled into view, the topmost
+    /// element at its centre gets the click); a click that submits a form
+    /// returns once the next page has loaded.
+    pub async fn click(&self, element: &Element) {
+        self.try_click(element)
+            .await
+            .unwrap_or_else(|e| panic!("click: {}", e.message));
+    }
+
+    async fn try_click(&self, element: &Element) -> Result<Value, DriverError> {
+        let path = format!("/element/{}/click", element.0);
+        self.try_session_call("POST", &path, json!({})).await
+    }
+
+    /// Finds the element matching `selector` and clicks it. The status
+    /// page's script swaps its content every 10 s, which can make a found
+    /// element stale before the click: then it is found again, a bounded
+    /// number of times.
+    pub async fn click_on(&self, selector: &str) {
+        for _ in 0..3 {
+            let element = self.find(selector).await;
+            match self.try_click(&element).await {
+                Ok(_) => return,
+                Err(e) if e.error == "stale element reference" => continue,
+                Err(e) => panic!("click `{selector}`: {}", e.message),
+            }
+        }
+        panic!("`{selector}` went stale three times in a row");
+    }
+
+    /// Clicks the link or button matching `selector` and returns once
+    /// another page has replaced this one. A click returns when the
+    /// browser has taken it, not when the page it leads to is there (a
+    /// form's answer may take a while): so the page is marked first, and
+    /// WebDriver's implicit wait finds the unmarked page that follows.
+    pub async fn click_to_leave(&self, selector: &str) {
+        self.eval(
+            "document.documentElement.setAttribute('data-test-leaving', '')",
+            json!([]),
+        )
+        .await;
+        self.click_on(selector).await;
+        self.wait_for("html:not([data-test-leaving])", Duration::from_secs(60))
+            .await;
+    }
+
+    /// The rendered text of `element` (`innerText`, as WebDriver defines it).
+    pub async fn text_of(&self, element: &Element) -> String {
+        let path = format!("/element/{}/text", element.0);
+        self.session_call("GET", &path, Value::Null)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// A DOM property of `element` (`value` of an input is what it holds now).
+    pub async fn property(&self, element: &Element, name: &str) -> Value {
+        let path = format!("/element/{}/property/{name}", element.0);
+        self.session_call("GET", &path, Value::Null).await
+    }
+
+    /// The URL of the page shown.
+    pub async fn current_url(&self) -> String {
+        let url = self.session_call("GET", "/url", Value::Null).await;
+        url.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The page's DOM serialised as HTML (WebDriver's `/source`).
+    pub async fn source(&self) -> String {
+        let source = self.session_call("GET", "/source", Value::Null).await;
+        source.as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// A W3C WebDriver element reference.
+pub struct Element(String);
+
+/// A WebDriver command that failed: its W3C error code (`no such element`,
+/// `stale element reference`, …) and the whole message for panics.
+struct DriverError {
+    error: String,
+    message: String,
 }
 
 impl Drop for Browser {

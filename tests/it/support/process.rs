@@ -175,6 +175,21 @@ impl Daemon {
         assert!(status.success(), "kill -s {name} failed");
     }
 
+    /// Stops the process (SIGTERM) and returns every line it printed on
+    /// stdout and stderr, read to the end of both streams: for leak checks
+    /// over the whole run.
+    pub fn stop_and_collect(&mut self) -> &[String] {
+        self.signal("TERM");
+        self.wait_exit();
+        loop {
+            match self.logs.recv_timeout(EVENT_DEADLINE) {
+                Ok(event) => self.seen.push(event["raw"].as_str().unwrap_or_default().to_owned()),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return &self.seen,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("labwatch exited but its output did not end"),
+            }
+        }
+    }
+
     /// Waits for the process to exit and returns its exit code.
     pub fn wait_exit(&mut self) -> Option<i32> {
         self.child.wait().expect("wait for labwatch").code()
