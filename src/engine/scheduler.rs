@@ -428,18 +428,21 @@ fn engine_outcome(plan: &Plan, status: Status, reason: Reason, summary: String) 
     Outcome::new(status, reason, summary).fill(&[("url", &plan.instance_url), ("workspace", &plan.workspace)])
 }
 
+/// `repository`, not `target`: the JSON log already has a `target` (the
+/// module that logged), and two keys of one name lose the first to any
+/// JSON reader.
 fn log_outcome(workspace: &str, check: &dyn Check, outcome: &Outcome, took: Duration) {
-    let target = check.target().unwrap_or("");
+    let repository = check.target().unwrap_or("");
     let secs = took.as_secs_f64();
     match outcome.status {
         Status::Ok => {
-            tracing::debug!(workspace, check = check.name(), target, reason = %outcome.reason, duration_seconds = secs, "Check passed")
+            tracing::debug!(workspace, check = check.name(), repository, reason = %outcome.reason, duration_seconds = secs, "Check passed")
         }
         Status::Warning => {
-            tracing::warn!(workspace, check = check.name(), target, reason = %outcome.reason, summary = %outcome.summary, "Check warns")
+            tracing::warn!(workspace, check = check.name(), repository, reason = %outcome.reason, summary = %outcome.summary, "Check warns")
         }
         _ => {
-            tracing::warn!(workspace, check = check.name(), target, status = %outcome.status, reason = %outcome.reason, summary = %outcome.summary, "Check failed")
+            tracing::warn!(workspace, check = check.name(), repository, status = %outcome.status, reason = %outcome.reason, summary = %outcome.summary, "Check failed")
         }
     }
 }

@@ -138,11 +138,9 @@ impl Demo {
             .daemon
             .wait_until_event("the repository check of the new choice", |e| {
                 ["Check passed", "Check warns", "Check failed"].contains(&e["message"].as_str().unwrap_or_default())
-                && e["workspace"] == workspace
-                && e["check"] == "repository"
-                // The line has two `target` keys, the check's and then
-                // tracing's, and a JSON parser keeps the last: read the raw line.
-                && e["raw"].as_str().is_some_and(|l| l.contains(&format!(r#""target":"{path}""#)))
+                    && e["workspace"] == workspace
+                    && e["check"] == "repository"
+                    && e["repository"] == path
             });
         // Events of both streams queue up, so an older "Round finished" may
         // come first: take the first one logged after the result.
