@@ -517,14 +517,6 @@ async fn impossible_rotations_are_refused_before_touching_the_token() {
         0
     );
     assert!(!lab.sim.sim().token(lab.narrow.id).unwrap().revoked);
-    let metrics = lab.get("/metrics").await;
-    assert!(
-        metrics
-            .as_str()
-            .unwrap()
-            .contains("labwatch_token_renewal_failures_total{trigger=\"manual\",workspace=\"narrow\"} 1"),
-        "{metrics}"
-    );
 
     let (code, body) = lab
         .call(reqwest::Method::POST, "/api/v1/workspaces/acme/rotate", None)
@@ -541,6 +533,75 @@ async fn impossible_rotations_are_refused_before_touching_the_token() {
         (code, body["error"].as_str()),
         (422, Some("expires-at-invalid")),
         "{body}"
+    );
+}
+
+/// The sum of `labwatch_token_renewal_failures_total` over its series in
+/// `/metrics` (absent series count 0).
+async fn renewal_failures(lab: &Lab) -> f64 {
+    let metrics = lab.get("/metrics").await;
+    metrics
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("labwatch_token_renewal_failures_total{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum()
+}
+
+/// LabwatchRenewalFailing fires on this counter: a request refused before
+/// GitLab was asked to rotate is the caller's to fix and is not counted;
+/// a rotation GitLab failed is.
+#[tokio::test]
+async fn renewal_failures_count_only_rotations_gitlab_was_asked_for() {
+    let lab = lab(true, "").await;
+    assert_eq!(lab.connect("narrow", &lab.narrow.token, json!({})).await.0, 200);
+    assert_eq!(lab.connect("alerted", &lab.expiring.token, json!({})).await.0, 200);
+    let refused = [
+        ("acme", json!({}), "not-connected"),
+        ("alerted", json!({"expires_at": "2020-01-01"}), "expires-at-invalid"),
+        ("alerted", json!({"expires_at": "2026-13-45"}), "expires-at-invalid"),
+        ("narrow", json!({}), "renewal-impossible"),
+    ];
+    for (ws, body, error) in refused {
+        let (code, answer) = lab
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/v1/workspaces/{ws}/rotate"),
+                Some(body),
+            )
+            .await;
+        assert!(code >= 400, "{answer}");
+        assert_eq!(answer["error"].as_str(), Some(error), "{answer}");
+    }
+    assert_eq!(rotations(&lab), 0);
+    assert_eq!(renewal_failures(&lab).await, 0.0);
+
+    lab.sim.sim().fail_next(labwatch::sim::FailSpec {
+        count: 1,
+        status: 503,
+        path_prefix: Some("/api/v4/personal_access_tokens/self/rotate".into()),
+        body: None,
+        content_type: None,
+        headers: Default::default(),
+    });
+    let (code, answer) = lab
+        .call(reqwest::Method::POST, "/api/v1/workspaces/alerted/rotate", None)
+        .await;
+    assert_eq!(
+        (code, answer["error"].as_str()),
+        (502, Some("renewal-failed")),
+        "{answer}"
+    );
+    assert_eq!(rotations(&lab), 1);
+    assert_eq!(renewal_failures(&lab).await, 1.0);
+    let metrics = lab.get("/metrics").await;
+    assert!(
+        metrics
+            .as_str()
+            .unwrap()
+            .contains("labwatch_token_renewal_failures_total{trigger=\"manual\",workspace=\"alerted\"} 1"),
+        "{metrics}"
     );
 }
 
