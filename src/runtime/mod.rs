@@ -515,6 +515,21 @@ pub fn build_known(config: &Config, store: Option<&Arc<ConnectionStore>>, shared
         .collect()
 }
 
+/// The settings of every workspace a daemon on `config` and `store` runs,
+/// as it runs them (the stored connection's instance and repositories
+/// applied), by name: what `labwatch checks list` lists. Reads the store,
+/// writes nothing.
+pub fn known_settings(config: &Config, store: Option<&Arc<ConnectionStore>>) -> Vec<WorkspaceConfig> {
+    let Some(store) = store else {
+        return config.workspaces.clone();
+    };
+    workspaces::catalogue(config, &read_records(store))
+        .values()
+        .filter_map(|listed| listed.config.as_deref())
+        .map(|ws| build::effective_settings(ws, Some(store)))
+        .collect()
+}
+
 /// The store's run-time records at start. A file that cannot be read is
 /// kept as its error, to be listed; a store that cannot be listed is logged
 /// and runs the config's workspaces alone.

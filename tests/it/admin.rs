@@ -1206,3 +1206,70 @@ async fn labwatch_check_uses_connections_made_through_the_admin_api() {
     assert_eq!(Lab::check(ws, "token")["status"], "ok", "{ws}");
     assert!(!stdout.contains(CANARY));
 }
+
+/// `labwatch checks list` runs on the config offline, and reads the
+/// daemon's store as `labwatch check` does: the repositories chosen through
+/// the admin API are the ones listed (the config names none for `acme`),
+/// and so are workspaces created at run time.
+#[tokio::test(flavor = "multi_thread")]
+async fn checks_list_shows_the_repositories_chosen_through_the_admin_api() {
+    let lab = lab(true, "").await;
+    let (code, body) = lab
+        .connect("acme", CANARY, json!({"repositories": ["acme/frontend"]}))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = lab
+        .connect(
+            "created",
+            &lab.alice2.token,
+            json!({"repositories": ["acme/backend", "acme/renamed"]}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let config = lab.dir.path().join("lw.toml");
+    let list = |extra: &'static [&'static str]| {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin!("labwatch"))
+                .args(["checks", "list"])
+                .args(extra)
+                .arg("-c")
+                .arg(&config)
+                .env_remove("LABWATCH_STORE_KEY")
+                .output()
+                .unwrap()
+        })
+    };
+    let out = list(&[]).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = |ws: &str| {
+        stdout
+            .split_inclusive('\n')
+            .skip_while(|l| !l.starts_with(&format!("{ws} (")))
+            .skip(1)
+            .take_while(|l| l.starts_with(' '))
+            .collect::<String>()
+    };
+    assert!(table("acme").contains("repository[acme/frontend]"), "{stdout}");
+    assert!(!table("acme").contains("repository[acme/backend]"), "{stdout}");
+    assert!(table("created").contains("repository[acme/backend]"), "{stdout}");
+    assert!(table("created").contains("repository[acme/renamed]"), "{stdout}");
+    assert!(!stdout.contains(CANARY) && !stdout.contains(&lab.alice2.token));
+
+    let out = list(&["--workspace", "acme", "--output", "json"]).await.unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let targets: Vec<&str> = v[0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["check"] == "repository")
+        .filter_map(|c| c["target"].as_str())
+        .collect();
+    assert_eq!(targets, ["acme/frontend"], "{v}");
+}
