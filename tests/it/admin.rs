@@ -1273,3 +1273,64 @@ async fn checks_list_shows_the_repositories_chosen_through_the_admin_api() {
         .collect();
     assert_eq!(targets, ["acme/frontend"], "{v}");
 }
+
+/// The webhook decides on GitLab's expiry, the one `/status` shows, and
+/// brings the stored one up to date; each declined firing is audited.
+#[tokio::test]
+async fn the_webhook_decides_on_gitlabs_expiry_and_refreshes_the_stored_one() {
+    let mut lab = lab(true, "").await;
+    assert_eq!(lab.connect("alerted", &lab.alice2.token, json!({})).await.0, 200);
+    let today = time::OffsetDateTime::now_utc().date();
+    let stored = |lab: &Lab| lab.store.load("alerted").unwrap().unwrap().expires_at;
+    assert_eq!(stored(&lab), Some(today + time::Duration::days(90)));
+
+    // GitLab's expiry moves, still far off: not due, and the store follows.
+    let later = today + time::Duration::days(60);
+    lab.sim.sim().set_token_expiry(lab.alice2.id, Some(later)).unwrap();
+    let (code, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/alerts",
+            Some(alert("firing", "alerted", "e1")),
+        )
+        .await;
+    assert_eq!(
+        (code, body["results"][0]["action"].as_str()),
+        (202, Some("not-due")),
+        "{body}"
+    );
+    let detail = body["results"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains(&labwatch::gitlab::types::format_date(later)), "{body}");
+    assert_eq!(stored(&lab), Some(later));
+    let audit = std::fs::read_to_string(lab.store.dir().unwrap().join("audit.log")).unwrap();
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains(r#""actor":"alert","action":"rotate","result":"renewal-not-due""#)),
+        "{audit}"
+    );
+
+    // Now GitLab says it expires in five days: /status says renewal is due,
+    // and so does the webhook, though the store said otherwise.
+    let soon = today + time::Duration::days(5);
+    lab.sim.sim().set_token_expiry(lab.alice2.id, Some(soon)).unwrap();
+    lab.passes.borrow_and_update();
+    assert!(lab.runtime.run_now(Some("alerted")));
+    lab.until("alerted", |s| Lab::check(s, "token")["reason"] == "token-expiring")
+        .await;
+    assert_eq!(stored(&lab), Some(later), "the store still has the older date");
+    let (code, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/alerts",
+            Some(alert("firing", "alerted", "e2")),
+        )
+        .await;
+    assert_eq!(
+        (code, body["results"][0]["action"].as_str()),
+        (202, Some("rotated")),
+        "{body}"
+    );
+    assert_eq!(rotations(&lab), 1);
+    assert!(lab.sim.sim().token(lab.alice2.id).unwrap().revoked);
+}
