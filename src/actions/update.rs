@@ -11,22 +11,42 @@ use crate::store::{Actor, AuditAction, StoredConnection};
 use crate::wire::{OldTokenState, Updated};
 
 impl Actions {
+    /// A new token for the workspace; refused (409 `token-shared`) when
+    /// another workspace uses it.
     pub async fn update_token(
         &self,
         workspace: &str,
         token: SecretString,
         revoke_old: bool,
     ) -> Result<Updated, ActionError> {
+        self.update_token_with(workspace, token, revoke_old, false).await
+    }
+
+    /// [`Actions::update_token`]; `force`: take a token another workspace
+    /// uses, with a warning (see `sharing`).
+    pub async fn update_token_with(
+        &self,
+        workspace: &str,
+        token: SecretString,
+        revoke_old: bool,
+        force: bool,
+    ) -> Result<Updated, ActionError> {
         self.audited(
             workspace,
             Actor::AdminApi,
             AuditAction::UpdateToken,
-            self.try_update(workspace, token, revoke_old),
+            self.try_update(workspace, token, revoke_old, force),
         )
         .await
     }
 
-    async fn try_update(&self, workspace: &str, token: SecretString, revoke_old: bool) -> Result<Updated, ActionError> {
+    async fn try_update(
+        &self,
+        workspace: &str,
+        token: SecretString,
+        revoke_old: bool,
+        force: bool,
+    ) -> Result<Updated, ActionError> {
         let (ws, in_use) = self.in_use(workspace).await?;
         let old = in_use.conn.clone();
         let client = self.client(&ws, &ws.instance_url.clone(), token.clone())?;
@@ -39,6 +59,7 @@ impl Actions {
                 &format!("@{} on {}", user.username, old.instance_url),
             ));
         }
+        let warnings = self.token_shared(workspace, &old.instance_url, info.id, force)?;
         // The connection is the store's from now on: the old token's
         // record goes there before the new one replaces it.
         let adopted = self.adopt(&in_use, Actor::AdminApi).await?;
@@ -86,6 +107,7 @@ impl Actions {
             revoke_error,
             old_token_state,
             adopted,
+            warnings,
         })
     }
 }

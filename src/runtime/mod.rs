@@ -555,6 +555,26 @@ fn read_records(store: &ConnectionStore) -> BTreeMap<String, Record> {
     }
 }
 
+impl Runtime {
+    /// The running workspaces other than `except` whose token is GitLab's
+    /// token `token_id` on instance `instance_url` (display form), as the
+    /// store or their last token check saw it; by name. A token's id is its
+    /// identity at GitLab, so no secret is compared. In memory: O(running
+    /// workspaces), and a replica sees only the workspaces it runs.
+    pub fn sharing_token(&self, instance_url: &str, token_id: u64, except: &str) -> Vec<String> {
+        self.lock()
+            .running
+            .iter()
+            .filter(|(name, r)| {
+                name.as_str() != except
+                    && r.built.plan.instance_url == instance_url
+                    && r.built.connection().token.is_some_and(|t| t.id == token_id)
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+}
+
 impl Connections for Runtime {
     fn connection(&self, workspace: &str) -> ConnectionView {
         self.lock()

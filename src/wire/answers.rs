@@ -99,6 +99,9 @@ pub struct Updated {
     /// See [`Rotated::adopted`].
     #[serde(default, skip_serializing_if = "is_false")]
     pub adopted: bool,
+    /// `token-shared` when `force` took a token another workspace uses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<RepoWarning>,
 }
 
 /// The old token of an update, as GitLab answered for it.
@@ -170,6 +173,9 @@ pub struct WatchedRepositories {
 /// steps that fix it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepoWarning {
+    /// The repository; empty for a warning about the token
+    /// (`token-shared`).
+    #[serde(default)]
     pub path: String,
     pub code: String,
     pub message: String,

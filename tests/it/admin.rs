@@ -1334,3 +1334,57 @@ async fn the_webhook_decides_on_gitlabs_expiry_and_refreshes_the_stored_one() {
     assert_eq!(rotations(&lab), 1);
     assert!(lab.sim.sim().token(lab.alice2.id).unwrap().revoked);
 }
+
+/// One token, one workspace: GitLab revokes a rotated token, so a token two
+/// workspaces hold would die in one when the other rotates it. Connecting
+/// or renewing with a token another workspace uses is refused, naming it,
+/// unless forced, and then the answer warns.
+#[tokio::test]
+async fn a_token_another_workspace_uses_is_refused_unless_forced() {
+    let mut lab = lab(true, "").await;
+    assert_eq!(lab.connect("acme", CANARY, json!({})).await.0, 200);
+    let first = lab.alice.id;
+    lab.until("acme", |s| s["connection"]["token"]["id"] == first).await;
+
+    let (code, body) = lab.connect("alerted", CANARY, json!({})).await;
+    assert_eq!((code, body["error"].as_str()), (409, Some("token-shared")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("`acme`"), "{body}");
+    assert!(body["remediation"].to_string().contains("--force"), "{body}");
+    assert!(lab.store.load("alerted").unwrap().is_none(), "nothing was connected");
+
+    let (code, body) = lab.connect("alerted", CANARY, json!({"force": true})).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["warnings"][0]["code"], "token-shared", "{body}");
+    assert!(
+        body["warnings"][0]["message"].as_str().unwrap().contains("`acme`"),
+        "{body}"
+    );
+    assert!(!body.to_string().contains(CANARY));
+
+    // The same for a renewal: acme's new token would be narrow's too.
+    assert_eq!(lab.connect("narrow", &lab.alice2.token, json!({})).await.0, 200);
+    let second = lab.alice2.id;
+    lab.until("narrow", |s| s["connection"]["token"]["id"] == second).await;
+    let path = "/api/v1/workspaces/acme/token";
+    let (code, body) = lab
+        .call(reqwest::Method::PUT, path, Some(json!({"token": lab.alice2.token})))
+        .await;
+    assert_eq!((code, body["error"].as_str()), (409, Some("token-shared")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("`narrow`"), "{body}");
+    assert_eq!(lab.store.load("acme").unwrap().unwrap().token_id, lab.alice.id);
+    let (code, body) = lab
+        .call(
+            reqwest::Method::PUT,
+            path,
+            Some(json!({"token": lab.alice2.token, "force": true})),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["warnings"][0]["code"], "token-shared", "{body}");
+    // Reconnecting a workspace with its own token is no sharing.
+    let (code, body) = lab.connect("narrow", &lab.alice2.token, json!({})).await;
+    assert_eq!(code, 409, "acme holds it now too: {body}");
+    let (code, body) = lab.connect("alerted", CANARY, json!({})).await;
+    assert_eq!(code, 200, "only alerted holds alice's first token now: {body}");
+    assert!(body["warnings"].as_array().is_none_or(|w| w.is_empty()), "{body}");
+}

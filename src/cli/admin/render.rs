@@ -122,6 +122,7 @@ pub fn updated(u: &Updated, revoke_asked: bool) -> String {
     if u.adopted {
         out.push_str(&adopted(&u.workspace));
     }
+    warnings(&mut out, &u.warnings);
     out
 }
 
@@ -417,6 +418,7 @@ mod tests {
             revoke_error: None,
             old_token_state: state,
             adopted: false,
+            warnings: Vec::new(),
         };
         let text = |state| updated(&with(state), false);
         assert!(text(Some(OldTokenState::Active)).contains("(id 4) still works until it expires"));
