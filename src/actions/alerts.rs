@@ -7,14 +7,32 @@
 //! startsAt) and rotated at most once. A failure a retry could fix (GitLab
 //! unreachable) forgets the firing and answers 5xx so Alertmanager retries;
 //! any other outcome is final.
+//!
+//! The webhook decides on the same expiry `/status` shows: GitLab's, read
+//! with the token (`GET /personal_access_tokens/self`, as the token check
+//! does), not the one stored at connect or the last rotation, which GitLab
+//! may have changed since; a stored expiry that differs is refreshed. Every
+//! decision is logged (one line per alert, with the workspace and the
+//! decision), and a new firing for a workspace that renews on alerts
+//! leaves an audit line when it rotates (the rotation's own) or declines
+//! because renewal is not due or cannot be judged (`rotate` with that code
+//! as its result, actor `alert`).
 
 use std::collections::{HashSet, VecDeque};
 
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use super::{ActionError, Actions, Trigger};
 use crate::config::{RenewalMode, expiry_moment};
+use crate::gitlab::types::format_date;
+use crate::store::{Actor, AuditAction, AuditEntry, AuditResult, StoredConnection};
 use crate::wire::{Alert, AlertAction, AlertResult, Webhook};
+
+/// Whether renewal is due, and the sentence that says why.
+struct Renewal {
+    due: bool,
+    said: String,
+}
 
 /// Firings remembered for idempotency; old ones fall out.
 const REMEMBERED: usize = 4096;
@@ -91,7 +109,33 @@ impl Actions {
         }
     }
 
+    /// One alert: decided, then logged.
     async fn alert(&self, alert: Alert) -> (AlertResult, Option<ActionError>) {
+        let (result, retry) = self.decide(alert).await;
+        tracing::info!(
+            alertname = %result.alertname,
+            workspace = result.workspace.as_deref().unwrap_or(""),
+            decision = result.action.as_str(),
+            detail = %result.detail,
+            "Alert webhook decision"
+        );
+        (result, retry)
+    }
+
+    /// Declining a firing alert for a workspace that renews on alerts is
+    /// a decision about its token: audited as a rotation not made.
+    async fn declined(&self, workspace: &str, code: &str, detail: &str) {
+        let mut entry = AuditEntry::new(
+            workspace,
+            Actor::Alert,
+            AuditAction::Rotate,
+            AuditResult::Failed(code.to_owned()),
+        );
+        entry.detail = Some(detail.to_owned());
+        self.audit(entry).await;
+    }
+
+    async fn decide(&self, alert: Alert) -> (AlertResult, Option<ActionError>) {
         let name = alert.name().to_owned();
         let ws = alert.labels.get("workspace").cloned();
         let result = |action: AlertAction, detail: String| AlertResult {
@@ -101,7 +145,6 @@ impl Actions {
             detail,
         };
         if alert.status != "firing" {
-            tracing::info!(alertname = %name, workspace = ws.as_deref().unwrap_or(""), "Resolved alert received");
             return (
                 result(AlertAction::Resolved, "Resolved alerts need nothing.".into()),
                 None,
@@ -121,6 +164,8 @@ impl Actions {
             return (result(AlertAction::Ignored, detail), None);
         }
         if config.renewal.mode == RenewalMode::Manual {
+            // Not audited: Alertmanager re-sends it every repeat_interval,
+            // and it changes nothing; the log line says it.
             return (
                 result(AlertAction::Ignored, "The workspace's renewal mode is manual.".into()),
                 None,
@@ -133,29 +178,30 @@ impl Actions {
                 None,
             );
         }
-        match self.renewal_due(&workspace, &config).await {
-            Ok(true) => {}
-            Ok(false) => {
-                return (
-                    result(AlertAction::NotDue, "The token is not due for renewal yet.".into()),
-                    None,
-                );
+        match self.renewal(&workspace, &config).await {
+            Ok(Renewal { due: true, .. }) => {}
+            Ok(Renewal { due: false, said }) => {
+                self.declined(&workspace, "renewal-not-due", &said).await;
+                return (result(AlertAction::NotDue, said), None);
             }
-            Err(e) => return (result(AlertAction::Failed, e.message), None),
+            Err(e) => {
+                self.declined(&workspace, &e.code, &e.message).await;
+                return (result(AlertAction::Failed, e.message), None);
+            }
         }
         match self.rotate(&workspace, None, Trigger::Alert).await {
-            Ok(r) => {
-                tracing::info!(workspace = %workspace, alertname = %name, token_id = r.token.id, "Token rotated on alert");
-                (
-                    result(
-                        AlertAction::Rotated,
-                        format!("Token {} replaced by token {}.", r.previous_token_id, r.token.id),
-                    ),
-                    None,
-                )
-            }
+            Ok(r) => (
+                result(
+                    AlertAction::Rotated,
+                    format!("Token {} replaced by token {}.", r.previous_token_id, r.token.id),
+                ),
+                None,
+            ),
             Err(e) if e.code == "rotation-in-progress" => (result(AlertAction::Duplicate, e.message), None),
-            Err(e) if e.code == "renewal-not-due" => (result(AlertAction::NotDue, e.message), None),
+            Err(e) if e.code == "renewal-not-due" => {
+                self.declined(&workspace, &e.code, &e.message).await;
+                (result(AlertAction::NotDue, e.message), None)
+            }
             Err(e) if e.status >= 500 && e.code != crate::engine::Reason::TokenLostInRotation.code() => {
                 // GitLab could not be reached: forget the firing so
                 // Alertmanager's retry rotates.
@@ -172,13 +218,95 @@ impl Actions {
         workspace: &str,
         config: &crate::config::WorkspaceConfig,
     ) -> Result<bool, ActionError> {
+        Ok(self.renewal(workspace, config).await?.due)
+    }
+
+    /// Whether the renewal time of the token in use has come, and why, by
+    /// GitLab's word on the token's expiry (what the token check, hence
+    /// `/status`, reads). A stored connection whose expiry or creation
+    /// date GitLab now says otherwise is refreshed in the store (unless a
+    /// rotation holds the workspace: it replaces the token anyway). When
+    /// GitLab cannot be asked, the stored dates decide, and the log says so.
+    async fn renewal(&self, workspace: &str, config: &crate::config::WorkspaceConfig) -> Result<Renewal, ActionError> {
         // From the store, or from GitLab for a token_file's token.
-        let conn = self.in_use(workspace).await?.1.conn;
+        let (ws, in_use) = self.in_use(workspace).await?;
+        let mut conn = in_use.conn;
+        if !in_use.from_file {
+            let client = self.client(&ws, &ws.instance_url.clone(), conn.token.clone())?;
+            match client.token_self().await {
+                Ok(info) if info.id == conn.token_id => {
+                    if (info.expires_at, info.created_at) != (conn.expires_at, conn.created_at) {
+                        self.refresh_dates(&conn, info.expires_at, info.created_at).await;
+                    }
+                    conn.expires_at = info.expires_at;
+                    conn.created_at = info.created_at;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(
+                    workspace, error = %e,
+                    "Cannot read the token's expiry from GitLab; the stored one decides whether renewal is due"
+                ),
+            }
+        }
         let Some(expires_at) = conn.expires_at else {
-            return Ok(false);
+            return Ok(Renewal {
+                due: false,
+                said: "The token never expires: there is nothing to renew.".into(),
+            });
         };
         let due = config.renewal.renewal_due(conn.created_at, expiry_moment(expires_at));
-        Ok(OffsetDateTime::now_utc() >= due)
+        let (expires, due_on) = (format_date(expires_at), format_date(due.date()));
+        Ok(if OffsetDateTime::now_utc() >= due {
+            Renewal {
+                due: true,
+                said: format!("The token expires on {expires}; renewal was due on {due_on}."),
+            }
+        } else {
+            Renewal {
+                due: false,
+                said: format!(
+                    "The token is not due for renewal yet: it expires on {expires}, renewal is due on {due_on}."
+                ),
+            }
+        })
+    }
+
+    /// Writes GitLab's expiry and creation date of the stored token into
+    /// its stored connection, if it is still the stored one; a failure is
+    /// logged (the decision stands on GitLab's dates either way).
+    async fn refresh_dates(
+        &self,
+        seen: &StoredConnection,
+        expires_at: Option<Date>,
+        created_at: Option<OffsetDateTime>,
+    ) {
+        let lock = self.rotation_lock(&seen.workspace);
+        let Ok(_guard) = lock.try_lock() else {
+            return;
+        };
+        let (name, token_id) = (seen.workspace.clone(), seen.token_id);
+        let saved = self
+            .on_store(move |s| match s.load(&name)? {
+                Some(mut conn) if conn.token_id == token_id => {
+                    conn.expires_at = expires_at;
+                    conn.created_at = created_at;
+                    s.save(&conn).map(|()| true)
+                }
+                _ => Ok(false),
+            })
+            .await;
+        let shown = expires_at.map_or_else(|| "never".to_owned(), format_date);
+        match saved {
+            Ok(true) => tracing::info!(
+                workspace = %seen.workspace, token_id, expires_at = %shown,
+                "The stored token expiry differed from GitLab's; refreshed from GitLab"
+            ),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(
+                workspace = %seen.workspace, error = %e,
+                "Cannot refresh the stored token expiry from GitLab's"
+            ),
+        }
     }
 
     fn firings(&self) -> std::sync::MutexGuard<'_, Firings> {

@@ -62,6 +62,7 @@ impl Actions {
         verify::reachable(&ws).await?;
         let client = self.client(&ws, &url, req.token.clone())?;
         let (info, user) = verify::identify(&client, &ws).await?;
+        let shared_warning = self.token_shared(workspace, &instance_url::display(&url), info.id, req.force)?;
         // One GitLab account per workspace, whether the store or its
         // token_file connects it now.
         let current = match creating {
@@ -94,7 +95,7 @@ impl Actions {
         verify::scopes(&info, &ws)?;
         // Chosen here as with `PUT …/repositories`: an archived or
         // repository-disabled project is watched, and said so.
-        let (watched, warnings) = match &req.repositories {
+        let (watched, mut warnings) = match &req.repositories {
             Some(list) => {
                 let projects = verify::projects(&client, &ws, list).await?;
                 let shown = instance_url::display(&url);
@@ -109,6 +110,7 @@ impl Actions {
             }
             None => (None, Vec::new()),
         };
+        warnings.extend(shared_warning);
         let (page, next) = client.member_projects_page(None, 1).await.unwrap_or_default();
         let conn = StoredConnection {
             workspace: workspace.to_owned(),

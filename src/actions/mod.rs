@@ -29,6 +29,7 @@ mod renewal;
 mod repositories;
 mod rotate;
 mod settle;
+mod sharing;
 mod update;
 mod verify;
 mod workspaces;

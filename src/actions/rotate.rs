@@ -64,6 +64,16 @@ impl Trigger {
     }
 }
 
+/// How far a rotation got, for what follows it whether it succeeded or not.
+#[derive(Debug, Default)]
+struct Progress {
+    /// The `token_file` token was adopted into the store first.
+    adopted: bool,
+    /// The rotate call was sent to GitLab: a failure from here on is a
+    /// failed renewal (`labwatch_token_renewal_failures_total`).
+    asked_gitlab: bool,
+}
+
 impl Actions {
     /// Rotates the workspace's token; `expires_at` defaults to today plus
     /// the renewal policy's lifetime, capped at GitLab's maximum.
@@ -100,30 +110,35 @@ impl Actions {
         if trigger != Trigger::Manual && self.runtime.ownership().is_some() {
             self.still_due(workspace, trigger).await?;
         }
-        let mut adopted = false;
+        let mut progress = Progress::default();
         let result = self
             .audited(
                 workspace,
                 trigger.actor(),
                 AuditAction::Rotate,
-                self.try_rotate(workspace, expires_at, trigger, Arc::new(shared), &mut adopted),
+                self.try_rotate(workspace, expires_at, trigger, Arc::new(shared), &mut progress),
             )
             .await
             .map(|mut r| {
-                r.adopted = adopted;
+                r.adopted = progress.adopted;
                 r
             })
-            .map_err(|e| if adopted { after_adoption(e) } else { e });
+            .map_err(|e| if progress.adopted { after_adoption(e) } else { e });
+        // `labwatch_token_renewal_failures_total` fires LabwatchRenewalFailing:
+        // it counts rotations GitLab was asked for and that then failed, not
+        // requests refused before (a bad date, not connected, not due, a lock
+        // held, a token that cannot rotate itself), which the caller is told.
         let metrics = self.runtime.gitlab_metrics();
         match &result {
             Ok(_) => metrics.renewal(workspace, trigger.as_str()),
-            Err(_) => metrics.renewal_failure(workspace, trigger.as_str()),
+            Err(_) if progress.asked_gitlab => metrics.renewal_failure(workspace, trigger.as_str()),
+            Err(_) => {}
         }
         // Last: whoever sees the new token in `/status` finds the rotation
         // already in the audit log and the metrics. A token adopted before
         // a rotation that failed is in the store too: the checks read it
         // from there from now on.
-        if result.is_ok() || adopted {
+        if result.is_ok() || progress.adopted {
             self.replan(workspace).await;
         }
         result
@@ -177,7 +192,7 @@ impl Actions {
         expires_at: Option<Date>,
         trigger: Trigger,
         shared: Arc<RotationLock>,
-        adopted: &mut bool,
+        progress: &mut Progress,
     ) -> Result<Rotated, ActionError> {
         if let Some(kept) = self.kept().get(workspace).map(|c| c.token_id) {
             return Err(ActionError::new(
@@ -214,7 +229,7 @@ impl Actions {
             .map_err(|e| super::store_failed(workspace, e))?;
         // A token from token_file goes into the store first: the marker,
         // and the new token GitLab answers with, belong beside it.
-        *adopted = self.adopt(&in_use, trigger.actor()).await?;
+        progress.adopted = self.adopt(&in_use, trigger.actor()).await?;
         let marker = RotationMarker {
             workspace: workspace.to_owned(),
             old_token_id: old.token_id,
@@ -239,6 +254,7 @@ impl Actions {
                 e => super::store_error(e),
             })?;
         pause_point("rotate-before-call").await;
+        progress.asked_gitlab = true;
         let answer = client.rotate_self(Some(expires_at)).await;
         pause_point("rotate-after-answer").await;
         let rotation = match answer {

@@ -1,29 +1,52 @@
-//! update token: a person supplies a new token for the same account.
+//! update token: a person supplies a new token for the same account. The
+//! answer says what became of the old token as GitLab tells it: revoked by
+//! this update (`revoke_old`), still working, or already dead.
 
 use secrecy::SecretString;
 
 use super::adopt::account;
 use super::{ActionError, Actions, token_summary, verify};
+use crate::gitlab::{GitlabClient, GitlabError};
 use crate::store::{Actor, AuditAction, StoredConnection};
-use crate::wire::Updated;
+use crate::wire::{OldTokenState, Updated};
 
 impl Actions {
+    /// A new token for the workspace; refused (409 `token-shared`) when
+    /// another workspace uses it.
     pub async fn update_token(
         &self,
         workspace: &str,
         token: SecretString,
         revoke_old: bool,
     ) -> Result<Updated, ActionError> {
+        self.update_token_with(workspace, token, revoke_old, false).await
+    }
+
+    /// [`Actions::update_token`]; `force`: take a token another workspace
+    /// uses, with a warning (see `sharing`).
+    pub async fn update_token_with(
+        &self,
+        workspace: &str,
+        token: SecretString,
+        revoke_old: bool,
+        force: bool,
+    ) -> Result<Updated, ActionError> {
         self.audited(
             workspace,
             Actor::AdminApi,
             AuditAction::UpdateToken,
-            self.try_update(workspace, token, revoke_old),
+            self.try_update(workspace, token, revoke_old, force),
         )
         .await
     }
 
-    async fn try_update(&self, workspace: &str, token: SecretString, revoke_old: bool) -> Result<Updated, ActionError> {
+    async fn try_update(
+        &self,
+        workspace: &str,
+        token: SecretString,
+        revoke_old: bool,
+        force: bool,
+    ) -> Result<Updated, ActionError> {
         let (ws, in_use) = self.in_use(workspace).await?;
         let old = in_use.conn.clone();
         let client = self.client(&ws, &ws.instance_url.clone(), token.clone())?;
@@ -36,6 +59,7 @@ impl Actions {
                 &format!("@{} on {}", user.username, old.instance_url),
             ));
         }
+        let warnings = self.token_shared(workspace, &old.instance_url, info.id, force)?;
         // The connection is the store's from now on: the old token's
         // record goes there before the new one replaces it.
         let adopted = self.adopt(&in_use, Actor::AdminApi).await?;
@@ -54,27 +78,51 @@ impl Actions {
             .await
             .map_err(|e| super::store_failed(workspace, e))?;
         self.replan(workspace).await;
-        let (old_token_revoked, revoke_error) = if revoke_old && old.token_id != new.token_id {
+        // What the answer says of the old token must be true: a renew is
+        // often the fix for a token GitLab already revoked or let expire,
+        // so GitLab is asked before anything is said or revoked.
+        let (mut old_token_revoked, mut revoke_error, mut old_token_state) = (false, None, None);
+        if old.token_id != new.token_id {
             let old_client = self.client(&ws, &ws.instance_url.clone(), old.token.clone())?;
-            match old_client.revoke_self().await {
-                Ok(()) => (true, None),
-                Err(e) => (
-                    false,
-                    Some(format!(
-                        "The old token could not be revoked: {e}. Revoke it in GitLab (Preferences → Access Tokens)."
-                    )),
-                ),
+            let state = old_token_state_at(&old_client).await;
+            if revoke_old && matches!(state, OldTokenState::Active | OldTokenState::Unknown) {
+                match old_client.revoke_self().await {
+                    Ok(()) => old_token_revoked = true,
+                    Err(e) => {
+                        revoke_error = Some(format!(
+                            "The old token could not be revoked: {e}. Revoke it in GitLab (Preferences → Access Tokens)."
+                        ))
+                    }
+                }
             }
-        } else {
-            (false, None)
-        };
+            if !old_token_revoked {
+                old_token_state = Some(state);
+            }
+        }
         Ok(Updated {
             workspace: workspace.to_owned(),
             token: token_summary(&new),
             previous_token_id: old.token_id,
             old_token_revoked,
             revoke_error,
+            old_token_state,
             adopted,
+            warnings,
         })
+    }
+}
+
+/// The old token as GitLab sees it now, through a client holding it.
+async fn old_token_state_at(client: &GitlabClient) -> OldTokenState {
+    match client.token_self().await {
+        Ok(info) if info.revoked => OldTokenState::Revoked,
+        Ok(info) if !info.active => OldTokenState::Expired,
+        Ok(_) => OldTokenState::Active,
+        Err(e) => match e.root() {
+            GitlabError::TokenRevoked => OldTokenState::Revoked,
+            GitlabError::TokenExpired => OldTokenState::Expired,
+            GitlabError::TokenUnknown => OldTokenState::Rejected,
+            _ => OldTokenState::Unknown,
+        },
     }
 }

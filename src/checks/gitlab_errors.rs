@@ -30,10 +30,34 @@ pub fn outcome(err: &GitlabError, what: &str) -> Outcome {
         | GitlabError::AuthPaused { .. } => (Status::Unknown, Reason::GitlabAnswerInvalid),
     };
     if let GitlabError::AuthPaused { cause } = err {
-        let summary = format!("Not calling GitLab: it rejected the token earlier ({cause}).");
-        return Outcome::new(Status::Critical, Reason::AuthPaused, summary);
+        // The reason stays `auth-paused` (one alert survives `token-invalid`
+        // turning into it); the 401 that paused it is named first, and its
+        // code is in the details ([`pause_cause`] gives the token check its
+        // steps).
+        let summary = format!(
+            "GitLab rejected the token earlier: {cause}. labwatch does not send it again until the token changes."
+        );
+        let outcome = Outcome::new(Status::Critical, Reason::AuthPaused, summary);
+        return match pause_cause(err) {
+            Some(c) => outcome.with_detail(format!("Paused by `{}`: {}", c.code(), c.meaning())),
+            None => outcome,
+        };
     }
     Outcome::new(status, reason, summary(err, what))
+}
+
+/// The reason of the 401 that paused authenticated calls, for an
+/// [`GitlabError::AuthPaused`]: `token-expired`, `token-revoked` or
+/// `token-invalid`; `None` for any other error.
+pub fn pause_cause(err: &GitlabError) -> Option<Reason> {
+    let GitlabError::AuthPaused { cause } = err else {
+        return None;
+    };
+    match **cause {
+        GitlabError::TokenExpired => Some(Reason::TokenExpired),
+        GitlabError::TokenRevoked => Some(Reason::TokenRevoked),
+        _ => Some(Reason::TokenInvalid),
+    }
 }
 
 /// "GitLab refused" only when GitLab said no; a broken connection, an

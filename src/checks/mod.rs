@@ -48,7 +48,7 @@ pub fn with_gitlab(ws: &WorkspaceConfig, gitlab: Arc<WorkspaceGitlab>, admin_api
     let mut checks: Vec<Arc<dyn Check>> = vec![
         Arc::new(instance::InstanceCheck::shared(ws, gitlab.instance_probe.clone())),
         Arc::new(TokenCheck::new(gitlab.clone(), admin_api)),
-        Arc::new(ScopesCheck::new(gitlab.clone())),
+        Arc::new(ScopesCheck::new(gitlab.clone(), admin_api)),
     ];
     for repo in &ws.repositories {
         checks.push(Arc::new(RepositoryCheck::new(gitlab.clone(), repo.clone())));

@@ -9,16 +9,21 @@ use std::sync::Arc;
 
 use super::context::WorkspaceGitlab;
 use super::gitlab_errors;
+use super::handover::Handover;
 use crate::config::scopes;
 use crate::engine::{Check, CheckFuture, Outcome, Reason, RunContext, Status};
 
 pub struct ScopesCheck {
     ws: Arc<WorkspaceGitlab>,
+    /// Where the new token with the missing scopes goes.
+    handover: Handover,
 }
 
 impl ScopesCheck {
-    pub fn new(ws: Arc<WorkspaceGitlab>) -> ScopesCheck {
-        ScopesCheck { ws }
+    /// `admin_api`: whether the admin API is on.
+    pub fn new(ws: Arc<WorkspaceGitlab>, admin_api: bool) -> ScopesCheck {
+        let handover = Handover::of(&ws, admin_api);
+        ScopesCheck { ws, handover }
     }
 
     fn judge(&self) -> Outcome {
@@ -54,11 +59,15 @@ impl ScopesCheck {
                 .cloned()
                 .chain(missing.iter().map(|s| (*s).to_owned()))
                 .collect();
-            Outcome::new(Status::Critical, Reason::ScopesMissing, summary).with_first_step(format!(
-                "Create a new token with the scopes {} — GitLab cannot add {} to the existing token.",
+            // The registry's first step says the same in general words:
+            // this one replaces it rather than coming before it.
+            let create = format!(
+                "Create a new personal access token in GitLab (Preferences → Access Tokens) with the scopes {} — GitLab cannot add {} to the existing token.",
                 wanted.join(", "),
                 quoted(&missing)
-            ))
+            );
+            Outcome::new(Status::Critical, Reason::ScopesMissing, summary)
+                .with_remediation([create, self.handover.hand_over().to_owned()])
         };
         for scope in required {
             let value = if missing.contains(&scope.as_str()) { 1.0 } else { 0.0 };

@@ -30,11 +30,7 @@ pub struct TokenCheck {
 impl TokenCheck {
     /// `admin_api`: whether the admin API is on.
     pub fn new(ws: Arc<WorkspaceGitlab>, admin_api: bool) -> TokenCheck {
-        let handover = match (admin_api, ws.token_from_file || !ws.has_token()) {
-            (true, from_file) => Handover::AdminApi { from_file },
-            (false, true) => Handover::TokenFile,
-            (false, false) => Handover::StoreWithoutApi,
-        };
+        let handover = Handover::of(&ws, admin_api);
         TokenCheck { ws, handover }
     }
 
@@ -115,7 +111,11 @@ impl TokenCheck {
                     return Outcome::new(Status::Critical, Reason::TokenLostInRotation, summary);
                 }
                 self.ws.token_read_failed(generation, &e);
-                return gitlab_errors::outcome(&e, "the token");
+                let outcome = gitlab_errors::outcome(&e, "the token");
+                return match gitlab_errors::pause_cause(&e) {
+                    Some(cause) => self.handover.paused(outcome, cause),
+                    None => outcome,
+                };
             }
         };
         // A marker beside a token that works is an interrupted rotation that

@@ -203,6 +203,10 @@ pub struct ConnectArgs {
     /// of refusing (its token is not revoked).
     #[arg(long)]
     pub replace: bool,
+    /// Connect a token another workspace already uses instead of refusing
+    /// (a rotation in one then revokes the other's copy).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -218,6 +222,10 @@ pub struct RenewArgs {
     /// Revoke the old token at GitLab once the new one is in use.
     #[arg(long)]
     pub revoke_old: bool,
+    /// Take a token another workspace already uses instead of refusing
+    /// (a rotation in one then revokes the other's copy).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -63,7 +63,7 @@ pub async fn check(args: CheckArgs) -> Result<u8, CommandError> {
 /// nothing, so it never migrates one. A database out of reach, or at
 /// another schema version, is reported and skipped like a file store that
 /// does not open.
-fn existing_store(config: &Config) -> Option<Arc<ConnectionStore>> {
+pub(super) fn existing_store(config: &Config) -> Option<Arc<ConnectionStore>> {
     if config.store.backend == StoreBackend::Postgres {
         return match crate::daemon::open_store(config, Schema::AsItIs) {
             Ok(store) => Some(Arc::new(store)),

@@ -1,5 +1,10 @@
 //! `labwatch checks list`: every check of every workspace, with its kind,
 //! schedule, dependencies and what it runs, as a table or JSON.
+//!
+//! The workspaces are those a daemon on the same config and store runs, as
+//! it runs them: like `labwatch check`, it reads the store when this host
+//! has one (never creating or migrating it), so the run-time workspaces and
+//! the repositories chosen through the admin API are listed too.
 
 use super::args::{ChecksListArgs, ListOutput};
 use super::{CommandError, load, unknown_workspace};
@@ -7,8 +12,8 @@ use crate::config;
 
 pub fn checks_list(args: &ChecksListArgs) -> Result<u8, CommandError> {
     let config = load(&args.config)?;
-    let workspaces: Vec<_> = config
-        .workspaces
+    let known = crate::runtime::known_settings(&config, super::check::existing_store(&config).as_ref());
+    let workspaces: Vec<_> = known
         .iter()
         .filter(|w| args.workspace.as_ref().is_none_or(|n| *n == w.name))
         .collect();

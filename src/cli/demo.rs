@@ -145,6 +145,7 @@ async fn connect_healthy(banner: &Banner, token: String) -> Result<(), String> {
         token: SecretString::from(token),
         repositories: None,
         replace: false,
+        force: false,
     };
     client
         .call::<Connected>(Method::POST, &["workspaces", "healthy", "connect"], &[], Some(&body))

@@ -106,6 +106,12 @@ impl Outcome {
         self
     }
 
+    /// Adds a line of explanation (see [`Outcome::details`]).
+    pub fn with_detail(mut self, line: impl Into<String>) -> Self {
+        self.details.push(line.into());
+        self
+    }
+
     pub fn with_measurement(mut self, name: impl Into<Cow<'static, str>>, value: f64) -> Self {
         self.measurements.insert(name.into(), value);
         self

@@ -517,7 +517,8 @@ reasons! {
         meaning: "GitLab refused to rotate the token; the current token still works.",
         remediation: [
             "Read GitLab's message above: an `expires_at` beyond the instance's maximum lifetime is the usual cause.",
-            "Retry the rotation, or create a new token by hand and update the token of workspace `{workspace}`.",
+            "Retry the rotation of workspace `{workspace}`: `labwatch rotate --workspace {workspace}` (with `--expires-at YYYY-MM-DD` within the instance's limit).",
+            "Or create a new token with the same scopes in GitLab (Preferences → Access Tokens) and hand it over: `labwatch renew --workspace {workspace}` reads it from stdin.",
         ],
     }
     RenewalImpossible {

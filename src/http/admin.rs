@@ -206,7 +206,7 @@ async fn connect(Admin(a): Admin, Path(ws): Path<String>, Body(b): Body<ConnectB
 
 async fn update_token(Admin(a): Admin, Path(ws): Path<String>, Body(b): Body<TokenBody>) -> Response {
     let actions = a.actions.clone();
-    let updated = detached(async move { actions.update_token(&ws, b.token, b.revoke_old).await });
+    let updated = detached(async move { actions.update_token_with(&ws, b.token, b.revoke_old, b.force).await });
     action_result(updated.await, StatusCode::OK)
 }
 

@@ -65,6 +65,13 @@ pub fn build_workspace(
     Built { plan, gitlab, stored }
 }
 
+/// `ws`'s settings as the daemon runs them: with the stored connection's
+/// instance and chosen repositories applied (`labwatch checks list`).
+/// Reads the store, writes nothing.
+pub(super) fn effective_settings(ws: &WorkspaceConfig, store: Option<&Arc<ConnectionStore>>) -> WorkspaceConfig {
+    effective(ws, store).0
+}
+
 /// Every workspace of `config`, in config order.
 pub fn build_all(config: &Config, store: Option<&Arc<ConnectionStore>>, shared: &Shared) -> Vec<Built> {
     config

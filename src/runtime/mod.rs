@@ -520,6 +520,21 @@ pub fn build_known(config: &Config, store: Option<&Arc<ConnectionStore>>, shared
         .collect()
 }
 
+/// The settings of every workspace a daemon on `config` and `store` runs,
+/// as it runs them (the stored connection's instance and repositories
+/// applied), by name: what `labwatch checks list` lists. Reads the store,
+/// writes nothing.
+pub fn known_settings(config: &Config, store: Option<&Arc<ConnectionStore>>) -> Vec<WorkspaceConfig> {
+    let Some(store) = store else {
+        return config.workspaces.clone();
+    };
+    workspaces::catalogue(config, &read_records(store))
+        .values()
+        .filter_map(|listed| listed.config.as_deref())
+        .map(|ws| build::effective_settings(ws, Some(store)))
+        .collect()
+}
+
 /// The store's run-time records at start. A file that cannot be read is
 /// kept as its error, to be listed; a store that cannot be listed is logged
 /// and runs the config's workspaces alone.
@@ -542,6 +557,26 @@ fn read_records(store: &ConnectionStore) -> BTreeMap<String, Record> {
             tracing::error!(error = %e, "Cannot list the run-time workspaces in the store; running the config's alone");
             BTreeMap::new()
         }
+    }
+}
+
+impl Runtime {
+    /// The running workspaces other than `except` whose token is GitLab's
+    /// token `token_id` on instance `instance_url` (display form), as the
+    /// store or their last token check saw it; by name. A token's id is its
+    /// identity at GitLab, so no secret is compared. In memory: O(running
+    /// workspaces), and a replica sees only the workspaces it runs.
+    pub fn sharing_token(&self, instance_url: &str, token_id: u64, except: &str) -> Vec<String> {
+        self.lock()
+            .running
+            .iter()
+            .filter(|(name, r)| {
+                name.as_str() != except
+                    && r.built.plan.instance_url == instance_url
+                    && r.built.connection().token.is_some_and(|t| t.id == token_id)
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 }
 

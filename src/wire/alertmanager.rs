@@ -69,3 +69,17 @@ pub enum AlertAction {
     /// The rotation failed; `detail` says why.
     Failed,
 }
+
+impl AlertAction {
+    /// The kebab-case name the answer uses, for the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertAction::Rotated => "rotated",
+            AlertAction::Duplicate => "duplicate",
+            AlertAction::Resolved => "resolved",
+            AlertAction::NotDue => "not-due",
+            AlertAction::Ignored => "ignored",
+            AlertAction::Failed => "failed",
+        }
+    }
+}

@@ -89,9 +89,35 @@ pub struct Updated {
     /// Why revoking the old token failed (the new one is in use anyway).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoke_error: Option<String>,
+    /// What GitLab said of the old token after the update, when it is
+    /// another token and this update did not revoke it: `active` (it still
+    /// works until it expires), `revoked`, `expired`, `rejected` (GitLab
+    /// does not know it), `unknown` (GitLab could not be asked). Left out
+    /// when this update revoked it or it is the same token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_token_state: Option<OldTokenState>,
     /// See [`Rotated::adopted`].
     #[serde(default, skip_serializing_if = "is_false")]
     pub adopted: bool,
+    /// `token-shared` when `force` took a token another workspace uses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<RepoWarning>,
+}
+
+/// The old token of an update, as GitLab answered for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OldTokenState {
+    /// It still works, until it expires.
+    Active,
+    /// GitLab revoked it before this update (by a person, or a rotation).
+    Revoked,
+    /// It had expired.
+    Expired,
+    /// GitLab does not accept it and says no more (an unknown token).
+    Rejected,
+    /// GitLab could not be asked (no answer, a server error).
+    Unknown,
 }
 
 /// `POST …/rotate`.
@@ -147,6 +173,9 @@ pub struct WatchedRepositories {
 /// steps that fix it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepoWarning {
+    /// The repository; empty for a warning about the token
+    /// (`token-shared`).
+    #[serde(default)]
     pub path: String,
     pub code: String,
     pub message: String,

@@ -21,6 +21,10 @@ pub struct ConnectBody {
     /// refusing with 409 `account-mismatch`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replace: bool,
+    /// Connect a token another workspace already uses instead of refusing
+    /// with 409 `token-shared`; the answer then warns.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force: bool,
 }
 
 /// `PUT /api/v1/workspaces/{ws}/token`.
@@ -32,6 +36,10 @@ pub struct TokenBody {
     /// Revoke the old token at GitLab once the new one is stored.
     #[serde(default)]
     pub revoke_old: bool,
+    /// Take a token another workspace already uses instead of refusing
+    /// with 409 `token-shared`; the answer then warns.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force: bool,
 }
 
 /// `POST /api/v1/workspaces/{ws}/rotate`; the body may also be empty.
@@ -60,11 +68,13 @@ mod tests {
             token: SecretString::from("glpat-x"),
             repositories: None,
             replace: false,
+            force: false,
         };
         assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"token":"glpat-x"}"#);
         let body = TokenBody {
             token: SecretString::from("glpat-x"),
             revoke_old: true,
+            force: false,
         };
         assert_eq!(
             serde_json::to_string(&body).unwrap(),

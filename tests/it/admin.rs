@@ -517,14 +517,6 @@ async fn impossible_rotations_are_refused_before_touching_the_token() {
         0
     );
     assert!(!lab.sim.sim().token(lab.narrow.id).unwrap().revoked);
-    let metrics = lab.get("/metrics").await;
-    assert!(
-        metrics
-            .as_str()
-            .unwrap()
-            .contains("labwatch_token_renewal_failures_total{trigger=\"manual\",workspace=\"narrow\"} 1"),
-        "{metrics}"
-    );
 
     let (code, body) = lab
         .call(reqwest::Method::POST, "/api/v1/workspaces/acme/rotate", None)
@@ -541,6 +533,75 @@ async fn impossible_rotations_are_refused_before_touching_the_token() {
         (code, body["error"].as_str()),
         (422, Some("expires-at-invalid")),
         "{body}"
+    );
+}
+
+/// The sum of `labwatch_token_renewal_failures_total` over its series in
+/// `/metrics` (absent series count 0).
+async fn renewal_failures(lab: &Lab) -> f64 {
+    let metrics = lab.get("/metrics").await;
+    metrics
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("labwatch_token_renewal_failures_total{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum()
+}
+
+/// LabwatchRenewalFailing fires on this counter: a request refused before
+/// GitLab was asked to rotate is the caller's to fix and is not counted;
+/// a rotation GitLab failed is.
+#[tokio::test]
+async fn renewal_failures_count_only_rotations_gitlab_was_asked_for() {
+    let lab = lab(true, "").await;
+    assert_eq!(lab.connect("narrow", &lab.narrow.token, json!({})).await.0, 200);
+    assert_eq!(lab.connect("alerted", &lab.expiring.token, json!({})).await.0, 200);
+    let refused = [
+        ("acme", json!({}), "not-connected"),
+        ("alerted", json!({"expires_at": "2020-01-01"}), "expires-at-invalid"),
+        ("alerted", json!({"expires_at": "2026-13-45"}), "expires-at-invalid"),
+        ("narrow", json!({}), "renewal-impossible"),
+    ];
+    for (ws, body, error) in refused {
+        let (code, answer) = lab
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/v1/workspaces/{ws}/rotate"),
+                Some(body),
+            )
+            .await;
+        assert!(code >= 400, "{answer}");
+        assert_eq!(answer["error"].as_str(), Some(error), "{answer}");
+    }
+    assert_eq!(rotations(&lab), 0);
+    assert_eq!(renewal_failures(&lab).await, 0.0);
+
+    lab.sim.sim().fail_next(labwatch::sim::FailSpec {
+        count: 1,
+        status: 503,
+        path_prefix: Some("/api/v4/personal_access_tokens/self/rotate".into()),
+        body: None,
+        content_type: None,
+        headers: Default::default(),
+    });
+    let (code, answer) = lab
+        .call(reqwest::Method::POST, "/api/v1/workspaces/alerted/rotate", None)
+        .await;
+    assert_eq!(
+        (code, answer["error"].as_str()),
+        (502, Some("renewal-failed")),
+        "{answer}"
+    );
+    assert_eq!(rotations(&lab), 1);
+    assert_eq!(renewal_failures(&lab).await, 1.0);
+    let metrics = lab.get("/metrics").await;
+    assert!(
+        metrics
+            .as_str()
+            .unwrap()
+            .contains("labwatch_token_renewal_failures_total{trigger=\"manual\",workspace=\"alerted\"} 1"),
+        "{metrics}"
     );
 }
 
@@ -1144,4 +1205,186 @@ async fn labwatch_check_uses_connections_made_through_the_admin_api() {
     assert_eq!(ws["connection"]["username"], "alice", "{ws}");
     assert_eq!(Lab::check(ws, "token")["status"], "ok", "{ws}");
     assert!(!stdout.contains(CANARY));
+}
+
+/// `labwatch checks list` runs on the config offline, and reads the
+/// daemon's store as `labwatch check` does: the repositories chosen through
+/// the admin API are the ones listed (the config names none for `acme`),
+/// and so are workspaces created at run time.
+#[tokio::test(flavor = "multi_thread")]
+async fn checks_list_shows_the_repositories_chosen_through_the_admin_api() {
+    let lab = lab(true, "").await;
+    let (code, body) = lab
+        .connect("acme", CANARY, json!({"repositories": ["acme/frontend"]}))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = lab
+        .connect(
+            "created",
+            &lab.alice2.token,
+            json!({"repositories": ["acme/backend", "acme/renamed"]}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let config = lab.dir.path().join("lw.toml");
+    let list = |extra: &'static [&'static str]| {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin!("labwatch"))
+                .args(["checks", "list"])
+                .args(extra)
+                .arg("-c")
+                .arg(&config)
+                .env_remove("LABWATCH_STORE_KEY")
+                .output()
+                .unwrap()
+        })
+    };
+    let out = list(&[]).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = |ws: &str| {
+        stdout
+            .split_inclusive('\n')
+            .skip_while(|l| !l.starts_with(&format!("{ws} (")))
+            .skip(1)
+            .take_while(|l| l.starts_with(' '))
+            .collect::<String>()
+    };
+    assert!(table("acme").contains("repository[acme/frontend]"), "{stdout}");
+    assert!(!table("acme").contains("repository[acme/backend]"), "{stdout}");
+    assert!(table("created").contains("repository[acme/backend]"), "{stdout}");
+    assert!(table("created").contains("repository[acme/renamed]"), "{stdout}");
+    assert!(!stdout.contains(CANARY) && !stdout.contains(&lab.alice2.token));
+
+    let out = list(&["--workspace", "acme", "--output", "json"]).await.unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let targets: Vec<&str> = v[0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["check"] == "repository")
+        .filter_map(|c| c["target"].as_str())
+        .collect();
+    assert_eq!(targets, ["acme/frontend"], "{v}");
+}
+
+/// The webhook decides on GitLab's expiry, the one `/status` shows, and
+/// brings the stored one up to date; each declined firing is audited.
+#[tokio::test]
+async fn the_webhook_decides_on_gitlabs_expiry_and_refreshes_the_stored_one() {
+    let mut lab = lab(true, "").await;
+    assert_eq!(lab.connect("alerted", &lab.alice2.token, json!({})).await.0, 200);
+    let today = time::OffsetDateTime::now_utc().date();
+    let stored = |lab: &Lab| lab.store.load("alerted").unwrap().unwrap().expires_at;
+    assert_eq!(stored(&lab), Some(today + time::Duration::days(90)));
+
+    // GitLab's expiry moves, still far off: not due, and the store follows.
+    let later = today + time::Duration::days(60);
+    lab.sim.sim().set_token_expiry(lab.alice2.id, Some(later)).unwrap();
+    let (code, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/alerts",
+            Some(alert("firing", "alerted", "e1")),
+        )
+        .await;
+    assert_eq!(
+        (code, body["results"][0]["action"].as_str()),
+        (202, Some("not-due")),
+        "{body}"
+    );
+    let detail = body["results"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains(&labwatch::gitlab::types::format_date(later)), "{body}");
+    assert_eq!(stored(&lab), Some(later));
+    let audit = std::fs::read_to_string(lab.store.dir().unwrap().join("audit.log")).unwrap();
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains(r#""actor":"alert","action":"rotate","result":"renewal-not-due""#)),
+        "{audit}"
+    );
+
+    // Now GitLab says it expires in five days: /status says renewal is due,
+    // and so does the webhook, though the store said otherwise.
+    let soon = today + time::Duration::days(5);
+    lab.sim.sim().set_token_expiry(lab.alice2.id, Some(soon)).unwrap();
+    lab.passes.borrow_and_update();
+    assert!(lab.runtime.run_now(Some("alerted")));
+    lab.until("alerted", |s| Lab::check(s, "token")["reason"] == "token-expiring")
+        .await;
+    assert_eq!(stored(&lab), Some(later), "the store still has the older date");
+    let (code, body) = lab
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/alerts",
+            Some(alert("firing", "alerted", "e2")),
+        )
+        .await;
+    assert_eq!(
+        (code, body["results"][0]["action"].as_str()),
+        (202, Some("rotated")),
+        "{body}"
+    );
+    assert_eq!(rotations(&lab), 1);
+    assert!(lab.sim.sim().token(lab.alice2.id).unwrap().revoked);
+}
+
+/// One token, one workspace: GitLab revokes a rotated token, so a token two
+/// workspaces hold would die in one when the other rotates it. Connecting
+/// or renewing with a token another workspace uses is refused, naming it,
+/// unless forced, and then the answer warns.
+#[tokio::test]
+async fn a_token_another_workspace_uses_is_refused_unless_forced() {
+    let mut lab = lab(true, "").await;
+    assert_eq!(lab.connect("acme", CANARY, json!({})).await.0, 200);
+    let first = lab.alice.id;
+    lab.until("acme", |s| s["connection"]["token"]["id"] == first).await;
+
+    let (code, body) = lab.connect("alerted", CANARY, json!({})).await;
+    assert_eq!((code, body["error"].as_str()), (409, Some("token-shared")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("`acme`"), "{body}");
+    assert!(body["remediation"].to_string().contains("--force"), "{body}");
+    assert!(lab.store.load("alerted").unwrap().is_none(), "nothing was connected");
+
+    let (code, body) = lab.connect("alerted", CANARY, json!({"force": true})).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["warnings"][0]["code"], "token-shared", "{body}");
+    assert!(
+        body["warnings"][0]["message"].as_str().unwrap().contains("`acme`"),
+        "{body}"
+    );
+    assert!(!body.to_string().contains(CANARY));
+
+    // The same for a renewal: acme's new token would be narrow's too.
+    assert_eq!(lab.connect("narrow", &lab.alice2.token, json!({})).await.0, 200);
+    let second = lab.alice2.id;
+    lab.until("narrow", |s| s["connection"]["token"]["id"] == second).await;
+    let path = "/api/v1/workspaces/acme/token";
+    let (code, body) = lab
+        .call(reqwest::Method::PUT, path, Some(json!({"token": lab.alice2.token})))
+        .await;
+    assert_eq!((code, body["error"].as_str()), (409, Some("token-shared")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("`narrow`"), "{body}");
+    assert_eq!(lab.store.load("acme").unwrap().unwrap().token_id, lab.alice.id);
+    let (code, body) = lab
+        .call(
+            reqwest::Method::PUT,
+            path,
+            Some(json!({"token": lab.alice2.token, "force": true})),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["warnings"][0]["code"], "token-shared", "{body}");
+    // Reconnecting a workspace with its own token is no sharing.
+    let (code, body) = lab.connect("narrow", &lab.alice2.token, json!({})).await;
+    assert_eq!(code, 409, "acme holds it now too: {body}");
+    let (code, body) = lab.connect("alerted", CANARY, json!({})).await;
+    assert_eq!(code, 200, "only alerted holds alice's first token now: {body}");
+    assert!(body["warnings"].as_array().is_none_or(|w| w.is_empty()), "{body}");
 }

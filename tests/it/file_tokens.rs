@@ -404,14 +404,22 @@ async fn connect_keeps_one_account_per_workspace_whatever_connects_it() {
         "replacing revokes nothing"
     );
 
-    // --replace over a token_file's connection, straight away.
-    let run = lab
-        .admin(
-            &["connect", "-w", "other", "--instance-url", &url, "--replace"],
-            Some(BOB),
-        )
-        .await;
-    assert!(run.ok().contains("It replaces the connection of @alice"), "{run:#?}");
+    // --replace over a token_file's connection, straight away. bob's one
+    // token is boot's already: refused as shared, taken with --force and
+    // a warning.
+    let other = ["connect", "-w", "other", "--instance-url", &url, "--replace"];
+    lab.admin(&other, Some(BOB))
+        .await
+        .failed(65, &["(token-shared)", "workspace `boot`", "--force"]);
+    let mut forced = other.to_vec();
+    forced.push("--force");
+    let run = lab.admin(&forced, Some(BOB)).await;
+    let out = run.ok();
+    assert!(out.contains("It replaces the connection of @alice"), "{run:#?}");
+    assert!(
+        out.contains("warning: ") && out.contains("(token-shared)") && out.contains("workspace `boot`"),
+        "{run:#?}"
+    );
     assert_eq!(lab.served.store.load("other").unwrap().unwrap().username, "bob");
 }
 

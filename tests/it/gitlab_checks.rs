@@ -399,6 +399,23 @@ async fn a_revoked_token_costs_exactly_one_401_then_calls_pause() {
         "the root cause is named: {}",
         s.outcome.summary
     );
+    // ... and kept in the details and the steps: a revoked token's own
+    // step (GitLab's audit events) is not lost to the pause.
+    assert!(
+        s.outcome.details.iter().any(|d| d.contains("`token-revoked`")),
+        "{:#?}",
+        s.outcome.details
+    );
+    assert!(
+        s.outcome.remediation.iter().any(|r| r.contains("audit events")),
+        "{:#?}",
+        s.outcome.remediation
+    );
+    assert!(
+        s.outcome.remediation.iter().any(|r| r.contains("resume on their own")),
+        "{:#?}",
+        s.outcome.remediation
+    );
     assert_eq!(
         state(&store, "repository", Some("acme/backend")).blocked_by.as_deref(),
         Some("token")
@@ -456,6 +473,21 @@ async fn a_missing_scope_is_named_in_summary_remediation_and_metrics() {
     assert!(
         s.outcome.remediation.iter().any(|r| r.contains("cannot add")),
         "{:?}",
+        s.outcome.remediation
+    );
+    // One step creates the token, the next hands it over (here through
+    // token_file, the admin API being off): no step said twice.
+    let creates = s
+        .outcome
+        .remediation
+        .iter()
+        .filter(|r| r.to_lowercase().contains("create a new"))
+        .count();
+    assert_eq!(creates, 1, "{:#?}", s.outcome.remediation);
+    assert_eq!(s.outcome.remediation.len(), 2, "{:#?}", s.outcome.remediation);
+    assert!(
+        s.outcome.remediation[1].contains("token_file") && s.outcome.remediation[1].contains("SIGHUP"),
+        "{:#?}",
         s.outcome.remediation
     );
     let m = metrics(&store, &shared);

@@ -432,6 +432,28 @@ async fn gitlab_failing_during_renew_exits_75() {
     lab.stop().await;
 }
 
+/// Renewing is how a revoked or expired token is replaced: the answer says
+/// what GitLab says of the old token, never that a dead one "still works".
+#[tokio::test(flavor = "multi_thread")]
+async fn renew_after_a_revoked_token_says_it_was_already_revoked() {
+    let lab = Lab::start().await;
+    lab.connect().await;
+    let old = lab.sim.sim().token(ALICE).unwrap().id;
+    lab.sim.sim().revoke_token(ALICE).unwrap();
+    // With --revoke-old too: there is nothing to revoke, and no warning.
+    let run = lab.admin(&["renew", "-w", "acme", "--revoke-old"], Some(ALICE_2)).await;
+    run.ok();
+    let out = &run.stdout;
+    assert!(
+        out.contains(&format!(
+            "The old token (id {old}) was already revoked at GitLab: nothing to revoke."
+        )),
+        "{run:#?}"
+    );
+    assert!(!out.contains("still works") && !out.contains("warning"), "{run:#?}");
+    lab.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn rotate_prints_the_new_token_id() {
     let lab = Lab::start().await;

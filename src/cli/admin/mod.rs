@@ -79,6 +79,7 @@ async fn try_connect(args: ConnectArgs) -> Result<String, AdminError> {
         token,
         repositories: (!args.repos.is_empty()).then_some(args.repos),
         replace: args.replace,
+        force: args.force,
     };
     let ws = args.workspace.as_str();
     let connected: Connected = client
@@ -93,6 +94,7 @@ async fn try_renew(args: RenewArgs) -> Result<String, AdminError> {
     let body = TokenBody {
         token,
         revoke_old: args.revoke_old,
+        force: args.force,
     };
     let ws = args.workspace.as_str();
     let updated: Updated = client

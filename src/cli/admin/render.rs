@@ -4,7 +4,8 @@
 use std::fmt::Write;
 
 use crate::wire::{
-    Connected, Disconnected, RepoPage, RepoSummary, RepoWarning, Rotated, TokenSummary, Updated, WatchedRepositories,
+    Connected, Disconnected, OldTokenState, RepoPage, RepoSummary, RepoWarning, Rotated, TokenSummary, Updated,
+    WatchedRepositories,
 };
 
 /// `token 'ws', id 4, scopes api, expires 2027-01-31`
@@ -89,16 +90,39 @@ pub fn updated(u: &Updated, revoke_asked: bool) -> String {
             out.push_str("The old token was not revoked: it is the same token.\n");
         }
         (None, false) => {
-            let _ = writeln!(
-                out,
-                "The old token (id {}) still works until it expires; revoke it in GitLab or pass --revoke-old next time.",
-                u.previous_token_id
-            );
+            let id = u.previous_token_id;
+            let _ = match u.old_token_state {
+                Some(OldTokenState::Revoked) => {
+                    writeln!(
+                        out,
+                        "The old token (id {id}) was already revoked at GitLab: nothing to revoke."
+                    )
+                }
+                Some(OldTokenState::Expired) => {
+                    writeln!(out, "The old token (id {id}) had already expired: nothing to revoke.")
+                }
+                Some(OldTokenState::Rejected) => {
+                    writeln!(
+                        out,
+                        "GitLab no longer accepts the old token (id {id}): nothing to revoke."
+                    )
+                }
+                Some(OldTokenState::Unknown) => writeln!(
+                    out,
+                    "labwatch could not ask GitLab about the old token (id {id}); if it still works, revoke it in GitLab (Preferences → Access Tokens)."
+                ),
+                // An older daemon does not say: it was the common case.
+                Some(OldTokenState::Active) | None => writeln!(
+                    out,
+                    "The old token (id {id}) still works until it expires; revoke it in GitLab or pass --revoke-old next time."
+                ),
+            };
         }
     }
     if u.adopted {
         out.push_str(&adopted(&u.workspace));
     }
+    warnings(&mut out, &u.warnings);
     out
 }
 
@@ -382,5 +406,27 @@ mod tests {
         };
         assert!(disconnected(&d, true).contains("already unusable"));
         assert!(disconnected(&d, false).contains("still works"));
+    }
+
+    #[test]
+    fn renew_says_what_gitlab_says_of_the_old_token() {
+        let with = |state| Updated {
+            workspace: "acme".into(),
+            token: tok(5),
+            previous_token_id: 4,
+            old_token_revoked: false,
+            revoke_error: None,
+            old_token_state: state,
+            adopted: false,
+            warnings: Vec::new(),
+        };
+        let text = |state| updated(&with(state), false);
+        assert!(text(Some(OldTokenState::Active)).contains("(id 4) still works until it expires"));
+        let revoked = text(Some(OldTokenState::Revoked));
+        assert!(revoked.contains("(id 4) was already revoked at GitLab"), "{revoked}");
+        assert!(!revoked.contains("still works"), "{revoked}");
+        assert!(text(Some(OldTokenState::Expired)).contains("had already expired"));
+        assert!(text(Some(OldTokenState::Rejected)).contains("no longer accepts"));
+        assert!(!text(Some(OldTokenState::Unknown)).contains("still works until"));
     }
 }
