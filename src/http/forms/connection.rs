@@ -33,6 +33,7 @@ pub async fn connect(Path(ws): Path<String>, State(state): State<AppState>, p: P
     let s = &p.signed_in;
     let instance_url = p.fields.get("instance_url").trim().to_owned();
     let replace = p.fields.ticked("replace");
+    let force = p.fields.ticked("force");
     let token = p.fields.get("token").trim();
     if token.is_empty() {
         let e = required("token", "Paste a personal access token (it starts with `glpat-`).");
@@ -51,6 +52,7 @@ pub async fn connect(Path(ws): Path<String>, State(state): State<AppState>, p: P
         token: SecretString::from(token.to_owned()),
         repositories: None,
         replace,
+        force,
     };
     let actions = s.admin.actions.clone();
     let name = ws.clone();
@@ -99,6 +101,7 @@ fn connect_page(
     markup::form_errors(&mut body, errors);
     markup::instance_url_field(&mut body, instance_url, errors);
     token_field(&mut body, errors);
+    force_box(&mut body, errors);
     if offer_replace || conn.connected {
         markup::checkbox(
             &mut body,
@@ -112,6 +115,18 @@ fn connect_page(
         crate::http::page::html::id_part(ws)
     ));
     markup::page(status, &format!("Connect {ws}"), Some(&s.csrf), &body)
+}
+
+/// After a `token-shared` refusal: the way to take the token anyway.
+fn force_box(body: &mut String, errors: &[FormError]) {
+    if errors.iter().any(|e| e.code == "token-shared") {
+        markup::checkbox(
+            body,
+            "force",
+            "Use this token anyway (rotating it in one workspace revokes the other workspace's copy)",
+            false,
+        );
+    }
 }
 
 fn token_field(body: &mut String, errors: &[FormError]) {
@@ -144,6 +159,7 @@ pub async fn token_form(s: SignedIn, Path(ws): Path<String>) -> Response {
 pub async fn update_token(Path(ws): Path<String>, p: Posted) -> Response {
     let s = &p.signed_in;
     let revoke_old = p.fields.ticked("revoke_old");
+    let force = p.fields.ticked("force");
     let token = p.fields.get("token").trim();
     if token.is_empty() {
         let e = required("token", "Paste the new personal access token.");
@@ -152,7 +168,7 @@ pub async fn update_token(Path(ws): Path<String>, p: Posted) -> Response {
     let token = SecretString::from(token.to_owned());
     let actions = s.admin.actions.clone();
     let name = ws.clone();
-    match detached(async move { actions.update_token(&name, token, revoke_old).await }).await {
+    match detached(async move { actions.update_token_with(&name, token, revoke_old, force).await }).await {
         Ok(_) => done("token-updated", &ws),
         Err(e) => {
             let status = status_of(&e);
@@ -170,6 +186,7 @@ fn token_page(s: &SignedIn, ws: &str, revoke_old: bool, errors: &[FormError], st
     body.push_str(&markup::csrf_field(&s.csrf));
     markup::form_errors(&mut body, errors);
     token_field(&mut body, errors);
+    force_box(&mut body, errors);
     markup::checkbox(
         &mut body,
         "revoke_old",

@@ -101,7 +101,8 @@ async fn lab(admin: bool) -> Lab {
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
         "[store]\ndir = \"{d}/store\"\nkey_file = \"{d}/store.key\"\n[defaults]\ninterval = \"1h\"\ntimeout = \"10s\"\n\
-         [[workspace]]\nname = \"acme\"\ninstance_url = \"{url}\"\n",
+         [[workspace]]\nname = \"acme\"\ninstance_url = \"{url}\"\n\
+         [[workspace]]\nname = \"beta\"\ninstance_url = \"{url}\"\n",
         d = dir.path().display(),
         url = sim.base_url(),
     );
@@ -563,4 +564,41 @@ async fn workspaces_are_created_and_deleted_from_the_page() {
     let config_one = lab.get("/workspaces/acme/delete", &session).await;
     assert_eq!(config_one.status, 409);
     assert!(config_one.body.contains("<code>workspace-in-config</code>"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_another_workspace_uses_is_refused_next_to_the_field_until_forced() {
+    let lab = lab(true).await;
+    let session = lab.sign_in().await;
+    let csrf = lab.csrf(&session).await;
+    let url = lab.sim.base_url().to_owned();
+    let connect = |ws: &'static str, force: bool| {
+        let mut form = vec![
+            ("csrf", csrf.clone()),
+            ("instance_url", url.clone()),
+            ("token", CANARY.to_owned()),
+        ];
+        if force {
+            form.push(("force", "on".to_owned()));
+        }
+        let session = session.clone();
+        let lab = &lab;
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            lab.post(&format!("/workspaces/{ws}/connect"), &session, &form).await
+        }
+    };
+    assert_eq!(connect("acme", false).await.status, 303);
+    let shared = connect("beta", false).await;
+    assert_eq!(shared.status, 409, "{}", shared.body);
+    assert_eq!(shared.error_code("f-token-error").as_deref(), Some("token-shared"));
+    assert!(
+        shared.body.contains("acme"),
+        "names the other workspace: {}",
+        shared.body
+    );
+    assert!(shared.body.contains(r#"name="force""#), "offers to use it anyway");
+    let forced = connect("beta", true).await;
+    assert_eq!(forced.status, 303, "{}", forced.body);
+    lab.assert_no_canary();
 }
