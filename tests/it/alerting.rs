@@ -177,7 +177,7 @@ async fn an_expiring_token_is_rotated_through_prometheus_and_alertmanager() {
 
     let logs = |name: &str| std::fs::read_to_string(d.join(name)).unwrap_or_default();
     let rotated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        tokio::task::block_in_place(|| labwatch.wait_for("Token rotated on alert"))
+        tokio::task::block_in_place(|| labwatch.wait_until_event("the webhook's rotation", |e| decided(e, "rotated")))
     }));
     let Ok(rotated) = rotated else {
         panic!(
@@ -187,7 +187,7 @@ async fn an_expiring_token_is_rotated_through_prometheus_and_alertmanager() {
         );
     };
     assert_eq!(rotated["workspace"], "acme");
-    tokio::task::block_in_place(|| labwatch.wait_for("Resolved alert received"));
+    tokio::task::block_in_place(|| labwatch.wait_until_event("the resolved alert", |e| decided(e, "resolved")));
 
     assert_eq!(
         gitlab
@@ -221,4 +221,11 @@ async fn reqwest_text(url: &str) -> String {
         .text()
         .await
         .unwrap()
+}
+
+/// Whether `event` is the webhook's log line of an alert it `decision`ed.
+fn decided(event: &serde_json::Value, decision: &str) -> bool {
+    event["message"] == "Alert webhook decision"
+        && event["alertname"] == "LabwatchTokenExpiringSoon"
+        && event["decision"] == decision
 }
