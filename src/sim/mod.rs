@@ -107,7 +107,7 @@ mod world;
 pub use counters::{Counters, LoggedRequest};
 pub use error::SimError;
 pub use faults::{DropSpec, FailSpec};
-pub use model::{AccessLevel, Instance, Limits, RepositoryAccess, UserState, Visibility};
+pub use model::{AccessLevel, FeatureAccess, Instance, Limits, Protection, RepositoryAccess, UserState, Visibility};
 pub use scenario::{NewToken, Scenario};
 pub use server::{SimHandle, start, start_with_url};
 pub use shared::{Sim, TokenInfo};

@@ -122,3 +122,10 @@ pub const MIN_ACCESS_LEVEL_VALUES: &[u32] = &[10, 15, 20, 30, 40, 50];
 /// `archived_param` helper's truthiness test would say archived only).
 /// `true` treats it as not given everywhere; `false` answers `is invalid`.
 pub const EMPTY_BOOLEAN_IS_NOT_GIVEN: bool = true;
+
+/// (Unconfirmed item 19) Who may read protected branches over the API: the
+/// newest `lib/api/protected_branches.rb` read asks `authorize_read_code!`
+/// (Reporters, and anyone on public projects); GitLab 10.x asked
+/// `authorize_admin_project` (Maintainers). The version that changed it is
+/// not known. `false` follows the newest code.
+pub const PROTECTED_BRANCHES_NEED_MAINTAINER: bool = false;
