@@ -641,9 +641,9 @@ impl World {
         if !self.can_read(user, project) {
             return false;
         }
-        let member = user
-            .and_then(|uid| self.access(uid, project))
-            .is_some_and(|l| l >= AccessLevel::REPORTER);
+        let member = user.and_then(|uid| self.access(uid, project)).is_some_and(|l| {
+            l >= AccessLevel::REPORTER || (unconfirmed::PLANNER_CLONES_PRIVATE && l == AccessLevel::PLANNER)
+        });
         match project.repository_access_level {
             RepositoryAccess::Disabled => false,
             RepositoryAccess::Private => member,

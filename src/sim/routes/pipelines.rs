@@ -14,6 +14,7 @@ use crate::sim::pagination;
 use crate::sim::render::{self, View};
 use crate::sim::request::ApiRequest;
 use crate::sim::shared::Sim;
+use crate::sim::unconfirmed;
 
 use super::projects::visible_project;
 
@@ -23,7 +24,10 @@ pub async fn list(State(sim): State<Sim>, Path(id): Path<String>, req: ApiReques
     let user = caller.map(|c| c.user_id);
     let per_page = pagination::per_page(&req)?;
     let page = pagination::page(&req)?;
-    let (pid, _) = visible_project(&world, &id, user)?;
+    let (pid, redirected) = visible_project(&world, &id, user)?;
+    if redirected && !unconfirmed::MOVED_PROJECT_SUBRESOURCES_FOLLOW {
+        return Err(ApiError::ProjectNotFound);
+    }
     let project = world.project(pid).ok_or(ApiError::ProjectNotFound)?;
     if !world.can_read_pipelines(user, project) {
         return Err(ApiError::Message(StatusCode::FORBIDDEN, "403 Forbidden".to_owned()));

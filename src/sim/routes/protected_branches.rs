@@ -23,7 +23,10 @@ use super::projects::visible_project;
 
 /// The project, once the caller may read its protected branches.
 fn readable<'w>(world: &'w World, id: &str, user: Option<u64>) -> Result<&'w Project, ApiError> {
-    let (pid, _) = visible_project(world, id, user)?;
+    let (pid, redirected) = visible_project(world, id, user)?;
+    if redirected && !unconfirmed::MOVED_PROJECT_SUBRESOURCES_FOLLOW {
+        return Err(ApiError::ProjectNotFound);
+    }
     let project = world.project(pid).ok_or(ApiError::ProjectNotFound)?;
     let allowed = if unconfirmed::PROTECTED_BRANCHES_NEED_MAINTAINER {
         user.and_then(|uid| world.access(uid, project))
