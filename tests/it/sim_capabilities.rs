@@ -200,7 +200,9 @@ path = "acme/x"
 default_branch_protection = { push = "reporter", merge = "maintainer" }
 "#,
     );
-    let error = bad.err().expect("a reporter cannot be a protected branch level");
+    let Err(error) = bad else {
+        panic!("a reporter cannot be a protected branch level");
+    };
     assert!(error.contains("default_branch_protection"), "{error}");
     assert!(
         error.contains("no_access (0), developer (30) or maintainer (40)"),
