@@ -6,6 +6,7 @@
 pub mod api;
 pub mod bounds;
 mod budget;
+pub mod capabilities;
 pub mod client;
 mod error;
 mod instance;

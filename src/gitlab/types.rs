@@ -56,8 +56,19 @@ pub struct Project {
     pub archived: bool,
     #[serde(default)]
     pub empty_repo: Option<bool>,
+    /// The feature access levels: `enabled`, `private` (members only) or
+    /// `disabled` (docs/gitlab.md §8); absent in the simple shape.
     #[serde(default)]
     pub repository_access_level: Option<String>,
+    #[serde(default)]
+    pub issues_access_level: Option<String>,
+    #[serde(default)]
+    pub merge_requests_access_level: Option<String>,
+    #[serde(default)]
+    pub builds_access_level: Option<String>,
+    /// "Public pipelines": Guests and non-members may read pipelines.
+    #[serde(default)]
+    pub public_jobs: Option<bool>,
     #[serde(default)]
     pub permissions: Option<Permissions>,
     #[serde(default)]

@@ -4,8 +4,8 @@
 //!
 //! A map of the module:
 //!
-//! - [`model`]: records (users, tokens, namespaces, projects, instance
-//!   settings, limits); `world`: their indexes and rules (expiry against the
+//! - [`model`]: records (users, tokens, namespaces, projects with their
+//!   feature access levels and protected branches, instance settings, limits); `world`: their indexes and rules (expiry against the
 //!   simulated *today*, token families, moves with redirects, who sees what).
 //! - [`spec`]: inputs that create records; [`scenario`]: the TOML scenario and
 //!   the builder API (`generate`: its `[[generate]]` tables); [`summary`]: what `labwatch sim` prints at start.
@@ -107,7 +107,7 @@ mod world;
 pub use counters::{Counters, LoggedRequest};
 pub use error::SimError;
 pub use faults::{DropSpec, FailSpec};
-pub use model::{AccessLevel, Instance, Limits, RepositoryAccess, UserState, Visibility};
+pub use model::{AccessLevel, FeatureAccess, Instance, Limits, Protection, RepositoryAccess, UserState, Visibility};
 pub use scenario::{NewToken, Scenario};
 pub use server::{SimHandle, start, start_with_url};
 pub use shared::{Sim, TokenInfo};

@@ -104,7 +104,8 @@ impl Visibility {
     }
 }
 
-/// Who may use a project's repository feature (`repository_access_level`).
+/// Who may use a project feature: the three values every `*_access_level`
+/// field takes (`repository_access_level`, `issues_access_level`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum RepositoryAccess {
@@ -117,7 +118,20 @@ pub enum RepositoryAccess {
     Disabled,
 }
 
+/// The same values for the other features (issues, merge requests, CI/CD).
+pub type FeatureAccess = RepositoryAccess;
+
 impl RepositoryAccess {
+    /// The narrower of two levels (disabled < private < enabled).
+    pub fn min(self, other: RepositoryAccess) -> RepositoryAccess {
+        let rank = |a: RepositoryAccess| match a {
+            RepositoryAccess::Disabled => 0,
+            RepositoryAccess::Private => 1,
+            RepositoryAccess::Enabled => 2,
+        };
+        if rank(other) < rank(self) { other } else { self }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RepositoryAccess::Enabled => "enabled",
@@ -231,9 +245,17 @@ pub struct Project {
     pub visibility: Visibility,
     pub archived: bool,
     pub repository_access_level: RepositoryAccess,
+    pub issues_access_level: FeatureAccess,
+    pub merge_requests_access_level: FeatureAccess,
+    pub builds_access_level: FeatureAccess,
+    /// "Public pipelines" (`public_jobs`): Guests and non-members may read
+    /// pipelines and jobs.
+    pub public_jobs: bool,
     /// A project without commits: no default branch, no README.
     pub empty_repo: bool,
     pub default_branch: String,
+    /// Protected branches (or wildcards), in creation order.
+    pub protected_branches: Vec<ProtectedBranch>,
     /// Direct members (`permissions.project_access`).
     pub members: BTreeMap<u64, AccessLevel>,
     pub created_at: OffsetDateTime,
@@ -241,7 +263,55 @@ pub struct Project {
     pub marked_for_deletion_on: Option<Date>,
 }
 
+/// Who may push to and merge into a protected branch: one role each, as
+/// GitLab's Free tier allows (`docs/gitlab.md` §15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protection {
+    /// `0` (no one), `30` (developers and maintainers) or `40` (maintainers).
+    pub push: AccessLevel,
+    pub merge: AccessLevel,
+}
+
+impl Protection {
+    /// GitLab's default for a new project's default branch ("fully
+    /// protected"): maintainers push and merge.
+    pub const MAINTAINERS: Protection = Protection {
+        push: AccessLevel::MAINTAINER,
+        merge: AccessLevel::MAINTAINER,
+    };
+
+    /// The levels a protected branch accepts (`ProtectedRefAccess`).
+    pub fn check(level: AccessLevel) -> Result<AccessLevel, String> {
+        match level {
+            AccessLevel::NO_ACCESS | AccessLevel::DEVELOPER | AccessLevel::MAINTAINER => Ok(level),
+            other => Err(format!(
+                "a protected branch takes no_access (0), developer (30) or maintainer (40), not {other}"
+            )),
+        }
+    }
+}
+
+/// A protected branch rule, with the ids the API shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectedBranch {
+    pub id: u64,
+    /// A branch name or a wildcard (`release/*`).
+    pub name: String,
+    pub protection: Protection,
+    /// Ids of the push and the merge access level entries.
+    pub push_id: u64,
+    pub merge_id: u64,
+}
+
 impl Project {
+    /// GitLab refuses merge requests or CI/CD more open than the repository
+    /// (`ProjectFeature#repository_children_level`); its settings page
+    /// lowers them with the repository, and so does the simulator.
+    pub fn fit_repository_children(&mut self) {
+        self.merge_requests_access_level = self.merge_requests_access_level.min(self.repository_access_level);
+        self.builds_access_level = self.builds_access_level.min(self.repository_access_level);
+    }
+
     /// The last path segment (`backend` of `acme/backend`).
     pub fn path(&self) -> &str {
         self.path_with_namespace

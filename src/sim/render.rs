@@ -1,5 +1,6 @@
 //! GitLab's JSON entities as the simulator renders them: user, personal
-//! access token, metadata, and projects in the simple and full shapes. Field
+//! access token, metadata, projects in the simple and full shapes,
+//! protected branches and pipelines. Field
 //! names and JSON types follow `tests/fixtures/gitlab/` (checked by the
 //! fixture test); values come from the world or are fixed, plausible defaults.
 
@@ -7,7 +8,7 @@ use serde_json::{Map, Value, json};
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
-use super::model::{AccessLevel, Instance, NamespaceKind, Project, Token, User};
+use super::model::{AccessLevel, Instance, NamespaceKind, Project, ProtectedBranch, Token, User};
 use super::world::World;
 
 /// `2020-07-23T14:31:47.729Z`, GitLab's timestamp format.
@@ -247,7 +248,7 @@ pub fn project_full(view: &View<'_>, project: &Project, extras: Extras) -> Value
     merge(&mut out, identity_fields(view, project));
     merge(&mut out, feature_fields(project));
     merge(&mut out, setting_fields());
-    merge(&mut out, ci_fields());
+    merge(&mut out, ci_fields(project));
     merge(&mut out, merge_fields());
     let access = view.user.and_then(|uid| view.world.access(uid, project));
     if let Some(owner) = personal_owner(view, project) {
@@ -307,23 +308,27 @@ fn identity_fields(view: &View<'_>, project: &Project) -> Value {
 
 fn feature_fields(project: &Project) -> Value {
     let repository = project.repository_access_level.as_str();
+    let issues = project.issues_access_level.as_str();
+    let merge_requests = project.merge_requests_access_level.as_str();
+    let builds = project.builds_access_level.as_str();
+    let on = |access: &str| access != "disabled";
     json!({
         "packages_enabled": true,
-        "issues_enabled": true,
-        "merge_requests_enabled": true,
+        "issues_enabled": on(issues),
+        "merge_requests_enabled": on(merge_requests),
         "wiki_enabled": true,
-        "jobs_enabled": true,
+        "jobs_enabled": on(builds),
         "snippets_enabled": true,
         "container_registry_enabled": true,
         "service_desk_enabled": false,
         "service_desk_address": null,
         "can_create_merge_request_in": true,
-        "issues_access_level": "enabled",
+        "issues_access_level": issues,
         "repository_access_level": repository,
-        "merge_requests_access_level": repository,
+        "merge_requests_access_level": merge_requests,
         "forking_access_level": repository,
         "wiki_access_level": "enabled",
-        "builds_access_level": repository,
+        "builds_access_level": builds,
         "snippets_access_level": "enabled",
         "pages_access_level": "private",
         "analytics_access_level": "enabled",
@@ -367,7 +372,7 @@ fn setting_fields() -> Value {
     })
 }
 
-fn ci_fields() -> Value {
+fn ci_fields(project: &Project) -> Value {
     json!({
         "ci_default_git_depth": 20,
         "ci_forward_deployment_enabled": true,
@@ -381,7 +386,7 @@ fn ci_fields() -> Value {
         "ci_push_repository_for_job_token_allowed": false,
         "ci_display_pipeline_variables": false,
         "protect_merge_request_pipelines": true,
-        "public_jobs": true,
+        "public_jobs": project.public_jobs,
         "build_timeout": 3600,
         "auto_cancel_pending_pipelines": "enabled",
         "ci_config_path": "",
@@ -463,4 +468,51 @@ fn merge(target: &mut Map<String, Value>, part: Value) {
     if let Value::Object(map) = part {
         target.extend(map);
     }
+}
+
+/// `Entities::ProtectedBranch` as the protected branches API shows it, with
+/// one role-based entry each for push and merge (docs/gitlab.md §15).
+pub fn protected_branch(branch: &ProtectedBranch) -> Value {
+    let entry = |id: u64, level: AccessLevel| {
+        json!({
+            "id": id,
+            "access_level": level.0,
+            "access_level_description": protection_description(level),
+        })
+    };
+    json!({
+        "id": branch.id,
+        "name": branch.name,
+        "push_access_levels": [entry(branch.push_id, branch.protection.push)],
+        "merge_access_levels": [entry(branch.merge_id, branch.protection.merge)],
+        "allow_force_push": false,
+        "code_owner_approval_required": false,
+    })
+}
+
+/// `ProtectedRefAccess`'s names for the role-based levels.
+fn protection_description(level: AccessLevel) -> &'static str {
+    match level {
+        AccessLevel::NO_ACCESS => "No one",
+        AccessLevel::DEVELOPER => "Developers + Maintainers",
+        _ => "Maintainers",
+    }
+}
+
+/// `Entities::Ci::PipelineBasic`: the simulator's one pipeline per project
+/// with commits, a successful push pipeline on the default branch.
+pub fn pipeline(view: &View<'_>, project: &Project) -> Value {
+    let id = project.id * 1000 + 1;
+    json!({
+        "id": id,
+        "iid": 1,
+        "project_id": project.id,
+        "sha": format!("{:040x}", project.id),
+        "ref": project.default_branch,
+        "status": "success",
+        "source": "push",
+        "created_at": timestamp(project.created_at),
+        "updated_at": timestamp(project.created_at),
+        "web_url": format!("{}/{}/-/pipelines/{id}", view.base, project.path_with_namespace),
+    })
 }

@@ -34,9 +34,13 @@
 //! path = "acme/backend"
 //! visibility = "private"        # private | internal | public
 //! members = { alice = "developer", bob = 10 }
-//! # name, description, id, archived, repository_access_level
-//! # (enabled|private|disabled), empty_repo, default_branch,
-//! # redirects = ["acme/old-name"], marked_for_deletion_on optional
+//! # name, description, id, archived, repository_access_level,
+//! # issues_access_level, merge_requests_access_level, builds_access_level
+//! # (enabled|private|disabled), public_jobs = false, empty_repo,
+//! # default_branch, redirects = ["acme/old-name"], marked_for_deletion_on
+//! # optional; the default branch is protected for maintainers unless
+//! # default_branch_protection = false or = { push = "developer", merge = "maintainer" };
+//! # protected_branches = [{ name = "release/*", push = "no_access", merge = "maintainer" }]
 //!
 //! [[generate]]                  # optional: many users, tokens and projects
 //! users = 1000                  # from a seed (see super::generate)
@@ -56,7 +60,7 @@ use time::{Date, OffsetDateTime, Time};
 
 use super::error::SimError;
 use super::generate::{self, RawGenerate};
-use super::model::{AccessLevel, Instance, Limits, RepositoryAccess, UserState, Visibility};
+use super::model::{AccessLevel, FeatureAccess, Instance, Limits, Protection, RepositoryAccess, UserState, Visibility};
 use super::spec::{Expiry, GroupSpec, ProjectSpec, TokenSpec, UserSpec};
 use super::summary::Summary;
 use super::world::World;
@@ -217,13 +221,53 @@ struct RawProject {
     #[serde(default)]
     repository_access_level: RepositoryAccess,
     #[serde(default)]
+    issues_access_level: FeatureAccess,
+    #[serde(default)]
+    merge_requests_access_level: FeatureAccess,
+    #[serde(default)]
+    builds_access_level: FeatureAccess,
+    public_jobs: Option<bool>,
+    #[serde(default)]
     empty_repo: bool,
     default_branch: Option<String>,
+    default_branch_protection: Option<RawProtection>,
+    #[serde(default)]
+    protected_branches: Vec<RawBranch>,
     #[serde(default)]
     members: BTreeMap<String, RawLevel>,
     #[serde(default)]
     redirects: Vec<String>,
     marked_for_deletion_on: Option<RawDate>,
+}
+
+/// `false` (unprotected), `true` (GitLab's default) or the two roles.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawProtection {
+    On(bool),
+    Roles { push: RawLevel, merge: RawLevel },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBranch {
+    name: String,
+    push: RawLevel,
+    merge: RawLevel,
+}
+
+fn protection(push: &RawLevel, merge: &RawLevel) -> Result<Protection, String> {
+    let level = |raw: &RawLevel| {
+        let level = match raw {
+            RawLevel::Number(n) => AccessLevel(*n),
+            RawLevel::Name(name) => AccessLevel::parse(name)?,
+        };
+        Protection::check(level)
+    };
+    Ok(Protection {
+        push: level(push)?,
+        merge: level(merge)?,
+    })
 }
 
 /// An access level as a number (`30`) or a role name (`"developer"`).
@@ -361,6 +405,22 @@ impl RawProject {
             .map(parse_date)
             .transpose()
             .map_err(|e| format!("marked_for_deletion_on: {e}"))?;
+        let default_branch_protection = match &self.default_branch_protection {
+            None | Some(RawProtection::On(true)) => Some(Protection::MAINTAINERS),
+            Some(RawProtection::On(false)) => None,
+            Some(RawProtection::Roles { push, merge }) => {
+                Some(protection(push, merge).map_err(|e| format!("default_branch_protection: {e}"))?)
+            }
+        };
+        let protected_branches = self
+            .protected_branches
+            .iter()
+            .map(|b| {
+                protection(&b.push, &b.merge)
+                    .map(|p| (b.name.clone(), p))
+                    .map_err(|e| format!("protected branch '{}': {e}", b.name))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         Ok(ProjectSpec {
             members: levels(&self.members)?,
             path: self.path,
@@ -370,8 +430,14 @@ impl RawProject {
             visibility: self.visibility,
             archived: self.archived,
             repository_access_level: self.repository_access_level,
+            issues_access_level: self.issues_access_level,
+            merge_requests_access_level: self.merge_requests_access_level,
+            builds_access_level: self.builds_access_level,
+            public_jobs: self.public_jobs.unwrap_or(true),
             empty_repo: self.empty_repo,
             default_branch: self.default_branch.unwrap_or_else(|| "main".to_owned()),
+            default_branch_protection,
+            protected_branches,
             redirects: self.redirects,
             marked_for_deletion_on,
         })

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
-use super::model::{AccessLevel, RepositoryAccess, UserState, Visibility};
+use super::model::{AccessLevel, FeatureAccess, Protection, RepositoryAccess, UserState, Visibility};
 
 /// A new user.
 #[derive(Debug, Clone)]
@@ -144,8 +144,17 @@ pub struct ProjectSpec {
     pub visibility: Visibility,
     pub archived: bool,
     pub repository_access_level: RepositoryAccess,
+    pub issues_access_level: FeatureAccess,
+    pub merge_requests_access_level: FeatureAccess,
+    pub builds_access_level: FeatureAccess,
+    pub public_jobs: bool,
     pub empty_repo: bool,
     pub default_branch: String,
+    /// The default branch's protection; `None` leaves it unprotected. Like
+    /// GitLab, an empty repository has no default branch to protect yet.
+    pub default_branch_protection: Option<Protection>,
+    /// Other protected branches or wildcards.
+    pub protected_branches: Vec<(String, Protection)>,
     pub members: Vec<(String, AccessLevel)>,
     /// Old paths that redirect here (the project was moved from them).
     pub redirects: Vec<String>,
@@ -162,8 +171,14 @@ impl ProjectSpec {
             visibility: Visibility::Private,
             archived: false,
             repository_access_level: RepositoryAccess::Enabled,
+            issues_access_level: FeatureAccess::Enabled,
+            merge_requests_access_level: FeatureAccess::Enabled,
+            builds_access_level: FeatureAccess::Enabled,
+            public_jobs: true,
             empty_repo: false,
             default_branch: "main".to_owned(),
+            default_branch_protection: Some(Protection::MAINTAINERS),
+            protected_branches: Vec::new(),
             members: Vec::new(),
             redirects: Vec::new(),
             marked_for_deletion_on: None,
@@ -187,6 +202,44 @@ impl ProjectSpec {
 
     pub fn repository(mut self, access: RepositoryAccess) -> ProjectSpec {
         self.repository_access_level = access;
+        self
+    }
+
+    pub fn issues(mut self, access: FeatureAccess) -> ProjectSpec {
+        self.issues_access_level = access;
+        self
+    }
+
+    pub fn merge_requests(mut self, access: FeatureAccess) -> ProjectSpec {
+        self.merge_requests_access_level = access;
+        self
+    }
+
+    /// CI/CD (`builds_access_level`).
+    pub fn builds(mut self, access: FeatureAccess) -> ProjectSpec {
+        self.builds_access_level = access;
+        self
+    }
+
+    pub fn public_jobs(mut self, on: bool) -> ProjectSpec {
+        self.public_jobs = on;
+        self
+    }
+
+    /// The default branch's protection (`None`: unprotected).
+    pub fn default_branch_protection(mut self, protection: Option<Protection>) -> ProjectSpec {
+        self.default_branch_protection = protection;
+        self
+    }
+
+    /// Protects another branch or wildcard.
+    pub fn protect(mut self, name: impl Into<String>, protection: Protection) -> ProjectSpec {
+        self.protected_branches.push((name.into(), protection));
+        self
+    }
+
+    pub fn empty(mut self) -> ProjectSpec {
+        self.empty_repo = true;
         self
     }
 

@@ -173,6 +173,8 @@ fn route_template(method: &str, path: &str) -> String {
         .is_some_and(|id| !id.is_empty() && !id.contains('/'))
     {
         "/api/v4/projects/{id}".to_owned()
+    } else if let Some(template) = project_resource_template(path) {
+        template.to_owned()
     } else if let Some(template) = token_and_user_template(path) {
         template.to_owned()
     } else if let Some(template) = git::route_template(path) {
@@ -183,6 +185,23 @@ fn route_template(method: &str, path: &str) -> String {
         "(unknown)".to_owned()
     };
     format!("{method} {template}")
+}
+
+/// A project's protected branches (the list or one) and pipelines.
+fn project_resource_template(path: &str) -> Option<&'static str> {
+    let rest = path.strip_prefix("/api/v4/projects/")?;
+    let (id, resource) = rest.split_once('/')?;
+    if id.is_empty() {
+        return None;
+    }
+    match resource.split_once('/') {
+        None if resource == "protected_branches" => Some("/api/v4/projects/{id}/protected_branches"),
+        None if resource == "pipelines" => Some("/api/v4/projects/{id}/pipelines"),
+        Some(("protected_branches", name)) if !name.is_empty() && !name.contains('/') => {
+            Some("/api/v4/projects/{id}/protected_branches/{name}")
+        }
+        _ => None,
+    }
 }
 
 /// `/personal_access_tokens`, `/users` and one of either by id.

@@ -122,3 +122,23 @@ pub const MIN_ACCESS_LEVEL_VALUES: &[u32] = &[10, 15, 20, 30, 40, 50];
 /// `archived_param` helper's truthiness test would say archived only).
 /// `true` treats it as not given everywhere; `false` answers `is invalid`.
 pub const EMPTY_BOOLEAN_IS_NOT_GIVEN: bool = true;
+
+/// (Unconfirmed item 19) Who may read protected branches over the API: the
+/// newest `lib/api/protected_branches.rb` read asks `authorize_read_code!`
+/// (Reporters, and anyone on public projects); GitLab 10.x asked
+/// `authorize_admin_project` (Maintainers). The version that changed it is
+/// not known. `false` follows the newest code.
+pub const PROTECTED_BRANCHES_NEED_MAINTAINER: bool = false;
+
+/// (Unconfirmed item 20) Whether a Planner (15) may clone a private
+/// project: GitLab 17.7 introduced the role below Reporter, so without code
+/// access; a later merge request (gitlab-org/gitlab!212966) grants Planners
+/// `download_code` on private projects. The version is not known. `false`
+/// follows the role as introduced.
+pub const PLANNER_CLONES_PRIVATE: bool = false;
+
+/// (Unconfirmed item 21) A project's sub-resources (protected branches,
+/// pipelines) asked for by a former path: `find_project` follows the
+/// redirect route; whether these routes answer 301 like `GET /projects/:id`
+/// is not known. `true` answers for the project the path now names.
+pub const MOVED_PROJECT_SUBRESOURCES_FOLLOW: bool = true;

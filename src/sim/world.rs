@@ -10,7 +10,8 @@ use time::{Date, Duration, OffsetDateTime, Time};
 use super::error::SimError;
 use super::membership::MemberIndex;
 use super::model::{
-    AccessLevel, Instance, Namespace, NamespaceKind, Project, RepositoryAccess, Token, User, UserState, Visibility,
+    AccessLevel, FeatureAccess, Instance, Namespace, NamespaceKind, Project, ProtectedBranch, Protection,
+    RepositoryAccess, Token, User, UserState, Visibility,
 };
 use super::spec::{Expiry, GroupSpec, ProjectRef, ProjectSpec, TokenRef, TokenSpec, UserSpec};
 use super::unconfirmed;
@@ -47,6 +48,8 @@ pub struct World {
     next_token_id: u64,
     next_namespace_id: u64,
     next_project_id: u64,
+    /// Ids of protected branches and their access level entries.
+    next_protection_id: u64,
     /// Seeded, so a scenario's generated secrets are the same on every run.
     rng: fastrand::Rng,
 }
@@ -71,6 +74,7 @@ impl World {
             next_token_id: 1,
             next_namespace_id: 1,
             next_project_id: 1,
+            next_protection_id: 1,
             rng: fastrand::Rng::with_seed(seed),
         }
     }
@@ -391,8 +395,33 @@ impl World {
             "project",
         )?;
         let (namespace_path, segment) = path.rsplit_once('/').unwrap_or(("", &path));
+        let mut rules = Vec::new();
+        // GitLab protects the default branch when it is first created, so an
+        // empty repository has no such rule yet.
+        if let Some(protection) = spec.default_branch_protection.filter(|_| !spec.empty_repo) {
+            rules.push((spec.default_branch.clone(), protection));
+        }
+        rules.extend(spec.protected_branches);
+        let mut protected_branches = Vec::new();
+        for (name, protection) in rules {
+            Protection::check(protection.push)
+                .and(Protection::check(protection.merge))
+                .map_err(|e| SimError::Invalid(format!("project '{path}', protected branch '{name}': {e}")))?;
+            if name.is_empty() || protected_branches.iter().any(|b: &ProtectedBranch| b.name == name) {
+                return Err(SimError::Invalid(format!(
+                    "project '{path}': protected branch '{name}' is empty or given twice"
+                )));
+            }
+            protected_branches.push(ProtectedBranch {
+                id: self.take_protection_id(),
+                name,
+                protection,
+                push_id: self.take_protection_id(),
+                merge_id: self.take_protection_id(),
+            });
+        }
         let namespace_id = self.ensure_namespace(namespace_path)?;
-        let project = Project {
+        let mut project = Project {
             id,
             name: spec.name.unwrap_or_else(|| title_case(segment)),
             path_with_namespace: path.clone(),
@@ -401,12 +430,18 @@ impl World {
             visibility: spec.visibility,
             archived: spec.archived,
             repository_access_level: spec.repository_access_level,
+            issues_access_level: spec.issues_access_level,
+            merge_requests_access_level: spec.merge_requests_access_level,
+            builds_access_level: spec.builds_access_level,
+            public_jobs: spec.public_jobs,
             empty_repo: spec.empty_repo,
             default_branch: spec.default_branch,
+            protected_branches,
             members,
             created_at: self.day_start(200),
             marked_for_deletion_on: spec.marked_for_deletion_on,
         };
+        project.fit_repository_children();
         self.redirects.remove(&path.to_ascii_lowercase());
         self.project_by_path.insert(path.to_ascii_lowercase(), id);
         self.projects.insert(id, project);
@@ -416,6 +451,12 @@ impl World {
             self.add_redirect(&old, id)?;
         }
         Ok(id)
+    }
+
+    fn take_protection_id(&mut self) -> u64 {
+        let id = self.next_protection_id;
+        self.next_protection_id += 1;
+        id
     }
 
     fn add_redirect(&mut self, old: &str, id: u64) -> Result<(), SimError> {
@@ -515,7 +556,9 @@ impl World {
     }
 
     pub fn set_repository_access(&mut self, id: u64, access: RepositoryAccess) -> Result<(), SimError> {
-        self.project_mut(id)?.repository_access_level = access;
+        let project = self.project_mut(id)?;
+        project.repository_access_level = access;
+        project.fit_repository_children();
         Ok(())
     }
 
@@ -598,14 +641,35 @@ impl World {
         if !self.can_read(user, project) {
             return false;
         }
-        let member = user
-            .and_then(|uid| self.access(uid, project))
-            .is_some_and(|l| l >= AccessLevel::REPORTER);
+        let member = user.and_then(|uid| self.access(uid, project)).is_some_and(|l| {
+            l >= AccessLevel::REPORTER || (unconfirmed::PLANNER_CLONES_PRIVATE && l == AccessLevel::PLANNER)
+        });
         match project.repository_access_level {
             RepositoryAccess::Disabled => false,
             RepositoryAccess::Private => member,
             RepositoryAccess::Enabled => project.visibility != Visibility::Private || member,
         }
+    }
+
+    /// Whether `user` may read the project's pipelines over the API: GitLab
+    /// asks for both `read_pipeline` and `read_build` (docs/gitlab.md §15).
+    pub fn can_read_pipelines(&self, user: Option<u64>, project: &Project) -> bool {
+        if !self.can_read(user, project) {
+            return false;
+        }
+        let level = user.and_then(|uid| self.access(uid, project));
+        let at_least = |min: AccessLevel| level.is_some_and(|l| l >= min);
+        let feature_open = |access: FeatureAccess| match access {
+            FeatureAccess::Disabled => false,
+            FeatureAccess::Private => at_least(AccessLevel::GUEST),
+            FeatureAccess::Enabled => true,
+        };
+        if !feature_open(project.repository_access_level) || !feature_open(project.builds_access_level) {
+            return false;
+        }
+        // `read_build`: Reporters, or anyone who sees the project when
+        // public pipelines are on (`read_pipeline` then follows).
+        at_least(AccessLevel::REPORTER) || project.public_jobs
     }
 
     /// Whether `user` may push (developer or above, repository on, not archived).

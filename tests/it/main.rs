@@ -32,6 +32,7 @@ mod repositories;
 mod rules;
 mod sim;
 mod sim_api;
+mod sim_capabilities;
 mod sim_generate;
 mod sim_git;
 mod sim_python_gitlab;

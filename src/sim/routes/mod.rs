@@ -6,7 +6,9 @@ mod control;
 pub(crate) mod git;
 mod health;
 mod meta;
+mod pipelines;
 mod projects;
+mod protected_branches;
 mod tokens;
 mod users;
 
@@ -42,6 +44,15 @@ pub fn router(sim: Sim) -> Router {
         .route("/api/v4/users/{id}", get(users::show))
         .route("/api/v4/projects", get(projects::list))
         .route("/api/v4/projects/{id}", get(projects::show))
+        .route(
+            "/api/v4/projects/{id}/protected_branches",
+            get(protected_branches::list),
+        )
+        .route(
+            "/api/v4/projects/{id}/protected_branches/{name}",
+            get(protected_branches::show),
+        )
+        .route("/api/v4/projects/{id}/pipelines", get(pipelines::list))
         .route("/-/health", get(health::health))
         .route("/-/readiness", get(health::readiness))
         .route("/-/liveness", get(health::liveness))

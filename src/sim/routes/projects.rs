@@ -335,17 +335,16 @@ fn add_headers(headers: &mut HeaderMap, list: &[(&'static str, String)]) {
     }
 }
 
-pub async fn show(State(sim): State<Sim>, Path(id): Path<String>, req: ApiRequest) -> Result<Response, ApiError> {
-    let mut world = sim.world();
-    let caller = auth::authenticate(&mut world, &req, READ_API)?;
-    let user = caller.map(|c| c.user_id);
+/// The project `:id` names (a number, or a path that may be a former one:
+/// `true` then), if `user` may see it; else GitLab's 404 (docs/gitlab.md §8).
+pub(super) fn visible_project(world: &World, id: &str, user: Option<u64>) -> Result<(u64, bool), ApiError> {
     let found = if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
         id.parse()
             .ok()
             .filter(|pid| world.project(*pid).is_some())
             .map(|pid| (pid, false))
     } else if id.contains('/') {
-        world.find_project(&id)
+        world.find_project(id)
     } else {
         None
     };
@@ -354,6 +353,15 @@ pub async fn show(State(sim): State<Sim>, Path(id): Path<String>, req: ApiReques
     if !world.can_read(user, project) {
         return Err(ApiError::ProjectNotFound);
     }
+    Ok((pid, redirected))
+}
+
+pub async fn show(State(sim): State<Sim>, Path(id): Path<String>, req: ApiRequest) -> Result<Response, ApiError> {
+    let mut world = sim.world();
+    let caller = auth::authenticate(&mut world, &req, READ_API)?;
+    let user = caller.map(|c| c.user_id);
+    let (pid, redirected) = visible_project(&world, &id, user)?;
+    let project = world.project(pid).ok_or(ApiError::ProjectNotFound)?;
     if redirected {
         let location = format!("{}/api/v4/projects/{pid}", sim.base_url());
         let body = format!("This resource has been moved permanently to {location}.");
