@@ -77,10 +77,10 @@ fn harness() -> &'static Harness {
 fuzz_target!(|body: &[u8]| {
     let h = harness();
     let mut state = h.state.clone();
-    state.admin = Some(Arc::new(AdminState {
-        token: SecretString::from(ADMIN),
-        actions: Arc::new(Actions::new(h.workspaces.clone(), h.store.clone())),
-    }));
+    state.admin = Some(Arc::new(AdminState::new(
+        SecretString::from(ADMIN),
+        Arc::new(Actions::new(h.workspaces.clone(), h.store.clone())),
+    )));
     let request = Request::post("/api/v1/alerts")
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
