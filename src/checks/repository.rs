@@ -13,8 +13,11 @@ use super::context::WorkspaceGitlab;
 use super::gitlab_errors;
 use super::listing::ProjectFacts;
 use crate::config::RepositoryRef;
-use crate::engine::{Check, CheckFuture, Outcome, Reason, RunContext, Status};
+use crate::engine::{
+    Capabilities, CapabilityView, Check, CheckFuture, DenialView, Outcome, Reason, RunContext, Status,
+};
 use crate::gitlab::api::CloneProbe;
+use crate::gitlab::capabilities::{self, Verdict};
 use crate::gitlab::types::access_level_name;
 use crate::gitlab::{GitlabClient, GitlabError};
 
@@ -79,13 +82,17 @@ impl RepositoryCheck {
             || "not a member".to_owned(),
             |l| format!("you are {}", access_level_name(l)),
         );
-        let base = |o: Outcome| o.with_measurement("project_id", p.id as f64);
+        let capabilities = self.capabilities(p);
+        let base = |mut o: Outcome| {
+            o.capabilities = capabilities.clone();
+            o.with_measurement("project_id", p.id as f64)
+        };
         if let Some(old) = moved_from {
             let summary = format!("`{old}` moved to `{}`; GitLab redirects the old path for now.", p.path);
             return base(Outcome::new(Status::Warning, Reason::RepoMoved, summary))
                 .with_first_step(format!("Watch `{}` instead of `{old}`.", p.path));
         }
-        if p.repository_disabled {
+        if p.repository_disabled() {
             let summary = format!("`{}` has its repository disabled.", p.path);
             return base(Outcome::new(Status::Critical, Reason::RepoDisabled, summary));
         }
@@ -101,11 +108,92 @@ impl RepositoryCheck {
         if let Some(denied) = self.clone_denied(client, p).await {
             return base(denied);
         }
+        if let Some(refused) = self.refused(p, &capabilities) {
+            return base(refused);
+        }
         if p.archived {
             let summary = format!("`{}` is archived (read-only); {visibility}, {role}.", p.path);
             return base(Outcome::new(Status::Warning, Reason::RepoArchived, summary));
         }
         base(Outcome::ok(format!("`{}` is reachable: {visibility}, {role}.", p.path)))
+    }
+
+    /// Every capability's verdict on `p` (docs/capabilities.md), from the
+    /// listing's facts and the scopes the token check read: no request.
+    fn capabilities(&self, p: &ProjectFacts) -> Capabilities {
+        let generation = self.ws.client.as_ref().map_or(0, GitlabClient::token_generation);
+        // The scopes check runs first (this check depends on it), so the
+        // scopes are known; should they not be, the scope rule is not
+        // judged rather than judged against an empty list.
+        let scopes = self
+            .ws
+            .token_info(generation)
+            .map_or_else(|| vec!["api".to_owned()], |info| info.scopes);
+        let needed = self.ws.config.needed_capabilities();
+        let views = capabilities::verdicts(&p.facts(&scopes))
+            .into_iter()
+            .map(|v| CapabilityView {
+                name: v.capability.name(),
+                needed: needed.contains(&v.capability.name()),
+                denial: match v.verdict {
+                    Verdict::Yes => None,
+                    Verdict::No(d) => Some(Box::new(DenialView {
+                        reason: d.reason.code(),
+                        message: d.message,
+                        fix: d.fix,
+                    })),
+                },
+            })
+            .collect();
+        Capabilities(views)
+    }
+
+    /// The outcome when a capability the workspace's `capabilities` lists is
+    /// `no`: critical, with the first one's reason, and every refused one's
+    /// fix. Without the key nothing is judged here: `clone` is then judged
+    /// as before the key existed (`min_access_level`, the clone probe).
+    fn refused(&self, p: &ProjectFacts, capabilities: &Capabilities) -> Option<Outcome> {
+        let judged = self.ws.config.capabilities.as_deref().unwrap_or_default();
+        let refused: Vec<(&str, &DenialView)> = capabilities
+            .iter()
+            .filter(|c| judged.contains(&c.name))
+            .filter_map(|c| c.denial.as_deref().map(|d| (c.name, d)))
+            .collect();
+        let (first_name, first) = refused.first()?;
+        let reason = match first.reason {
+            "project-archived" => Reason::RepoArchived,
+            "feature-disabled" => Reason::RepoFeatureDisabled,
+            "scope-missing" => Reason::RepoScopeMissing,
+            _ => Reason::RepoRoleTooLow,
+        };
+        let mut summary = format!(
+            "Workspace `{}` needs {first_name} on `{}`, which GitLab refuses: {}",
+            self.ws.config.name, p.path, first.message
+        );
+        if refused.len() > 1 {
+            let others: Vec<String> = refused[1..]
+                .iter()
+                .map(|(name, d)| format!("{name} ({})", d.reason))
+                .collect();
+            summary.push_str(&format!(" Also refused: {}.", others.join(", ")));
+        }
+        let mut fixes: Vec<String> = Vec::with_capacity(refused.len());
+        for (_, d) in &refused {
+            if !fixes.contains(&d.fix) {
+                fixes.push(d.fix.clone());
+            }
+        }
+        let names: Vec<&str> = refused.iter().map(|(name, _)| *name).collect();
+        fixes.push(format!(
+            "If workspace `{}` does not need {}, remove it from its `capabilities`.",
+            self.ws.config.name,
+            names.join(" and ")
+        ));
+        let mut outcome = Outcome::new(Status::Critical, reason, summary).with_remediation(fixes);
+        for (name, d) in &refused {
+            outcome = outcome.with_detail(format!("{name}: no ({}): {}", d.reason, d.message));
+        }
+        Some(outcome)
     }
 
     /// Runs the clone probe (once per token) when enabled.
