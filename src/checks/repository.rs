@@ -190,7 +190,9 @@ impl RepositoryCheck {
             names.join(" and ")
         ));
         let mut outcome = Outcome::new(Status::Critical, reason, summary).with_remediation(fixes);
-        for (name, d) in &refused {
+        // One line per refused capability, when the summary names more than
+        // the first's message.
+        for (name, d) in refused.iter().filter(|_| refused.len() > 1) {
             outcome = outcome.with_detail(format!("{name}: no ({}): {}", d.reason, d.message));
         }
         Some(outcome)

@@ -58,16 +58,20 @@ impl Lab {
     /// Workspace `acme` with `token`, watching `repos`, with `extra` lines
     /// (no clone probe: it is counted apart, and judges clone by itself).
     fn config(&self, token: &NewToken, repos: &[&str], extra: &str) -> Config {
+        Config::parse(std::path::Path::new("lab.toml"), &self.config_text(token, repos, extra)).unwrap()
+    }
+
+    /// The text of [`Lab::config`].
+    fn config_text(&self, token: &NewToken, repos: &[&str], extra: &str) -> String {
         let path = self.dir.path().join("token");
         std::fs::write(&path, &token.token).unwrap();
         let repos = repos.iter().map(|r| format!("\"{r}\"")).collect::<Vec<_>>().join(", ");
-        let text = format!(
+        format!(
             "[defaults]\ninterval = \"1h\"\ntimeout = \"20s\"\n[[workspace]]\nname = \"acme\"\ninstance_url = \"{}\"\n\
              token_file = \"{}\"\nrepositories = [{repos}]\nclone_probe = false\n{extra}\n",
             self.sim.base_url(),
             path.display()
-        );
-        Config::parse(std::path::Path::new("lab.toml"), &text).unwrap()
+        )
     }
 }
 
@@ -350,4 +354,49 @@ async fn judging_every_capability_costs_no_request_beyond_the_round() {
     assert_eq!(after.route("GET /api/v4/projects"), 1, "one listing page: {after:#?}");
     assert_eq!(after.route("GET /api/v4/projects/{id}"), 0, "{after:#?}");
     assert_eq!(repository(&store, "acme/no-mr").outcome.reason, "repo-feature-disabled");
+}
+
+// --- the CLI ---
+
+#[tokio::test]
+async fn labwatch_check_prints_each_repositorys_verdicts_and_the_fix_of_a_needed_no() {
+    let lab = Lab::start().await;
+    let text = lab.config_text(&lab.api, &["acme/docs", "acme/backend"], "capabilities = [\"push\"]");
+    let path = lab.dir.path().join("lw.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("labwatch"))
+            .env_remove("LABWATCH_CONFIG")
+            .env("RUST_LOG", "error")
+            .args(["check", "-c"])
+            .arg(&path)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains(
+            "[CRITICAL] repository[acme/docs] repo-role-too-low - Workspace `acme` needs push on `acme/docs`"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "      can: clone yes, push no* (role-too-low), issues yes, merge_requests no (role-too-low), pipelines no (role-too-low) (* needed)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "      1. Ask a project Maintainer to give the user at least the Developer (30) role (Manage → Members)."
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("      can: clone yes, push yes*, issues yes, merge_requests yes, pipelines yes (* needed)"),
+        "{stdout}"
+    );
 }
