@@ -400,3 +400,41 @@ async fn labwatch_check_prints_each_repositorys_verdicts_and_the_fix_of_a_needed
         "{stdout}"
     );
 }
+
+// --- the page ---
+
+#[tokio::test]
+async fn the_page_shows_each_repositorys_verdicts_as_a_row_of_words() {
+    use tower::ServiceExt;
+    let lab = Lab::start().await;
+    let config = lab.config(&lab.api, &["acme/docs"], "capabilities = [\"push\"]");
+    let store = round(&lab, &config).await;
+    let state = labwatch::http::AppState {
+        status: store.clone(),
+        metrics: Arc::new(Metrics::new(store.clone(), &labwatch::gitlab::GitlabMetrics::new())),
+        connections: Arc::new(std::collections::BTreeMap::<String, labwatch::report::ConnectionView>::new()),
+        fleet: Arc::new(labwatch::report::NoInstances),
+        admin: None,
+        config: Default::default(),
+        store: None,
+        replica: None,
+    };
+    let answer = labwatch::http::router(state)
+        .oneshot(axum::http::Request::get("/").body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let body = http_body_util::BodyExt::collect(answer.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let html = String::from_utf8(body.to_vec()).unwrap();
+    assert!(
+        html.contains(r#"<ul class="capabilities" aria-label="What the connection can do"><li class="cap cap-yes" data-capability="clone" data-verdict="yes"><strong>clone</strong>: yes</li>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"data-capability="push" data-verdict="no" title="To push to the repository GitLab requires at least the Developer (30) role here; the token&#39;s user has the Reporter (20) role."><strong>push</strong>: no, role-too-low, needed</li>"#),
+        "{html}"
+    );
+}
