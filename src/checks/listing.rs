@@ -63,6 +63,9 @@ pub struct ProjectFacts {
     pub empty_repo: bool,
     /// The user's effective access level (see [`Project::access_level`]).
     pub access_level: Option<u32>,
+    /// The branch whose protection the push probe reads; `None` for an
+    /// empty repository.
+    pub default_branch: Option<Box<str>>,
 }
 
 impl From<Project> for ProjectFacts {
@@ -87,6 +90,7 @@ impl From<Project> for ProjectFacts {
             archived: p.archived,
             empty_repo: p.empty_repo == Some(true),
             path: p.path_with_namespace.into_boxed_str(),
+            default_branch: p.default_branch.map(String::into_boxed_str),
         }
     }
 }

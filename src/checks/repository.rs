@@ -21,6 +21,10 @@ use crate::gitlab::capabilities::{self, Verdict};
 use crate::gitlab::types::access_level_name;
 use crate::gitlab::{GitlabClient, GitlabError};
 
+/// The verdict reason of a push the default branch's protection refuses
+/// (the push probe's own; the others are `gitlab::capabilities`').
+const BRANCH_PROTECTED: &str = "branch-protected";
+
 pub struct RepositoryCheck {
     ws: Arc<WorkspaceGitlab>,
     repo: RepositoryRef,
@@ -82,7 +86,8 @@ impl RepositoryCheck {
             || "not a member".to_owned(),
             |l| format!("you are {}", access_level_name(l)),
         );
-        let capabilities = self.capabilities(p);
+        let mut capabilities = self.capabilities(p);
+        self.push_probe(client, p, &mut capabilities).await;
         let base = |mut o: Outcome| {
             o.capabilities = capabilities.clone();
             o.with_measurement("project_id", p.id as f64)
@@ -148,6 +153,51 @@ impl RepositoryCheck {
         Capabilities(views)
     }
 
+    /// For a workspace whose `capabilities` lists `push`, when the verdict
+    /// says yes: whether the default branch's protection lets the user push
+    /// (docs/gitlab.md §15), asked once per token, project and branch. A
+    /// rule that does not turns push into `no` (`branch-protected`); a
+    /// probe that fails (a GitLab that lets only Maintainers read the
+    /// rules, the network) or a rule naming groups says nothing, and the
+    /// verdict stays.
+    async fn push_probe(&self, client: &GitlabClient, p: &ProjectFacts, capabilities: &mut Capabilities) {
+        let needs_push = self
+            .ws
+            .config
+            .capabilities
+            .as_ref()
+            .is_some_and(|c| c.contains(&"push"));
+        let Some(push) = capabilities.0.iter_mut().find(|c| c.name == "push") else {
+            return;
+        };
+        let Some(branch) = p
+            .default_branch
+            .as_deref()
+            .filter(|_| needs_push && push.is_yes() && !p.empty_repo)
+        else {
+            return;
+        };
+        let Ok(Some(rule)) = self.ws.protected_branch(client, p.id, branch).await else {
+            return;
+        };
+        let user = self.ws.known_user().map(|u| u.id);
+        if rule.allows_push(p.access_level, user) != Some(false) {
+            return;
+        }
+        let role = p
+            .access_level
+            .map_or_else(|| "no role".to_owned(), capabilities::role_label);
+        push.denial = Some(Box::new(DenialView {
+            reason: BRANCH_PROTECTED,
+            message: format!(
+                "The default branch `{branch}` is protected, and its rule does not let the token's user ({role}) push to it; other branches may be pushed to, and merged through merge requests."
+            ),
+            fix: format!(
+                "Ask a project Maintainer to allow Developers + Maintainers to push to `{branch}` (Settings → Repository → Protected branches), or push to another branch and merge through a merge request."
+            ),
+        }));
+    }
+
     /// The outcome when a capability the workspace's `capabilities` lists is
     /// `no`: critical, with the first one's reason, and every refused one's
     /// fix. Without the key nothing is judged here: `clone` is then judged
@@ -164,6 +214,7 @@ impl RepositoryCheck {
             "project-archived" => Reason::RepoArchived,
             "feature-disabled" => Reason::RepoFeatureDisabled,
             "scope-missing" => Reason::RepoScopeMissing,
+            BRANCH_PROTECTED => Reason::RepoPushDenied,
             _ => Reason::RepoRoleTooLow,
         };
         let mut summary = format!(
@@ -185,9 +236,10 @@ impl RepositoryCheck {
         }
         let names: Vec<&str> = refused.iter().map(|(name, _)| *name).collect();
         fixes.push(format!(
-            "If workspace `{}` does not need {}, remove it from its `capabilities`.",
+            "If workspace `{}` does not need {}, remove {} from its `capabilities`.",
             self.ws.config.name,
-            names.join(" and ")
+            names.join(" and "),
+            if names.len() > 1 { "them" } else { "it" }
         ));
         let mut outcome = Outcome::new(Status::Critical, reason, summary).with_remediation(fixes);
         // One line per refused capability, when the summary names more than

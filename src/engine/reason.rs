@@ -489,6 +489,14 @@ reasons! {
             "Replace the token of workspace `{workspace}` with the new one.",
         ],
     }
+    RepoPushDenied {
+        code: "repo-push-denied",
+        check: "repository",
+        meaning: "The workspace needs `push`, and the project's default branch is protected by a rule that does not let the token's user push to it (GitLab's default protects it for Maintainers).",
+        remediation: [
+            "Ask a project maintainer to allow Developers + Maintainers to push to the default branch (Settings → Repository → Protected branches), or push to another branch and merge through a merge request.",
+        ],
+    }
     // plugins and HTTP checks
     PluginWarning {
         code: "plugin-warning",

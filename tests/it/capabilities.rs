@@ -13,15 +13,19 @@ use labwatch::config::Config;
 use labwatch::engine::{CheckKey, CheckState, Reason, Status, StatusStore, run_once};
 use labwatch::metrics::Metrics;
 use labwatch::sim::{
-    self, AccessLevel, Counters, Expiry, FeatureAccess, NewToken, ProjectSpec, Scenario, SimHandle, TokenSpec, UserSpec,
+    self, AccessLevel, Counters, Expiry, FeatureAccess, NewToken, ProjectSpec, Protection, Scenario, SimHandle,
+    TokenSpec, UserSpec,
 };
 use tempfile::TempDir;
 
 use crate::support::in_process;
 
 /// alice, with an `api` token and a token that can only read; she is a
-/// Developer of `acme/backend`, `acme/no-mr` (merge requests disabled) and
-/// the archived `acme/old-app`, and a Reporter of `acme/docs`.
+/// Developer of `acme/backend` (its default branch open to Developers'
+/// pushes), `acme/guarded` (GitLab's default: Maintainers only),
+/// `acme/open` (default branch unprotected), `acme/no-mr` (merge requests
+/// disabled) and the archived `acme/old-app`, and a Reporter of
+/// `acme/docs`.
 struct Lab {
     sim: SimHandle,
     api: NewToken,
@@ -38,9 +42,17 @@ impl Lab {
         let api = s.add_token(token("api", &["api"])).unwrap();
         let read_only = s.add_token(token("read", &["read_api", "read_repository"])).unwrap();
         let dev = |path: &str| ProjectSpec::new(path).member("alice", AccessLevel::DEVELOPER);
+        let developers_push = Protection {
+            push: AccessLevel::DEVELOPER,
+            merge: AccessLevel::MAINTAINER,
+        };
         for project in [
-            dev("acme/backend"),
-            dev("acme/no-mr").merge_requests(FeatureAccess::Disabled),
+            dev("acme/backend").default_branch_protection(Some(developers_push)),
+            dev("acme/guarded"),
+            dev("acme/open").default_branch_protection(None),
+            dev("acme/no-mr")
+                .merge_requests(FeatureAccess::Disabled)
+                .default_branch_protection(Some(developers_push)),
             dev("acme/old-app").archived(),
             ProjectSpec::new("acme/docs").member("alice", AccessLevel::REPORTER),
         ] {
@@ -141,7 +153,8 @@ fn assert_refused(s: &CheckState, reason: Reason, summary: &str, fix: &str) {
     assert!(
         o.remediation
             .last()
-            .is_some_and(|r| r.contains("remove it from its `capabilities`")),
+            .is_some_and(|r| r.contains("remove it from its `capabilities`")
+                || r.contains("remove them from its `capabilities`")),
         "{:?}",
         o.remediation
     );
@@ -337,7 +350,7 @@ fn routes(c: &Counters) -> std::collections::BTreeMap<String, u64> {
 }
 
 #[tokio::test]
-async fn judging_every_capability_costs_no_request_beyond_the_round() {
+async fn judging_the_capabilities_costs_no_request_beyond_the_round_but_push() {
     let lab = Lab::start().await;
     let repos = ["acme/backend", "acme/no-mr", "acme/docs"];
     let plain = lab.config(&lab.api, &repos, "");
@@ -346,7 +359,7 @@ async fn judging_every_capability_costs_no_request_beyond_the_round() {
     let all = lab.config(
         &lab.api,
         &repos,
-        "capabilities = [\"clone\", \"push\", \"issues\", \"merge_requests\", \"pipelines\"]",
+        "capabilities = [\"clone\", \"issues\", \"merge_requests\", \"pipelines\"]",
     );
     let store = round(&lab, &all).await;
     let after: Counters = in_process::sim_counters(&lab.sim).await;
@@ -437,4 +450,54 @@ async fn the_page_shows_each_repositorys_verdicts_as_a_row_of_words() {
         html.contains(r#"data-capability="push" data-verdict="no" title="To push to the repository GitLab requires at least the Developer (30) role here; the token&#39;s user has the Reporter (20) role."><strong>push</strong>: no, role-too-low, needed</li>"#),
         "{html}"
     );
+}
+
+// --- the push probe: the default branch's protection ---
+
+const PROTECTED_BRANCH: &str = "GET /api/v4/projects/{id}/protected_branches/{name}";
+
+#[tokio::test]
+async fn a_default_branch_closed_to_the_users_pushes_is_repo_push_denied_asked_once_per_token() {
+    let lab = Lab::start().await;
+    // acme/docs: push is already `no` (Reporter), so nothing is asked.
+    let repos = ["acme/backend", "acme/guarded", "acme/open", "acme/docs"];
+    let config = lab.config(&lab.api, &repos, "capabilities = [\"push\"]");
+    // The same plans twice: the workspace's GitLab context, and what it
+    // learnt, lives on between rounds as in the daemon.
+    let plans = labwatch::runtime::plans(&config, &Shared::default());
+    let store = Arc::new(StatusStore::new());
+    run_once(plans.clone(), store.clone(), 4).await;
+    let first: Counters = in_process::sim_counters(&lab.sim).await;
+    assert_eq!(
+        first.route(PROTECTED_BRANCH),
+        3,
+        "one probe per project whose push verdict is yes: {first:#?}"
+    );
+
+    assert_eq!(repository(&store, "acme/backend").outcome.status, Status::Ok);
+    assert_eq!(repository(&store, "acme/open").outcome.status, Status::Ok);
+    assert_refused(
+        &repository(&store, "acme/guarded"),
+        Reason::RepoPushDenied,
+        "needs push on `acme/guarded`, which GitLab refuses: The default branch `main` is protected, and its rule does not let the token's user (Developer (30)) push to it",
+        "Ask a project Maintainer to allow Developers + Maintainers to push to `main` (Settings → Repository → Protected branches), or push to another branch",
+    );
+    let shown = status_json(&store, "acme/guarded");
+    assert_eq!(shown["capabilities"]["push"]["reason"], "branch-protected", "{shown:#}");
+    assert!(metrics(&store).contains(
+        "labwatch_repository_capability{capability=\"push\",repository=\"acme/guarded\",workspace=\"acme\"} 0\n"
+    ));
+
+    // The next round of the same workspace asks nothing again.
+    let before = first.route(PROTECTED_BRANCH);
+    run_once(plans, store.clone(), 4).await;
+    let second: Counters = in_process::sim_counters(&lab.sim).await;
+    assert_eq!(second.route(PROTECTED_BRANCH), before, "{second:#?}");
+    assert_eq!(repository(&store, "acme/guarded").outcome.reason, "repo-push-denied");
+
+    // Without push among the needs, the rules are never asked.
+    let config = lab.config(&lab.api, &repos, "");
+    round(&lab, &config).await;
+    let plain: Counters = in_process::sim_counters(&lab.sim).await;
+    assert_eq!(plain.route(PROTECTED_BRANCH), 0, "{plain:#?}");
 }
