@@ -2,8 +2,8 @@
 //! workspace share — the GitLab client, the token metadata the token check
 //! fetched (so scopes costs no call, and `/status` can show whose token it
 //! is), one project listing per round for all repository checks, and
-//! clone-probe and push-probe results per token — and the HTTP client its declarative HTTP
-//! checks share.
+//! clone-probe and push-probe results per token — and the HTTP client its
+//! declarative HTTP checks share.
 //!
 //! Checks only observe: what they remember here is what they saw, kept for
 //! each other and for the status document. Changing a connection is for
