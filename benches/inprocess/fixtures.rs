@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use time::OffsetDateTime;
 use tower::ServiceExt;
 
-use labwatch::engine::{CheckKey, Outcome, StatusStore};
+use labwatch::engine::{Capabilities, CapabilityView, CheckKey, DenialView, Outcome, StatusStore};
 use labwatch::gitlab::GitlabMetrics;
 use labwatch::http::{AppState, router as app_router};
 use labwatch::metrics::Metrics;
@@ -48,8 +48,7 @@ pub fn store(n: usize) -> Arc<StatusStore> {
             ("scopes", _) => Outcome::ok("The token has every required scope.")
                 .with_measurement("scope_missing:api", 0.0)
                 .with_measurement("scope_missing:read_repository", 0.0),
-            (_, Some(t)) => Outcome::ok(format!("`{t}` is reachable: private, you are Developer."))
-                .with_measurement("project_id", 1000.0),
+            (_, Some(t)) => repository(Outcome::ok(format!("`{t}` is reachable: private, you are Developer."))),
             _ => continue,
         };
         let key = CheckKey {
@@ -61,6 +60,29 @@ pub fn store(n: usize) -> Arc<StatusStore> {
     }
     store.finish_pass(WORKSPACE);
     store
+}
+
+/// A passing repository outcome as a real run leaves it: its project id
+/// and the five capability verdicts, one of them `no` with its text.
+fn repository(outcome: Outcome) -> Outcome {
+    let mut outcome = outcome.with_measurement("project_id", 1000.0);
+    outcome.capabilities = Capabilities(
+        ["clone", "push", "issues", "merge_requests", "pipelines"]
+            .into_iter()
+            .map(|name| CapabilityView {
+                name,
+                needed: name == "clone",
+                denial: (name == "push").then(|| {
+                    Box::new(DenialView {
+                        reason: "role-too-low",
+                        message: "To push to the repository GitLab requires at least the Developer (30) role here; the token's user has the Reporter (20) role.".to_owned(),
+                        fix: "Ask a project Maintainer to give the user at least the Developer (30) role (Manage → Members).".to_owned(),
+                    })
+                }),
+            })
+            .collect(),
+    );
+    outcome
 }
 
 /// A fleet as a round leaves it: `n` workspaces of 3 repositories each,
@@ -98,7 +120,7 @@ pub fn fleet(n: usize) -> Metrics {
                 "scopes" => Outcome::ok("The token has every required scope.")
                     .with_measurement("scope_missing:api", 0.0)
                     .with_measurement("scope_missing:read_repository", 0.0),
-                _ => Outcome::ok("reachable: private, you are Developer.").with_measurement("project_id", 1000.0),
+                _ => repository(Outcome::ok("reachable: private, you are Developer.")),
             };
             let key = CheckKey {
                 workspace: name.clone(),

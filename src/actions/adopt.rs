@@ -43,6 +43,9 @@ pub(super) enum Source {
 pub(super) struct TokenInUse {
     pub instance_url: String,
     pub token: SecretString,
+    /// The token's scopes as the store recorded them; `None` for a
+    /// `token_file`'s token, whose scopes only GitLab knows.
+    pub scopes: Option<Vec<String>>,
 }
 
 /// The connection an action acts on.
@@ -89,11 +92,13 @@ impl Actions {
                 TokenInUse {
                     instance_url: conn.instance_url,
                     token: conn.token,
+                    scopes: Some(conn.scopes),
                 }
             }
             Source::File(token) => TokenInUse {
                 instance_url: instance_url::display(&ws.instance_url),
                 token,
+                scopes: None,
             },
         };
         Ok((ws, found))

@@ -4,9 +4,10 @@ use super::{ActionError, Actions, verify};
 use crate::config::RepositoryRef;
 use crate::engine::{Outcome, Reason, Status};
 use crate::gitlab::GitlabError;
+use crate::gitlab::capabilities::{Facts, Verdict, verdicts};
 use crate::gitlab::types::{Project, access_level_name};
 use crate::store::{Actor, AuditAction};
-use crate::wire::{RepoPage, RepoSummary, RepoWarning, WatchedRepositories};
+use crate::wire::{RepoCapability, RepoPage, RepoSummary, RepoWarning, WatchedRepositories};
 
 impl From<&Project> for RepoSummary {
     fn from(p: &Project) -> RepoSummary {
@@ -16,7 +17,40 @@ impl From<&Project> for RepoSummary {
             access: p.access_level().map(|l| access_level_name(l).to_owned()),
             archived: p.archived,
             web_url: p.web_url.clone(),
+            capabilities: Vec::new(),
         }
+    }
+}
+
+/// A listed project with its capability verdicts, so a user choosing a
+/// repository sees what the workspace will be able to do with it. Judged
+/// from the project as listed and the token's scopes: no request. With
+/// `scopes` unknown (a `token_file`'s token) the scope rule is not judged,
+/// as in the repository check.
+fn judged(p: &Project, scopes: Option<&[String]>, needed: &[&str]) -> RepoSummary {
+    let any_scope = ["api".to_owned()];
+    let facts = Facts::from_project(p, scopes.unwrap_or(&any_scope));
+    let capabilities = verdicts(&facts)
+        .into_iter()
+        .map(|v| {
+            let name = v.capability.name();
+            let (reason, message, fix) = match v.verdict {
+                Verdict::Yes => (None, None, None),
+                Verdict::No(d) => (Some(d.reason.code().to_owned()), Some(d.message), Some(d.fix)),
+            };
+            RepoCapability {
+                name: name.to_owned(),
+                verdict: if reason.is_none() { "yes" } else { "no" }.to_owned(),
+                needed: needed.contains(&name),
+                reason,
+                message,
+                fix,
+            }
+        })
+        .collect();
+    RepoSummary {
+        capabilities,
+        ..RepoSummary::from(p)
     }
 }
 
@@ -38,6 +72,8 @@ impl Actions {
         let client = self.client(&ws, &ws.instance_url.clone(), conn.token.clone())?;
         let page = page.max(1);
         let fill = |o: Outcome| o.fill(&[("url", &conn.instance_url), ("workspace", workspace)]);
+        let needed = ws.needed_capabilities();
+        let summary = |p: &Project| judged(p, conn.scopes.as_deref(), needed);
         let search = search.map(str::trim).filter(|q| !q.is_empty());
         if let Some(q) = search.filter(|q| q.contains("://") || q.contains('/')) {
             let repo = RepositoryRef::parse(q)
@@ -58,7 +94,7 @@ impl Actions {
                 Ok(p) => Ok(RepoPage {
                     page: 1,
                     next_page: None,
-                    repositories: vec![RepoSummary::from(&p)],
+                    repositories: vec![summary(&p)],
                 }),
                 Err(GitlabError::Moved { location }) => {
                     let p = client
@@ -68,7 +104,7 @@ impl Actions {
                     Ok(RepoPage {
                         page: 1,
                         next_page: None,
-                        repositories: vec![RepoSummary::from(&p)],
+                        repositories: vec![summary(&p)],
                     })
                 }
                 Err(GitlabError::NotFound) => {
@@ -81,7 +117,7 @@ impl Actions {
                     Ok(RepoPage {
                         page,
                         next_page: next,
-                        repositories: found.iter().map(RepoSummary::from).collect(),
+                        repositories: found.iter().map(summary).collect(),
                     })
                 }
                 Err(e) => Err(gitlab_failure(&e, workspace, &conn.instance_url)),
@@ -95,7 +131,7 @@ impl Actions {
         Ok(RepoPage {
             page,
             next_page: next,
-            repositories: found.iter().map(RepoSummary::from).collect(),
+            repositories: found.iter().map(summary).collect(),
         })
     }
 

@@ -2,8 +2,8 @@
 //! workspace share — the GitLab client, the token metadata the token check
 //! fetched (so scopes costs no call, and `/status` can show whose token it
 //! is), one project listing per round for all repository checks, and
-//! clone-probe results per token — and the HTTP client its declarative HTTP
-//! checks share.
+//! clone-probe and push-probe results per token — and the HTTP client its
+//! declarative HTTP checks share.
 //!
 //! Checks only observe: what they remember here is what they saw, kept for
 //! each other and for the status document. Changing a connection is for
@@ -17,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::config::{WorkspaceConfig, expiry_moment};
 use crate::gitlab::api::CloneProbe;
 use crate::gitlab::types::format_date;
-use crate::gitlab::types::{TokenInfo, User};
+use crate::gitlab::types::{ProtectedBranch, TokenInfo, User};
 use crate::gitlab::{ClientOptions, GitlabClient, GitlabError, GitlabMetrics};
 use crate::report::{ConnectionView, TokenView, rfc3339};
 use crate::store::{ConnectionStore, DisconnectRecord};
@@ -54,6 +54,9 @@ pub struct WorkspaceGitlab {
     listing: tokio::sync::Mutex<ListingCache>,
     /// Clone probe answers per repository path, per token generation.
     probes: Mutex<HashMap<String, (u64, CloneProbe)>>,
+    /// Push probe answers (the default branch's protection) per project id
+    /// and branch, per token generation.
+    protections: Mutex<HashMap<ProtectionKey, (u64, Option<ProtectedBranch>)>>,
     /// The connection store, when the daemon has one: the token check reads
     /// the rotation marker a crash may have left there.
     pub store: Option<Arc<ConnectionStore>>,
@@ -71,6 +74,9 @@ pub struct WorkspaceGitlab {
     /// workspace's TLS trust, no redirects (a token must not follow one).
     http_checks: OnceLock<Result<reqwest::Client, String>>,
 }
+
+/// A project id and one of its branches.
+type ProtectionKey = (u64, Box<str>);
 
 /// What the token check last saw of a token.
 struct SeenToken {
@@ -147,6 +153,7 @@ impl WorkspaceGitlab {
             watched: WatchedPaths::of(ws),
             listing: tokio::sync::Mutex::new(ListingCache::default()),
             probes: Mutex::new(HashMap::new()),
+            protections: Mutex::new(HashMap::new()),
             store,
             store_error,
             disconnected_at,
@@ -287,6 +294,27 @@ impl WorkspaceGitlab {
     /// directly (see [`super::listing`]).
     pub async fn listing(&self, client: &GitlabClient, round: u64) -> Result<Arc<Listing>, GitlabError> {
         self.listing.lock().await.get(client, &self.watched, round).await
+    }
+
+    /// The protection rule of `branch` of project `id` (`None`: the branch
+    /// is not protected), asked at most once per token, project and branch:
+    /// a renamed default branch or a new token asks again.
+    pub async fn protected_branch(
+        &self,
+        client: &GitlabClient,
+        id: u64,
+        branch: &str,
+    ) -> Result<Option<ProtectedBranch>, GitlabError> {
+        let generation = client.token_generation();
+        let key = (id, Box::<str>::from(branch));
+        if let Some((g, rule)) = lock(&self.protections).get(&key) {
+            if *g == generation {
+                return Ok(rule.clone());
+            }
+        }
+        let rule = client.protected_branch(id, branch).await?;
+        lock(&self.protections).insert(key, (generation, rule.clone()));
+        Ok(rule)
     }
 
     /// The clone probe for `path`, run at most once per token.

@@ -35,6 +35,7 @@ use std::sync::Arc;
 
 use crate::config::{RepositoryRef, WorkspaceConfig};
 use crate::gitlab::api::PageAt;
+use crate::gitlab::capabilities::{Facts, FeatureAccess, Features, Visibility};
 use crate::gitlab::types::Project;
 use crate::gitlab::{GitlabClient, GitlabError};
 
@@ -51,13 +52,20 @@ pub struct ProjectFacts {
     pub path: Box<str>,
     /// `private`, `internal` or `public`; `None` when GitLab did not say.
     pub visibility: Option<Cow<'static, str>>,
-    /// `repository_access_level` is `disabled`: the project has no repository.
-    pub repository_disabled: bool,
+    /// The four feature access levels a capability verdict reads (a byte
+    /// each); `features.repository` disabled: the project has no repository.
+    pub features: Features,
+    /// "Public pipelines" (`public_jobs`; GitLab's default, on, when the
+    /// answer does not say).
+    pub public_jobs: bool,
     pub archived: bool,
     /// GitLab says the repository is empty (nothing to clone yet).
     pub empty_repo: bool,
     /// The user's effective access level (see [`Project::access_level`]).
     pub access_level: Option<u32>,
+    /// The branch whose protection the push probe reads; `None` for an
+    /// empty repository.
+    pub default_branch: Option<Box<str>>,
 }
 
 impl From<Project> for ProjectFacts {
@@ -72,10 +80,36 @@ impl From<Project> for ProjectFacts {
                 "public" => Cow::Borrowed("public"),
                 _ => Cow::Owned(v),
             }),
-            repository_disabled: p.repository_access_level.as_deref() == Some("disabled"),
+            features: Features {
+                repository: FeatureAccess::parse(p.repository_access_level.as_deref()),
+                issues: FeatureAccess::parse(p.issues_access_level.as_deref()),
+                merge_requests: FeatureAccess::parse(p.merge_requests_access_level.as_deref()),
+                builds: FeatureAccess::parse(p.builds_access_level.as_deref()),
+            },
+            public_jobs: p.public_jobs.unwrap_or(true),
             archived: p.archived,
             empty_repo: p.empty_repo == Some(true),
             path: p.path_with_namespace.into_boxed_str(),
+            default_branch: p.default_branch.map(String::into_boxed_str),
+        }
+    }
+}
+
+impl ProjectFacts {
+    /// The repository feature is disabled: the project has no repository.
+    pub fn repository_disabled(&self) -> bool {
+        self.features.repository == FeatureAccess::Disabled
+    }
+
+    /// What a capability verdict is judged from, with the token's `scopes`.
+    pub fn facts(&self, scopes: &[String]) -> Facts {
+        Facts {
+            scopes: scopes.to_vec(),
+            access_level: self.access_level,
+            visibility: Visibility::parse(self.visibility.as_deref()),
+            archived: self.archived,
+            features: self.features,
+            public_jobs: self.public_jobs,
         }
     }
 }
@@ -234,7 +268,7 @@ mod tests {
         assert_eq!(f.id, 7);
         assert_eq!(&*f.path, "Acme/API");
         assert!(matches!(f.visibility, Some(Cow::Borrowed("private"))));
-        assert!(f.repository_disabled && f.archived && !f.empty_repo);
+        assert!(f.repository_disabled() && f.archived && !f.empty_repo);
         assert_eq!(f.access_level, Some(30));
     }
 
@@ -245,7 +279,8 @@ mod tests {
         ));
         assert_eq!(f.visibility.as_deref(), Some("secret"));
         assert_eq!(f.access_level, None);
-        assert!(!f.repository_disabled && !f.empty_repo);
+        assert!(!f.repository_disabled() && !f.empty_repo);
+        assert!(f.public_jobs, "GitLab's default when the answer does not say");
     }
 
     #[test]

@@ -13,10 +13,17 @@ use super::context::WorkspaceGitlab;
 use super::gitlab_errors;
 use super::listing::ProjectFacts;
 use crate::config::RepositoryRef;
-use crate::engine::{Check, CheckFuture, Outcome, Reason, RunContext, Status};
+use crate::engine::{
+    Capabilities, CapabilityView, Check, CheckFuture, DenialView, Outcome, Reason, RunContext, Status,
+};
 use crate::gitlab::api::CloneProbe;
+use crate::gitlab::capabilities::{self, Verdict};
 use crate::gitlab::types::access_level_name;
 use crate::gitlab::{GitlabClient, GitlabError};
+
+/// The verdict reason of a push the default branch's protection refuses
+/// (the push probe's own; the others are `gitlab::capabilities`').
+const BRANCH_PROTECTED: &str = "branch-protected";
 
 pub struct RepositoryCheck {
     ws: Arc<WorkspaceGitlab>,
@@ -79,13 +86,18 @@ impl RepositoryCheck {
             || "not a member".to_owned(),
             |l| format!("you are {}", access_level_name(l)),
         );
-        let base = |o: Outcome| o.with_measurement("project_id", p.id as f64);
+        let mut capabilities = self.capabilities(p);
+        self.push_probe(client, p, &mut capabilities).await;
+        let base = |mut o: Outcome| {
+            o.capabilities = capabilities.clone();
+            o.with_measurement("project_id", p.id as f64)
+        };
         if let Some(old) = moved_from {
             let summary = format!("`{old}` moved to `{}`; GitLab redirects the old path for now.", p.path);
             return base(Outcome::new(Status::Warning, Reason::RepoMoved, summary))
                 .with_first_step(format!("Watch `{}` instead of `{old}`.", p.path));
         }
-        if p.repository_disabled {
+        if p.repository_disabled() {
             let summary = format!("`{}` has its repository disabled.", p.path);
             return base(Outcome::new(Status::Critical, Reason::RepoDisabled, summary));
         }
@@ -101,11 +113,141 @@ impl RepositoryCheck {
         if let Some(denied) = self.clone_denied(client, p).await {
             return base(denied);
         }
+        if let Some(refused) = self.refused(p, &capabilities) {
+            return base(refused);
+        }
         if p.archived {
             let summary = format!("`{}` is archived (read-only); {visibility}, {role}.", p.path);
             return base(Outcome::new(Status::Warning, Reason::RepoArchived, summary));
         }
         base(Outcome::ok(format!("`{}` is reachable: {visibility}, {role}.", p.path)))
+    }
+
+    /// Every capability's verdict on `p` (docs/capabilities.md), from the
+    /// listing's facts and the scopes the token check read: no request.
+    fn capabilities(&self, p: &ProjectFacts) -> Capabilities {
+        let generation = self.ws.client.as_ref().map_or(0, GitlabClient::token_generation);
+        // The scopes check runs first (this check depends on it), so the
+        // scopes are known; should they not be, the scope rule is not
+        // judged rather than judged against an empty list.
+        let scopes = self
+            .ws
+            .token_info(generation)
+            .map_or_else(|| vec!["api".to_owned()], |info| info.scopes);
+        let needed = self.ws.config.needed_capabilities();
+        let views = capabilities::verdicts(&p.facts(&scopes))
+            .into_iter()
+            .map(|v| CapabilityView {
+                name: v.capability.name(),
+                needed: needed.contains(&v.capability.name()),
+                denial: match v.verdict {
+                    Verdict::Yes => None,
+                    Verdict::No(d) => Some(Box::new(DenialView {
+                        reason: d.reason.code(),
+                        message: d.message,
+                        fix: d.fix,
+                    })),
+                },
+            })
+            .collect();
+        Capabilities(views)
+    }
+
+    /// For a workspace whose `capabilities` lists `push`, when the verdict
+    /// says yes: whether the default branch's protection lets the user push
+    /// (docs/gitlab.md §15), asked once per token, project and branch. A
+    /// rule that does not turns push into `no` (`branch-protected`); a
+    /// probe that fails (a GitLab that lets only Maintainers read the
+    /// rules, the network) or a rule naming groups says nothing, and the
+    /// verdict stays.
+    async fn push_probe(&self, client: &GitlabClient, p: &ProjectFacts, capabilities: &mut Capabilities) {
+        let needs_push = self
+            .ws
+            .config
+            .capabilities
+            .as_ref()
+            .is_some_and(|c| c.contains(&"push"));
+        let Some(push) = capabilities.0.iter_mut().find(|c| c.name == "push") else {
+            return;
+        };
+        let Some(branch) = p
+            .default_branch
+            .as_deref()
+            .filter(|_| needs_push && push.is_yes() && !p.empty_repo)
+        else {
+            return;
+        };
+        let Ok(Some(rule)) = self.ws.protected_branch(client, p.id, branch).await else {
+            return;
+        };
+        let user = self.ws.known_user().map(|u| u.id);
+        if rule.allows_push(p.access_level, user) != Some(false) {
+            return;
+        }
+        let role = p
+            .access_level
+            .map_or_else(|| "no role".to_owned(), capabilities::role_label);
+        push.denial = Some(Box::new(DenialView {
+            reason: BRANCH_PROTECTED,
+            message: format!(
+                "The default branch `{branch}` is protected, and its rule does not let the token's user ({role}) push to it; other branches may be pushed to, and merged through merge requests."
+            ),
+            fix: format!(
+                "Ask a project Maintainer to allow Developers + Maintainers to push to `{branch}` (Settings → Repository → Protected branches), or push to another branch and merge through a merge request."
+            ),
+        }));
+    }
+
+    /// The outcome when a capability the workspace's `capabilities` lists is
+    /// `no`: critical, with the first one's reason, and every refused one's
+    /// fix. Without the key nothing is judged here: `clone` is then judged
+    /// as before the key existed (`min_access_level`, the clone probe).
+    fn refused(&self, p: &ProjectFacts, capabilities: &Capabilities) -> Option<Outcome> {
+        let judged = self.ws.config.capabilities.as_deref().unwrap_or_default();
+        let refused: Vec<(&str, &DenialView)> = capabilities
+            .iter()
+            .filter(|c| judged.contains(&c.name))
+            .filter_map(|c| c.denial.as_deref().map(|d| (c.name, d)))
+            .collect();
+        let (first_name, first) = refused.first()?;
+        let reason = match first.reason {
+            "project-archived" => Reason::RepoArchived,
+            "feature-disabled" => Reason::RepoFeatureDisabled,
+            "scope-missing" => Reason::RepoScopeMissing,
+            BRANCH_PROTECTED => Reason::RepoPushDenied,
+            _ => Reason::RepoRoleTooLow,
+        };
+        let mut summary = format!(
+            "Workspace `{}` needs {first_name} on `{}`, which GitLab refuses: {}",
+            self.ws.config.name, p.path, first.message
+        );
+        if refused.len() > 1 {
+            let others: Vec<String> = refused[1..]
+                .iter()
+                .map(|(name, d)| format!("{name} ({})", d.reason))
+                .collect();
+            summary.push_str(&format!(" Also refused: {}.", others.join(", ")));
+        }
+        let mut fixes: Vec<String> = Vec::with_capacity(refused.len());
+        for (_, d) in &refused {
+            if !fixes.contains(&d.fix) {
+                fixes.push(d.fix.clone());
+            }
+        }
+        let names: Vec<&str> = refused.iter().map(|(name, _)| *name).collect();
+        fixes.push(format!(
+            "If workspace `{}` does not need {}, remove {} from its `capabilities`.",
+            self.ws.config.name,
+            names.join(" and "),
+            if names.len() > 1 { "them" } else { "it" }
+        ));
+        let mut outcome = Outcome::new(Status::Critical, reason, summary).with_remediation(fixes);
+        // One line per refused capability, when the summary names more than
+        // the first's message.
+        for (name, d) in refused.iter().filter(|_| refused.len() > 1) {
+            outcome = outcome.with_detail(format!("{name}: no ({}): {}", d.reason, d.message));
+        }
+        Some(outcome)
     }
 
     /// Runs the clone probe (once per token) when enabled.

@@ -4,6 +4,7 @@
 //! the rest of labwatch uses. Every problem is reported as
 //! `FILE:LINE:COL: message` with a hint on how to fix it.
 
+pub mod capabilities;
 pub mod condition;
 mod error;
 pub mod instance_url;
@@ -164,6 +165,19 @@ pub struct WorkspaceConfig {
     pub min_access_level: u32,
     /// Probe `git clone` (info/refs) once per token change per repository.
     pub clone_probe: bool,
+    /// The capabilities the workspace's repositories need
+    /// ([`capabilities::KNOWN`] names, no duplicates), when `capabilities`
+    /// is set: the repository check then judges each one's verdict. `None`
+    /// (the key left out) needs `clone` alone, judged as before the key
+    /// existed: by `min_access_level` and the clone probe.
+    pub capabilities: Option<Vec<&'static str>>,
+}
+
+impl WorkspaceConfig {
+    /// The capabilities the repository check calls needed.
+    pub fn needed_capabilities(&self) -> &[&'static str] {
+        self.capabilities.as_deref().unwrap_or(capabilities::DEFAULT)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -95,6 +95,7 @@ pub struct RawWorkspace {
     pub token_expiry_critical: Option<Spanned<String>>,
     pub min_access_level: Option<Spanned<String>>,
     pub clone_probe: Option<bool>,
+    pub capabilities: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

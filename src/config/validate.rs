@@ -14,7 +14,7 @@ use super::error::{ConfigError, ConfigErrors, Locator, suggest};
 use super::raw::{RawConfig, RawDefaults, RawRenewal, RawWorkspace};
 use super::{
     Config, EngineConfig, MetricsConfig, RenewBefore, RenewalMode, RenewalPolicy, RepositoryRef, RepositorySeries,
-    ServerConfig, StoreBackend, StoreConfig, WorkspaceConfig, WorkspaceDefaults, instance_url, scopes,
+    ServerConfig, StoreBackend, StoreConfig, WorkspaceConfig, WorkspaceDefaults, capabilities, instance_url, scopes,
 };
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:9471";
@@ -464,6 +464,7 @@ impl Validator<'_> {
                 .as_ref()
                 .map_or(DEFAULT_MIN_ACCESS, |s| self.access_level(s)),
             clone_probe: raw.clone_probe.unwrap_or(true),
+            capabilities: raw.capabilities.map(|c| self.capabilities(c)),
             name,
             instance_url,
         }
@@ -484,6 +485,32 @@ impl Validator<'_> {
                 self.err(&s, format!("`{scope}` is not a GitLab token scope; {hint}"));
             } else if !out.contains(scope) {
                 out.push(scope.clone());
+            }
+        }
+        out
+    }
+
+    /// Known capability names, each once; a typo is an error naming the
+    /// closest name, or all of them.
+    fn capabilities(&mut self, raw: Vec<Spanned<String>>) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::with_capacity(raw.len());
+        for s in raw {
+            let name = s.get_ref();
+            match capabilities::KNOWN.iter().find(|k| **k == name.as_str()) {
+                Some(known) if !out.contains(known) => out.push(known),
+                Some(_) => {}
+                None => {
+                    let hint = suggest(name, capabilities::KNOWN).map_or_else(
+                        || format!("the capabilities are: {}", capabilities::KNOWN.join(", ")),
+                        |m| {
+                            format!(
+                                "did you mean `{m}`? The capabilities are: {}",
+                                capabilities::KNOWN.join(", ")
+                            )
+                        },
+                    );
+                    self.err(&s, format!("`{name}` is not a capability; {hint}"));
+                }
             }
         }
         out

@@ -32,6 +32,7 @@ pub const KEYS: &[&str] = &[
     "requests_per_second",
     "min_access_level",
     "clone_probe",
+    "capabilities",
     "nameservers",
     "ca_file",
     "tls_expiry_warning",
@@ -346,6 +347,11 @@ pub fn to_body(ws: &WorkspaceConfig) -> Map<String, Value> {
         validate::access_level_name(ws.min_access_level).into(),
     );
     put("clone_probe", ws.clone_probe.into());
+    // Left out when not set, like `ca_file`: an explicit `["clone"]` also
+    // judges clone's verdict, which the default does not.
+    if let Some(capabilities) = &ws.capabilities {
+        put("capabilities", capabilities.clone().into());
+    }
     put(
         "nameservers",
         ws.nameservers.iter().map(|n| Value::from(n.to_string())).collect(),

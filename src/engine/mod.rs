@@ -3,6 +3,7 @@
 //! phase, with timeouts, a concurrency limit and a dependency graph, and the [`StatusStore`] that
 //! keeps what they found (with a short [`History`] of status transitions).
 
+mod capabilities;
 mod check;
 mod history;
 mod measurements;
@@ -11,6 +12,7 @@ pub mod reason;
 mod scheduler;
 mod store;
 
+pub use capabilities::{Capabilities, CapabilityView, DenialView};
 pub use check::{Check, CheckFuture, RunContext};
 pub use history::{HISTORY_CAPACITY, History, Transition};
 pub use measurements::Measurements;

@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::capabilities::Capabilities;
 use super::measurements::Measurements;
 use super::reason::Reason;
 
@@ -69,6 +70,9 @@ pub struct Outcome {
     /// Further lines of explanation (a Nagios plugin's long output); not
     /// steps to take.
     pub details: Vec<String>,
+    /// A repository check's capability verdicts; empty for other checks.
+    #[serde(skip_serializing_if = "Capabilities::is_empty")]
+    pub capabilities: Capabilities,
 }
 
 impl Outcome {
@@ -83,6 +87,7 @@ impl Outcome {
             remediation: reason.remediation().iter().map(|s| (*s).to_owned()).collect(),
             measurements: Measurements::new(),
             details: Vec::new(),
+            capabilities: Capabilities::default(),
         }
     }
 

@@ -464,6 +464,39 @@ reasons! {
             "Ask a project owner to enable Repository under Settings → General → Visibility, project features, permissions.",
         ],
     }
+    RepoRoleTooLow {
+        code: "repo-role-too-low",
+        check: "repository",
+        meaning: "A capability the workspace needs (`capabilities`) needs a higher role on the project than the token's user has, or the feature is for members only.",
+        remediation: [
+            "Ask a project maintainer for the role the summary names (Manage → Members), or remove the capability from `capabilities` of workspace `{workspace}`.",
+        ],
+    }
+    RepoFeatureDisabled {
+        code: "repo-feature-disabled",
+        check: "repository",
+        meaning: "A capability the workspace needs (`capabilities`) depends on a project feature (issues, merge requests, CI/CD) that is disabled in the project's settings.",
+        remediation: [
+            "Ask a project maintainer to enable the feature the summary names in Settings → General → Visibility, project features, permissions, or remove the capability from `capabilities` of workspace `{workspace}`.",
+        ],
+    }
+    RepoScopeMissing {
+        code: "repo-scope-missing",
+        check: "repository",
+        meaning: "A capability the workspace needs (`capabilities`) needs a token scope the token lacks (say `write_repository` to push, `api` to create merge requests).",
+        remediation: [
+            "GitLab cannot add scopes to an existing token: create a new personal access token (Preferences → Access Tokens) with the scope the summary names and the ones it has.",
+            "Replace the token of workspace `{workspace}` with the new one.",
+        ],
+    }
+    RepoPushDenied {
+        code: "repo-push-denied",
+        check: "repository",
+        meaning: "The workspace needs `push`, and the project's default branch is protected by a rule that does not let the token's user push to it (GitLab's default protects it for Maintainers).",
+        remediation: [
+            "Ask a project maintainer to allow Developers + Maintainers to push to the default branch (Settings → Repository → Protected branches), or push to another branch and merge through a merge request.",
+        ],
+    }
     // plugins and HTTP checks
     PluginWarning {
         code: "plugin-warning",

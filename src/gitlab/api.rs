@@ -7,7 +7,7 @@ use reqwest::header::LINK;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::bounds::{self, Bounded};
-use super::types::{Project, TokenInfo, User, Version};
+use super::types::{Project, ProtectedBranch, TokenInfo, User, Version};
 use super::{Auth, GitlabClient, GitlabError};
 
 /// GitLab's answer to a rotation: the new token, whatever else is wrong.
@@ -214,6 +214,17 @@ impl GitlabClient {
             self.get_json("/projects", &[("search", term), ("per_page", "20"), ("order_by", "id")])
                 .await,
         )
+    }
+
+    /// The protection rule of exactly `branch` of project `id`; `None` when
+    /// the branch has none (GitLab's 404, docs/gitlab.md §15).
+    pub async fn protected_branch(&self, id: u64, branch: &str) -> Result<Option<ProtectedBranch>, GitlabError> {
+        let url = self.api_url(&format!("/projects/{id}/protected_branches/{}", encode_path(branch)));
+        match self.send(Method::GET, url, Auth::Token).await {
+            Ok(answer) => checked(answer.json()).map(Some),
+            Err(GitlabError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Git smart-HTTP ref advertisement with the token as Basic password:

@@ -99,7 +99,25 @@ impl Bounded for Project {
             self.repository_access_level.as_deref(),
             MAX_WORD_LEN,
         )?;
-        opt_text("web_url", self.web_url.as_deref(), MAX_URL_LEN)
+        opt_text("web_url", self.web_url.as_deref(), MAX_URL_LEN)?;
+        opt_text("default_branch", self.default_branch.as_deref(), MAX_PROJECT_PATH_LEN)
+    }
+}
+
+impl Bounded for super::types::ProtectedBranch {
+    /// Nothing of it is kept or shown but its numbers; a rule list longer
+    /// than a page of them is not a rule GitLab writes.
+    fn check_bounds(&self) -> Result<(), GitlabError> {
+        if self.push_access_levels.len() > 1000 {
+            return Err(GitlabError::Invalid {
+                field: "push_access_levels",
+                problem: format!(
+                    "has {} entries; labwatch accepts at most 1000",
+                    self.push_access_levels.len()
+                ),
+            });
+        }
+        Ok(())
     }
 }
 

@@ -73,6 +73,53 @@ pub struct Project {
     pub permissions: Option<Permissions>,
     #[serde(default)]
     pub web_url: Option<String>,
+    /// `None` for an empty repository (no branch yet).
+    #[serde(default)]
+    pub default_branch: Option<String>,
+}
+
+/// A protected branch rule (`GET /projects/:id/protected_branches/:name`,
+/// docs/gitlab.md §15): who may push. Only what the push verdict reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProtectedBranch {
+    #[serde(default)]
+    pub push_access_levels: Vec<PushAccess>,
+}
+
+/// One entry of `push_access_levels`: a role (0 no one, 30 Developers +
+/// Maintainers, 40 Maintainers, 60 admins), or on paid tiers a user, group
+/// or deploy key.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PushAccess {
+    #[serde(default)]
+    pub access_level: Option<u32>,
+    #[serde(default)]
+    pub user_id: Option<u64>,
+    #[serde(default)]
+    pub group_id: Option<u64>,
+    #[serde(default)]
+    pub deploy_key_id: Option<u64>,
+}
+
+impl ProtectedBranch {
+    /// Whether a user with `role` (and id `user_id`, when known) may push:
+    /// `Some(true)` or `Some(false)`; `None` when the rule names groups
+    /// (whose members labwatch does not know), so it cannot tell.
+    pub fn allows_push(&self, role: Option<u32>, user_id: Option<u64>) -> Option<bool> {
+        let role = role.unwrap_or(0);
+        let mut unknown = false;
+        for entry in &self.push_access_levels {
+            match (entry.user_id, entry.group_id, entry.deploy_key_id, entry.access_level) {
+                (Some(id), _, _, _) if Some(id) == user_id => return Some(true),
+                (Some(_), _, _, _) | (_, _, Some(_), _) => {}
+                (_, Some(_), _, _) => unknown = true,
+                // 0 is "No one"; an admin-only rule (60) is above every role.
+                (None, None, None, Some(level)) if level > 0 && role >= level => return Some(true),
+                _ => {}
+            }
+        }
+        if unknown { None } else { Some(false) }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -144,4 +191,32 @@ pub fn format_date(date: Date) -> String {
     use time::macros::format_description;
     date.format(format_description!("[year]-[month]-[day]"))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod protected_branch_tests {
+    use super::*;
+
+    fn rule(json: &str) -> ProtectedBranch {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_rule_lets_push_whom_its_levels_name() {
+        let maintainers = rule(r#"{"push_access_levels": [{"access_level": 40}]}"#);
+        assert_eq!(maintainers.allows_push(Some(30), None), Some(false));
+        assert_eq!(maintainers.allows_push(Some(40), None), Some(true));
+        let no_one = rule(r#"{"push_access_levels": [{"access_level": 0}]}"#);
+        assert_eq!(no_one.allows_push(Some(50), None), Some(false));
+        let developers = rule(r#"{"push_access_levels": [{"access_level": 30}]}"#);
+        assert_eq!(developers.allows_push(Some(30), None), Some(true));
+        assert_eq!(developers.allows_push(None, None), Some(false));
+        // Paid tiers: a user entry counts for that user; a group's members
+        // are not known, so it cannot tell.
+        let alice = rule(r#"{"push_access_levels": [{"access_level": 40}, {"user_id": 7}]}"#);
+        assert_eq!(alice.allows_push(Some(30), Some(7)), Some(true));
+        assert_eq!(alice.allows_push(Some(30), Some(8)), Some(false));
+        let group = rule(r#"{"push_access_levels": [{"access_level": 40}, {"group_id": 3}]}"#);
+        assert_eq!(group.allows_push(Some(30), Some(8)), None);
+    }
 }

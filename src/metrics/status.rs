@@ -74,6 +74,7 @@ pub struct StatusFamilies {
     renewal_due: Family,
     scope_missing: Family,
     plugin_measurement: Family,
+    capability: Family,
     repository_series: RepositorySeries,
 }
 
@@ -130,6 +131,18 @@ impl StatusFamilies {
                     plugin::MAX_MEASUREMENTS
                 ),
             ),
+            // Five series of about 100 bytes per repository check, and none
+            // when repositories are folded per workspace.
+            capability: Family::gauge(
+                "labwatch_repository_capability",
+                format!(
+                    "1 when GitLab would let the connection do the capability with the repository, 0 when not (docs/capabilities.md) {FROM_SCHEDULE}."
+                ),
+                match repository_series {
+                    RepositorySeries::PerWorkspace => 0,
+                    _ => checks * 5 * 100,
+                },
+            ),
             repository_series,
         }
     }
@@ -148,6 +161,9 @@ impl StatusFamilies {
             }
             let target = c.target.as_deref().unwrap_or("");
             self.add_check(workspace, check, target, &Summary::of(state));
+            if check == REPOSITORY {
+                self.add_capabilities(workspace, target, state);
+            }
             match (check, c.target.is_none()) {
                 ("instance", true) => self.add_instance(workspace, state),
                 ("token", true) => self.add_token(workspace, state),
@@ -218,6 +234,19 @@ impl StatusFamilies {
         }
     }
 
+    /// A repository's capability verdicts, 1 for yes and 0 for no, all
+    /// five whether the workspace needs them or not.
+    fn add_capabilities(&mut self, workspace: &str, repository: &str, state: &CheckState) {
+        for c in state.outcome.capabilities.iter() {
+            let labels = [
+                ("capability", c.name),
+                ("repository", repository),
+                ("workspace", workspace),
+            ];
+            self.capability.sample(&labels, if c.is_yes() { 1.0 } else { 0.0 });
+        }
+    }
+
     /// Plugins and HTTP checks: every measurement of the last outcome, capped
     /// again here so no outcome can grow the series without bound.
     fn add_plugin(&mut self, workspace: &str, plugin: &str, state: &CheckState) {
@@ -231,7 +260,7 @@ impl StatusFamilies {
     /// fleet writes its workspaces in `parts`, in order, each on a thread
     /// of its own (see `Metrics::render_chunks`).
     pub fn finish(parts: Vec<StatusFamilies>, out: &mut Text) {
-        let mut columns: [Vec<Family>; 10] = Default::default();
+        let mut columns: [Vec<Family>; 11] = Default::default();
         for part in parts {
             for (column, family) in columns.iter_mut().zip(part.in_order()) {
                 column.push(family);
@@ -243,7 +272,7 @@ impl StatusFamilies {
     }
 
     /// The families in the order they are written: by name.
-    fn in_order(self) -> [Family; 10] {
+    fn in_order(self) -> [Family; 11] {
         [
             self.duration,
             self.last_success,
@@ -251,6 +280,7 @@ impl StatusFamilies {
             self.status,
             self.phase,
             self.plugin_measurement,
+            self.capability,
             self.tls_expiry,
             self.token_expiry,
             self.renewal_due,

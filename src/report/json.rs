@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{ConnectionView, Connections};
-use crate::engine::{Measurements, Status, WorkspaceView};
+use crate::engine::{Capabilities, Measurements, Status, WorkspaceView};
 
 // The documents borrow from the views they describe: `/status` of ten
 // thousand repositories serializes megabytes, and copying every outcome
@@ -45,6 +45,10 @@ pub struct CheckDoc<'a> {
     pub measurements: &'a Measurements,
     /// Further lines of explanation (a plugin's long output).
     pub details: &'a [String],
+    /// A repository check's capability verdicts, by name (`docs/http.md`);
+    /// left out for other checks.
+    #[serde(skip_serializing_if = "Capabilities::is_empty")]
+    pub capabilities: &'a Capabilities,
 }
 
 impl<'a> StatusDoc<'a> {
@@ -88,6 +92,7 @@ impl<'a> CheckDoc<'a> {
             consecutive_failures: state.map_or(0, |s| s.consecutive_failures),
             measurements: &outcome.measurements,
             details: &outcome.details,
+            capabilities: &outcome.capabilities,
         }
     }
 }

@@ -2,12 +2,14 @@
 //! `labwatch check --output json`) with each workspace's
 //! [`ConnectionView`], human text, and the Nagios plugin format.
 
+mod capabilities;
 mod connection;
 mod instances;
 mod json;
 mod nagios;
 mod text;
 
+pub use capabilities::capability_row;
 pub use connection::{ConnectionView, Connections, TokenView};
 pub use instances::{Fleet, InstanceView, NoInstances, ProbeView};
 pub use json::{StatusDoc, WorkspaceDoc, rfc3339};

@@ -25,6 +25,9 @@ pub fn text(views: &[WorkspaceView]) -> String {
                 o.reason,
                 o.summary
             );
+            if !o.capabilities.is_empty() {
+                let _ = writeln!(out, "      can: {} (* needed)", super::capability_row(&o.capabilities));
+            }
             for d in &o.details {
                 let _ = writeln!(out, "      {d}");
             }

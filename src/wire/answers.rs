@@ -34,6 +34,41 @@ pub struct RepoSummary {
     pub archived: bool,
     #[serde(default)]
     pub web_url: Option<String>,
+    /// What the connection can do with it (`docs/capabilities.md`), in
+    /// the order capabilities are listed; empty where the answer does not
+    /// judge (a connect's list).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<RepoCapability>,
+}
+
+/// One capability's verdict on a repository, as `/status` shows it, with
+/// its name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepoCapability {
+    /// `clone`, `push`, `issues`, `merge_requests`, `pipelines`.
+    pub name: String,
+    /// `yes` or `no`.
+    pub verdict: String,
+    /// The workspace's `capabilities` lists it (without the key: `clone`).
+    pub needed: bool,
+    /// For `no`: the verdict's reason code, what it means, and the fix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl RepoCapability {
+    /// `push yes*`, `push no (role-too-low)`: `*` marks a needed one.
+    pub fn word(&self) -> String {
+        let needed = if self.needed { "*" } else { "" };
+        match &self.reason {
+            Some(reason) => format!("{} {}{needed} ({reason})", self.name, self.verdict),
+            None => format!("{} {}{needed}", self.name, self.verdict),
+        }
+    }
 }
 
 /// `POST …/connect`.

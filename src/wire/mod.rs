@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 
 pub use alertmanager::{Alert, AlertAction, AlertResult, AlertResults, Webhook};
 pub use answers::{
-    Account, Connected, Disconnected, OldTokenState, RepoPage, RepoSummary, RepoWarning, Rotated, TokenSummary,
-    Updated, UserSummary, WatchedRepositories, WorkspaceDeleted, WorkspaceDoc, WorkspacePage,
+    Account, Connected, Disconnected, OldTokenState, RepoCapability, RepoPage, RepoSummary, RepoWarning, Rotated,
+    TokenSummary, Updated, UserSummary, WatchedRepositories, WorkspaceDeleted, WorkspaceDoc, WorkspacePage,
 };
 pub use requests::{ConnectBody, RotateBody, TokenBody};
 

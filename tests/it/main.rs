@@ -3,6 +3,7 @@
 
 mod admin;
 mod alerting;
+mod capabilities;
 mod cli;
 mod config;
 mod crash;

@@ -521,7 +521,7 @@ async fn repos_lists_searches_pages_and_sets_the_watched_list() {
     );
     assert!(
         run.stdout
-            .ends_with("\n  acme/frontend  private   developer\n  acme/backend   private   developer\n"),
+            .ends_with("\n  acme/frontend  private   developer\n    can: clone yes*, push yes, issues yes, merge_requests yes, pipelines yes (* needed)\n  acme/backend   private   developer\n    can: clone yes*, push yes, issues yes, merge_requests yes, pipelines yes (* needed)\n"),
         "{run:#?}"
     );
     assert!(!run.stdout.contains("More:"));
@@ -533,10 +533,10 @@ async fn repos_lists_searches_pages_and_sets_the_watched_list() {
             .starts_with("Repositories matching \"front\" accessible to workspace acme (page 1):\n")
     );
     assert!(
-        run.stdout.contains("  acme/frontend  private   developer\n"),
+        run.stdout.contains("  acme/frontend  private   developer\n    can: clone yes*, push yes, issues yes, merge_requests yes, pipelines yes (* needed)\n"),
         "{run:#?}"
     );
-    assert_eq!(run.stdout.lines().count(), 2, "{run:#?}");
+    assert_eq!(run.stdout.lines().count(), 3, "{run:#?}");
 
     let run = lab
         .admin(&["repos", "-w", "acme", "--set", "acme/frontend", "acme/svc-07"], None)

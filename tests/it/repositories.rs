@@ -339,3 +339,64 @@ async fn reconnecting_keeps_the_chosen_repositories_and_a_disconnect_forgets_the
     assert_eq!(body["watched"], json!(["acme/backend"]), "{body}");
     drop(lab.dir);
 }
+
+/// Issue 20: a user choosing a repository sees what the workspace will be
+/// able to do with it, in the listing's answer and in `labwatch repos`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_repository_listing_shows_each_projects_capability_verdicts() {
+    let lab = lab().await;
+    assert_eq!(lab.connect(json!({})).await.0, 200);
+    let (code, page) = lab
+        .call(reqwest::Method::GET, "/api/v1/workspaces/acme/repositories", None)
+        .await;
+    assert_eq!(code, 200, "{page}");
+    let repo = |path: &str| {
+        page["repositories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["path"] == path)
+            .cloned()
+            .unwrap_or_else(|| panic!("{path} not in {page}"))
+    };
+    let backend = repo("acme/backend");
+    let names: Vec<&str> = backend["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["clone", "push", "issues", "merge_requests", "pipelines"]);
+    assert_eq!(
+        backend["capabilities"][0],
+        json!({"name": "clone", "verdict": "yes", "needed": true})
+    );
+    let push = &repo("acme/legacy")["capabilities"][1];
+    assert_eq!(
+        (&push["verdict"], &push["reason"]),
+        (&json!("no"), &json!("project-archived")),
+        "{push}"
+    );
+    assert!(push["fix"].as_str().unwrap().contains("unarchive"), "{push}");
+
+    let out = tokio::task::block_in_place(|| {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin!("labwatch"))
+            .args(["repos", "--workspace", "acme"])
+            .args(["--daemon", &format!("http://{}", lab.served.addr)])
+            .env("LABWATCH_ADMIN_TOKEN", ADMIN)
+            .output()
+            .unwrap()
+    });
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(
+            "    can: clone yes*, push no (project-archived), issues no (project-archived), merge_requests no (project-archived), pipelines no (project-archived) (* needed)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("    can: clone no* (feature-disabled), push no (feature-disabled)"),
+        "{stdout}"
+    );
+}

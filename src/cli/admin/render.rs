@@ -211,6 +211,10 @@ fn table(repos: &[RepoSummary]) -> String {
             if r.archived { "  archived" } else { "" }
         );
         let _ = writeln!(out, "{}", line.trim_end());
+        if !r.capabilities.is_empty() {
+            let words: Vec<String> = r.capabilities.iter().map(|c| c.word()).collect();
+            let _ = writeln!(out, "    can: {} (* needed)", words.join(", "));
+        }
     }
     out
 }
@@ -344,6 +348,7 @@ mod tests {
             access: Some("developer".into()),
             archived,
             web_url: None,
+            capabilities: Vec::new(),
         }
     }
 

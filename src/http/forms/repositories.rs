@@ -134,6 +134,20 @@ async fn render(
                 if r.archived {
                     about.push("archived".to_owned());
                 }
+                // What the workspace could do with it, in words: the
+                // capabilities GitLab allows, then those it refuses, why.
+                let (yes, no): (Vec<_>, Vec<_>) = r.capabilities.iter().partition(|c| c.verdict == "yes");
+                if !yes.is_empty() {
+                    let names: Vec<&str> = yes.iter().map(|c| c.name.as_str()).collect();
+                    about.push(format!("can: {}", names.join(" ")));
+                }
+                if !no.is_empty() {
+                    let why: Vec<String> = no
+                        .iter()
+                        .map(|c| format!("{} ({})", c.name, c.reason.as_deref().unwrap_or("refused")))
+                        .collect();
+                    about.push(format!("cannot: {}", why.join(" ")));
+                }
                 repo_box(&mut body, &format!("r{i}"), &r.path, Some(&about.join(", ")), false);
             }
             if let Some(next) = next_page {

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::html::{Badge, Inline, esc, id_part};
 use super::when::moment;
-use crate::engine::{CheckView, Status, WorkspaceView};
+use crate::engine::{Capabilities, CheckView, Status, WorkspaceView};
 use crate::report::shown_outcome;
 
 /// The checks part of one workspace section.
@@ -124,6 +124,36 @@ fn steps(out: &mut String, steps: &[String]) {
     out.push_str("</ol>\n");
 }
 
+/// A repository's capability verdicts as a compact row of words ("push:
+/// no, role-too-low, needed"), the verdict's message on hover; nothing
+/// for other checks. Words, so the row reads without colour.
+fn capability_row(out: &mut String, capabilities: &Capabilities) {
+    if capabilities.is_empty() {
+        return;
+    }
+    out.push_str(r#"<ul class="capabilities" aria-label="What the connection can do">"#);
+    for c in capabilities.iter() {
+        let verdict = c.verdict();
+        let _ = write!(
+            out,
+            r#"<li class="cap cap-{verdict}" data-capability="{name}" data-verdict="{verdict}""#,
+            name = esc(c.name)
+        );
+        if let Some(d) = &c.denial {
+            let _ = write!(out, r#" title="{}""#, esc(&d.message));
+        }
+        let _ = write!(out, "><strong>{}</strong>: {verdict}", esc(c.name));
+        if let Some(d) = &c.denial {
+            let _ = write!(out, ", {}", esc(d.reason));
+        }
+        if c.needed {
+            out.push_str(", needed");
+        }
+        out.push_str("</li>");
+    }
+    out.push_str("</ul>");
+}
+
 /// " · last run … · last success …" (and the failure streak), for card meta.
 fn times(c: &CheckView, now: OffsetDateTime) -> String {
     let Some(state) = &c.state else {
@@ -172,6 +202,7 @@ fn targets_table(out: &mut String, ws: &WorkspaceView, check: &str, rows: &[&Che
             badge = Badge(o.status),
             summary = Inline(&o.summary),
         );
+        capability_row(out, &o.capabilities);
         // A blocked row's only step is "fix the root cause", which its card says.
         if o.status != Status::Ok && !is_blocked(c) {
             steps(out, &o.remediation);

@@ -452,6 +452,8 @@ async fn connecting_shows_each_refusal_next_to_its_field_then_the_repositories_t
         choose.body
     );
     assert!(choose.body.contains("Connected. Now choose"));
+    // What the workspace could do with each project, in words (issue 20).
+    assert!(choose.body.contains("can: clone push issues"), "{}", choose.body);
 
     let missing = lab
         .post(

@@ -1,0 +1,89 @@
+//! What a repository check found a connection can do with its project
+//! (`docs/capabilities.md`): each capability's verdict, `yes` or `no` with
+//! the verdict's reason, message and fix, and whether the workspace needs
+//! it. The engine only carries it, from the check to `/status`,
+//! `/metrics`, the page and the CLI; `gitlab::capabilities` judges.
+//!
+//! A fleet holds one per watched repository, so it is small: empty (no
+//! allocation) for every other check, five short entries for a repository,
+//! and text only for a `no`.
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+/// One capability's verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapabilityView {
+    /// The stable name: `clone`, `push`, `issues`, `merge_requests`, `pipelines`.
+    pub name: &'static str,
+    /// The workspace's `capabilities` lists it: a `no` makes the check critical.
+    pub needed: bool,
+    /// Why GitLab would refuse it; `None` for `yes`.
+    pub denial: Option<Box<DenialView>>,
+}
+
+/// A `no`: the verdict's reason code (`role-too-low`, `feature-disabled`,
+/// `scope-missing`, `project-archived`), what it means, and the step that
+/// fixes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DenialView {
+    pub reason: &'static str,
+    pub message: String,
+    pub fix: String,
+}
+
+impl CapabilityView {
+    pub fn is_yes(&self) -> bool {
+        self.denial.is_none()
+    }
+
+    /// `yes` or `no`.
+    pub fn verdict(&self) -> &'static str {
+        if self.is_yes() { "yes" } else { "no" }
+    }
+}
+
+/// The verdicts of one repository, in the order capabilities are listed;
+/// empty for other checks (and before the project was seen).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Capabilities(pub Vec<CapabilityView>);
+
+impl Capabilities {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, CapabilityView> {
+        self.0.iter()
+    }
+}
+
+/// `{"clone": {"verdict": "yes", "needed": true}, "push": {"verdict": "no",
+/// "needed": false, "reason": …, "message": …, "fix": …}, …}`, the shape
+/// `docs/http.md` documents.
+impl Serialize for Capabilities {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for c in &self.0 {
+            map.serialize_entry(c.name, &Entry(c))?;
+        }
+        map.end()
+    }
+}
+
+struct Entry<'a>(&'a CapabilityView);
+
+impl Serialize for Entry<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let fields = if c.denial.is_some() { 5 } else { 2 };
+        let mut map = serializer.serialize_map(Some(fields))?;
+        map.serialize_entry("verdict", c.verdict())?;
+        map.serialize_entry("needed", &c.needed)?;
+        if let Some(d) = &c.denial {
+            map.serialize_entry("reason", d.reason)?;
+            map.serialize_entry("message", &d.message)?;
+            map.serialize_entry("fix", &d.fix)?;
+        }
+        map.end()
+    }
+}

@@ -1,0 +1,503 @@
+//! Capability verdicts as a user meets them (issue 20, docs/capabilities.md):
+//! the `capabilities` key of a workspace, the repository check made
+//! critical by a needed capability GitLab would refuse (one reason code per
+//! cause, with the verdict's fix), the verdicts of the others shown but not
+//! judged, `/status`'s `capabilities` object, the
+//! `labwatch_repository_capability` series, and what the verdicts cost
+//! GitLab: nothing beyond the round's usual requests.
+
+use std::sync::Arc;
+
+use labwatch::checks::Shared;
+use labwatch::config::Config;
+use labwatch::engine::{CheckKey, CheckState, Reason, Status, StatusStore, run_once};
+use labwatch::metrics::Metrics;
+use labwatch::sim::{
+    self, AccessLevel, Counters, Expiry, FeatureAccess, NewToken, ProjectSpec, Protection, Scenario, SimHandle,
+    TokenSpec, UserSpec,
+};
+use tempfile::TempDir;
+
+use crate::support::in_process;
+
+/// alice, with an `api` token and a token that can only read; she is a
+/// Developer of `acme/backend` (its default branch open to Developers'
+/// pushes), `acme/guarded` (GitLab's default: Maintainers only),
+/// `acme/open` (default branch unprotected), `acme/no-mr` (merge requests
+/// disabled) and the archived `acme/old-app`, and a Reporter of
+/// `acme/docs`.
+struct Lab {
+    sim: SimHandle,
+    api: NewToken,
+    read_only: NewToken,
+    dir: TempDir,
+}
+
+impl Lab {
+    async fn start() -> Lab {
+        let mut s = Scenario::empty();
+        s.add_user(UserSpec::new("alice")).unwrap();
+        let token =
+            |name: &str, scopes: &[&str]| TokenSpec::new("alice", name).scopes(scopes).expires(Expiry::InDays(60));
+        let api = s.add_token(token("api", &["api"])).unwrap();
+        let read_only = s.add_token(token("read", &["read_api", "read_repository"])).unwrap();
+        let dev = |path: &str| ProjectSpec::new(path).member("alice", AccessLevel::DEVELOPER);
+        let developers_push = Protection {
+            push: AccessLevel::DEVELOPER,
+            merge: AccessLevel::MAINTAINER,
+        };
+        for project in [
+            dev("acme/backend").default_branch_protection(Some(developers_push)),
+            dev("acme/guarded"),
+            dev("acme/open").default_branch_protection(None),
+            dev("acme/no-mr")
+                .merge_requests(FeatureAccess::Disabled)
+                .default_branch_protection(Some(developers_push)),
+            dev("acme/old-app").archived(),
+            ProjectSpec::new("acme/docs").member("alice", AccessLevel::REPORTER),
+        ] {
+            s.add_project(project).unwrap();
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Lab {
+            sim: sim::start(s, listener).await.unwrap(),
+            api,
+            read_only,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Workspace `acme` with `token`, watching `repos`, with `extra` lines
+    /// (no clone probe: it is counted apart, and judges clone by itself).
+    fn config(&self, token: &NewToken, repos: &[&str], extra: &str) -> Config {
+        Config::parse(std::path::Path::new("lab.toml"), &self.config_text(token, repos, extra)).unwrap()
+    }
+
+    /// The text of [`Lab::config`].
+    fn config_text(&self, token: &NewToken, repos: &[&str], extra: &str) -> String {
+        let path = self.dir.path().join("token");
+        std::fs::write(&path, &token.token).unwrap();
+        let repos = repos.iter().map(|r| format!("\"{r}\"")).collect::<Vec<_>>().join(", ");
+        format!(
+            "[defaults]\ninterval = \"1h\"\ntimeout = \"20s\"\n[[workspace]]\nname = \"acme\"\ninstance_url = \"{}\"\n\
+             token_file = \"{}\"\nrepositories = [{repos}]\nclone_probe = false\n{extra}\n",
+            self.sim.base_url(),
+            path.display()
+        )
+    }
+}
+
+/// One round of every check, counters reset first.
+async fn round(lab: &Lab, config: &Config) -> Arc<StatusStore> {
+    let reset = in_process::http_client()
+        .delete(format!("{}/-/sim/counters", lab.sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(reset.status().is_success(), "{reset:?}");
+    let store = Arc::new(StatusStore::new());
+    run_once(labwatch::runtime::plans(config, &Shared::default()), store.clone(), 4).await;
+    store
+}
+
+fn repository(store: &StatusStore, repo: &str) -> CheckState {
+    let key = CheckKey {
+        workspace: "acme".into(),
+        check: "repository".into(),
+        target: Some(repo.into()),
+    };
+    store
+        .get(&key)
+        .map(|s| CheckState::clone(&s))
+        .unwrap_or_else(|| panic!("no result for {repo}"))
+}
+
+/// `/status`'s document (`labwatch check --output json` writes the same).
+fn status_doc(store: &StatusStore) -> serde_json::Value {
+    let views = store.snapshot();
+    let connections = std::collections::BTreeMap::<String, labwatch::report::ConnectionView>::new();
+    let doc = labwatch::report::StatusDoc::new(&views, &connections, time::OffsetDateTime::now_utc());
+    serde_json::to_value(&doc).unwrap()
+}
+
+/// The repository's entry in `/status`'s document.
+fn status_json(store: &StatusStore, repo: &str) -> serde_json::Value {
+    let doc = status_doc(store);
+    doc["workspaces"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "repository" && c["target"] == repo)
+        .cloned()
+        .unwrap_or_else(|| panic!("{repo} not in {doc:#}"))
+}
+
+fn metrics(store: &Arc<StatusStore>) -> String {
+    Metrics::new(store.clone(), &labwatch::gitlab::GitlabMetrics::new()).render(&[])
+}
+
+#[track_caller]
+fn assert_refused(s: &CheckState, reason: Reason, summary: &str, fix: &str) {
+    let o = &s.outcome;
+    assert_eq!(
+        (o.status, o.reason.as_str()),
+        (Status::Critical, reason.code()),
+        "{o:#?}"
+    );
+    assert!(o.summary.contains(summary), "summary `{}` lacks `{summary}`", o.summary);
+    assert!(
+        o.remediation.first().is_some_and(|r| r.contains(fix)),
+        "first step of {:?} lacks `{fix}`",
+        o.remediation
+    );
+    assert!(
+        o.remediation
+            .last()
+            .is_some_and(|r| r.contains("remove it from its `capabilities`")
+                || r.contains("remove them from its `capabilities`")),
+        "{:?}",
+        o.remediation
+    );
+}
+
+// --- config ---
+
+#[test]
+fn the_config_names_the_capabilities_gitlab_capabilities_judges() {
+    let judged: Vec<&str> = labwatch::gitlab::capabilities::Capability::ALL
+        .iter()
+        .map(|c| c.name())
+        .collect();
+    assert_eq!(labwatch::config::capabilities::KNOWN, judged.as_slice());
+}
+
+#[test]
+fn an_unknown_capability_is_a_config_error_naming_the_valid_ones() {
+    let text = "[[workspace]]\nname = \"acme\"\ncapabilities = [\"clone\", \"psuh\", \"deploy\"]\n";
+    let errors = Config::parse(std::path::Path::new("lw.toml"), text)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        errors.contains("lw.toml:3:") && errors.contains("`psuh` is not a capability; did you mean `push`?"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains(
+            "`deploy` is not a capability; the capabilities are: clone, push, issues, merge_requests, pipelines"
+        ),
+        "{errors}"
+    );
+
+    // Left out: clone alone, judged as before; listed twice: once.
+    let config = Config::parse(std::path::Path::new("lw.toml"), "[[workspace]]\nname = \"a\"\n").unwrap();
+    assert_eq!(config.workspaces[0].capabilities, None);
+    assert_eq!(config.workspaces[0].needed_capabilities(), ["clone"]);
+    let text = "[[workspace]]\nname = \"a\"\ncapabilities = [\"push\", \"clone\", \"push\"]\n";
+    let config = Config::parse(std::path::Path::new("lw.toml"), text).unwrap();
+    assert_eq!(config.workspaces[0].capabilities, Some(vec!["push", "clone"]));
+}
+
+#[test]
+fn a_run_time_workspace_takes_capabilities_and_shows_them_back() {
+    let config = Config::parse(
+        std::path::Path::new("lw.toml"),
+        "[server]\nadmin_token_file = \"/dev/null\"\n",
+    )
+    .unwrap();
+    let body = serde_json::json!({"repositories": ["g/p"], "capabilities": ["push", "merge_request"]});
+    let errors = labwatch::config::workspace_body::validate(&config, "acme", &body).unwrap_err();
+    assert_eq!(errors[0].field, "capabilities[1]", "{errors:?}");
+    assert!(
+        errors[0].message.contains("did you mean `merge_requests`?"),
+        "{errors:?}"
+    );
+
+    let body = serde_json::json!({"repositories": ["g/p"], "capabilities": ["push", "merge_requests"]});
+    let ws = labwatch::config::workspace_body::validate(&config, "acme", &body).unwrap();
+    let shown = labwatch::config::workspace_body::to_body(&ws);
+    assert_eq!(shown["capabilities"], serde_json::json!(["push", "merge_requests"]));
+    let default = labwatch::config::workspace_body::validate(&config, "acme", &serde_json::json!({})).unwrap();
+    assert!(!labwatch::config::workspace_body::to_body(&default).contains_key("capabilities"));
+}
+
+// --- the repository check: every `no` reason ---
+
+#[tokio::test]
+async fn a_needed_capability_gitlab_refuses_makes_the_repository_critical_with_its_cause_and_fix() {
+    let lab = Lab::start().await;
+    let repos = ["acme/backend", "acme/no-mr", "acme/old-app", "acme/docs"];
+    let config = lab.config(
+        &lab.api,
+        &repos,
+        "capabilities = [\"clone\", \"push\", \"merge_requests\"]",
+    );
+    let store = round(&lab, &config).await;
+
+    let ok = repository(&store, "acme/backend");
+    assert_eq!(ok.outcome.status, Status::Ok, "{:#?}", ok.outcome);
+
+    assert_refused(
+        &repository(&store, "acme/docs"),
+        Reason::RepoRoleTooLow,
+        "Workspace `acme` needs push on `acme/docs`, which GitLab refuses: To push to the repository GitLab requires at least the Developer (30) role here; the token's user has the Reporter (20) role.",
+        "Ask a project Maintainer to give the user at least the Developer (30) role (Manage → Members).",
+    );
+    let docs = repository(&store, "acme/docs").outcome;
+    assert!(
+        docs.summary.contains("Also refused: merge_requests (role-too-low)."),
+        "{}",
+        docs.summary
+    );
+    assert_eq!(docs.details.len(), 2, "{:?}", docs.details);
+
+    assert_refused(
+        &repository(&store, "acme/no-mr"),
+        Reason::RepoFeatureDisabled,
+        "needs merge_requests on `acme/no-mr`, which GitLab refuses: The project's Merge requests feature is disabled (`merge_requests_access_level` is `disabled`)",
+        "Ask a project Maintainer to enable Merge requests in Settings → General → Visibility, project features, permissions.",
+    );
+
+    assert_refused(
+        &repository(&store, "acme/old-app"),
+        Reason::RepoArchived,
+        "needs push on `acme/old-app`, which GitLab refuses: The project is archived (read-only)",
+        "Ask a project Owner to unarchive it",
+    );
+}
+
+#[tokio::test]
+async fn a_token_without_the_scope_a_needed_capability_takes_is_repo_scope_missing() {
+    let lab = Lab::start().await;
+    let config = lab.config(&lab.read_only, &["acme/backend"], "capabilities = [\"push\"]");
+    let store = round(&lab, &config).await;
+    assert_refused(
+        &repository(&store, "acme/backend"),
+        Reason::RepoScopeMissing,
+        "needs push on `acme/backend`, which GitLab refuses: The token has none of the scopes `write_repository` or `api`",
+        "Create a personal access token with the `write_repository` scope",
+    );
+}
+
+#[tokio::test]
+async fn without_the_key_only_clone_is_needed_and_the_check_judges_as_before() {
+    let lab = Lab::start().await;
+    let repos = ["acme/docs", "acme/old-app", "acme/no-mr"];
+    let config = lab.config(&lab.read_only, &repos, "");
+    let store = round(&lab, &config).await;
+    // Push is `no` on every one (scope, role, archived), yet nothing needs it.
+    let docs = repository(&store, "acme/docs");
+    assert_eq!(
+        (docs.outcome.status, docs.outcome.reason.as_str()),
+        (Status::Ok, "ok"),
+        "{:#?}",
+        docs.outcome
+    );
+    let old = repository(&store, "acme/old-app");
+    assert_eq!(
+        (old.outcome.status, old.outcome.reason.as_str()),
+        (Status::Warning, "repo-archived"),
+        "archived stays a warning when nothing needs to write: {:#?}",
+        old.outcome
+    );
+
+    // The verdicts are shown all the same, in /status and /metrics.
+    let shown = status_json(&store, "acme/docs");
+    let caps = &shown["capabilities"];
+    assert_eq!(caps["clone"], serde_json::json!({"verdict": "yes", "needed": true}));
+    assert_eq!(caps["push"]["verdict"], "no");
+    assert_eq!(caps["push"]["needed"], false);
+    assert_eq!(caps["push"]["reason"], "role-too-low");
+    assert!(
+        caps["push"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("at least the Developer (30) role"),
+        "{caps:#}"
+    );
+    assert_eq!(caps["issues"]["reason"], "scope-missing", "{caps:#}");
+    let names: Vec<&str> = caps.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(names.len(), 5, "{caps:#}");
+
+    let m = metrics(&store);
+    for (repo, capability, value) in [
+        ("acme/docs", "clone", 1),
+        ("acme/docs", "push", 0),
+        ("acme/no-mr", "merge_requests", 0),
+        ("acme/old-app", "push", 0),
+        ("acme/old-app", "clone", 1),
+    ] {
+        let line = format!(
+            "labwatch_repository_capability{{capability=\"{capability}\",repository=\"{repo}\",workspace=\"acme\"}} {value}\n"
+        );
+        assert!(m.contains(&line), "{line} not in\n{m}");
+    }
+    // Other checks carry no `capabilities`.
+    let doc = status_doc(&store);
+    let token = doc["workspaces"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "token")
+        .unwrap();
+    assert!(token.get("capabilities").is_none(), "{token:#}");
+}
+
+// --- what it costs ---
+
+/// The requests of a round, by route.
+fn routes(c: &Counters) -> std::collections::BTreeMap<String, u64> {
+    c.by_route.clone()
+}
+
+#[tokio::test]
+async fn judging_the_capabilities_costs_no_request_beyond_the_round_but_push() {
+    let lab = Lab::start().await;
+    let repos = ["acme/backend", "acme/no-mr", "acme/docs"];
+    let plain = lab.config(&lab.api, &repos, "");
+    round(&lab, &plain).await;
+    let before: Counters = in_process::sim_counters(&lab.sim).await;
+    let all = lab.config(
+        &lab.api,
+        &repos,
+        "capabilities = [\"clone\", \"issues\", \"merge_requests\", \"pipelines\"]",
+    );
+    let store = round(&lab, &all).await;
+    let after: Counters = in_process::sim_counters(&lab.sim).await;
+    assert_eq!(routes(&after), routes(&before), "{after:#?}");
+    assert_eq!(after.route("GET /api/v4/projects"), 1, "one listing page: {after:#?}");
+    assert_eq!(after.route("GET /api/v4/projects/{id}"), 0, "{after:#?}");
+    assert_eq!(repository(&store, "acme/no-mr").outcome.reason, "repo-feature-disabled");
+}
+
+// --- the CLI ---
+
+#[tokio::test]
+async fn labwatch_check_prints_each_repositorys_verdicts_and_the_fix_of_a_needed_no() {
+    let lab = Lab::start().await;
+    let text = lab.config_text(&lab.api, &["acme/docs", "acme/backend"], "capabilities = [\"push\"]");
+    let path = lab.dir.path().join("lw.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("labwatch"))
+            .env_remove("LABWATCH_CONFIG")
+            .env("RUST_LOG", "error")
+            .args(["check", "-c"])
+            .arg(&path)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains(
+            "[CRITICAL] repository[acme/docs] repo-role-too-low - Workspace `acme` needs push on `acme/docs`"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "      can: clone yes, push no* (role-too-low), issues yes, merge_requests no (role-too-low), pipelines no (role-too-low) (* needed)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "      1. Ask a project Maintainer to give the user at least the Developer (30) role (Manage → Members)."
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("      can: clone yes, push yes*, issues yes, merge_requests yes, pipelines yes (* needed)"),
+        "{stdout}"
+    );
+}
+
+// --- the page ---
+
+#[tokio::test]
+async fn the_page_shows_each_repositorys_verdicts_as_a_row_of_words() {
+    use tower::ServiceExt;
+    let lab = Lab::start().await;
+    let config = lab.config(&lab.api, &["acme/docs"], "capabilities = [\"push\"]");
+    let store = round(&lab, &config).await;
+    let state = labwatch::http::AppState {
+        status: store.clone(),
+        metrics: Arc::new(Metrics::new(store.clone(), &labwatch::gitlab::GitlabMetrics::new())),
+        connections: Arc::new(std::collections::BTreeMap::<String, labwatch::report::ConnectionView>::new()),
+        fleet: Arc::new(labwatch::report::NoInstances),
+        admin: None,
+        config: Default::default(),
+        store: None,
+        replica: None,
+    };
+    let answer = labwatch::http::router(state)
+        .oneshot(axum::http::Request::get("/").body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let body = http_body_util::BodyExt::collect(answer.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let html = String::from_utf8(body.to_vec()).unwrap();
+    assert!(
+        html.contains(r#"<ul class="capabilities" aria-label="What the connection can do"><li class="cap cap-yes" data-capability="clone" data-verdict="yes"><strong>clone</strong>: yes</li>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"data-capability="push" data-verdict="no" title="To push to the repository GitLab requires at least the Developer (30) role here; the token&#39;s user has the Reporter (20) role."><strong>push</strong>: no, role-too-low, needed</li>"#),
+        "{html}"
+    );
+}
+
+// --- the push probe: the default branch's protection ---
+
+const PROTECTED_BRANCH: &str = "GET /api/v4/projects/{id}/protected_branches/{name}";
+
+#[tokio::test]
+async fn a_default_branch_closed_to_the_users_pushes_is_repo_push_denied_asked_once_per_token() {
+    let lab = Lab::start().await;
+    // acme/docs: push is already `no` (Reporter), so nothing is asked.
+    let repos = ["acme/backend", "acme/guarded", "acme/open", "acme/docs"];
+    let config = lab.config(&lab.api, &repos, "capabilities = [\"push\"]");
+    // The same plans twice: the workspace's GitLab context, and what it
+    // learnt, lives on between rounds as in the daemon.
+    let plans = labwatch::runtime::plans(&config, &Shared::default());
+    let store = Arc::new(StatusStore::new());
+    run_once(plans.clone(), store.clone(), 4).await;
+    let first: Counters = in_process::sim_counters(&lab.sim).await;
+    assert_eq!(
+        first.route(PROTECTED_BRANCH),
+        3,
+        "one probe per project whose push verdict is yes: {first:#?}"
+    );
+
+    assert_eq!(repository(&store, "acme/backend").outcome.status, Status::Ok);
+    assert_eq!(repository(&store, "acme/open").outcome.status, Status::Ok);
+    assert_refused(
+        &repository(&store, "acme/guarded"),
+        Reason::RepoPushDenied,
+        "needs push on `acme/guarded`, which GitLab refuses: The default branch `main` is protected, and its rule does not let the token's user (Developer (30)) push to it",
+        "Ask a project Maintainer to allow Developers + Maintainers to push to `main` (Settings → Repository → Protected branches), or push to another branch",
+    );
+    let shown = status_json(&store, "acme/guarded");
+    assert_eq!(shown["capabilities"]["push"]["reason"], "branch-protected", "{shown:#}");
+    assert!(metrics(&store).contains(
+        "labwatch_repository_capability{capability=\"push\",repository=\"acme/guarded\",workspace=\"acme\"} 0\n"
+    ));
+
+    // The next round of the same workspace asks nothing again.
+    let before = first.route(PROTECTED_BRANCH);
+    run_once(plans, store.clone(), 4).await;
+    let second: Counters = in_process::sim_counters(&lab.sim).await;
+    assert_eq!(second.route(PROTECTED_BRANCH), before, "{second:#?}");
+    assert_eq!(repository(&store, "acme/guarded").outcome.reason, "repo-push-denied");
+
+    // Without push among the needs, the rules are never asked.
+    let config = lab.config(&lab.api, &repos, "");
+    round(&lab, &config).await;
+    let plain: Counters = in_process::sim_counters(&lab.sim).await;
+    assert_eq!(plain.route(PROTECTED_BRANCH), 0, "{plain:#?}");
+}
