@@ -72,6 +72,7 @@ fn repository(outcome: Outcome) -> Outcome {
             .map(|name| CapabilityView {
                 name,
                 needed: name == "clone",
+                judged: false,
                 denial: (name == "push").then(|| {
                     Box::new(DenialView {
                         reason: "role-too-low",

@@ -214,6 +214,16 @@ impl WorkspaceGitlab {
 
     /// The token metadata the token check fetched for the current token,
     /// however long ago.
+    /// `f` of the token metadata the token check last read (as
+    /// [`WorkspaceGitlab::token_info`], without copying it: the repository
+    /// check reads the scopes once per repository per round).
+    pub fn with_token_info<R>(&self, generation: u64, f: impl FnOnce(Option<&TokenInfo>) -> R) -> R {
+        f(lock(&self.token)
+            .as_ref()
+            .filter(|s| s.generation == generation)
+            .map(|s| &s.info))
+    }
+
     pub fn token_info(&self, generation: u64) -> Option<TokenInfo> {
         lock(&self.token)
             .as_ref()

@@ -88,8 +88,11 @@ impl RepositoryCheck {
         );
         let mut capabilities = self.capabilities(p);
         self.push_probe(client, p, &mut capabilities).await;
-        let base = |mut o: Outcome| {
-            o.capabilities = capabilities.clone();
+        // Judged before the verdicts move into the outcome (one outcome
+        // per repository per round: no copy of them).
+        let refused = self.refused(p, &capabilities);
+        let base = move |mut o: Outcome| {
+            o.capabilities = capabilities;
             o.with_measurement("project_id", p.id as f64)
         };
         if let Some(old) = moved_from {
@@ -113,7 +116,7 @@ impl RepositoryCheck {
         if let Some(denied) = self.clone_denied(client, p).await {
             return base(denied);
         }
-        if let Some(refused) = self.refused(p, &capabilities) {
+        if let Some(refused) = refused {
             return base(refused);
         }
         if p.archived {
@@ -130,16 +133,18 @@ impl RepositoryCheck {
         // The scopes check runs first (this check depends on it), so the
         // scopes are known; should they not be, the scope rule is not
         // judged rather than judged against an empty list.
-        let scopes = self
-            .ws
-            .token_info(generation)
-            .map_or_else(|| vec!["api".to_owned()], |info| info.scopes);
+        let facts = self.ws.with_token_info(generation, |info| match info {
+            Some(info) => p.facts(&info.scopes),
+            None => p.facts(&["api".to_owned()]),
+        });
         let needed = self.ws.config.needed_capabilities();
-        let views = capabilities::verdicts(&p.facts(&scopes))
+        let judged = self.ws.config.capabilities.as_deref().unwrap_or_default();
+        let views = capabilities::verdicts(&facts)
             .into_iter()
             .map(|v| CapabilityView {
                 name: v.capability.name(),
                 needed: needed.contains(&v.capability.name()),
+                judged: judged.contains(&v.capability.name()),
                 denial: match v.verdict {
                     Verdict::Yes => None,
                     Verdict::No(d) => Some(Box::new(DenialView {
@@ -203,10 +208,9 @@ impl RepositoryCheck {
     /// fix. Without the key nothing is judged here: `clone` is then judged
     /// as before the key existed (`min_access_level`, the clone probe).
     fn refused(&self, p: &ProjectFacts, capabilities: &Capabilities) -> Option<Outcome> {
-        let judged = self.ws.config.capabilities.as_deref().unwrap_or_default();
         let refused: Vec<(&str, &DenialView)> = capabilities
             .iter()
-            .filter(|c| judged.contains(&c.name))
+            .filter(|c| c.judged)
             .filter_map(|c| c.denial.as_deref().map(|d| (c.name, d)))
             .collect();
         let (first_name, first) = refused.first()?;

@@ -15,8 +15,15 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 pub struct CapabilityView {
     /// The stable name: `clone`, `push`, `issues`, `merge_requests`, `pipelines`.
     pub name: &'static str,
-    /// The workspace's `capabilities` lists it: a `no` makes the check critical.
+    /// The workspace needs it: listed in its `capabilities`, or `clone`
+    /// when the key is absent (the default).
     pub needed: bool,
+    /// Listed in the workspace's `capabilities` key itself: its verdict
+    /// judges the check (a `no` makes it critical) and it is a series in
+    /// `/metrics`. Without the key, `clone` is needed but judged as before
+    /// the key existed, and no verdict is a series: the repository check's
+    /// own series say the same, at no extra cost to a fleet's scrape.
+    pub judged: bool,
     /// Why GitLab would refuse it; `None` for `yes`.
     pub denial: Option<Box<DenialView>>,
 }

@@ -234,10 +234,14 @@ impl StatusFamilies {
         }
     }
 
-    /// A repository's capability verdicts, 1 for yes and 0 for no, all
-    /// five whether the workspace needs them or not.
+    /// A repository's verdicts on the capabilities its workspace's
+    /// `capabilities` key lists, 1 for yes and 0 for no. Only those: all
+    /// five for every repository would more than double a fleet's series
+    /// and the scrape's cost with it (`metrics_render` in benches), and
+    /// without the key the repository check's own series already say
+    /// whether it can clone. `/status` has every verdict.
     fn add_capabilities(&mut self, workspace: &str, repository: &str, state: &CheckState) {
-        for c in state.outcome.capabilities.iter() {
+        for c in state.outcome.capabilities.iter().filter(|c| c.judged) {
             let labels = [
                 ("capability", c.name),
                 ("repository", repository),

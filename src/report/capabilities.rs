@@ -30,11 +30,13 @@ mod tests {
             CapabilityView {
                 name: "clone",
                 needed: true,
+                judged: true,
                 denial: None,
             },
             CapabilityView {
                 name: "push",
                 needed: true,
+                judged: true,
                 denial: Some(Box::new(DenialView {
                     reason: "role-too-low",
                     message: String::new(),
@@ -44,6 +46,7 @@ mod tests {
             CapabilityView {
                 name: "issues",
                 needed: false,
+                judged: false,
                 denial: None,
             },
         ]);
