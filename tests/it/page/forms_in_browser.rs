@@ -8,12 +8,12 @@
 //! script. Every page the browser showed and everything the daemon printed
 //! is then searched for the tokens the flow used.
 
-use std::ffi::OsStr;
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use crate::support;
 use crate::support::browser::{Browser, http_client, png_size};
 use crate::support::process::Daemon;
 
@@ -81,20 +81,14 @@ struct Demo {
 }
 
 fn start_demo() -> Demo {
-    let mut daemon = Daemon::spawn(&[OsStr::new("demo"), OsStr::new("--listen"), OsStr::new("127.0.0.1:0")]);
-    daemon.wait_serving();
-    let sim_line = daemon.wait_for_stdout("GitLab sim");
-    let sim = sim_line
-        .split_whitespace()
-        .nth(2)
-        .expect("the simulator's URL")
-        .to_owned();
-    let admin_line = daemon.wait_for_stdout("Admin API token (demo only):");
-    let admin_token = admin_line
-        .split_whitespace()
-        .last()
-        .expect("the admin token")
-        .to_owned();
+    let support::demo::Demo {
+        mut daemon,
+        origin,
+        sim,
+        admin_token,
+        admin_line,
+    } = support::demo::start();
+    // The banner's lines after the admin token's, still queued in order.
     let export_line = daemon.wait_for_stdout("export LABWATCH_ADMIN_TOKEN=");
     let connect = daemon.wait_until_event("the banner's `connect --workspace spare` line", |e| {
         e["stdout"]
@@ -115,10 +109,6 @@ fn start_demo() -> Demo {
         spare_token.starts_with("glpat-"),
         "the spare token file holds a GitLab token"
     );
-    for _ in 0..4 {
-        daemon.wait_for("First round finished");
-    }
-    let origin = format!("http://{}", daemon.addr);
     Demo {
         daemon,
         origin,

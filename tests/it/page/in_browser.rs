@@ -3,69 +3,30 @@
 //! change in the simulated GitLab, with no console errors and no request
 //! outside labwatch.
 
-use std::ffi::OsStr;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::support::browser::{Browser, http_client, png_size};
-use crate::support::process::Daemon;
+use crate::support::demo::{Demo, start as start_demo};
 
-/// `labwatch demo` with what the test needs from its banner.
-struct Demo {
-    daemon: Daemon,
-    /// `http://127.0.0.1:PORT`, the daemon's origin.
-    origin: String,
-    sim: String,
-    admin_token: String,
-}
-
-fn start_demo() -> Demo {
-    let mut daemon = Daemon::spawn(&[OsStr::new("demo"), OsStr::new("--listen"), OsStr::new("127.0.0.1:0")]);
-    daemon.wait_serving();
-    let sim_line = daemon.wait_for_stdout("GitLab sim");
-    let sim = sim_line
-        .split_whitespace()
-        .nth(2)
-        .expect("the simulator's URL")
-        .to_owned();
-    let admin_line = daemon.wait_for_stdout("Admin API token (demo only):");
-    let admin_token = admin_line
-        .split_whitespace()
-        .last()
-        .expect("the admin token")
-        .to_owned();
-    for _ in 0..4 {
-        daemon.wait_for("First round finished");
-    }
-    let origin = format!("http://{}", daemon.addr);
-    Demo {
-        daemon,
-        origin,
-        sim,
-        admin_token,
-    }
-}
-
-impl Demo {
-    /// Waits until the daemon has stored a result of `workspace`'s `check`
-    /// with `reason` and then finished that round (log events, no polling).
-    fn wait_for_result(&mut self, workspace: &str, check: &str, reason: &str) {
-        let failed = loop {
-            let e = self.daemon.wait_for("Check failed");
-            if e["workspace"] == workspace && e["check"] == check && e["reason"] == reason {
-                break e;
-            }
-        };
-        // Events of both streams queue up, so an older "Round finished" may
-        // come first: take the first one logged after the result.
-        let after = timestamp(&failed);
-        loop {
-            let e = self.daemon.wait_for("Round finished");
-            if e["workspace"] == workspace && timestamp(&e) >= after {
-                return;
-            }
+/// Waits until the daemon has stored a result of `workspace`'s `check`
+/// with `reason` and then finished that round (log events, no polling).
+fn wait_for_result(demo: &mut Demo, workspace: &str, check: &str, reason: &str) {
+    let failed = loop {
+        let e = demo.daemon.wait_for("Check failed");
+        if e["workspace"] == workspace && e["check"] == check && e["reason"] == reason {
+            break e;
+        }
+    };
+    // Events of both streams queue up, so an older "Round finished" may
+    // come first: take the first one logged after the result.
+    let after = timestamp(&failed);
+    loop {
+        let e = demo.daemon.wait_for("Round finished");
+        if e["workspace"] == workspace && timestamp(&e) >= after {
+            return;
         }
     }
 }
@@ -256,7 +217,7 @@ async fn the_demo_page_in_a_real_browser_shows_problems_and_follows_changes() {
         .await
         .unwrap();
     assert!(run.status().is_success(), "{run:?}");
-    tokio::task::block_in_place(|| demo.wait_for_result("healthy", "token", "token-revoked"));
+    tokio::task::block_in_place(|| wait_for_result(&mut demo, "healthy", "token", "token-revoked"));
 
     // The page's own refresh picks it up without a reload…
     let limit = Duration::from_secs(30);

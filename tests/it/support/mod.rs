@@ -3,6 +3,7 @@
 pub mod browser;
 pub mod client;
 pub mod config;
+pub mod demo;
 pub mod in_process;
 pub mod net;
 pub mod postgres;
