@@ -135,6 +135,11 @@ impl Lab {
         in_process::call(&self.http, self.addr, ADMIN, method, path, body).await
     }
 
+    /// Alertmanager's webhook call with `payload`.
+    async fn post_alert(&self, payload: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, "/api/v1/alerts", Some(payload)).await
+    }
+
     async fn connect(&self, ws: &str, token: &str, extra: Value) -> (u16, Value) {
         let mut body = json!({ "instance_url": self.sim.base_url(), "token": token });
         if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
@@ -1015,23 +1020,11 @@ fn rotations(lab: &Lab) -> u64 {
 async fn a_firing_alert_rotates_once_however_often_it_is_delivered() {
     let lab = lab(true, "").await;
     assert_eq!(lab.connect("alerted", &lab.expiring.token, json!({})).await.0, 200);
-    let (code, body) = lab
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/alerts",
-            Some(alert("firing", "alerted", "f1")),
-        )
-        .await;
+    let (code, body) = lab.post_alert(alert("firing", "alerted", "f1")).await;
     assert_eq!(code, 202, "{body}");
     assert_eq!(body["results"][0]["action"], "rotated", "{body}");
     for _ in 0..2 {
-        let (code, body) = lab
-            .call(
-                reqwest::Method::POST,
-                "/api/v1/alerts",
-                Some(alert("firing", "alerted", "f1")),
-            )
-            .await;
+        let (code, body) = lab.post_alert(alert("firing", "alerted", "f1")).await;
         assert_eq!(
             (code, body["results"][0]["action"].as_str()),
             (202, Some("duplicate")),
@@ -1056,21 +1049,9 @@ async fn a_firing_alert_rotates_once_however_often_it_is_delivered() {
     );
 
     // A new firing (new startsAt or fingerprint) of a token that is fresh now does nothing.
-    let (_, body) = lab
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/alerts",
-            Some(alert("firing", "alerted", "f2")),
-        )
-        .await;
+    let (_, body) = lab.post_alert(alert("firing", "alerted", "f2")).await;
     assert_eq!(body["results"][0]["action"], "not-due", "{body}");
-    let (_, body) = lab
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/alerts",
-            Some(alert("resolved", "alerted", "f1")),
-        )
-        .await;
+    let (_, body) = lab.post_alert(alert("resolved", "alerted", "f1")).await;
     assert_eq!(body["results"][0]["action"], "resolved", "{body}");
     assert_eq!(rotations(&lab), 1);
 }
@@ -1079,13 +1060,7 @@ async fn a_firing_alert_rotates_once_however_often_it_is_delivered() {
 async fn the_webhook_only_acts_for_alert_mode_and_listed_alert_names() {
     let lab = lab(true, "").await;
     assert_eq!(lab.connect("acme", &lab.expiring.token, json!({})).await.0, 200);
-    let (code, body) = lab
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/alerts",
-            Some(alert("firing", "acme", "m1")),
-        )
-        .await;
+    let (code, body) = lab.post_alert(alert("firing", "acme", "m1")).await;
     assert_eq!(
         (code, body["results"][0]["action"].as_str()),
         (202, Some("ignored")),
@@ -1097,7 +1072,7 @@ async fn the_webhook_only_acts_for_alert_mode_and_listed_alert_names() {
     );
     let mut other = alert("firing", "alerted", "o1");
     other["alerts"][0]["labels"]["alertname"] = json!("SomethingElse");
-    let (_, body) = lab.call(reqwest::Method::POST, "/api/v1/alerts", Some(other)).await;
+    let (_, body) = lab.post_alert(other).await;
     assert_eq!(body["results"][0]["action"], "ignored", "{body}");
     assert_eq!(rotations(&lab), 0);
 }
@@ -1125,13 +1100,7 @@ async fn the_webhook_rejects_bad_payloads_unknown_workspaces_and_missing_auth() 
         (400, Some("unsupported-payload")),
         "{body}"
     );
-    let (code, body) = lab
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/alerts",
-            Some(alert("firing", "ghost", "x")),
-        )
-        .await;
+    let (code, body) = lab.post_alert(alert("firing", "ghost", "x")).await;
     assert_eq!(
         (code, body["error"].as_str()),
         (422, Some("unknown-workspace")),
@@ -1161,21 +1130,9 @@ async fn when_gitlab_fails_the_webhook_answers_5xx_and_a_retry_rotates() {
         content_type: None,
         headers: Default::default(),
     });
-    let (code, body) = lab
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/alerts",
-            Some(alert("firing", "alerted", "r1")),
-        )
-        .await;
+    let (code, body) = lab.post_alert(alert("firing", "alerted", "r1")).await;
     assert_eq!((code, body["error"].as_str()), (502, Some("renewal-failed")), "{body}");
-    let (code, body) = lab
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/alerts",
-            Some(alert("firing", "alerted", "r1")),
-        )
-        .await;
+    let (code, body) = lab.post_alert(alert("firing", "alerted", "r1")).await;
     assert_eq!(
         (code, body["results"][0]["action"].as_str()),
         (202, Some("rotated")),
@@ -1287,13 +1244,7 @@ async fn the_webhook_decides_on_gitlabs_expiry_and_refreshes_the_stored_one() {
     // GitLab's expiry moves, still far off: not due, and the store follows.
     let later = today + time::Duration::days(60);
     lab.sim.sim().set_token_expiry(lab.alice2.id, Some(later)).unwrap();
-    let (code, body) = lab
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/alerts",
-            Some(alert("firing", "alerted", "e1")),
-        )
-        .await;
+    let (code, body) = lab.post_alert(alert("firing", "alerted", "e1")).await;
     assert_eq!(
         (code, body["results"][0]["action"].as_str()),
         (202, Some("not-due")),
@@ -1319,13 +1270,7 @@ async fn the_webhook_decides_on_gitlabs_expiry_and_refreshes_the_stored_one() {
     lab.until("alerted", |s| Lab::check(s, "token")["reason"] == "token-expiring")
         .await;
     assert_eq!(stored(&lab), Some(later), "the store still has the older date");
-    let (code, body) = lab
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/alerts",
-            Some(alert("firing", "alerted", "e2")),
-        )
-        .await;
+    let (code, body) = lab.post_alert(alert("firing", "alerted", "e2")).await;
     assert_eq!(
         (code, body["results"][0]["action"].as_str()),
         (202, Some("rotated")),

@@ -110,10 +110,7 @@ fn connect_page(
             false,
         );
     }
-    body.push_str(&format!(
-        r#"<p class="actions"><button type="submit">Connect</button> <a href="/#ws-{}">Cancel</a></p></form>"#,
-        crate::http::page::html::id_part(ws)
-    ));
+    body.push_str(&markup::form_end("Connect", false, "Cancel", Some(ws)));
     markup::page(status, &format!("Connect {ws}"), Some(&s.csrf), &body)
 }
 
@@ -193,10 +190,7 @@ fn token_page(s: &SignedIn, ws: &str, revoke_old: bool, errors: &[FormError], st
         "Revoke the old token at GitLab once the new one is saved",
         revoke_old,
     );
-    body.push_str(&format!(
-        r#"<p class="actions"><button type="submit">Update token</button> <a href="/#ws-{}">Cancel</a></p></form>"#,
-        crate::http::page::html::id_part(ws)
-    ));
+    body.push_str(&markup::form_end("Update token", false, "Cancel", Some(ws)));
     markup::page(status, &format!("Update the token of {ws}"), Some(&s.csrf), &body)
 }
 
@@ -232,10 +226,7 @@ pub async fn disconnect_form(s: SignedIn, State(state): State<AppState>, Path(ws
         "Also revoke the token at GitLab, so that it stops working everywhere",
         false,
     );
-    body.push_str(&format!(
-        r#"<p class="actions"><button type="submit" class="danger">Disconnect</button> <a href="/#ws-{}">Cancel</a></p></form>"#,
-        crate::http::page::html::id_part(&ws)
-    ));
+    body.push_str(&markup::form_end("Disconnect", true, "Cancel", Some(&ws)));
     markup::page(StatusCode::OK, &format!("Disconnect {ws}"), Some(&s.csrf), &body)
 }
 

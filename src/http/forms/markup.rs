@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::actions::ActionError;
-use crate::http::page::html::{Inline, esc, head};
+use crate::http::page::html::{Inline, esc, head, id_part};
 
 /// What the form pages allow: no script at all, the inline styles, and
 /// forms posted to this origin only.
@@ -47,6 +47,19 @@ pub fn sign_out_form(csrf: &str) -> String {
     format!(
         r#"<form method="post" action="/sign-out" class="inline"><input type="hidden" name="csrf" value="{}"><button type="submit">Sign out</button></form>"#,
         esc(csrf)
+    )
+}
+
+/// How a form ends: its submit button (`danger` for one that removes
+/// something), the way back, and `</form>`. `workspace` is where "back"
+/// lands on the status page; `None` is the page's top.
+pub fn form_end(button: &str, danger: bool, back: &str, workspace: Option<&str>) -> String {
+    let class = if danger { r#" class="danger""# } else { "" };
+    let href = workspace.map_or_else(|| "/".to_owned(), |ws| format!("/#ws-{}", id_part(ws)));
+    format!(
+        r#"<p class="actions"><button type="submit"{class}>{}</button> <a href="{href}">{}</a></p></form>"#,
+        esc(button),
+        esc(back)
     )
 }
 

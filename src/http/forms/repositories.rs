@@ -14,7 +14,7 @@ use super::markup::{self, Field, FormError};
 use super::request::{Posted, SignedIn};
 use crate::http::admin::detached;
 use crate::http::extract::{Path, Query};
-use crate::http::page::html::{Inline, esc, id_part};
+use crate::http::page::html::{Inline, esc};
 use crate::wire::{RepoPage, RepoWarning};
 
 /// `GET /workspaces/{ws}/repositories?search=&page=`.
@@ -180,11 +180,12 @@ async fn render(
         },
         field_error.as_ref(),
     );
-    let _ = write!(
-        body,
-        r#"<p class="actions"><button type="submit">Save the choice</button> <a href="/#ws-{}">Back to the status page</a></p></form>"#,
-        id_part(ws)
-    );
+    body.push_str(&markup::form_end(
+        "Save the choice",
+        false,
+        "Back to the status page",
+        Some(ws),
+    ));
     markup::page(status, &format!("Repositories of {ws}"), Some(&s.csrf), &body)
 }
 

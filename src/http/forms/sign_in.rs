@@ -150,11 +150,7 @@ fn render(admin: &AdminState, status: StatusCode, errors: &[FormError], note: Op
         },
         FormError::on(errors, "admin_token").as_ref(),
     );
-    body.push_str(
-        r#"<p class="actions"><button type="submit">Sign in</button> <a href="/">Cancel</a></p>
-</form>
-"#,
-    );
+    body.push_str(&markup::form_end("Sign in", false, "Cancel", None));
     let mut r = markup::page(status, "Sign in", None, &body);
     add_cookie(&mut r, &set_cookie(SIGN_IN_COOKIE, &nonce, SIGN_IN_SECONDS, secure));
     r

@@ -12,7 +12,7 @@ use super::markup::{self, Field, FormError};
 use super::request::{Posted, SignedIn};
 use crate::http::admin::detached;
 use crate::http::extract::Path;
-use crate::http::page::html::{esc, id_part};
+use crate::http::page::html::esc;
 
 /// `GET /workspaces/new`.
 pub async fn new_form(s: SignedIn) -> Response {
@@ -89,7 +89,7 @@ fn new_page(s: &SignedIn, name: &str, instance_url: &str, errors: &[FormError], 
         FormError::on(errors, "name").as_ref(),
     );
     markup::instance_url_field(&mut body, instance_url, errors);
-    body.push_str(r#"<p class="actions"><button type="submit">Create</button> <a href="/">Cancel</a></p></form>"#);
+    body.push_str(&markup::form_end("Create", false, "Cancel", None));
     markup::page(status, "New workspace", Some(&s.csrf), &body)
 }
 
@@ -112,10 +112,7 @@ pub async fn delete_form(s: SignedIn, Path(ws): Path<String>) -> Response {
             );
             body.push_str(&markup::csrf_field(&s.csrf));
             markup::checkbox(&mut body, "revoke", "Also revoke its token at GitLab", false);
-            body.push_str(&format!(
-                r#"<p class="actions"><button type="submit" class="danger">Delete</button> <a href="/#ws-{}">Cancel</a></p></form>"#,
-                id_part(&ws)
-            ));
+            body.push_str(&markup::form_end("Delete", true, "Cancel", Some(&ws)));
             markup::page(StatusCode::OK, &format!("Delete {ws}"), Some(&s.csrf), &body)
         }
     }
