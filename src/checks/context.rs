@@ -212,8 +212,6 @@ impl WorkspaceGitlab {
         }
     }
 
-    /// The token metadata the token check fetched for the current token,
-    /// however long ago.
     /// `f` of the token metadata the token check last read (as
     /// [`WorkspaceGitlab::token_info`], without copying it: the repository
     /// check reads the scopes once per repository per round).
@@ -224,6 +222,8 @@ impl WorkspaceGitlab {
             .map(|s| &s.info))
     }
 
+    /// The token metadata the token check fetched for the current token,
+    /// however long ago.
     pub fn token_info(&self, generation: u64) -> Option<TokenInfo> {
         lock(&self.token)
             .as_ref()
