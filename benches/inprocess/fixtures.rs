@@ -66,7 +66,7 @@ pub fn store(n: usize) -> Arc<StatusStore> {
 /// and the five capability verdicts, one of them `no` with its text.
 fn repository(outcome: Outcome) -> Outcome {
     let mut outcome = outcome.with_measurement("project_id", 1000.0);
-    outcome.capabilities = Capabilities(
+    outcome.capabilities = Capabilities::new(
         ["clone", "push", "issues", "merge_requests", "pipelines"]
             .into_iter()
             .map(|name| CapabilityView {

@@ -12,7 +12,7 @@ use super::{ActionError, Actions, token_summary, verify};
 use crate::config::{WorkspaceConfig, instance_url};
 use crate::engine::Reason;
 use crate::store::{Actor, AuditAction, StoredConnection};
-use crate::wire::{Account, ConnectBody, Connected, RepoSummary, UserSummary};
+use crate::wire::{Account, ConnectBody, Connected, UserSummary};
 
 impl Actions {
     pub async fn connect(&self, workspace: &str, req: ConnectBody) -> Result<Connected, ActionError> {
@@ -167,7 +167,10 @@ impl Actions {
                 .repositories
                 .clone()
                 .unwrap_or_else(|| ws.repositories.iter().map(|r| r.key()).collect()),
-            accessible: page.iter().map(RepoSummary::from).collect(),
+            accessible: page
+                .iter()
+                .map(|p| super::repositories::judged(p, Some(&conn.scopes), &ws))
+                .collect(),
             accessible_next_page: next,
             adopted,
             replaced,

@@ -1,10 +1,12 @@
 //! Repository listing, search and selection.
 
 use super::{ActionError, Actions, verify};
+use crate::checks::capability_views;
 use crate::config::RepositoryRef;
-use crate::engine::{Outcome, Reason, Status};
+use crate::config::WorkspaceConfig;
+use crate::engine::{CapabilityView, Outcome, Reason, Status};
 use crate::gitlab::GitlabError;
-use crate::gitlab::capabilities::{Facts, Verdict, verdicts};
+use crate::gitlab::capabilities::Facts;
 use crate::gitlab::types::{Project, access_level_name};
 use crate::store::{Actor, AuditAction};
 use crate::wire::{RepoCapability, RepoPage, RepoSummary, RepoWarning, WatchedRepositories};
@@ -23,34 +25,32 @@ impl From<&Project> for RepoSummary {
 }
 
 /// A listed project with its capability verdicts, so a user choosing a
-/// repository sees what the workspace will be able to do with it. Judged
-/// from the project as listed and the token's scopes: no request. With
+/// repository sees what the workspace will be able to do with it: the
+/// repository check's verdicts (`checks::capability_views`), judged from
+/// the project as listed and the token's scopes, with no request. With
 /// `scopes` unknown (a `token_file`'s token) the scope rule is not judged,
 /// as in the repository check.
-fn judged(p: &Project, scopes: Option<&[String]>, needed: &[&str]) -> RepoSummary {
+pub(super) fn judged(p: &Project, scopes: Option<&[String]>, ws: &WorkspaceConfig) -> RepoSummary {
     let any_scope = ["api".to_owned()];
     let facts = Facts::from_project(p, scopes.unwrap_or(&any_scope));
-    let capabilities = verdicts(&facts)
-        .into_iter()
-        .map(|v| {
-            let name = v.capability.name();
-            let (reason, message, fix) = match v.verdict {
-                Verdict::Yes => (None, None, None),
-                Verdict::No(d) => (Some(d.reason.code().to_owned()), Some(d.message), Some(d.fix)),
-            };
-            RepoCapability {
-                name: name.to_owned(),
-                verdict: if reason.is_none() { "yes" } else { "no" }.to_owned(),
-                needed: needed.contains(&name),
-                reason,
-                message,
-                fix,
-            }
-        })
-        .collect();
+    let capabilities = capability_views(&facts, ws).iter().map(RepoCapability::from).collect();
     RepoSummary {
         capabilities,
         ..RepoSummary::from(p)
+    }
+}
+
+impl From<&CapabilityView> for RepoCapability {
+    fn from(c: &CapabilityView) -> RepoCapability {
+        let denial = c.denial.as_deref();
+        RepoCapability {
+            name: c.name.to_owned(),
+            verdict: c.verdict().to_owned(),
+            needed: c.needed,
+            reason: denial.map(|d| d.reason.to_owned()),
+            message: denial.map(|d| d.message.clone()),
+            fix: denial.map(|d| d.fix.clone()),
+        }
     }
 }
 
@@ -72,8 +72,7 @@ impl Actions {
         let client = self.client(&ws, &ws.instance_url.clone(), conn.token.clone())?;
         let page = page.max(1);
         let fill = |o: Outcome| o.fill(&[("url", &conn.instance_url), ("workspace", workspace)]);
-        let needed = ws.needed_capabilities();
-        let summary = |p: &Project| judged(p, conn.scopes.as_deref(), needed);
+        let summary = |p: &Project| judged(p, conn.scopes.as_deref(), &ws);
         let search = search.map(str::trim).filter(|q| !q.is_empty());
         if let Some(q) = search.filter(|q| q.contains("://") || q.contains('/')) {
             let repo = RepositoryRef::parse(q)

@@ -19,6 +19,7 @@ pub mod plugin;
 mod repository;
 mod scopes;
 mod token;
+mod verdicts;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,7 @@ pub use instances::{InstanceBudgetView, Instances, limits as instance_limits};
 pub use repository::RepositoryCheck;
 pub use scopes::ScopesCheck;
 pub use token::TokenCheck;
+pub use verdicts::views as capability_views;
 
 use crate::config::{Config, WorkspaceConfig, runs_in};
 use crate::engine::{Check, PlannedCheck};

@@ -12,30 +12,31 @@ use std::sync::Arc;
 use super::context::WorkspaceGitlab;
 use super::gitlab_errors;
 use super::listing::ProjectFacts;
+use super::verdicts::{BRANCH_PROTECTED, Verdicts};
 use crate::config::RepositoryRef;
-use crate::engine::{
-    Capabilities, CapabilityView, Check, CheckFuture, DenialView, Outcome, Reason, RunContext, Status,
-};
+use crate::engine::{Capabilities, Check, CheckFuture, DenialView, Outcome, Reason, RunContext, Status};
 use crate::gitlab::api::CloneProbe;
-use crate::gitlab::capabilities::{self, Verdict};
 use crate::gitlab::types::access_level_name;
 use crate::gitlab::{GitlabClient, GitlabError};
-
-/// The verdict reason of a push the default branch's protection refuses
-/// (the push probe's own; the others are `gitlab::capabilities`').
-const BRANCH_PROTECTED: &str = "branch-protected";
 
 pub struct RepositoryCheck {
     ws: Arc<WorkspaceGitlab>,
     repo: RepositoryRef,
     /// [`RepositoryRef::key`]: the path, with the host when it is elsewhere.
     target: String,
+    verdicts: Verdicts,
 }
 
 impl RepositoryCheck {
     pub fn new(ws: Arc<WorkspaceGitlab>, repo: RepositoryRef) -> RepositoryCheck {
         let target = repo.key();
-        RepositoryCheck { ws, repo, target }
+        let verdicts = Verdicts::new(ws.clone());
+        RepositoryCheck {
+            ws,
+            repo,
+            target,
+            verdicts,
+        }
     }
 
     async fn probe(&self, ctx: &RunContext) -> Outcome {
@@ -86,10 +87,7 @@ impl RepositoryCheck {
             || "not a member".to_owned(),
             |l| format!("you are {}", access_level_name(l)),
         );
-        let mut capabilities = self.capabilities(p);
-        self.push_probe(client, p, &mut capabilities).await;
-        // Judged before the verdicts move into the outcome (one outcome
-        // per repository per round: no copy of them).
+        let capabilities = self.verdicts.of(client, p).await;
         let refused = self.refused(p, &capabilities);
         let base = move |mut o: Outcome| {
             o.capabilities = capabilities;
@@ -124,83 +122,6 @@ impl RepositoryCheck {
             return base(Outcome::new(Status::Warning, Reason::RepoArchived, summary));
         }
         base(Outcome::ok(format!("`{}` is reachable: {visibility}, {role}.", p.path)))
-    }
-
-    /// Every capability's verdict on `p` (docs/capabilities.md), from the
-    /// listing's facts and the scopes the token check read: no request.
-    fn capabilities(&self, p: &ProjectFacts) -> Capabilities {
-        let generation = self.ws.client.as_ref().map_or(0, GitlabClient::token_generation);
-        // The scopes check runs first (this check depends on it), so the
-        // scopes are known; should they not be, the scope rule is not
-        // judged rather than judged against an empty list.
-        let facts = self.ws.with_token_info(generation, |info| match info {
-            Some(info) => p.facts(&info.scopes),
-            None => p.facts(&["api".to_owned()]),
-        });
-        let needed = self.ws.config.needed_capabilities();
-        let judged = self.ws.config.capabilities.as_deref().unwrap_or_default();
-        let views = capabilities::verdicts(&facts)
-            .into_iter()
-            .map(|v| CapabilityView {
-                name: v.capability.name(),
-                needed: needed.contains(&v.capability.name()),
-                judged: judged.contains(&v.capability.name()),
-                denial: match v.verdict {
-                    Verdict::Yes => None,
-                    Verdict::No(d) => Some(Box::new(DenialView {
-                        reason: d.reason.code(),
-                        message: d.message,
-                        fix: d.fix,
-                    })),
-                },
-            })
-            .collect();
-        Capabilities(views)
-    }
-
-    /// For a workspace whose `capabilities` lists `push`, when the verdict
-    /// says yes: whether the default branch's protection lets the user push
-    /// (docs/gitlab.md §15), asked once per token, project and branch. A
-    /// rule that does not turns push into `no` (`branch-protected`); a
-    /// probe that fails (a GitLab that lets only Maintainers read the
-    /// rules, the network) or a rule naming groups says nothing, and the
-    /// verdict stays.
-    async fn push_probe(&self, client: &GitlabClient, p: &ProjectFacts, capabilities: &mut Capabilities) {
-        let needs_push = self
-            .ws
-            .config
-            .capabilities
-            .as_ref()
-            .is_some_and(|c| c.contains(&"push"));
-        let Some(push) = capabilities.0.iter_mut().find(|c| c.name == "push") else {
-            return;
-        };
-        let Some(branch) = p
-            .default_branch
-            .as_deref()
-            .filter(|_| needs_push && push.is_yes() && !p.empty_repo)
-        else {
-            return;
-        };
-        let Ok(Some(rule)) = self.ws.protected_branch(client, p.id, branch).await else {
-            return;
-        };
-        let user = self.ws.known_user().map(|u| u.id);
-        if rule.allows_push(p.access_level, user) != Some(false) {
-            return;
-        }
-        let role = p
-            .access_level
-            .map_or_else(|| "no role".to_owned(), capabilities::role_label);
-        push.denial = Some(Box::new(DenialView {
-            reason: BRANCH_PROTECTED,
-            message: format!(
-                "The default branch `{branch}` is protected, and its rule does not let the token's user ({role}) push to it; other branches may be pushed to, and merged through merge requests."
-            ),
-            fix: format!(
-                "Ask a project Maintainer to allow Developers + Maintainers to push to `{branch}` (Settings → Repository → Protected branches), or push to another branch and merge through a merge request."
-            ),
-        }));
     }
 
     /// The outcome when a capability the workspace's `capabilities` lists is

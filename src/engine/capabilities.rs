@@ -6,7 +6,12 @@
 //!
 //! A fleet holds one per watched repository, so it is small: empty (no
 //! allocation) for every other check, five short entries for a repository,
-//! and text only for a `no`.
+//! and text only for a `no`. And it is shared, not copied: the check keeps
+//! the verdicts it judged until the project's facts or the token change,
+//! and each round's outcome, the status store's copies and every `/status`
+//! snapshot hold the same allocation.
+
+use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -50,27 +55,33 @@ impl CapabilityView {
 }
 
 /// The verdicts of one repository, in the order capabilities are listed;
-/// empty for other checks (and before the project was seen).
+/// empty for other checks (and before the project was seen). Cloning it
+/// copies a pointer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Capabilities(pub Vec<CapabilityView>);
+pub struct Capabilities(Option<Arc<[CapabilityView]>>);
 
 impl Capabilities {
+    pub fn new(views: Vec<CapabilityView>) -> Capabilities {
+        Capabilities((!views.is_empty()).then(|| views.into()))
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_none()
     }
 
     pub fn iter(&self) -> std::slice::Iter<'_, CapabilityView> {
-        self.0.iter()
+        self.0.as_deref().unwrap_or_default().iter()
     }
 }
 
 /// `{"clone": {"verdict": "yes", "needed": true}, "push": {"verdict": "no",
-/// "needed": false, "reason": …, "message": …, "fix": …}, …}`, the shape
-/// `docs/http.md` documents.
+/// "reason": …, "message": …, "fix": …}, …}`, the shape `docs/http.md`
+/// documents: `needed` only when true, since a fleet's `/status` carries
+/// five of these per repository and most are not needed.
 impl Serialize for Capabilities {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for c in &self.0 {
+        let mut map = serializer.serialize_map(Some(self.iter().len()))?;
+        for c in self.iter() {
             map.serialize_entry(c.name, &Entry(c))?;
         }
         map.end()
@@ -82,10 +93,12 @@ struct Entry<'a>(&'a CapabilityView);
 impl Serialize for Entry<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let c = self.0;
-        let fields = if c.denial.is_some() { 5 } else { 2 };
+        let fields = 1 + usize::from(c.needed) + if c.denial.is_some() { 3 } else { 0 };
         let mut map = serializer.serialize_map(Some(fields))?;
         map.serialize_entry("verdict", c.verdict())?;
-        map.serialize_entry("needed", &c.needed)?;
+        if c.needed {
+            map.serialize_entry("needed", &true)?;
+        }
         if let Some(d) = &c.denial {
             map.serialize_entry("reason", d.reason)?;
             map.serialize_entry("message", &d.message)?;

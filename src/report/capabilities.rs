@@ -26,7 +26,7 @@ mod tests {
 
     #[test]
     fn a_row_names_each_verdict_marks_what_is_needed_and_why_not() {
-        let caps = Capabilities(vec![
+        let caps = Capabilities::new(vec![
             CapabilityView {
                 name: "clone",
                 needed: true,

@@ -35,8 +35,8 @@ pub struct RepoSummary {
     #[serde(default)]
     pub web_url: Option<String>,
     /// What the connection can do with it (`docs/capabilities.md`), in
-    /// the order capabilities are listed; empty where the answer does not
-    /// judge (a connect's list).
+    /// the order capabilities are listed; empty where an answer was
+    /// written by a labwatch that did not judge them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capabilities: Vec<RepoCapability>,
 }

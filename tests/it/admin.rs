@@ -276,6 +276,24 @@ async fn connect_stores_the_connection_encrypted_and_the_checks_run_with_it() {
         .map(|r| r["path"].as_str().unwrap())
         .collect();
     assert!(accessible.contains(&"acme/frontend"), "{accessible:?}");
+    // Each with the verdicts a user choosing repositories reads.
+    let frontend = body["accessible"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"] == "acme/frontend")
+        .unwrap();
+    let names: Vec<&str> = frontend["capabilities"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no capabilities in {frontend}"))
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["clone", "push", "issues", "merge_requests", "pipelines"]);
+    assert_eq!(
+        frontend["capabilities"][0],
+        json!({"name": "clone", "verdict": "yes", "needed": true})
+    );
 
     let status = lab.until("acme", |s| Lab::check(s, "token")["status"] == "ok").await;
     assert_eq!(status["connection"]["username"], "alice");

@@ -306,7 +306,7 @@ async fn without_the_key_only_clone_is_needed_and_the_check_judges_as_before() {
     let caps = &shown["capabilities"];
     assert_eq!(caps["clone"], serde_json::json!({"verdict": "yes", "needed": true}));
     assert_eq!(caps["push"]["verdict"], "no");
-    assert_eq!(caps["push"]["needed"], false);
+    assert_eq!(caps["push"].get("needed"), None, "left out when false: {caps:#}");
     assert_eq!(caps["push"]["reason"], "role-too-low");
     assert!(
         caps["push"]["fix"]
@@ -494,4 +494,82 @@ async fn a_default_branch_closed_to_the_users_pushes_is_repo_push_denied_asked_o
     round(&lab, &config).await;
     let plain: Counters = in_process::sim_counters(&lab.sim).await;
     assert_eq!(plain.route(PROTECTED_BRANCH), 0, "{plain:#?}");
+}
+
+// --- verdicts are kept between rounds, and judged again on a change ---
+
+#[tokio::test]
+async fn a_change_at_gitlab_between_rounds_is_judged_again_in_the_next_round() {
+    let lab = Lab::start().await;
+    let repos = ["acme/docs", "acme/backend"];
+    let config = lab.config(&lab.api, &repos, "capabilities = [\"clone\", \"issues\"]");
+    let plans = labwatch::runtime::plans(&config, &Shared::default());
+    let store = Arc::new(StatusStore::new());
+    run_once(plans.clone(), store.clone(), 4).await;
+    let verdict = |repo: &str, capability: &str| status_json(&store, repo)["capabilities"][capability].clone();
+    assert_eq!(verdict("acme/docs", "push")["reason"], "role-too-low");
+    assert_eq!(verdict("acme/backend", "issues")["verdict"], "yes");
+
+    // A Maintainer makes alice a Developer of acme/docs and archives
+    // acme/backend; the same plans run again, as the daemon's next round.
+    lab.sim
+        .set_member("acme/docs", "alice", Some(AccessLevel::DEVELOPER))
+        .unwrap();
+    lab.sim.set_archived("acme/backend", true).unwrap();
+    run_once(plans.clone(), store.clone(), 4).await;
+    assert_eq!(
+        verdict("acme/docs", "push")["verdict"],
+        "yes",
+        "{:#}",
+        verdict("acme/docs", "push")
+    );
+    assert_eq!(verdict("acme/backend", "issues")["reason"], "project-archived");
+    assert_refused(
+        &repository(&store, "acme/backend"),
+        Reason::RepoArchived,
+        "needs issues on `acme/backend`, which GitLab refuses: The project is archived",
+        "Ask a project Owner to unarchive it",
+    );
+
+    // The token loses `api` (the simulator can; GitLab mints a new token
+    // instead): issues are read-only now.
+    lab.sim
+        .set_token_scopes(lab.api.id, &["read_api", "read_repository"])
+        .unwrap();
+    lab.sim.set_archived("acme/backend", false).unwrap();
+    run_once(plans, store.clone(), 4).await;
+    assert_refused(
+        &repository(&store, "acme/backend"),
+        Reason::RepoScopeMissing,
+        "needs issues on `acme/backend`, which GitLab refuses: The token has none of the scopes `api`, and GitLab needs one to create issues.",
+        "Create a personal access token with the `api` scope",
+    );
+}
+
+#[tokio::test]
+async fn a_push_probe_that_failed_is_asked_again_the_next_round() {
+    let lab = Lab::start().await;
+    // Like acme/guarded (GitLab's default protection), added here for its id.
+    let id = lab
+        .sim
+        .add_project(ProjectSpec::new("acme/locked").member("alice", AccessLevel::DEVELOPER))
+        .unwrap();
+    let config = lab.config(&lab.api, &["acme/locked"], "capabilities = [\"push\"]");
+    let plans = labwatch::runtime::plans(&config, &Shared::default());
+    // A GitLab that lets only Maintainers read the rules, once.
+    lab.sim.fail_next(labwatch::sim::FailSpec {
+        path_prefix: Some(format!("/api/v4/projects/{id}/protected_branches")),
+        ..labwatch::sim::FailSpec::new(1, 403)
+    });
+    let store = Arc::new(StatusStore::new());
+    run_once(plans.clone(), store.clone(), 4).await;
+    // The probe said nothing: the listing's verdict stands.
+    assert_eq!(repository(&store, "acme/locked").outcome.status, Status::Ok);
+    let first: Counters = in_process::sim_counters(&lab.sim).await;
+    assert_eq!(first.route(PROTECTED_BRANCH), 1, "{first:#?}");
+
+    run_once(plans, store.clone(), 4).await;
+    let second: Counters = in_process::sim_counters(&lab.sim).await;
+    assert_eq!(second.route(PROTECTED_BRANCH), 2, "asked again: {second:#?}");
+    assert_eq!(repository(&store, "acme/locked").outcome.reason, "repo-push-denied");
 }
