@@ -7,7 +7,10 @@
 //!   request costs when served;
 //! - `config_parse/N`: parsing and validating a config watching N repositories;
 //! - `gitlab_decode/project_page`: decoding one page of 100 projects, as
-//!   GitLab sends them (the recorded fixture, repeated).
+//!   GitLab sends them (the recorded fixture, repeated);
+//! - `capability_verdicts`: judging one repository's five capabilities, one
+//!   of them `no` (what a repository check pays when the project's facts or
+//!   the token changed; otherwise it reuses the verdicts it kept).
 //!
 //! Run with `cargo bench --bench inprocess`; `benches/run` runs it with the
 //! whole-process driver. Whole-process numbers (CPU per round, RSS, wrk) come
@@ -85,12 +88,34 @@ fn gitlab_decode(c: &mut Criterion) {
     });
 }
 
+fn capability_verdicts(c: &mut Criterion) {
+    use labwatch::gitlab::capabilities::{Facts, Features, Visibility};
+    let text = "[[workspace]]\nname = \"acme\"\ninstance_url = \"https://gitlab.example.com\"\n\
+                repositories = [\"acme/api\"]\ncapabilities = [\"clone\", \"issues\"]\n";
+    let config = Config::parse(std::path::Path::new("bench.toml"), text).expect("the bench config parses");
+    let ws = &config.workspaces[0];
+    // A Reporter with an `api` token: push, merge requests and running
+    // pipelines are `no`, each with its message and fix.
+    let facts = Facts {
+        scopes: vec!["api".to_owned(), "read_repository".to_owned()],
+        access_level: Some(20),
+        visibility: Visibility::Private,
+        archived: false,
+        features: Features::default(),
+        public_jobs: true,
+    };
+    c.bench_function("capability_verdicts", |b| {
+        b.iter(|| black_box(labwatch::checks::capability_views(black_box(&facts), ws)))
+    });
+}
+
 criterion_group!(
     benches,
     metrics_render,
     metrics_render_fleet,
     endpoints,
     config_parse,
-    gitlab_decode
+    gitlab_decode,
+    capability_verdicts
 );
 criterion_main!(benches);
