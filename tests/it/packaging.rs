@@ -166,11 +166,16 @@ fn every_asset_the_package_names_is_in_the_repository_or_made_by_scripts_package
         if source == "target/release/labwatch" {
             continue;
         }
-        if let Some(built) = source.strip_prefix("target/release/") {
+        if let Some(made) = source.strip_prefix("target/package-assets/") {
             // Made from the binary by scripts/package, never committed.
-            let dir = built.split('/').next().unwrap();
+            let file = made.rsplit('/').next().unwrap();
+            let made_by = if file.ends_with(".1") {
+                "manpages \"$assets/man\"".to_owned()
+            } else {
+                format!(">\"$assets/{made}\"")
+            };
             assert!(
-                script.contains(&format!("\"$target/release/{dir}")),
+                script.contains("assets=target/package-assets") && script.contains(&made_by),
                 "scripts/package does not make {source}"
             );
             continue;
@@ -214,4 +219,17 @@ fn the_units_command_line_runs_the_daemon_on_the_shipped_config() {
     ] {
         assert!(unit.lines().any(|l| l == line), "the unit lacks {line}");
     }
+}
+
+#[test]
+fn the_debian_changelog_is_at_the_crates_version() {
+    // cargo-deb versions the package `<crate version>-1`; a changelog whose
+    // newest entry says otherwise is one lintian and dpkg users are misled by.
+    let changelog = std::fs::read_to_string(repo_file("packaging/debian/changelog")).unwrap();
+    let first = changelog.lines().next().unwrap_or_default();
+    let expected = format!("labwatch ({}-1) ", env!("CARGO_PKG_VERSION"));
+    assert!(
+        first.starts_with(&expected),
+        "packaging/debian/changelog begins {first:?}; add an entry for {expected:?} on top"
+    );
 }
