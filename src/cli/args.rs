@@ -63,6 +63,28 @@ pub enum Command {
     /// and delete the ones created at run time.
     #[command(subcommand)]
     Workspaces(WorkspacesCommand),
+    /// Print the completion script of a shell, for example
+    /// `labwatch completions bash > /etc/bash_completion.d/labwatch`.
+    Completions(CompletionsArgs),
+    /// Write a man page for labwatch and one for each of its commands into a
+    /// directory (the Debian package's pages come from here).
+    #[command(hide = true)]
+    Manpages(ManpagesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete commands and options in.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ManpagesArgs {
+    /// Where to write the pages (labwatch.1, labwatch-config-check.1, ...);
+    /// created when missing.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,13 +11,17 @@
 //! - `connect`, `renew`, `rotate`, `disconnect`, `repos`, `workspaces`:
 //!   the admin commands, a client of a running daemon's admin API
 //!   ([`admin`]).
+//! - `completions`, `manpages`: the shell completion scripts and man pages,
+//!   generated from [`args`] ([`completions`], [`manpages`]).
 
 pub mod admin;
 pub mod args;
 mod check;
 mod checks_list;
+mod completions;
 pub mod demo;
 pub mod exit;
+mod manpages;
 mod store_migrate;
 
 pub use args::{Cli, Command, LogFormat};
@@ -79,6 +83,8 @@ pub async fn execute(command: Command) -> Result<u8, CommandError> {
         Command::Disconnect(args) => Ok(admin::disconnect(args).await),
         Command::Repos(args) => Ok(admin::repos(args).await),
         Command::Workspaces(command) => Ok(admin::workspaces(command).await),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Manpages(args) => manpages::manpages(&args),
     }
 }
 

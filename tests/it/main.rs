@@ -23,6 +23,7 @@ mod http;
 mod http_checks;
 mod instance;
 mod leases;
+mod packaging;
 mod page;
 mod plugins;
 mod postgres;
