@@ -105,7 +105,12 @@ fn capability_verdicts(c: &mut Criterion) {
         public_jobs: true,
     };
     c.bench_function("capability_verdicts", |b| {
-        b.iter(|| black_box(labwatch::checks::capability_views(black_box(&facts), ws)))
+        b.iter(|| {
+            black_box(labwatch::checks::capability_views(
+                black_box(&facts),
+                ws.listed_capabilities(None),
+            ))
+        })
     });
 }
 

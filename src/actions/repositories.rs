@@ -33,7 +33,10 @@ impl From<&Project> for RepoSummary {
 pub(super) fn judged(p: &Project, scopes: Option<&[String]>, ws: &WorkspaceConfig) -> RepoSummary {
     let any_scope = ["api".to_owned()];
     let facts = Facts::from_project(p, scopes.unwrap_or(&any_scope));
-    let capabilities = capability_views(&facts, ws).iter().map(RepoCapability::from).collect();
+    let capabilities = capability_views(&facts, ws.listed_capabilities(None))
+        .iter()
+        .map(RepoCapability::from)
+        .collect();
     RepoSummary {
         capabilities,
         ..RepoSummary::from(p)

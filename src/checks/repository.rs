@@ -30,7 +30,7 @@ pub struct RepositoryCheck {
 impl RepositoryCheck {
     pub fn new(ws: Arc<WorkspaceGitlab>, repo: RepositoryRef) -> RepositoryCheck {
         let target = repo.key();
-        let verdicts = Verdicts::new(ws.clone());
+        let verdicts = Verdicts::new(ws.clone(), &repo);
         RepositoryCheck {
             ws,
             repo,
@@ -160,12 +160,21 @@ impl RepositoryCheck {
             }
         }
         let names: Vec<&str> = refused.iter().map(|(name, _)| *name).collect();
-        fixes.push(format!(
-            "If workspace `{}` does not need {}, remove {} from its `capabilities`.",
-            self.ws.config.name,
-            names.join(" and "),
-            if names.len() > 1 { "them" } else { "it" }
-        ));
+        let pronoun = if names.len() > 1 { "them" } else { "it" };
+        fixes.push(match self.repo.capabilities {
+            // The repository's own list, in its entry of `repositories`.
+            Some(_) => format!(
+                "If `{}` does not need {}, remove {pronoun} from the `capabilities` of its entry in the `repositories` of workspace `{}`.",
+                self.repo.written,
+                names.join(" and "),
+                self.ws.config.name
+            ),
+            None => format!(
+                "If workspace `{}` does not need {}, remove {pronoun} from its `capabilities`.",
+                self.ws.config.name,
+                names.join(" and ")
+            ),
+        });
         let mut outcome = Outcome::new(Status::Critical, reason, summary).with_remediation(fixes);
         // One line per refused capability, when the summary names more than
         // the first's message.

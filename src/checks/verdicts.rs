@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::context::WorkspaceGitlab;
 use super::listing::ProjectFacts;
-use crate::config::WorkspaceConfig;
+use crate::config::RepositoryRef;
 use crate::engine::{Capabilities, CapabilityView, DenialView};
 use crate::gitlab::GitlabClient;
 use crate::gitlab::capabilities::{self, Facts, Verdict};
@@ -22,12 +22,13 @@ use crate::gitlab::capabilities::{self, Facts, Verdict};
 /// (the push probe's own; the others are `gitlab::capabilities`').
 pub const BRANCH_PROTECTED: &str = "branch-protected";
 
-/// Every capability's verdict on a project with `facts`, for workspace
-/// `ws`: what `/status` shows, and what the admin API's repository listing
-/// shows a user choosing repositories.
-pub fn views(facts: &Facts, ws: &WorkspaceConfig) -> Vec<CapabilityView> {
-    let needed = ws.needed_capabilities();
-    let judged = ws.capabilities.as_deref().unwrap_or_default();
+/// Every capability's verdict on a project with `facts`, given what is
+/// listed for it (`WorkspaceConfig::listed_capabilities`): what `/status`
+/// shows, and what the admin API's repository listing shows a user
+/// choosing repositories.
+pub fn views(facts: &Facts, listed: Option<&[&'static str]>) -> Vec<CapabilityView> {
+    let needed = listed.unwrap_or(crate::config::capabilities::DEFAULT);
+    let judged = listed.unwrap_or_default();
     capabilities::verdicts(facts)
         .into_iter()
         .map(|v| CapabilityView {
@@ -50,6 +51,8 @@ pub fn views(facts: &Facts, ws: &WorkspaceConfig) -> Vec<CapabilityView> {
 /// judged from changed.
 pub struct Verdicts {
     ws: Arc<WorkspaceGitlab>,
+    /// What the repository's entry or its workspace's `capabilities` lists.
+    listed: Option<Vec<&'static str>>,
     kept: Mutex<Option<Kept>>,
 }
 
@@ -58,8 +61,8 @@ struct Kept {
     capabilities: Capabilities,
 }
 
-/// Everything the verdicts depend on. The workspace's `capabilities` key
-/// is not here: a reload that changes it builds new checks.
+/// Everything the verdicts depend on. What `capabilities` lists is not
+/// here: a reload that changes it builds new checks.
 #[derive(PartialEq)]
 struct Basis {
     /// The token: a new one may have other scopes, and the probe's answer
@@ -73,9 +76,11 @@ struct Basis {
 }
 
 impl Verdicts {
-    pub fn new(ws: Arc<WorkspaceGitlab>) -> Verdicts {
+    pub fn new(ws: Arc<WorkspaceGitlab>, repo: &RepositoryRef) -> Verdicts {
+        let listed = ws.config.listed_capabilities(Some(repo)).map(<[_]>::to_vec);
         Verdicts {
             ws,
+            listed,
             kept: Mutex::new(None),
         }
     }
@@ -88,7 +93,7 @@ impl Verdicts {
         if let Some(kept) = self.kept().as_ref().filter(|k| k.basis == basis) {
             return kept.capabilities.clone();
         }
-        let mut views = views(&basis.facts, &self.ws.config);
+        let mut views = views(&basis.facts, self.listed.as_deref());
         let settled = self.push_probe(client, p, &mut views).await;
         let capabilities = Capabilities::new(views);
         // A probe that failed (the network, a GitLab that hides the rules
@@ -120,19 +125,14 @@ impl Verdicts {
         }
     }
 
-    /// For a workspace whose `capabilities` lists `push`, when the verdict
+    /// For a repository whose `capabilities` lists `push`, when the verdict
     /// says yes: whether the default branch's protection lets the user push
     /// (docs/gitlab.md §15), asked once per token, project and branch. A
     /// rule that does not turns push into `no` (`branch-protected`); a rule
     /// naming groups says nothing, and the verdict stays. False when the
     /// probe failed (the verdict stays too, but only for this round).
     async fn push_probe(&self, client: &GitlabClient, p: &ProjectFacts, views: &mut [CapabilityView]) -> bool {
-        let needs_push = self
-            .ws
-            .config
-            .capabilities
-            .as_ref()
-            .is_some_and(|c| c.contains(&"push"));
+        let needs_push = self.listed.as_ref().is_some_and(|c| c.contains(&"push"));
         let Some(push) = views.iter_mut().find(|c| c.name == "push") else {
             return true;
         };

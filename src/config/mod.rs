@@ -174,9 +174,13 @@ pub struct WorkspaceConfig {
 }
 
 impl WorkspaceConfig {
-    /// The capabilities the repository check calls needed.
-    pub fn needed_capabilities(&self) -> &[&'static str] {
-        self.capabilities.as_deref().unwrap_or(capabilities::DEFAULT)
+    /// The capabilities listed for `repo`: its own entry's, else the
+    /// workspace's `capabilities` key; `None` when neither says (`clone`
+    /// is then needed, and judged as before the key existed). With no
+    /// repository (a project a user is choosing), the workspace's.
+    pub fn listed_capabilities<'a>(&'a self, repo: Option<&'a RepositoryRef>) -> Option<&'a [&'static str]> {
+        repo.and_then(|r| r.capabilities.as_deref())
+            .or(self.capabilities.as_deref())
     }
 }
 

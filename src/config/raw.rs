@@ -1,7 +1,10 @@
 //! The TOML file as written: serde types that reject unknown keys and keep the
 //! span of every value, so validation can point at `FILE:LINE:COL`.
 
+use std::fmt;
+
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use toml::Spanned;
 
 #[derive(Debug, Deserialize)]
@@ -82,7 +85,7 @@ pub struct RawWorkspace {
     pub instance_url: Option<Spanned<String>>,
     pub required_scopes: Option<Vec<Spanned<String>>>,
     #[serde(default)]
-    pub repositories: Vec<Spanned<String>>,
+    pub repositories: Vec<Spanned<RawRepository>>,
     pub ca_file: Option<Spanned<String>>,
     #[serde(default)]
     pub nameservers: Vec<Spanned<String>>,
@@ -139,4 +142,46 @@ pub struct RawHttpCheck {
     #[serde(default)]
     pub depends_on: Vec<Spanned<String>>,
     pub token: Option<bool>,
+}
+
+/// One entry of a workspace's `repositories`: a path or URL, or a table
+/// that also says what this repository needs,
+/// `{ path = "group/project", capabilities = ["clone", "push"] }`.
+#[derive(Debug)]
+pub enum RawRepository {
+    Path(String),
+    Table(RawRepositoryTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRepositoryTable {
+    pub path: String,
+    pub capabilities: Option<Vec<String>>,
+}
+
+/// By hand rather than `#[serde(untagged)]`, whose error for anything
+/// else ("did not match any variant") names neither form.
+impl<'de> Deserialize<'de> for RawRepository {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RawRepository, D::Error> {
+        struct Entry;
+        impl<'de> Visitor<'de> for Entry {
+            type Value = RawRepository;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a repository path or URL (\"group/project\"), or a table such as { path = \"group/project\", capabilities = [\"push\"] }",
+                )
+            }
+
+            fn visit_str<E: de::Error>(self, path: &str) -> Result<RawRepository, E> {
+                Ok(RawRepository::Path(path.to_owned()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawRepository, A::Error> {
+                RawRepositoryTable::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawRepository::Table)
+            }
+        }
+        deserializer.deserialize_any(Entry)
+    }
 }

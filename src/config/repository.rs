@@ -20,6 +20,10 @@ pub struct RepositoryRef {
     /// Given as an SSH address: its host is compared with the instance's
     /// without the port, since an SSH port says nothing about the HTTP one.
     pub ssh: bool,
+    /// The capabilities this repository needs, when its entry is a table
+    /// that says (`{ path = …, capabilities = [...] }`): they replace the
+    /// workspace's `capabilities` for it.
+    pub capabilities: Option<Vec<&'static str>>,
 }
 
 impl fmt::Display for RepositoryRef {
@@ -138,6 +142,7 @@ impl RepositoryRef {
             host,
             written: written.to_owned(),
             ssh,
+            capabilities: None,
         })
     }
 }

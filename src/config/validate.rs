@@ -11,7 +11,7 @@ use toml::Spanned;
 use crate::store::PostgresOptions;
 
 use super::error::{ConfigError, ConfigErrors, Locator, suggest};
-use super::raw::{RawConfig, RawDefaults, RawRenewal, RawWorkspace};
+use super::raw::{RawConfig, RawDefaults, RawRenewal, RawRepository, RawWorkspace};
 use super::{
     Config, EngineConfig, MetricsConfig, RenewBefore, RenewalMode, RenewalPolicy, RepositoryRef, RepositorySeries,
     ServerConfig, StoreBackend, StoreConfig, WorkspaceConfig, WorkspaceDefaults, capabilities, instance_url, scopes,
@@ -516,17 +516,27 @@ impl Validator<'_> {
         out
     }
 
-    fn repositories(&mut self, raw: Vec<Spanned<String>>, instance_host: &str) -> Vec<RepositoryRef> {
+    fn repositories(&mut self, raw: Vec<Spanned<RawRepository>>, instance_host: &str) -> Vec<RepositoryRef> {
         let mut out: Vec<RepositoryRef> = Vec::with_capacity(raw.len());
         // Lower-cased keys seen so far: GitLab paths are case-insensitive, and
         // a set keeps a list of thousands of repositories linear.
         let mut seen = std::collections::HashSet::with_capacity(raw.len());
         for s in raw {
-            match RepositoryRef::parse(s.get_ref()).map(|r| r.relative_to(instance_host)) {
+            let (path, capabilities) = match s.get_ref() {
+                RawRepository::Path(path) => (path, None),
+                RawRepository::Table(t) => (&t.path, t.capabilities.as_ref()),
+            };
+            // A table's names are pointed at by its entry: the table's
+            // own values keep no position.
+            let capabilities = capabilities.map(|names| {
+                let at = |name: &String| Spanned::new(s.span(), name.clone());
+                self.capabilities(names.iter().map(at).collect())
+            });
+            match RepositoryRef::parse(path).map(|r| r.relative_to(instance_host)) {
                 Ok(r) if !seen.insert(r.key().to_lowercase()) => {
                     self.err(&s, format!("repository `{}` is listed twice", r.key()));
                 }
-                Ok(r) => out.push(r),
+                Ok(r) => out.push(RepositoryRef { capabilities, ..r }),
                 Err(m) => self.err(&s, m),
             }
         }

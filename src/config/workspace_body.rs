@@ -334,10 +334,13 @@ pub fn to_body(ws: &WorkspaceConfig) -> Map<String, Value> {
         m.insert(k.to_owned(), v);
     };
     put("instance_url", instance_url::display(&ws.instance_url).into());
-    put(
-        "repositories",
-        ws.repositories.iter().map(|r| Value::from(r.key())).collect(),
-    );
+    // A repository with capabilities of its own as the table form the
+    // file takes, `{"path": …, "capabilities": […]}`.
+    let repository = |r: &super::RepositoryRef| match &r.capabilities {
+        None => Value::from(r.key()),
+        Some(c) => serde_json::json!({"path": r.key(), "capabilities": c}),
+    };
+    put("repositories", ws.repositories.iter().map(repository).collect());
     put("required_scopes", ws.required_scopes.clone().into());
     put("interval", duration(ws.interval));
     put("timeout", duration(ws.timeout));

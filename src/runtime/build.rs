@@ -106,10 +106,23 @@ fn effective(
             }
             if let Some(repos) = &conn.repositories {
                 let host = RepositoryRef::host_of(&effective.instance_url);
+                // A chosen repository the config file also lists keeps
+                // what its entry there says it needs.
+                let listed = |r: &RepositoryRef| {
+                    let key = r.key();
+                    ws.repositories
+                        .iter()
+                        .find(|c| c.key().eq_ignore_ascii_case(&key))
+                        .and_then(|c| c.capabilities.clone())
+                };
                 effective.repositories = repos
                     .iter()
                     .filter_map(|r| RepositoryRef::parse(r).ok())
                     .map(|r| r.relative_to(&host))
+                    .map(|r| RepositoryRef {
+                        capabilities: listed(&r),
+                        ..r
+                    })
                     .collect();
             }
             let token = conn.token.clone();

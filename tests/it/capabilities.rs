@@ -191,7 +191,7 @@ fn an_unknown_capability_is_a_config_error_naming_the_valid_ones() {
     // Left out: clone alone, judged as before; listed twice: once.
     let config = Config::parse(std::path::Path::new("lw.toml"), "[[workspace]]\nname = \"a\"\n").unwrap();
     assert_eq!(config.workspaces[0].capabilities, None);
-    assert_eq!(config.workspaces[0].needed_capabilities(), ["clone"]);
+    assert_eq!(config.workspaces[0].listed_capabilities(None), None);
     let text = "[[workspace]]\nname = \"a\"\ncapabilities = [\"push\", \"clone\", \"push\"]\n";
     let config = Config::parse(std::path::Path::new("lw.toml"), text).unwrap();
     assert_eq!(config.workspaces[0].capabilities, Some(vec!["push", "clone"]));
@@ -218,6 +218,67 @@ fn a_run_time_workspace_takes_capabilities_and_shows_them_back() {
     assert_eq!(shown["capabilities"], serde_json::json!(["push", "merge_requests"]));
     let default = labwatch::config::workspace_body::validate(&config, "acme", &serde_json::json!({})).unwrap();
     assert!(!labwatch::config::workspace_body::to_body(&default).contains_key("capabilities"));
+}
+
+#[test]
+fn a_repository_entry_may_list_its_own_capabilities_as_a_table() {
+    let text = "[[workspace]]\nname = \"acme\"\ncapabilities = [\"clone\"]\nrepositories = [\n  \"acme/docs\",\n  \
+                { path = \"https://gitlab.com/acme/api.git\", capabilities = [\"push\", \"merge_requests\"] },\n]\n";
+    let config = Config::parse(std::path::Path::new("lw.toml"), text).unwrap();
+    let ws = &config.workspaces[0];
+    let (docs, api) = (&ws.repositories[0], &ws.repositories[1]);
+    assert_eq!((docs.key(), api.key()), ("acme/docs".to_owned(), "acme/api".to_owned()));
+    assert_eq!(
+        ws.listed_capabilities(Some(docs)),
+        Some(&["clone"][..]),
+        "the workspace's"
+    );
+    assert_eq!(
+        ws.listed_capabilities(Some(api)),
+        Some(&["push", "merge_requests"][..]),
+        "its own"
+    );
+
+    // Its mistakes point at its entry, and name the fix.
+    let errors = |text: &str| {
+        Config::parse(std::path::Path::new("lw.toml"), text)
+            .unwrap_err()
+            .to_string()
+    };
+    let typo =
+        errors("[[workspace]]\nname = \"a\"\nrepositories = [\n  { path = \"g/p\", capabilities = [\"psuh\"] },\n]\n");
+    assert!(
+        typo.contains("lw.toml:4:") && typo.contains("`psuh` is not a capability; did you mean `push`?"),
+        "{typo}"
+    );
+    let key = errors("[[workspace]]\nname = \"a\"\nrepositories = [{ path = \"g/p\", capability = [\"push\"] }]\n");
+    assert!(
+        key.contains("unknown field `capability`") && key.contains("capabilities"),
+        "{key}"
+    );
+    let number = errors("[[workspace]]\nname = \"a\"\nrepositories = [42]\n");
+    assert!(
+        number.contains("lw.toml:3:")
+            && number.contains("a repository path or URL (\"group/project\"), or a table such as { path = \"group/project\", capabilities = [\"push\"] }"),
+        "{number}"
+    );
+
+    // Through the admin API too, and shown back in the same form.
+    let config = Config::parse(
+        std::path::Path::new("lw.toml"),
+        "[server]\nadmin_token_file = \"/dev/null\"\n",
+    )
+    .unwrap();
+    let body = serde_json::json!({"repositories": ["g/p", {"path": "g/q", "capabilities": ["pipelines"]}]});
+    let ws = labwatch::config::workspace_body::validate(&config, "acme", &body).unwrap();
+    assert_eq!(
+        labwatch::config::workspace_body::to_body(&ws)["repositories"],
+        body["repositories"]
+    );
+    let bad = serde_json::json!({"repositories": [{"path": "g/q", "capabilities": ["pipeline"]}]});
+    let errors = labwatch::config::workspace_body::validate(&config, "acme", &bad).unwrap_err();
+    assert_eq!(errors[0].field, "repositories[0]", "{errors:?}");
+    assert!(errors[0].message.contains("did you mean `pipelines`?"), "{errors:?}");
 }
 
 // --- the repository check: every `no` reason ---
@@ -572,4 +633,90 @@ async fn a_push_probe_that_failed_is_asked_again_the_next_round() {
     let second: Counters = in_process::sim_counters(&lab.sim).await;
     assert_eq!(second.route(PROTECTED_BRANCH), 2, "asked again: {second:#?}");
     assert_eq!(repository(&store, "acme/locked").outcome.reason, "repo-push-denied");
+}
+
+#[tokio::test]
+async fn a_repositorys_own_capabilities_judge_it_and_the_workspaces_judge_the_others() {
+    let lab = Lab::start().await;
+    let path = lab.dir.path().join("token");
+    std::fs::write(&path, &lab.api.token).unwrap();
+    // alice is a Reporter of acme/docs: she can clone it, not push to it.
+    let text = format!(
+        "[[workspace]]\nname = \"acme\"\ninstance_url = \"{}\"\ntoken_file = \"{}\"\nclone_probe = false\n\
+         capabilities = [\"clone\", \"issues\"]\n\
+         repositories = [\"acme/backend\", {{ path = \"acme/docs\", capabilities = [\"push\"] }}]\n",
+        lab.sim.base_url(),
+        path.display()
+    );
+    let config = Config::parse(std::path::Path::new("lab.toml"), &text).unwrap();
+    let store = round(&lab, &config).await;
+
+    let docs = repository(&store, "acme/docs");
+    assert_eq!(docs.outcome.reason, "repo-role-too-low", "{:#?}", docs.outcome);
+    assert!(
+        docs.outcome.remediation.last().is_some_and(|r| r
+            == "If `acme/docs` does not need push, remove it from the `capabilities` of its entry in the `repositories` of workspace `acme`."),
+        "{:?}",
+        docs.outcome.remediation
+    );
+    assert_eq!(repository(&store, "acme/backend").outcome.status, Status::Ok);
+    let shown = status_json(&store, "acme/docs");
+    assert_eq!(shown["capabilities"]["push"]["needed"], true, "{shown:#}");
+    assert_eq!(shown["capabilities"]["issues"].get("needed"), None, "{shown:#}");
+
+    // Each repository's series are its own list's.
+    let text = metrics(&store);
+    let series: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("labwatch_repository_capability{"))
+        .collect();
+    assert_eq!(
+        series,
+        [
+            "labwatch_repository_capability{capability=\"clone\",repository=\"acme/backend\",workspace=\"acme\"} 1",
+            "labwatch_repository_capability{capability=\"issues\",repository=\"acme/backend\",workspace=\"acme\"} 1",
+            "labwatch_repository_capability{capability=\"push\",repository=\"acme/docs\",workspace=\"acme\"} 0",
+        ],
+        "{text}"
+    );
+}
+
+#[test]
+fn repositories_chosen_through_the_admin_api_keep_what_their_config_entry_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(labwatch::store::ConnectionStore::with_key(dir.path(), [7; 32]).unwrap());
+    store
+        .save(&labwatch::store::StoredConnection {
+            workspace: "acme".to_owned(),
+            instance_url: "https://gitlab.example.com".to_owned(),
+            token: secrecy::SecretString::from("glpat-capabilities-canary-0123"),
+            user_id: 3,
+            username: "alice".to_owned(),
+            token_id: 4,
+            token_name: "workspace".to_owned(),
+            scopes: vec!["api".to_owned()],
+            expires_at: None,
+            created_at: None,
+            connected_at: time::OffsetDateTime::now_utc(),
+            // The user's choice: one the file lists as a table, one it does not.
+            repositories: Some(vec!["Acme/Docs".to_owned(), "acme/new".to_owned()]),
+        })
+        .unwrap();
+    let text = "[[workspace]]\nname = \"acme\"\ninstance_url = \"https://gitlab.example.com\"\n\
+                repositories = [\"acme/backend\", { path = \"acme/docs\", capabilities = [\"push\"] }]\n";
+    let config = Config::parse(std::path::Path::new("lw.toml"), text).unwrap();
+    let built = labwatch::runtime::build(&config, "acme", Some(&store), &Shared::default()).unwrap();
+    let ws = &built.gitlab.config;
+    let listed: Vec<(String, Option<&[&str]>)> = ws
+        .repositories
+        .iter()
+        .map(|r| (r.key(), ws.listed_capabilities(Some(r))))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("Acme/Docs".to_owned(), Some(&["push"][..])),
+            ("acme/new".to_owned(), None)
+        ]
+    );
 }
