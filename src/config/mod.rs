@@ -71,6 +71,18 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MetricsConfig {
     pub repository_series: RepositorySeries,
+    pub capability_series: CapabilitySeries,
+}
+
+/// Which capability verdicts are `labwatch_repository_capability` series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CapabilitySeries {
+    /// Those a repository's `capabilities` (its entry's, or its
+    /// workspace's) lists: the ones that judge its check.
+    #[default]
+    Listed,
+    /// All five for every repository: more than twice a fleet's series.
+    All,
 }
 
 /// How the repository checks appear in `/metrics`.

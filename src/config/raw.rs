@@ -30,6 +30,7 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawMetrics {
     pub repository_series: Option<Spanned<String>>,
+    pub capability_series: Option<Spanned<String>>,
 }
 
 /// Settings of one GitLab instance, shared by its workspaces.

@@ -13,8 +13,9 @@ use crate::store::PostgresOptions;
 use super::error::{ConfigError, ConfigErrors, Locator, suggest};
 use super::raw::{RawConfig, RawDefaults, RawRenewal, RawRepository, RawWorkspace};
 use super::{
-    Config, EngineConfig, MetricsConfig, RenewBefore, RenewalMode, RenewalPolicy, RepositoryRef, RepositorySeries,
-    ServerConfig, StoreBackend, StoreConfig, WorkspaceConfig, WorkspaceDefaults, capabilities, instance_url, scopes,
+    CapabilitySeries, Config, EngineConfig, MetricsConfig, RenewBefore, RenewalMode, RenewalPolicy, RepositoryRef,
+    RepositorySeries, ServerConfig, StoreBackend, StoreConfig, WorkspaceConfig, WorkspaceDefaults, capabilities,
+    instance_url, scopes,
 };
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:9471";
@@ -192,7 +193,26 @@ impl Validator<'_> {
 
     fn metrics(&mut self, raw: Option<Spanned<super::raw::RawMetrics>>) -> MetricsConfig {
         let mut metrics = MetricsConfig::default();
-        let Some(series) = raw.and_then(|r| r.into_inner().repository_series) else {
+        let Some(raw) = raw.map(Spanned::into_inner) else {
+            return metrics;
+        };
+        if let Some(series) = raw.capability_series {
+            metrics.capability_series = match series.get_ref().as_str() {
+                "listed" => CapabilitySeries::Listed,
+                "all" => CapabilitySeries::All,
+                other => {
+                    self.err(
+                        &series,
+                        format!(
+                            "capability_series `{other}` is unknown; use \"listed\" (the capabilities each repository's `capabilities` lists, the default) \
+                             or \"all\" (all five for every repository)"
+                        ),
+                    );
+                    CapabilitySeries::Listed
+                }
+            };
+        }
+        let Some(series) = raw.repository_series else {
             return metrics;
         };
         metrics.repository_series = match series.get_ref().as_str() {

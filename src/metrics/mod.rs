@@ -13,7 +13,7 @@ mod text;
 
 use std::sync::{Arc, Mutex};
 
-use crate::config::{MetricsConfig, RepositorySeries};
+use crate::config::MetricsConfig;
 use crate::engine::{StatusStore, WorkspaceView};
 use crate::gitlab::GitlabMetrics;
 use crate::report::InstanceView;
@@ -73,7 +73,7 @@ impl Metrics {
         build.sample(&[("version", env!("CARGO_PKG_VERSION"))], 1.0);
         build.finish(&mut out);
         let counters = self.gitlab.snapshot();
-        let series = self.config.lock().unwrap_or_else(|e| e.into_inner()).repository_series;
+        let series = *self.config.lock().unwrap_or_else(|e| e.into_inner());
         let slices: Vec<&[WorkspaceView]> = views.chunks(views.len().div_ceil(parts(views.len())).max(1)).collect();
         let status = if slices.len() < 2 {
             gitlab::write(&counters, &mut out);
@@ -121,7 +121,7 @@ fn parts(workspaces: usize) -> usize {
 }
 
 /// The check families of some workspaces.
-fn status_part(views: &[WorkspaceView], series: RepositorySeries) -> status::StatusFamilies {
+fn status_part(views: &[WorkspaceView], series: MetricsConfig) -> status::StatusFamilies {
     let checks = views.iter().map(|w| w.checks.len()).sum();
     let mut families = status::StatusFamilies::new(checks, views.len(), series);
     for ws in views {
@@ -137,6 +137,7 @@ mod tests {
     use time::OffsetDateTime;
 
     use super::*;
+    use crate::config::RepositorySeries;
     use crate::engine::{CheckKey, Outcome, Reason, Status};
 
     /// `n` workspaces with a token check and a repository check each.
@@ -188,7 +189,7 @@ mod tests {
     #[test]
     fn families_written_in_parts_read_as_if_written_in_one() {
         let views = fleet(50).snapshot();
-        let part = |views| status_part(views, RepositorySeries::PerRepository);
+        let part = |views| status_part(views, MetricsConfig::default());
         let whole = written(vec![part(&views)]);
         let (a, b) = views.split_at(17);
         let (b, c) = b.split_at(20);
@@ -222,6 +223,7 @@ mod tests {
         let metrics = Metrics::new(store, &GitlabMetrics::new());
         metrics.configure(MetricsConfig {
             repository_series: series,
+            ..MetricsConfig::default()
         });
         metrics.render(&[])
     }

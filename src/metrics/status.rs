@@ -6,7 +6,7 @@
 
 use super::text::{Family, Text};
 use crate::checks::{self, plugin};
-use crate::config::RepositorySeries;
+use crate::config::{CapabilitySeries, MetricsConfig, RepositorySeries};
 use crate::engine::{CheckState, WorkspaceView};
 
 /// The `target` of a workspace's repository series under
@@ -76,12 +76,17 @@ pub struct StatusFamilies {
     plugin_measurement: Family,
     capability: Family,
     repository_series: RepositorySeries,
+    capability_series: CapabilitySeries,
 }
 
 impl StatusFamilies {
     /// Families sized for `checks` checks of `workspaces` workspaces, so
     /// they are written without reallocating.
-    pub fn new(checks: usize, workspaces: usize, repository_series: RepositorySeries) -> StatusFamilies {
+    pub fn new(checks: usize, workspaces: usize, series: MetricsConfig) -> StatusFamilies {
+        let MetricsConfig {
+            repository_series,
+            capability_series,
+        } = series;
         // A workspace's series of one kind (a phase, an expiry) take about
         // 80 bytes each; the instance probe has four phases.
         let g = |name, help| Family::gauge(name, help, workspaces * 80);
@@ -144,6 +149,7 @@ impl StatusFamilies {
                 },
             ),
             repository_series,
+            capability_series,
         }
     }
 
@@ -234,14 +240,16 @@ impl StatusFamilies {
         }
     }
 
-    /// A repository's verdicts on the capabilities its workspace's
-    /// `capabilities` key lists, 1 for yes and 0 for no. Only those: all
+    /// A repository's verdicts on the capabilities its `capabilities` (or
+    /// its workspace's) lists, 1 for yes and 0 for no; all five with
+    /// `capability_series = "all"`. Only the listed ones by default: all
     /// five for every repository would more than double a fleet's series
     /// and the scrape's cost with it (`metrics_render` in benches), and
     /// without the key the repository check's own series already say
     /// whether it can clone. `/status` has every verdict.
     fn add_capabilities(&mut self, workspace: &str, repository: &str, state: &CheckState) {
-        for c in state.outcome.capabilities.iter().filter(|c| c.judged) {
+        let all = self.capability_series == CapabilitySeries::All;
+        for c in state.outcome.capabilities.iter().filter(|c| all || c.judged) {
             let labels = [
                 ("capability", c.name),
                 ("repository", repository),

@@ -720,3 +720,43 @@ fn repositories_chosen_through_the_admin_api_keep_what_their_config_entry_lists(
         ]
     );
 }
+
+#[tokio::test]
+async fn capability_series_all_writes_every_verdict_of_every_repository() {
+    let lab = Lab::start().await;
+    let config = lab.config(&lab.api, &["acme/backend", "acme/docs"], "");
+    let store = round(&lab, &config).await;
+    let series = |capability_series: &str| {
+        let text = format!("[metrics]\ncapability_series = \"{capability_series}\"\n[[workspace]]\nname = \"acme\"\n");
+        let parsed = Config::parse(std::path::Path::new("lw.toml"), &text).unwrap();
+        let metrics = Metrics::new(store.clone(), &labwatch::gitlab::GitlabMetrics::new());
+        metrics.configure(parsed.metrics);
+        let text = metrics.render(&[]);
+        text.lines()
+            .filter(|l| l.starts_with("labwatch_repository_capability{"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    // No `capabilities` key: nothing is listed, so by default no series.
+    assert_eq!(series("listed"), Vec::<String>::new());
+    let all = series("all");
+    assert_eq!(all.len(), 10, "{all:#?}");
+    assert!(
+        all.contains(
+            &"labwatch_repository_capability{capability=\"push\",repository=\"acme/docs\",workspace=\"acme\"} 0"
+                .to_owned()
+        ),
+        "{all:#?}"
+    );
+
+    let errors = Config::parse(
+        std::path::Path::new("lw.toml"),
+        "[metrics]\ncapability_series = \"every\"\n[[workspace]]\nname = \"acme\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        errors.contains("lw.toml:2:") && errors.contains("capability_series `every` is unknown; use \"listed\""),
+        "{errors}"
+    );
+}
