@@ -85,6 +85,17 @@ pub struct ManpagesArgs {
     /// created when missing.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
+    /// The date in the pages' header (YYYY-MM-DD), for example the
+    /// package's; today's (UTC) when left out.
+    #[arg(long, value_name = "DATE", value_parser = parse_page_date)]
+    pub date: Option<time::Date>,
+}
+
+/// A `--date` of `labwatch manpages`: `YYYY-MM-DD`.
+fn parse_page_date(text: &str) -> Result<time::Date, String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, &format)
+        .map_err(|_| format!("`{text}` is not a date; write it as YYYY-MM-DD, for example 2026-12-07"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -26,17 +26,20 @@ pub fn manpages(args: &ManpagesArgs) -> Result<u8, CommandError> {
     // `help` is clap's, not labwatch's: it gets no page of its own.
     let mut root = Cli::command().disable_help_subcommand(true);
     root.build();
-    let written = write_pages(root, &args.dir).map_err(failed)?;
+    // Without a date, man(1) shows the source ("labwatch 0.1.0") where the
+    // date belongs, and nothing where the source does.
+    let date = args.date.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+    let written = write_pages(root, &args.dir, &date.to_string()).map_err(failed)?;
     println!("{}: {written} man pages", args.dir.display());
     Ok(0)
 }
 
 /// This command's page and its visible subcommands', depth first; the count.
-fn write_pages(command: clap::Command, dir: &Path) -> std::io::Result<usize> {
+fn write_pages(command: clap::Command, dir: &Path, date: &str) -> std::io::Result<usize> {
     let mut written = 0;
     for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
-        written += write_pages(sub.clone(), dir)?;
+        written += write_pages(sub.clone(), dir, date)?;
     }
-    clap_mangen::Man::new(command).generate_to(dir)?;
+    clap_mangen::Man::new(command).date(date).generate_to(dir)?;
     Ok(written + 1)
 }

@@ -52,12 +52,21 @@ fn every_command_has_a_man_page_with_its_description() {
     labwatch()
         .arg("manpages")
         .arg(&pages)
+        .args(["--date", "2026-12-07"])
         .assert()
         .code(0)
         .stdout(predicate::str::contains(format!("{} man pages", commands.len() + 1)));
 
     let root = std::fs::read_to_string(pages.join("labwatch.1")).expect("labwatch.1");
-    assert!(root.contains(".TH labwatch 1"), "{root}");
+    // Title, section, date, source: the date in its own slot.
+    assert!(
+        root.contains(&format!(
+            ".TH labwatch 1 2026-12-07 \"labwatch {}\"",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{}",
+        root.lines().find(|l| l.starts_with(".TH")).unwrap_or_default()
+    );
     for (words, command) in &commands {
         let name = format!("labwatch-{}", words.join("-"));
         let page = std::fs::read_to_string(pages.join(format!("{name}.1")))
