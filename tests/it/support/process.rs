@@ -71,6 +71,11 @@ impl Daemon {
         Daemon::spawn_command(Command::new(assert_cmd::cargo::cargo_bin!("labwatch")), args, env)
     }
 
+    /// [`Daemon::spawn_with_env`] of another build of labwatch, `bin`.
+    pub fn spawn_binary_with_env(bin: &Path, args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Daemon {
+        Daemon::spawn_command(Command::new(bin), args, env)
+    }
+
     fn spawn_command(mut command: Command, args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Daemon {
         let mut child = command
             .envs(env.iter().copied())
