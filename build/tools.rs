@@ -13,6 +13,13 @@
 //! The build script runs again when `PATH` or `CI` change, or when a file
 //! appears in a `PATH` directory (installing a package adds one), so the
 //! answer follows `apt-get install` (which `scripts/test` runs first).
+//! Except in release builds: only the tests read these `cfg`s, and the
+//! test suite is built in the test profile. A release build that ran again
+//! whenever `/usr/bin` or `~/.cargo/bin` changed would compile labwatch
+//! again (minutes, with its link-time optimisation), as it did when CI
+//! installed cargo-deb or lintian, or labwatch's own package, between two
+//! release builds. A `cargo test --release` sees the tools of its first
+//! build.
 //!
 //! `has_python_gitlab` says Debian's Python has python-gitlab (below).
 //!
@@ -42,13 +49,19 @@ const TOOLS: &[&str] = &[
     "curl",
 ];
 
+/// Whether to run again when a watched directory changes: not for a
+/// release build (see the top of this file).
+fn watch_paths() -> bool {
+    env::var("PROFILE").map_or(true, |p| p != "release")
+}
+
 pub fn emit() {
     println!("cargo::rerun-if-env-changed=PATH");
     println!("cargo::rerun-if-env-changed=CI");
     let dirs: Vec<PathBuf> = env::var_os("PATH")
         .map(|p| env::split_paths(&p).filter(|d| d.is_absolute() && d.is_dir()).collect())
         .unwrap_or_default();
-    for dir in &dirs {
+    for dir in dirs.iter().filter(|_| watch_paths()) {
         println!("cargo::rerun-if-changed={}", dir.display());
     }
     let ci = env::var("CI").is_ok_and(|v| v == "true");
@@ -73,7 +86,7 @@ const DEBIAN_PYTHON_MODULES: &str = "/usr/lib/python3/dist-packages";
 /// the package adds a folder to dist-packages, which is watched.
 fn python_gitlab(ci: bool) {
     println!("cargo::rustc-check-cfg=cfg(has_python_gitlab)");
-    if Path::new(DEBIAN_PYTHON_MODULES).is_dir() {
+    if watch_paths() && Path::new(DEBIAN_PYTHON_MODULES).is_dir() {
         println!("cargo::rerun-if-changed={DEBIAN_PYTHON_MODULES}");
     }
     let found = std::process::Command::new(DEBIAN_PYTHON)
@@ -93,7 +106,7 @@ const POSTGRES_VERSIONS: &str = "/usr/lib/postgresql";
 fn postgres(ci: bool, path: &[PathBuf]) {
     println!("cargo::rustc-check-cfg=cfg(has_postgres)");
     let versions = Path::new(POSTGRES_VERSIONS);
-    if versions.is_dir() {
+    if watch_paths() && versions.is_dir() {
         println!("cargo::rerun-if-changed={POSTGRES_VERSIONS}");
     }
     let debian = fs::read_dir(versions)
