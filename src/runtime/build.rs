@@ -107,13 +107,18 @@ fn effective(
             if let Some(repos) = &conn.repositories {
                 let host = RepositoryRef::host_of(&effective.instance_url);
                 // A chosen repository the config file also lists keeps
-                // what its entry there says it needs.
+                // what its entry there says it needs: the entries that say,
+                // by lower-cased key (usually none), looked up once each.
+                let own: std::collections::HashMap<String, &Vec<&'static str>> = ws
+                    .repositories
+                    .iter()
+                    .filter_map(|c| Some((c.key().to_lowercase(), c.capabilities.as_ref()?)))
+                    .collect();
                 let listed = |r: &RepositoryRef| {
-                    let key = r.key();
-                    ws.repositories
-                        .iter()
-                        .find(|c| c.key().eq_ignore_ascii_case(&key))
-                        .and_then(|c| c.capabilities.clone())
+                    if own.is_empty() {
+                        return None;
+                    }
+                    own.get(&r.key().to_lowercase()).map(|c| (*c).clone())
                 };
                 effective.repositories = repos
                     .iter()
